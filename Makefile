@@ -1,0 +1,42 @@
+# Two commands: `make run` (set up, build the index, start the bot) and `make test`.
+# Everything else is a step they share.
+
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+TORCH  := torch==2.13.0
+
+.PHONY: run test install index lint format bench clean
+
+run: index
+	$(PY) -m bot
+
+test: install
+	$(PY) -m ruff check .
+	$(PY) -m pytest
+
+# CPU torch first: installed alone it resolves to the local CPU wheel; pulled in by another
+# package it would be a multi-GB CUDA build.
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet $(TORCH)
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+index: install
+	$(PY) scripts/build_index.py
+
+lint: install
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+
+format: install
+	$(PY) -m ruff check --fix .
+	$(PY) -m ruff format .
+
+clean:
+	rm -rf $(VENV) index .pytest_cache

@@ -1,0 +1,77 @@
+"""What the engine returns: an `Answer` of `Quote`s, each with its speaker and source.
+
+Every face (Telegram, terminal, JSON) formats these and nothing else; `to_dict` is the JSON
+contract of `scripts/query.py --json` (see `docs/` and the design notes).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from bot.attribution import Speaker
+from bot.corpus import ArticleMeta
+
+
+@dataclass(frozen=True)
+class Quote:
+    """One passage of an answer and the sentence(s) in it that answer best."""
+
+    passage_id: int
+    text: str
+    quote_start: int
+    quote_end: int
+    score: float
+    speaker: Speaker
+    article: ArticleMeta
+    paragraph: int
+    kind: str
+    section: str | None
+
+    @property
+    def quote(self) -> str:
+        """The best sentence(s), verbatim from the passage."""
+        return self.text[self.quote_start : self.quote_end]
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON shape of one entry of `passages`."""
+        return {
+            "text": self.text,
+            "quote": self.quote,
+            "score": round(self.score, 4),
+            "speaker": self.speaker.label,
+            "speaker_detail": {
+                "name": self.speaker.name,
+                "kind": self.speaker.kind,
+                "via": self.speaker.via,
+                "full_name": self.speaker.full_name,
+                "rule": self.speaker.rule,
+            },
+            "article": self.article.to_dict(),
+            "paragraph": self.paragraph,
+            "kind": self.kind,
+            "section": self.section,
+            "passage_id": self.passage_id,
+        }
+
+
+@dataclass(frozen=True)
+class Answer:
+    """The engine's reply to a question: quotes, and whether they answer it."""
+
+    question: str
+    answered: bool
+    quotes: list[Quote] = field(default_factory=list)
+    notice: str | None = None
+
+    def to_dict(self, id: Any = None) -> dict[str, Any]:
+        """The JSON object of the query contract."""
+        data: dict[str, Any] = {
+            "id": id,
+            "question": self.question,
+            "answered": self.answered,
+            "passages": [q.to_dict() for q in self.quotes],
+        }
+        if self.notice:
+            data["notice"] = self.notice
+        return data

@@ -1,0 +1,33 @@
+"""How a quote names its source, shared by every face so they never disagree."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from bot.corpus import ArticleMeta
+
+
+def human_date(iso: str | None) -> str | None:
+    """`2015-10-08` as `8 Oct 2015`; other strings unchanged."""
+    if not iso:
+        return None
+    try:
+        d = date.fromisoformat(iso)
+    except ValueError:
+        return iso
+    return f"{d.day} {d:%b %Y}"
+
+
+def paragraph_label(paragraph: int, kind: str) -> str:
+    """`¶12`, or the name of the part for the standfirst and captions."""
+    if kind == "standfirst":
+        return "standfirst"
+    if kind == "caption":
+        return f"¶{paragraph} (photo caption)"
+    return f"¶{paragraph}"
+
+
+def source_line(article: ArticleMeta, paragraph: int, kind: str) -> str:
+    """`TRT World · Syrian regime initiates ... · 8 Oct 2015 · ¶12`."""
+    parts = [article.publisher, article.title, human_date(article.date), paragraph_label(paragraph, kind)]
+    return " · ".join(p for p in parts if p)

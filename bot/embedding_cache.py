@@ -1,0 +1,90 @@
+"""Vectors kept by (model, text) across builds, so only new or changed text is ever embedded.
+
+Keyed by a hash of the model name and the exact embedded text: a passage whose article changed
+elsewhere keeps its vector, and switching models can never serve a stale vector.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sqlite3
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+CACHE_FILE = Path("cache") / "embeddings.sqlite"
+
+
+def cache_key(model: str, text: str) -> str:
+    """Hash of what determines a vector: the model and the exact text."""
+    return hashlib.sha256(f"{model}\x00{text}".encode()).hexdigest()
+
+
+class EmbeddingCache:
+    """A SQLite table of vectors; transactional, so a killed build leaves it consistent."""
+
+    def __init__(self, index_dir: Path, model: str) -> None:
+        path = index_dir / CACHE_FILE
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.model = model
+        try:
+            self.db = self._open(path)
+        except sqlite3.DatabaseError:
+            # A damaged cache only costs re-embedding: start a new one.
+            path.unlink(missing_ok=True)
+            self.db = self._open(path)
+
+    @staticmethod
+    def _open(path: Path) -> sqlite3.Connection:
+        db = sqlite3.connect(path)
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("CREATE TABLE IF NOT EXISTS vectors (key TEXT PRIMARY KEY, vector BLOB NOT NULL)")
+        return db
+
+    def get_many(self, keys: list[str]) -> dict[str, np.ndarray]:
+        """Cached vectors for the keys that have one."""
+        found: dict[str, np.ndarray] = {}
+        for start in range(0, len(keys), 900):
+            chunk = keys[start : start + 900]
+            marks = ",".join("?" * len(chunk))
+            for key, blob in self.db.execute(f"SELECT key, vector FROM vectors WHERE key IN ({marks})", chunk):
+                found[key] = np.frombuffer(blob, dtype=np.float32)
+        return found
+
+    def put_many(self, items: list[tuple[str, np.ndarray]]) -> None:
+        """Store vectors; committed at once so that progress survives an interrupted build."""
+        with self.db:
+            self.db.executemany(
+                "INSERT OR REPLACE INTO vectors (key, vector) VALUES (?, ?)",
+                [(k, np.asarray(v, dtype=np.float32).tobytes()) for k, v in items],
+            )
+
+    def embed(
+        self,
+        texts: list[str],
+        encode: Callable[[list[str]], np.ndarray],
+        dimension: Callable[[], int],
+        *,
+        batch: int = 256,
+        on_progress: Callable[[int], None] | None = None,
+    ) -> tuple[np.ndarray, int]:
+        """Vectors for `texts` (cached where possible) and how many had to be embedded."""
+        keys = [cache_key(self.model, t) for t in texts]
+        found = self.get_many(list(dict.fromkeys(keys)))
+        missing = list(dict.fromkeys(k for k in keys if k not in found))
+        text_of = dict(zip(keys, texts, strict=True))
+        for start in range(0, len(missing), batch):
+            chunk = missing[start : start + batch]
+            vectors = encode([text_of[k] for k in chunk])
+            self.put_many(list(zip(chunk, vectors, strict=True)))
+            found.update(zip(chunk, vectors, strict=True))
+            if on_progress:
+                on_progress(len(chunk))
+        if not texts:
+            return np.zeros((0, dimension()), dtype=np.float32), 0
+        return np.vstack([found[k] for k in keys]).astype(np.float32, copy=False), len(missing)
+
+    def close(self) -> None:
+        """Close the database; vectors are already committed."""
+        self.db.close()

@@ -1,0 +1,138 @@
+"""The engine every face calls: `Engine.answer(question)` and a few read-only views of the index.
+
+It owns the embedder (loaded once) and the index reader, which it swaps for a new one when a
+build has published a new version: a running bot picks up a rebuilt index on its next question.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from pathlib import Path
+
+from bot.answer import Answer, Quote
+from bot.corpus import ArticleMeta
+from bot.embedder import Embedder
+from bot.passages import SPLITTER_VERSION
+from bot.search import article_meta, make_quote, rank_passages, speaker_from_row
+from bot.settings import Settings, get_settings
+from bot.store import IndexReader, current_version
+
+log = logging.getLogger(__name__)
+
+
+class Engine:
+    """Question answering over one index folder."""
+
+    def __init__(
+        self,
+        settings: Settings | None = None,
+        *,
+        index_dir: Path | None = None,
+        embedder: Embedder | None = None,
+    ) -> None:
+        self.settings = settings or get_settings()
+        self.index_dir = index_dir or self.settings.index_dir
+        self.embedder = embedder or Embedder(self.settings.embedding_model, self.settings.embedding_batch_size)
+        self._reader: IndexReader | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def reader(self) -> IndexReader:
+        """The live index, reopened when a build has published a newer version."""
+        version = current_version(self.index_dir)
+        reader = self._reader
+        if reader is None or reader.version != version:
+            with self._lock:
+                reader = self._reader
+                if reader is None or reader.version != current_version(self.index_dir):
+                    reader = IndexReader(self.index_dir, model=self.embedder.model_name, splitter=SPLITTER_VERSION)
+                    if self._reader is not None:
+                        log.info("index reloaded: version %s", reader.version)
+                    self._reader = reader
+        return reader
+
+    def clean_question(self, question: str) -> tuple[str, str | None]:
+        """The question as searched, and a notice when it had to be shortened."""
+        text = " ".join("".join(ch if ch.isprintable() else " " for ch in question).split())
+        limit = self.settings.max_question_chars
+        if len(text) > limit:
+            return text[:limit], f"question shortened to its first {limit} characters"
+        return text, None
+
+    def answer(self, question: str, k: int | None = None) -> Answer:
+        """Quotes from the report that answer `question`, best first, or `answered=False`."""
+        k = k or self.settings.top_k
+        reader = self.reader
+        text, notice = self.clean_question(question)
+        if not any(ch.isalnum() for ch in text):
+            return Answer(question=question, answered=False, notice=notice or "ask a question in words")
+        qv = self.embedder.encode([text])[0]
+        ranked = rank_passages(reader, qv, k, text)
+        quotes = [make_quote(reader, s) for s in ranked]
+        answered = bool(quotes) and quotes[0].score >= self.settings.answer_min_score
+        return Answer(question=question, answered=answered, quotes=quotes, notice=notice)
+
+    def articles(self) -> list[tuple[ArticleMeta, int]]:
+        """Every indexed article with its passage count, newest first."""
+        reader = self.reader
+        rows = reader.query("SELECT id, passages FROM articles ORDER BY date DESC, title")
+        return [(article_meta(reader, r["id"]), r["passages"]) for r in rows]
+
+    def paragraph_context(self, passage_id: int, around: int = 1) -> list[tuple[int, str, str]]:
+        """The paragraph holding a passage and its neighbours: (paragraph no., kind, text)."""
+        reader = self.reader
+        p = reader.query("SELECT article_id, paragraph FROM passages WHERE id = ?", (passage_id,))
+        if not p:
+            return []
+        rows = reader.query(
+            "SELECT paragraph, kind, text FROM paragraphs "
+            "WHERE article_id = ? AND paragraph BETWEEN ? AND ? ORDER BY paragraph",
+            (p[0]["article_id"], p[0]["paragraph"] - around, p[0]["paragraph"] + around),
+        )
+        return [(r["paragraph"], r["kind"], r["text"]) for r in rows]
+
+    def speakers(self) -> list[tuple[str, int]]:
+        """Named sources and how many sentences are attributed to each, most quoted first."""
+        rows = self.reader.query(
+            "SELECT speaker, count(*) AS n FROM sentences WHERE speaker_kind = 'source' "
+            "GROUP BY speaker ORDER BY n DESC, speaker"
+        )
+        return [(r["speaker"], r["n"]) for r in rows]
+
+    def quotes_by(self, name: str, limit: int = 20) -> list[Quote]:
+        """Sentences attributed to a speaker whose name or full name contains `name`."""
+        reader = self.reader
+        like = f"%{name.strip()}%"
+        rows = reader.query(
+            "SELECT s.*, p.text AS ptext, p.article_id, p.paragraph, p.kind, p.section FROM sentences s "
+            "JOIN passages p ON p.id = s.passage_id WHERE s.speaker_kind = 'source' AND "
+            "(s.speaker LIKE ? OR s.speaker_full LIKE ?) ORDER BY p.article_id, p.paragraph, s.position LIMIT ?",
+            (like, like, limit),
+        )
+        return [
+            Quote(
+                passage_id=r["passage_id"],
+                text=r["ptext"],
+                quote_start=r["start"],
+                quote_end=r["end"],
+                score=1.0,
+                speaker=speaker_from_row(r),
+                article=article_meta(reader, r["article_id"]),
+                paragraph=r["paragraph"],
+                kind=r["kind"],
+                section=r["section"],
+            )
+            for r in rows
+        ]
+
+
+_default: Engine | None = None
+
+
+def answer(question: str, k: int | None = None) -> Answer:
+    """Answer with the process-wide engine built from the settings."""
+    global _default
+    if _default is None:
+        _default = Engine()
+    return _default.answer(question, k)

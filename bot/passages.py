@@ -1,0 +1,112 @@
+"""Splitting articles into passages: the units that are searched and quoted.
+
+One passage per paragraph (captions and the standfirst too, marked by kind). A paragraph longer
+than `MAX_WINDOW_WORDS` becomes overlapping windows of whole sentences, so no passage blurs too
+many facts into one vector and none is cut mid-sentence. Every passage keeps its sentences with
+character offsets and speakers, its section heading and its paragraph number.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+from bot.attribution import Attributor, Speaker, publisher_voice
+from bot.corpus import Article, BlockKind
+from bot.sentences import sentence_spans
+
+#: Bumped whenever passages or attribution change shape, so old indexes are rebuilt.
+SPLITTER_VERSION = 1
+MAX_WINDOW_WORDS = 120
+WINDOW_OVERLAP_SENTENCES = 1
+
+
+@dataclass(frozen=True)
+class Sentence:
+    """A sentence of a passage: `passage.text[start:end]` and who said it."""
+
+    start: int
+    end: int
+    text: str
+    speaker: Speaker
+
+
+@dataclass(frozen=True)
+class Passage:
+    """A searchable, quotable piece of an article."""
+
+    article_id: str
+    paragraph: int
+    window: int
+    kind: BlockKind
+    section: str | None
+    text: str
+    sentences: tuple[Sentence, ...]
+    paragraph_text: str
+
+    @property
+    def speaker(self) -> Speaker:
+        """The passage's main speaker: its first named source, else the first sentence's."""
+        return next((s.speaker for s in self.sentences if s.speaker.is_attributed), self.sentences[0].speaker)
+
+    @property
+    def content_hash(self) -> str:
+        """Identifies the passage's words; unchanged passages keep their vectors across builds."""
+        return hashlib.sha256(self.text.encode("utf-8")).hexdigest()
+
+
+def _windows(spans_count: int, word_counts: list[int]) -> list[tuple[int, int]]:
+    """Sentence ranges [a, b) of at most MAX_WINDOW_WORDS words, overlapping by one sentence."""
+    if sum(word_counts) <= MAX_WINDOW_WORDS:
+        return [(0, spans_count)]
+    windows: list[tuple[int, int]] = []
+    start = 0
+    while start < spans_count:
+        end, words = start, 0
+        while end < spans_count and (end == start or words + word_counts[end] <= MAX_WINDOW_WORDS):
+            words += word_counts[end]
+            end += 1
+        windows.append((start, end))
+        if end >= spans_count:
+            break
+        start = max(start + 1, end - WINDOW_OVERLAP_SENTENCES)
+    return windows
+
+
+def split_article(article: Article) -> list[Passage]:
+    """All passages of an article, in reading order, with attribution."""
+    meta = article.meta
+    attributor = Attributor(publisher_voice(meta.publisher, meta.byline))
+    passages: list[Passage] = []
+    section: str | None = None
+    for block in article.blocks:
+        if block.kind is BlockKind.HEADING:
+            section = block.text
+            continue
+        if block.kind not in (BlockKind.STANDFIRST, BlockKind.PARAGRAPH, BlockKind.CAPTION):
+            continue
+        text = block.text
+        spans = sentence_spans(text)
+        sentence_texts = [text[s.start : s.end] for s in spans]
+        speakers = attributor.paragraph(sentence_texts, block.credit, caption=block.kind is BlockKind.CAPTION)
+        word_counts = [len(t.split()) for t in sentence_texts]
+        for window_no, (a, b) in enumerate(_windows(len(spans), word_counts)):
+            base = spans[a].start
+            window_text = text[base : spans[b - 1].end]
+            sentences = tuple(
+                Sentence(spans[i].start - base, spans[i].end - base, sentence_texts[i], speakers[i])
+                for i in range(a, b)
+            )
+            passages.append(
+                Passage(
+                    article_id=meta.id,
+                    paragraph=block.paragraph or 0,
+                    window=window_no,
+                    kind=block.kind,
+                    section=section,
+                    text=window_text,
+                    sentences=sentences,
+                    paragraph_text=text,
+                )
+            )
+    return passages

@@ -1,0 +1,278 @@
+"""The index on disk: FAISS vectors, a SQLite store of passages, and a manifest.
+
+Layout of `index/`::
+
+    CURRENT                 name of the live version (replaced atomically)
+    versions/<name>/        manifest.json, store.sqlite, passages.faiss, sentences.faiss
+    cache/embeddings.sqlite vectors by (model, text hash), shared by all builds
+    build.lock              held while a build runs
+
+A build writes a new version beside the live one and only then points CURRENT at it, so a reader
+never sees half an index and a killed build leaves the previous one in place. Versions are
+immutable once written, which lets readers open SQLite with `immutable=1` (no locking) and
+memory-map the FAISS files.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import sqlite3
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import faiss
+import numpy as np
+
+from bot.errors import IndexUnavailable
+
+log = logging.getLogger(__name__)
+
+SCHEMA_VERSION = 1
+CURRENT = "CURRENT"
+VERSIONS = "versions"
+MANIFEST = "manifest.json"
+STORE = "store.sqlite"
+PASSAGE_VECTORS = "passages.faiss"
+SENTENCE_VECTORS = "sentences.faiss"
+KEEP_VERSIONS = 2
+
+_SCHEMA = """
+CREATE TABLE articles (
+    id TEXT PRIMARY KEY, title TEXT NOT NULL, publisher TEXT, date TEXT, url TEXT,
+    byline TEXT, path TEXT, content_hash TEXT NOT NULL, passages INTEGER NOT NULL
+);
+CREATE TABLE paragraphs (
+    article_id TEXT NOT NULL, paragraph INTEGER NOT NULL, kind TEXT NOT NULL,
+    section TEXT, text TEXT NOT NULL, PRIMARY KEY (article_id, paragraph)
+);
+CREATE TABLE passages (
+    id INTEGER PRIMARY KEY, article_id TEXT NOT NULL, paragraph INTEGER NOT NULL,
+    window INTEGER NOT NULL, kind TEXT NOT NULL, section TEXT, text TEXT NOT NULL,
+    content_hash TEXT NOT NULL
+);
+CREATE TABLE sentences (
+    id INTEGER PRIMARY KEY, passage_id INTEGER NOT NULL, position INTEGER NOT NULL,
+    start INTEGER NOT NULL, end INTEGER NOT NULL, text TEXT NOT NULL,
+    speaker TEXT NOT NULL, speaker_kind TEXT NOT NULL, speaker_via TEXT, speaker_full TEXT,
+    speaker_rule TEXT NOT NULL, said_as TEXT
+);
+CREATE INDEX passages_by_article ON passages (article_id, paragraph);
+CREATE INDEX sentences_by_passage ON sentences (passage_id, position);
+CREATE INDEX sentences_by_speaker ON sentences (speaker);
+"""
+
+
+def _rebuild_hint(index_dir: Path) -> str:
+    return f"rebuild it with: python scripts/build_index.py --index {index_dir} --full"
+
+
+def current_version(index_dir: Path) -> str | None:
+    """Name of the live version, or None when no build has finished."""
+    try:
+        name = (index_dir / CURRENT).read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        return None
+    return name or None
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """What built an index: model, dimension, schema and splitter versions, and per-article hashes."""
+
+    schema: int
+    splitter: int
+    model: str
+    dimension: int
+    built_at: str
+    build_seconds: float
+    articles: dict[str, dict[str, Any]]
+    counts: dict[str, int]
+
+    @classmethod
+    def read(cls, path: Path) -> Manifest:
+        """Load a manifest; KeyError or ValueError when it is incomplete or not JSON."""
+        data = json.loads(path.read_text(encoding="utf-8"))
+        return cls(**{k: data[k] for k in cls.__dataclass_fields__})
+
+    def write(self, path: Path) -> None:
+        """Save as indented JSON, readable by people as well as by `read`."""
+        path.write_text(json.dumps(self.__dict__, indent=2, sort_keys=True), encoding="utf-8")
+
+
+class IndexReader:
+    """A read-only view of one index version; safe to share between threads."""
+
+    def __init__(self, index_dir: Path, *, model: str | None = None, splitter: int | None = None) -> None:
+        self.index_dir = index_dir
+        hint = _rebuild_hint(index_dir)
+        version = current_version(index_dir)
+        if version is None:
+            raise IndexUnavailable(
+                f"no index in {index_dir}/", hint=f"build it with: python scripts/build_index.py --index {index_dir}"
+            )
+        self.version = version
+        self.path = index_dir / VERSIONS / version
+        try:
+            self.manifest = Manifest.read(self.path / MANIFEST)
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise IndexUnavailable(
+                f"index manifest in {self.path} is missing or unreadable ({exc})", hint=hint
+            ) from exc
+        if self.manifest.schema != SCHEMA_VERSION:
+            raise IndexUnavailable(
+                f"index schema {self.manifest.schema} is not this version's ({SCHEMA_VERSION})", hint=hint
+            )
+        if splitter is not None and self.manifest.splitter != splitter:
+            raise IndexUnavailable(
+                f"index was split with splitter v{self.manifest.splitter}, this version uses v{splitter}", hint=hint
+            )
+        if model is not None and self.manifest.model != model:
+            raise IndexUnavailable(
+                f"index was built with model {self.manifest.model!r}, settings say {model!r}", hint=hint
+            )
+        self.passage_index = self._read_faiss(PASSAGE_VECTORS, hint)
+        self.sentence_index = self._read_faiss(SENTENCE_VECTORS, hint)
+        self._db_path = self.path / STORE
+        if not self._db_path.is_file():
+            raise IndexUnavailable(f"{self._db_path} is missing", hint=hint)
+        self._local = threading.local()
+        try:
+            counts = self.query("SELECT (SELECT count(*) FROM passages), (SELECT count(*) FROM sentences)")[0]
+        except sqlite3.DatabaseError as exc:
+            raise IndexUnavailable(f"{self._db_path} is damaged ({exc})", hint=hint) from exc
+        if (counts[0], counts[1]) != (self.passage_index.ntotal, self.sentence_index.ntotal):
+            raise IndexUnavailable(
+                f"index in {self.path} is inconsistent: SQLite has {counts[0]} passages and "
+                f"{counts[1]} sentences, FAISS {self.passage_index.ntotal} and {self.sentence_index.ntotal}",
+                hint=hint,
+            )
+
+    def _read_faiss(self, name: str, hint: str) -> faiss.Index:
+        path = self.path / name
+        try:
+            index = faiss.read_index(str(path), faiss.IO_FLAG_MMAP | faiss.IO_FLAG_READ_ONLY)
+        except RuntimeError as exc:
+            raise IndexUnavailable(f"{path} is missing or damaged", hint=hint) from exc
+        if index.d != self.manifest.dimension:
+            raise IndexUnavailable(
+                f"{path} has dimension {index.d}, manifest says {self.manifest.dimension}", hint=hint
+            )
+        return index
+
+    @property
+    def db(self) -> sqlite3.Connection:
+        """A connection per thread: SQLite connections must not cross threads."""
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            uri = f"file:{self._db_path.resolve()}?mode=ro&immutable=1"
+            conn = sqlite3.connect(uri, uri=True, check_same_thread=False)
+            conn.row_factory = sqlite3.Row
+            self._local.conn = conn
+        return conn
+
+    def query(self, sql: str, params: tuple[Any, ...] | list[Any] = ()) -> list[sqlite3.Row]:
+        """Rows of a read-only query."""
+        return self.db.execute(sql, params).fetchall()
+
+    @staticmethod
+    def search(index: faiss.Index, vector: np.ndarray, k: int) -> list[tuple[int, float]]:
+        """(id, inner product) of the k nearest vectors, best first."""
+        if index.ntotal == 0:
+            return []
+        scores, ids = index.search(vector.reshape(1, -1), min(k, index.ntotal))
+        return [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0]
+
+    def sentence_vectors(self, ids: list[int]) -> np.ndarray:
+        """Stored vectors of the given sentences (for scoring every sentence of a candidate)."""
+        return (
+            np.vstack([self.sentence_index.reconstruct(i) for i in ids])
+            if ids
+            else np.zeros((0, self.manifest.dimension), np.float32)
+        )
+
+
+class IndexWriter:
+    """Writes one new index version aside, then makes it live atomically with `commit()`."""
+
+    def __init__(self, index_dir: Path, dimension: int) -> None:
+        self.index_dir = index_dir
+        self.dimension = dimension
+        self.name = time.strftime("%Y%m%dT%H%M%S") + f"-{os.getpid()}-{time.monotonic_ns() % 10**6:06d}"
+        self.final = index_dir / VERSIONS / self.name
+        self.path = self.final.with_name(self.name + ".partial")
+        self.path.mkdir(parents=True)
+        self.db = sqlite3.connect(self.path / STORE)
+        self.db.executescript(_SCHEMA)
+        self.passage_index = faiss.IndexIDMap2(faiss.IndexFlatIP(dimension))
+        self.sentence_index = faiss.IndexIDMap2(faiss.IndexFlatIP(dimension))
+
+    def add_vectors(self, which: str, ids: list[int], vectors: np.ndarray) -> None:
+        """Add vectors under the ids of their passages or sentences."""
+        if not ids:
+            return
+        index = self.passage_index if which == "passages" else self.sentence_index
+        index.add_with_ids(np.ascontiguousarray(vectors, dtype=np.float32), np.asarray(ids, dtype=np.int64))
+
+    def commit(self, manifest: Manifest) -> Path:
+        """Flush everything, rename the version into place and point CURRENT at it."""
+        self.db.commit()
+        self.db.execute("PRAGMA optimize")
+        self.db.close()
+        faiss.write_index(self.passage_index, str(self.path / PASSAGE_VECTORS))
+        faiss.write_index(self.sentence_index, str(self.path / SENTENCE_VECTORS))
+        manifest.write(self.path / MANIFEST)
+        _fsync_tree(self.path)
+        os.replace(self.path, self.final)
+        tmp = self.index_dir / f".{CURRENT}.{os.getpid()}"
+        with open(tmp, "w", encoding="utf-8") as fh:
+            fh.write(self.name + "\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, self.index_dir / CURRENT)
+        _fsync_dir(self.index_dir)
+        prune_versions(self.index_dir)
+        return self.final
+
+    def abort(self) -> None:
+        """Drop the unfinished version; the live one is untouched."""
+        try:
+            self.db.close()
+        finally:
+            shutil.rmtree(self.path, ignore_errors=True)
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _fsync_tree(path: Path) -> None:
+    for child in path.iterdir():
+        with open(child, "rb") as fh:
+            os.fsync(fh.fileno())
+    _fsync_dir(path)
+
+
+def prune_versions(index_dir: Path) -> None:
+    """Delete unfinished builds and all but the newest KEEP_VERSIONS finished ones."""
+    root = index_dir / VERSIONS
+    live = current_version(index_dir)
+    if not root.is_dir():
+        return
+    finished = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.endswith(".partial"))
+    keep = {p.name for p in finished[-KEEP_VERSIONS:]} | ({live} if live else set())
+    for path in root.iterdir():
+        if path.name.endswith(".partial"):
+            # Another build may be writing it only if it holds the lock, which the caller does.
+            shutil.rmtree(path, ignore_errors=True)
+        elif path.is_dir() and path.name not in keep:
+            shutil.rmtree(path, ignore_errors=True)

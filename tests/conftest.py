@@ -1,0 +1,75 @@
+"""Shared fixtures: the real model (loaded once per session) and a real index of the seed corpus."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+from bot.build import build_index
+from bot.embedder import Embedder
+from bot.engine import Engine
+from bot.settings import BUNDLED_MODEL, Settings
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED = ROOT.parent / "shared"
+SEED_CORPUS = ROOT / "corpus"
+SEED_FILE = next(SEED_CORPUS.glob("*.md"))
+RAW_SEED = next((SHARED / "seed").glob("*.txt"), None) if (SHARED / "seed").is_dir() else None
+
+
+@pytest.fixture(scope="session")
+def embedder() -> Embedder:
+    """The bundled all-MiniLM-L6-v2, loaded once for the whole session."""
+    e = Embedder(BUNDLED_MODEL)
+    e.encode(["warm up"])
+    return e
+
+
+@pytest.fixture(scope="session")
+def seed_index(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Path:
+    """A real index (FAISS + SQLite) of the repository's corpus/ folder."""
+    index = tmp_path_factory.mktemp("seed-index")
+    build_index(SEED_CORPUS, index, embedder)
+    return index
+
+
+@pytest.fixture(scope="session")
+def engine(seed_index: Path, embedder: Embedder) -> Engine:
+    """The engine over the seed index, sharing the session's model."""
+    return Engine(Settings(_env_file=None, index_dir=seed_index), embedder=embedder)
+
+
+@pytest.fixture
+def corpus_copy(tmp_path: Path) -> Path:
+    """A writable copy of the seed corpus."""
+    dest = tmp_path / "corpus"
+    shutil.copytree(SEED_CORPUS, dest)
+    return dest
+
+
+def run_script(*args: str, stdin: str | None = None, env: dict[str, str] | None = None, timeout: int = 120):
+    """Run a repository script with the test interpreter, as a user would, capturing output."""
+    full_env = {**os.environ, "HF_HUB_OFFLINE": "1", **(env or {})}
+    return subprocess.run(
+        [sys.executable, *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=full_env,
+        timeout=timeout,
+    )
+
+
+def dev_questions() -> list[dict]:
+    """The shared dev questions (`../shared/dev_questions.jsonl`)."""
+    path = SHARED / "dev_questions.jsonl"
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
