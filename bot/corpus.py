@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
+import stat
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -265,7 +266,11 @@ def parse_article(text: str, path: Path, article_id: str | None = None) -> Artic
 def load_article(path: Path, corpus_dir: Path | None = None) -> Article:
     """Read one article file; raises `ArticleError` with the path and reason when it cannot."""
     try:
-        size = path.stat().st_size
+        info = path.stat()
+        if not stat.S_ISREG(info.st_mode):
+            # A FIFO or device would block or never end; only regular files are articles.
+            raise ArticleError(f"{path}: not a regular file")
+        size = info.st_size
         if size > MAX_ARTICLE_BYTES:
             raise ArticleError(f"{path}: {size / 1e6:.1f} MB is over the {MAX_ARTICLE_BYTES // 2**20} MiB limit")
         data = path.read_bytes()
@@ -298,8 +303,8 @@ def corpus_files(corpus_dir: Path) -> Iterator[Path]:
     for path in sorted(corpus_dir.rglob("*")):
         if path.name.startswith(".") or path.suffix.lower() not in SUPPORTED_SUFFIXES:
             continue
-        if path.is_file() or path.is_symlink():
-            yield path
+        if path.is_symlink() or not path.is_dir():
+            yield path  # FIFOs, dangling links and the like are reported by load_article
 
 
 @dataclass

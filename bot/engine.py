@@ -7,6 +7,7 @@ build has published a new version: a running bot picks up a rebuilt index on its
 from __future__ import annotations
 
 import logging
+import re
 import threading
 from pathlib import Path
 
@@ -19,6 +20,9 @@ from bot.settings import Settings, get_settings
 from bot.store import IndexReader, current_version
 
 log = logging.getLogger(__name__)
+
+#: Terminal colour and cursor codes pasted into a question.
+_ANSI_ESCAPE = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]")
 
 
 class Engine:
@@ -54,7 +58,8 @@ class Engine:
 
     def clean_question(self, question: str) -> tuple[str, str | None]:
         """The question as searched, and a notice when it had to be shortened."""
-        text = " ".join("".join(ch if ch.isprintable() else " " for ch in question).split())
+        text = _ANSI_ESCAPE.sub(" ", question)
+        text = " ".join("".join(ch if ch.isprintable() else " " for ch in text).split())
         limit = self.settings.max_question_chars
         if len(text) > limit:
             return text[:limit], f"question shortened to its first {limit} characters"

@@ -142,10 +142,7 @@ class IndexReader:
         if not self._db_path.is_file():
             raise IndexUnavailable(f"{self._db_path} is missing", hint=hint)
         self._local = threading.local()
-        try:
-            counts = self.query("SELECT (SELECT count(*) FROM passages), (SELECT count(*) FROM sentences)")[0]
-        except sqlite3.DatabaseError as exc:
-            raise IndexUnavailable(f"{self._db_path} is damaged ({exc})", hint=hint) from exc
+        counts = self.query("SELECT (SELECT count(*) FROM passages), (SELECT count(*) FROM sentences)")[0]
         if (counts[0], counts[1]) != (self.passage_index.ntotal, self.sentence_index.ntotal):
             raise IndexUnavailable(
                 f"index in {self.path} is inconsistent: SQLite has {counts[0]} passages and "
@@ -177,8 +174,11 @@ class IndexReader:
         return conn
 
     def query(self, sql: str, params: tuple[Any, ...] | list[Any] = ()) -> list[sqlite3.Row]:
-        """Rows of a read-only query."""
-        return self.db.execute(sql, params).fetchall()
+        """Rows of a read-only query; a damaged store becomes `IndexUnavailable`, not a traceback."""
+        try:
+            return self.db.execute(sql, params).fetchall()
+        except sqlite3.DatabaseError as exc:
+            raise IndexUnavailable(f"{self._db_path} is damaged ({exc})", hint=_rebuild_hint(self.index_dir)) from exc
 
     @staticmethod
     def search(index: faiss.Index, vector: np.ndarray, k: int) -> list[tuple[int, float]]:
