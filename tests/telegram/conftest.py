@@ -97,9 +97,9 @@ def odd_engine(tmp_path_factory: pytest.TempPathFactory, embedder) -> Engine:
 class User:
     """A Telegram user (and their chat) talking to one bot through the emulator's client routes."""
 
-    def __init__(self, api: str, token: str, http: httpx.AsyncClient) -> None:
+    def __init__(self, api: str, token: str, http: httpx.AsyncClient, user_id: int | None = None) -> None:
         self.api, self.token, self.http = api, token, http
-        self.id = next(_ids)
+        self.id = user_id or next(_ids)
         self.first_name = f"Tester{self.id}"
 
     @property
@@ -200,12 +200,14 @@ def bot_settings(api: str, index_dir: Path, **overrides: Any) -> Settings:
 
 
 @contextlib.asynccontextmanager
-async def live_bot(api: str, engine: Engine, **overrides: Any) -> AsyncIterator[tuple[User, Settings]]:
+async def live_bot(
+    api: str, engine: Engine, user_id: int | None = None, **overrides: Any
+) -> AsyncIterator[tuple[User, Settings]]:
     """The real application (real handlers, real engine) polling the emulator with a fresh token."""
     settings = bot_settings(api, engine.index_dir, **overrides)
     app = build_application(engine, settings, poll_timeout=2)
     async with httpx.AsyncClient(timeout=30) as http, running(app, settings):
-        yield User(api, settings.telegram_bot_token.get_secret_value(), http), settings
+        yield User(api, settings.telegram_bot_token.get_secret_value(), http, user_id), settings
 
 
 @pytest.fixture
