@@ -25,7 +25,13 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-install: $(STAMP)
+# The Bot API emulator for the Telegram end-to-end tests (npm telegram-test-api, pinned by its lock file).
+EMULATOR := tests/telegram/emulator
+$(EMULATOR)/node_modules/.installed: $(EMULATOR)/package.json $(EMULATOR)/package-lock.json
+	cd $(EMULATOR) && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+install: $(STAMP) $(EMULATOR)/node_modules/.installed
 
 index: install
 	$(PY) scripts/build_index.py
@@ -39,4 +45,4 @@ format: install
 	$(PY) -m ruff format .
 
 clean:
-	rm -rf $(VENV) index .pytest_cache
+	rm -rf $(VENV) index .pytest_cache $(EMULATOR)/node_modules

@@ -131,6 +131,36 @@ class Engine:
             for r in rows
         ]
 
+    def reload(self) -> IndexReader:
+        """Re-open the index from disk now, even if CURRENT did not change (an admin's /reload)."""
+        with self._lock:
+            self._reader = IndexReader(self.index_dir, model=self.embedder.model_name, splitter=SPLITTER_VERSION)
+        log.info("index re-opened: version %s", self._reader.version)
+        return self._reader
+
+    def example_questions(self, n: int = 3) -> list[str]:
+        """Questions the report can answer, drawn from its section headings and its named sources."""
+        reader = self.reader
+        sections = [
+            r["section"]
+            for r in reader.query(
+                "SELECT section, min(id) AS first FROM passages WHERE section IS NOT NULL AND section != '' "
+                "GROUP BY section ORDER BY first"
+            )
+        ]
+        texts = " ".join(r["text"] for r in reader.query("SELECT text FROM passages"))
+        out: list[str] = []
+        speakers = [name for name, _ in self.speakers()]
+        for section in sections[: max(n - 1, 1)]:
+            first, _, rest = section.partition(" ")
+            # Keep a proper noun's capital ("Russia ..."), lower an ordinary first word ("Joint ...").
+            if f" {first} " not in texts:
+                first = first[:1].lower() + first[1:]
+            out.append(f"What does the report say about {' '.join(p for p in (first, rest) if p)}?")
+        out.extend(f"What did {name} say?" for name in speakers)
+        out.extend(f"What does the report say about {meta.title}?" for meta, _ in self.articles())
+        return list(dict.fromkeys(out))[:n]
+
 
 _default: Engine | None = None
 

