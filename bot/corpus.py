@@ -8,6 +8,7 @@ paragraphs, captions and the standfirst become passages.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import re
@@ -23,7 +24,9 @@ from bot.errors import ArticleError
 log = logging.getLogger(__name__)
 
 #: File endings the loader reads; others in the corpus folder are ignored.
-SUPPORTED_SUFFIXES = (".txt", ".md", ".markdown")
+SUPPORTED_SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm")
+#: Endings read as web pages: main text and metadata extracted by trafilatura.
+HTML_SUFFIXES = (".html", ".htm")
 #: Files larger than this are refused instead of swamping the index.
 MAX_ARTICLE_BYTES = 5 * 1024 * 1024
 
@@ -129,7 +132,7 @@ def decode_bytes(data: bytes, path: Path) -> tuple[str, str | None]:
     return str(match), f"{path}: not UTF-8, decoded as {match.encoding}"
 
 
-def _split_front_matter(text: str, path: Path) -> tuple[dict[str, Any], str]:
+def split_front_matter(text: str, path: Path) -> tuple[dict[str, Any], str]:
     """YAML front matter between `---` lines, parsed by python-frontmatter."""
     if not text.startswith("---"):
         return {}, text
@@ -146,7 +149,29 @@ def _split_front_matter(text: str, path: Path) -> tuple[dict[str, Any], str]:
     return dict(post.metadata), post.content
 
 
-def _as_date(value: Any, path: Path) -> str | None:
+#: Front matter fields in the order a normalised corpus file lists them.
+FRONT_MATTER_FIELDS = ("title", "publisher", "date", "url", "byline")
+
+
+def format_article(fields: dict[str, Any], body: str) -> str:
+    """A normalised corpus file: YAML front matter (title, publisher, date, url, byline) and the body.
+
+    Empty fields are written empty rather than left out, so an editor sees what can be filled in.
+    """
+    import yaml
+
+    ordered: dict[str, Any] = {
+        k: (str(fields[k]) if fields.get(k) not in (None, "") else None) for k in FRONT_MATTER_FIELDS
+    }
+    if ordered["date"]:
+        with contextlib.suppress(ValueError):  # written unquoted, read back as a date
+            ordered["date"] = date.fromisoformat(ordered["date"])
+    header = yaml.safe_dump(ordered, sort_keys=False, allow_unicode=True, width=1000)
+    header = re.sub(r": null$", ":", header, flags=re.M)
+    return f"---\n{header}---\n\n{normalise_text(body)}\n"
+
+
+def as_iso_date(value: Any, path: Path) -> str | None:
     """Front matter dates as ISO strings; YAML may hand us a date object or a string."""
     if value in (None, ""):
         return None
@@ -226,7 +251,7 @@ def classify_blocks(raw_blocks: list[str], meta_title: str | None, byline: str |
 
 def parse_article(text: str, path: Path, article_id: str | None = None) -> Article:
     """Parse decoded text (with optional front matter) into an `Article`."""
-    fields, body = _split_front_matter(text, path)
+    fields, body = split_front_matter(text, path)
     body = normalise_text(body)
     raw_blocks = [b for b in re.split(r"\n\s*\n", body) if b.strip()]
     meta_title = _clean(fields.get("title"))
@@ -253,7 +278,7 @@ def parse_article(text: str, path: Path, article_id: str | None = None) -> Artic
         id=article_id or path.stem,
         title=title,
         publisher=publisher,
-        date=_as_date(fields.get("date"), path),
+        date=as_iso_date(fields.get("date"), path),
         url=_clean(fields.get("url")),
         byline=byline,
         path=str(path),
@@ -273,8 +298,12 @@ def load_article(path: Path, corpus_dir: Path | None = None) -> Article:
         raise ArticleError(f"{path}: cannot read ({exc.strerror or exc})") from exc
     if not data.strip():
         raise ArticleError(f"{path}: empty file")
-    text, warning = decode_bytes(data, path)
     article_id = _article_id(path, corpus_dir)
+    if path.suffix.lower() in HTML_SUFFIXES:
+        from bot.html_article import html_to_document  # trafilatura is slow to import
+
+        return parse_article(html_to_document(data, path), path, article_id)
+    text, warning = decode_bytes(data, path)
     article = parse_article(text, path, article_id)
     if warning:
         article.warnings.append(warning)
@@ -309,6 +338,8 @@ class CorpusLoad:
     articles: list[Article] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    #: Files with the same text as one loaded before them: reported, indexed once.
+    duplicates: list[str] = field(default_factory=list)
 
 
 def load_corpus(corpus_dir: Path) -> CorpusLoad:
@@ -322,7 +353,7 @@ def load_corpus(corpus_dir: Path) -> CorpusLoad:
             result.skipped.append(str(exc))
             continue
         if article.content_hash in seen:
-            result.skipped.append(f"{path}: same text as {seen[article.content_hash]}, indexed once")
+            result.duplicates.append(f"{path}: same text as {seen[article.content_hash]}, indexed once")
             continue
         seen[article.content_hash] = str(path)
         result.warnings.extend(article.warnings)
