@@ -42,7 +42,6 @@ def extract_html(data: bytes | str, source: str | Path, url: str | None = None) 
         include_images=False,
         include_formatting=False,
         include_links=False,
-        deduplicate=True,
     )
     if not xml:
         raise ArticleError(f"{source}: no article text found in the page")
