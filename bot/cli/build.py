@@ -198,15 +198,30 @@ def watch(
                 and (Path(path).suffix.lower() in SUPPORTED_SUFFIXES or Path(path).is_dir())
             )
 
-    code = run_build(settings, embedder, quiet=quiet)
-    print(f"watching {corpus}/ for changes (Ctrl-C to stop)", flush=True)
+    code = EXIT_OK
+    started = False
     try:
+        # The first (empty) batch comes once the watcher runs: build then, so that no change made
+        # during the first build is missed. Later empty batches are idle timeouts.
         for changes in watch_changes(
-            corpus, watch_filter=ArticleFilter(), debounce=debounce_ms, stop_event=stop_event, raise_interrupt=True
+            corpus,
+            watch_filter=ArticleFilter(),
+            debounce=debounce_ms,
+            stop_event=stop_event,
+            raise_interrupt=True,
+            yield_on_timeout=True,
+            rust_timeout=1000,
         ):
-            names = sorted({Path(p).name for _, p in changes})
-            print(f"corpus changed ({', '.join(names[:5])}{', …' if len(names) > 5 else ''}): rebuilding", flush=True)
+            if started and not changes:
+                continue
+            if changes:
+                names = sorted({Path(p).name for _, p in changes})
+                more = ", …" if len(names) > 5 else ""
+                print(f"corpus changed ({', '.join(names[:5])}{more}): rebuilding", flush=True)
+            started = True
             code = run_build(settings, embedder, quiet=quiet)
+            if code == EXIT_INTERRUPTED:
+                break
             print(f"watching {corpus}/ for changes (Ctrl-C to stop)", flush=True)
     except KeyboardInterrupt:
         pass
