@@ -19,7 +19,7 @@ from pathlib import Path
 
 from filelock import FileLock, Timeout
 
-from bot.corpus import Article, load_corpus
+from bot.corpus import Article, corpus_files, load_corpus
 from bot.embedder import Embedder
 from bot.embedding_cache import EmbeddingCache, count_uncached
 from bot.errors import IndexUnavailable, ReportBotError
@@ -166,6 +166,25 @@ def estimate_embedding(plan: BuildPlan, index_dir: Path, model: str) -> EmbedEst
     )
 
 
+def _nothing_to_index(corpus_dir: Path, skipped: list[str]) -> None:
+    where = f"{corpus_dir}/" if corpus_dir.is_dir() else f"{corpus_dir}/ (no such folder)"
+    reasons = "".join(f"\n  skipped: {line}" for line in skipped)
+    raise ReportBotError(
+        f"nothing to index in {where}{reasons}", hint="add .txt, .md or .html articles to the corpus folder"
+    )
+
+
+def live_hashes(index_dir: Path, model: str) -> dict[str, str] | None:
+    """Article id → content hash of the live index, when an incremental build can start from it."""
+    if current_version(index_dir) is None:
+        return None
+    try:
+        reader = IndexReader(index_dir, model=model, splitter=SPLITTER_VERSION)
+    except IndexUnavailable:
+        return None
+    return {a: v["hash"] for a, v in reader.manifest.articles.items()}
+
+
 class _BuildLock:
     """An exclusive lock on the index folder that says who holds it."""
 
@@ -210,15 +229,16 @@ def build_index(
     """
     started = time.perf_counter()
     report = BuildReport()
-    loaded = load_corpus(corpus_dir)
-    report.skipped, report.warnings, report.duplicates = loaded.skipped, loaded.warnings, loaded.duplicates
-    if not loaded.articles:
-        where = f"{corpus_dir}/" if corpus_dir.is_dir() else f"{corpus_dir}/ (no such folder)"
-        reasons = "".join(f"\n  skipped: {line}" for line in loaded.skipped)
-        hint = "add .txt, .md or .html articles to the corpus folder"
-        raise ReportBotError(f"nothing to index in {where}{reasons}", hint=hint)
+    if not any(corpus_files(corpus_dir)):
+        _nothing_to_index(corpus_dir, [])
     with _BuildLock(index_dir):
         prune_versions(index_dir)  # leftovers of a killed build
+        # Under the lock, so the live version cannot change between this look and the plan.
+        known = None if full else live_hashes(index_dir, embedder.model_name)
+        loaded = load_corpus(corpus_dir, known=known)
+        report.skipped, report.warnings, report.duplicates = loaded.skipped, loaded.warnings, loaded.duplicates
+        if not loaded.articles:
+            _nothing_to_index(corpus_dir, loaded.skipped)
         plan = plan_build(loaded.articles, index_dir, embedder.model_name, full=full)
         report.added, report.changed = len(plan.added), len(plan.changed)
         report.removed, report.unchanged = len(plan.removed), len(plan.unchanged)
@@ -248,6 +268,9 @@ def _write_version(
     progress: Callable[[int, int], None] | None,
     started: float,
 ) -> None:
+    unparsed = [a.meta.id for a in plan.to_insert if not a.parsed]
+    if unparsed:  # cannot happen: only articles matching the live index are left unparsed
+        raise RuntimeError(f"articles to insert were not parsed: {unparsed[:5]}")
     by_article = [(a, split_article(a)) for a in plan.to_insert]
     passage_texts: list[str] = []
     sentence_texts: list[str] = []

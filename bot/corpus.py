@@ -12,7 +12,7 @@ import contextlib
 import hashlib
 import logging
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
@@ -85,6 +85,9 @@ class Article:
     blocks: list[Block]
     content_hash: str = ""
     warnings: list[str] = field(default_factory=list)
+    #: False for an article known to be indexed already (same id and hash): only id, path and
+    #: hash are set, its text was not parsed. See `load_corpus(known=...)`.
+    parsed: bool = True
 
     @property
     def body_blocks(self) -> list[Block]:
@@ -283,12 +286,24 @@ def parse_article(text: str, path: Path, article_id: str | None = None) -> Artic
         byline=byline,
         path=str(path),
     )
-    digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
-    return Article(meta=meta, blocks=blocks, content_hash=digest)
+    return Article(meta=meta, blocks=blocks, content_hash=text_hash(text))
 
 
-def load_article(path: Path, corpus_dir: Path | None = None) -> Article:
-    """Read one article file; raises `ArticleError` with the path and reason when it cannot."""
+def text_hash(text: str) -> str:
+    """The content hash of an article's text (what the index records to detect changes)."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _known_article(article_id: str, path: Path, digest: str) -> Article:
+    return Article(ArticleMeta(id=article_id, title="", path=str(path)), [], digest, parsed=False)
+
+
+def load_article(path: Path, corpus_dir: Path | None = None, *, known: Mapping[str, str] | None = None) -> Article:
+    """Read one article file; raises `ArticleError` with the path and reason when it cannot.
+
+    With `known` (article id → content hash of the live index), a file whose hash matches is not
+    parsed: an unparsed `Article` stands for it, which keeps large incremental builds fast.
+    """
     try:
         size = path.stat().st_size
         if size > MAX_ARTICLE_BYTES:
@@ -300,10 +315,18 @@ def load_article(path: Path, corpus_dir: Path | None = None) -> Article:
         raise ArticleError(f"{path}: empty file")
     article_id = _article_id(path, corpus_dir)
     if path.suffix.lower() in HTML_SUFFIXES:
+        # Pages are hashed as bytes, so an unchanged page is recognised without extracting it.
+        digest = hashlib.sha256(data).hexdigest()
+        if known is not None and known.get(article_id) == digest:
+            return _known_article(article_id, path, digest)
         from bot.html_article import html_to_document  # trafilatura is slow to import
 
-        return parse_article(html_to_document(data, path), path, article_id)
+        article = parse_article(html_to_document(data, path), path, article_id)
+        article.content_hash = digest
+        return article
     text, warning = decode_bytes(data, path)
+    if known is not None and known.get(article_id) == text_hash(text):
+        return _known_article(article_id, path, text_hash(text))
     article = parse_article(text, path, article_id)
     if warning:
         article.warnings.append(warning)
@@ -342,13 +365,16 @@ class CorpusLoad:
     duplicates: list[str] = field(default_factory=list)
 
 
-def load_corpus(corpus_dir: Path) -> CorpusLoad:
-    """Load every article; a bad file is skipped with its reason and the rest still load."""
+def load_corpus(corpus_dir: Path, *, known: Mapping[str, str] | None = None) -> CorpusLoad:
+    """Load every article; a bad file is skipped with its reason and the rest still load.
+
+    `known` (id → hash of the live index) leaves unchanged articles unparsed; see `load_article`.
+    """
     result = CorpusLoad()
     seen: dict[str, str] = {}
     for path in corpus_files(corpus_dir):
         try:
-            article = load_article(path, corpus_dir)
+            article = load_article(path, corpus_dir, known=known)
         except ArticleError as exc:
             result.skipped.append(str(exc))
             continue

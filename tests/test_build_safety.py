@@ -133,7 +133,15 @@ def test_killing_a_build_at_any_point_leaves_the_previous_index_usable(
 def test_watch_rebuilds_on_change_and_stops_cleanly_on_ctrl_c(multi_copy: tuple[Path, Path]):
     corpus, index = multi_copy
     watcher = start(
-        "scripts/build_index.py", "--watch", "--quiet", "--debounce", "200", "--corpus", str(corpus), "--index", str(index)
+        "scripts/build_index.py",
+        "--watch",
+        "--quiet",
+        "--debounce",
+        "200",
+        "--corpus",
+        str(corpus),
+        "--index",
+        str(index),
     )
     try:
         lines = lines_of(watcher)

@@ -134,11 +134,12 @@ def run_build(settings: Settings, embedder: Embedder, *, full: bool = False, qui
 
 def dry_run(settings: Settings) -> int:
     """Print what a build would change, without the lock, the model or any write."""
-    from bot.build import estimate_embedding, plan_build
+    from bot.build import estimate_embedding, live_hashes, plan_build
     from bot.corpus import load_corpus
     from bot.settings import BUNDLED_MODEL
 
-    loaded = load_corpus(settings.corpus_dir)
+    model = settings.embedding_model or BUNDLED_MODEL
+    loaded = load_corpus(settings.corpus_dir, known=live_hashes(settings.index_dir, model))
     for line in loaded.duplicates:
         print(f"duplicate: {line}", file=sys.stderr)
     for line in loaded.skipped:
@@ -146,7 +147,7 @@ def dry_run(settings: Settings) -> int:
     if not loaded.articles:
         print(f"nothing to index in {settings.corpus_dir}/", file=sys.stderr)
         return EXIT_NOTHING_INDEXED
-    plan = plan_build(loaded.articles, settings.index_dir, settings.embedding_model or BUNDLED_MODEL, full=False)
+    plan = plan_build(loaded.articles, settings.index_dir, model)
     if plan.up_to_date:
         print(f"up to date: {len(plan.unchanged)} articles; a build would change nothing")
         return EXIT_PARTIAL if loaded.skipped else EXIT_OK
@@ -162,7 +163,7 @@ def dry_run(settings: Settings) -> int:
         ):
             shown = ", ".join(ids[:10]) + (f", … ({len(ids) - 10} more)" if len(ids) > 10 else "")
             print(f"  {label + ':':<11}{len(ids):>6}  {shown}")
-    estimate = estimate_embedding(plan, settings.index_dir, settings.embedding_model or BUNDLED_MODEL)
+    estimate = estimate_embedding(plan, settings.index_dir, model)
     print(
         f"passages to embed: {estimate.passages_to_embed} of {estimate.passages} "
         f"(sentences: {estimate.sentences_to_embed} of {estimate.sentences}); the rest come from the cache"
