@@ -24,7 +24,7 @@ from bot.embedder import Embedder
 from bot.embedding_cache import EmbeddingCache, count_uncached
 from bot.errors import IndexUnavailable, ReportBotError
 from bot.passages import SPLITTER_VERSION, Passage, split_article
-from bot.store import SCHEMA_VERSION, IndexReader, IndexWriter, Manifest, current_version, prune_versions
+from bot.store import SCHEMA_VERSION, IndexWriter, Manifest, current_version, live_manifest, prune_versions
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +50,7 @@ class BuildReport:
     skipped: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    embed_seconds: float = 0.0
     version: str | None = None
     up_to_date: bool = False
     full: bool = False
@@ -121,12 +122,11 @@ def plan_build(articles: list[Article], index_dir: Path, model: str, *, full: bo
         plan.full_reason = "no index yet"
     else:
         try:
-            reader = IndexReader(index_dir, model=model, splitter=SPLITTER_VERSION)
+            plan.base, plan.base_manifest = live_manifest(index_dir, model=model, splitter=SPLITTER_VERSION)
         except IndexUnavailable as exc:
             plan.full_reason = f"full rebuild: {exc}"
         else:
-            plan.base, plan.base_manifest = reader.version, reader.manifest
-            built = {a: v["hash"] for a, v in reader.manifest.articles.items()}
+            built = {a: v["hash"] for a, v in plan.base_manifest.articles.items()}
     now = {a.meta.id for a in articles}
     for article in articles:
         old = built.get(article.meta.id)
@@ -179,10 +179,10 @@ def live_hashes(index_dir: Path, model: str) -> dict[str, str] | None:
     if current_version(index_dir) is None:
         return None
     try:
-        reader = IndexReader(index_dir, model=model, splitter=SPLITTER_VERSION)
+        _, manifest = live_manifest(index_dir, model=model, splitter=SPLITTER_VERSION)
     except IndexUnavailable:
         return None
-    return {a: v["hash"] for a, v in reader.manifest.articles.items()}
+    return {a: v["hash"] for a, v in manifest.articles.items()}
 
 
 class _BuildLock:
@@ -242,13 +242,12 @@ def build_index(
         plan = plan_build(loaded.articles, index_dir, embedder.model_name, full=full)
         report.added, report.changed = len(plan.added), len(plan.changed)
         report.removed, report.unchanged = len(plan.removed), len(plan.unchanged)
-        if plan.up_to_date:
-            reader = IndexReader(index_dir)
+        if plan.up_to_date and plan.base_manifest is not None:
             report.up_to_date = True
-            report.version = reader.version
-            report.articles = len(reader.manifest.articles)
-            report.passages = reader.manifest.counts["passages"]
-            report.sentences = reader.manifest.counts["sentences"]
+            report.version = plan.base
+            report.articles = len(plan.base_manifest.articles)
+            report.passages = plan.base_manifest.counts["passages"]
+            report.sentences = plan.base_manifest.counts["sentences"]
             report.seconds = time.perf_counter() - started
             return report
         report.full = plan.full_reason is not None
@@ -292,12 +291,14 @@ def _write_version(
     def dimension() -> int:
         return plan.base_manifest.dimension if plan.base_manifest else embedder.dimension
 
+    embed_started = time.perf_counter()
     try:
         passage_vectors, new_p = cache.embed(passage_texts, embedder.encode, dimension, on_progress=tick)
         sentence_vectors, new_s = cache.embed(sentence_texts, embedder.encode, dimension, on_progress=tick)
     finally:
         cache.close()
     report.embedded = new_p + new_s
+    report.embed_seconds = time.perf_counter() - embed_started
     report.reused = total - report.embedded
     if progress:
         progress(total, total)

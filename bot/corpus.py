@@ -347,7 +347,7 @@ def corpus_files(corpus_dir: Path) -> Iterator[Path]:
     """Article files below `corpus_dir`, sorted, without following symlinked folders (no loops)."""
     if not corpus_dir.is_dir():
         return
-    for path in sorted(corpus_dir.rglob("*")):
+    for path in sorted(corpus_dir.rglob("*"), key=lambda p: p.as_posix()):
         if path.name.startswith(".") or path.suffix.lower() not in SUPPORTED_SUFFIXES:
             continue
         if path.is_file() or path.is_symlink():

@@ -116,37 +116,45 @@ def new_vector_index(dimension: int) -> faiss.Index:
     return faiss.IndexIDMap2(faiss.IndexFlatIP(dimension))
 
 
+def live_manifest(index_dir: Path, *, model: str | None = None, splitter: int | None = None) -> tuple[str, Manifest]:
+    """The live version's name and manifest, checked against this code's schema and the settings.
+
+    Cheap (no vectors are read), so a build can plan from it. Raises `IndexUnavailable` saying
+    why the index cannot be used as it is: none yet, unreadable, or built differently.
+    """
+    hint = _rebuild_hint(index_dir)
+    version = current_version(index_dir)
+    if version is None:
+        raise IndexUnavailable(
+            f"no index in {index_dir}/", hint=f"build it with: python scripts/build_index.py --index {index_dir}"
+        )
+    path = index_dir / VERSIONS / version
+    try:
+        manifest = Manifest.read(path / MANIFEST)
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise IndexUnavailable(f"index manifest in {path} is missing or unreadable ({exc})", hint=hint) from exc
+    if manifest.schema != SCHEMA_VERSION:
+        raise IndexUnavailable(f"index schema {manifest.schema} is not this version's ({SCHEMA_VERSION})", hint=hint)
+    if splitter is not None and manifest.splitter != splitter:
+        raise IndexUnavailable(
+            f"index was split with splitter v{manifest.splitter}, this version uses v{splitter}", hint=hint
+        )
+    if model is not None and manifest.model != model:
+        raise IndexUnavailable(f"index was built with model {manifest.model!r}, settings say {model!r}", hint=hint)
+    missing = [name for name in (STORE, PASSAGE_VECTORS, SENTENCE_VECTORS) if not (path / name).is_file()]
+    if missing:
+        raise IndexUnavailable(f"{path} lacks {', '.join(missing)}", hint=hint)
+    return version, manifest
+
+
 class IndexReader:
     """A read-only view of one index version; safe to share between threads."""
 
     def __init__(self, index_dir: Path, *, model: str | None = None, splitter: int | None = None) -> None:
         self.index_dir = index_dir
         hint = _rebuild_hint(index_dir)
-        version = current_version(index_dir)
-        if version is None:
-            raise IndexUnavailable(
-                f"no index in {index_dir}/", hint=f"build it with: python scripts/build_index.py --index {index_dir}"
-            )
-        self.version = version
-        self.path = index_dir / VERSIONS / version
-        try:
-            self.manifest = Manifest.read(self.path / MANIFEST)
-        except (OSError, ValueError, KeyError, TypeError) as exc:
-            raise IndexUnavailable(
-                f"index manifest in {self.path} is missing or unreadable ({exc})", hint=hint
-            ) from exc
-        if self.manifest.schema != SCHEMA_VERSION:
-            raise IndexUnavailable(
-                f"index schema {self.manifest.schema} is not this version's ({SCHEMA_VERSION})", hint=hint
-            )
-        if splitter is not None and self.manifest.splitter != splitter:
-            raise IndexUnavailable(
-                f"index was split with splitter v{self.manifest.splitter}, this version uses v{splitter}", hint=hint
-            )
-        if model is not None and self.manifest.model != model:
-            raise IndexUnavailable(
-                f"index was built with model {self.manifest.model!r}, settings say {model!r}", hint=hint
-            )
+        self.version, self.manifest = live_manifest(index_dir, model=model, splitter=splitter)
+        self.path = index_dir / VERSIONS / self.version
         self.passage_index = self._read_faiss(PASSAGE_VECTORS, hint)
         self.sentence_index = self._read_faiss(SENTENCE_VECTORS, hint)
         self._db_path = self.path / STORE
