@@ -402,6 +402,8 @@ def prune_versions(index_dir: Path) -> None:
     """Delete unfinished builds and all but the newest KEEP_VERSIONS finished ones."""
     root = index_dir / VERSIONS
     live = current_version(index_dir)
+    for stray in index_dir.glob(f".{CURRENT}.*"):  # a CURRENT replacement cut short by a kill
+        stray.unlink(missing_ok=True)
     if not root.is_dir():
         return
     finished = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.endswith(".partial"))

@@ -81,9 +81,12 @@ def test_leftover_partial_versions_are_cleaned_by_the_next_build(multi_copy: tup
     leftover = index / VERSIONS / "20240101T000000-1-000001.partial"
     leftover.mkdir()
     (leftover / "store.sqlite").write_bytes(b"half written")
+    stray = index / ".CURRENT.12345"
+    stray.write_text("20240101T000000-1-000001.partial\n")
     report = build_index(corpus, index, embedder)
     assert report.up_to_date
-    assert not leftover.exists()
+    assert not leftover.exists() and not stray.exists()
+    IndexReader(index)
 
 
 @pytest.mark.slow

@@ -10,10 +10,11 @@ import numpy as np
 import pytest
 
 import bot.build
-from bot.build import build_index
+from bot.build import build_index, live_hashes
+from bot.corpus import load_corpus
 from bot.embedder import Embedder
 from bot.engine import Engine
-from bot.settings import Settings
+from bot.settings import BUNDLED_MODEL, Settings
 from bot.store import VERSIONS, IndexReader, current_version
 from tests.conftest import run_script
 
@@ -88,6 +89,18 @@ def test_add_change_delete_embeds_only_what_changed(multi_copy: tuple[Path, Path
     query = "SELECT s.text, s.speaker FROM sentences s JOIN passages p ON p.id = s.passage_id ORDER BY p.article_id, p.paragraph, p.window, s.position"
     assert [tuple(r) for r in new.query(query)] == [tuple(r) for r in full.query(query)]
     assert new.manifest.counts == full.manifest.counts
+
+
+def test_unchanged_articles_are_not_parsed_again(multi_copy: tuple[Path, Path]):
+    corpus, index = multi_copy
+    known = live_hashes(index, BUNDLED_MODEL)
+    assert known is not None and len(known) == 7
+    edit(corpus / "port-strike.md", "roughly $40 million a day", "roughly $45 million a day")
+    loaded = load_corpus(corpus, known=known)
+    parsed = {a.meta.id: a.parsed for a in loaded.articles}
+    assert parsed == {a: a == "port-strike" for a in known}
+    assert all(a.content_hash == known[a.meta.id] for a in loaded.articles if not a.parsed)
+    assert live_hashes(index, "another-model") is None  # a different model: nothing is reused
 
 
 def test_deleting_every_article_but_one_and_adding_back(multi_copy: tuple[Path, Path], embedder: Embedder):
