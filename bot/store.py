@@ -258,7 +258,11 @@ class IndexWriter:
         index.add_with_ids(np.ascontiguousarray(vectors, dtype=np.float32), np.asarray(ids, dtype=np.int64))
 
     def remove_vectors(self, which: str, ids: list[int]) -> None:
-        """Remove the vectors of deleted passages or sentences."""
+        """Remove the vectors of deleted passages or sentences.
+
+        The one place that deletes vectors: an index type without `remove_ids` (HNSW) must be
+        rebuilt here from its remaining vectors instead.
+        """
         if not ids:
             return
         index = self.passage_index if which == "passages" else self.sentence_index

@@ -225,3 +225,14 @@ def test_add_article_from_url_writes_and_indexes_only_it(web_server: str, multi_
     missing = run_script("scripts/add_article.py", f"{web_server}/gone", "--corpus", str(corpus), "--no-build")
     assert missing.returncode == 1
     assert "the server answered 404" in missing.stderr and "Traceback" not in missing.stderr
+
+
+def test_exit_codes_are_in_help_and_readme():
+    from bot.cli import build as build_cli
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    for parser in (build_cli.parser(), add_cli.parser()):
+        text = parser.format_help()
+        assert "3    partial build: some files were skipped" in text
+        assert "1    nothing could be indexed" in text
+    assert "**3** partial build" in readme and "scripts/add_article.py PATH_OR_URL" in readme

@@ -69,8 +69,8 @@ def main(argv: list[str] | None = None) -> int:
     elif added.status == "unchanged":
         print(f"{added.path} already holds this article; nothing written")
     else:
-        passages = sum(1 for b in added.article.body_blocks)
-        print(f"{added.status} {added.path}: {about} ({passages} paragraphs)")
+        paragraphs = len(added.article.body_blocks)
+        print(f"{added.status} {added.path}: {about} ({paragraphs} paragraphs)")
     if args.no_build:
         print(f"index not updated (--no-build); run: python scripts/build_index.py --corpus {settings.corpus_dir}")
         return 0
