@@ -1,7 +1,10 @@
 """Building the index: corpus → passages → vectors (cached) → a new index version, swapped in.
 
-Unchanged articles with the same model and splitter are detected from the manifest, so running a
-build on an up-to-date index returns at once without loading the model.
+The manifest records a content hash per article. A build compares it with the corpus: an up-to-date
+index returns at once without loading the model; otherwise a new version starts from a copy of the
+live one, loses the rows of removed and changed articles and gains those of added and changed ones
+(vectors come from the cache where the text is unchanged). A different model, splitter or schema
+means a full build into an empty version. Either way the new version is swapped in atomically.
 """
 
 from __future__ import annotations
@@ -16,12 +19,12 @@ from pathlib import Path
 
 from filelock import FileLock, Timeout
 
-from bot.corpus import Article, load_corpus
+from bot.corpus import Article, corpus_files, load_corpus
 from bot.embedder import Embedder
-from bot.embedding_cache import EmbeddingCache
+from bot.embedding_cache import EmbeddingCache, count_uncached
 from bot.errors import IndexUnavailable, ReportBotError
 from bot.passages import SPLITTER_VERSION, Passage, split_article
-from bot.store import SCHEMA_VERSION, IndexReader, IndexWriter, Manifest, current_version
+from bot.store import SCHEMA_VERSION, IndexWriter, Manifest, current_version, live_manifest, prune_versions
 
 log = logging.getLogger(__name__)
 
@@ -47,9 +50,16 @@ class BuildReport:
     skipped: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    embed_seconds: float = 0.0
     version: str | None = None
     up_to_date: bool = False
+    full: bool = False
     reason: str = ""
+    added: int = 0
+    changed: int = 0
+    removed: int = 0
+    unchanged: int = 0
+    duplicates: list[str] = field(default_factory=list)
 
 
 def passage_embedding_text(passage: Passage, title: str) -> str:
@@ -63,22 +73,116 @@ def sentence_embedding_text(sentence: str) -> str:
     return sentence
 
 
-def _stale_reason(index_dir: Path, articles: list[Article], model: str) -> str | None:
-    """Why the index must be rebuilt, or None when it already matches the corpus."""
+@dataclass
+class BuildPlan:
+    """What a build would do: which articles go in, which come out, and whether from scratch."""
+
+    added: list[Article] = field(default_factory=list)
+    changed: list[Article] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    unchanged: list[Article] = field(default_factory=list)
+    #: Why every article is (re)inserted into an empty version; None for an incremental build.
+    full_reason: str | None = None
+    #: The live version an incremental build starts from, and its manifest.
+    base: str | None = None
+    base_manifest: Manifest | None = None
+
+    @property
+    def up_to_date(self) -> bool:
+        """Nothing to do: the index already matches the corpus."""
+        return self.full_reason is None and not (self.added or self.changed or self.removed)
+
+    @property
+    def to_insert(self) -> list[Article]:
+        """Articles whose rows are written (all of them in a full build)."""
+        if self.full_reason is not None:
+            return [*self.added, *self.changed, *self.unchanged]
+        return [*self.added, *self.changed]
+
+    @property
+    def to_remove(self) -> list[str]:
+        """Ids of articles whose rows leave the base version (changed ones come back renewed)."""
+        return [] if self.full_reason is not None else [*self.removed, *(a.meta.id for a in self.changed)]
+
+    def summary(self) -> str:
+        """One line: how the corpus differs from the index."""
+        return (
+            f"{len(self.added)} added, {len(self.changed)} changed, {len(self.removed)} removed, "
+            f"{len(self.unchanged)} unchanged"
+        )
+
+
+def plan_build(articles: list[Article], index_dir: Path, model: str, *, full: bool = False) -> BuildPlan:
+    """Compare the corpus with the live index; a changed model, splitter or schema means a full build."""
+    plan = BuildPlan()
+    built: dict[str, str] = {}
+    if full:
+        plan.full_reason = "full rebuild requested"
+    elif current_version(index_dir) is None:
+        plan.full_reason = "no index yet"
+    else:
+        try:
+            plan.base, plan.base_manifest = live_manifest(index_dir, model=model, splitter=SPLITTER_VERSION)
+        except IndexUnavailable as exc:
+            plan.full_reason = f"full rebuild: {exc}"
+        else:
+            built = {a: v["hash"] for a, v in plan.base_manifest.articles.items()}
+    now = {a.meta.id for a in articles}
+    for article in articles:
+        old = built.get(article.meta.id)
+        if plan.full_reason is not None or old == article.content_hash:
+            plan.unchanged.append(article)
+        elif old is None:
+            plan.added.append(article)
+        else:
+            plan.changed.append(article)
+    plan.removed = sorted(built.keys() - now)
+    return plan
+
+
+@dataclass(frozen=True)
+class EmbedEstimate:
+    """How much a build would embed, known from the cache without loading the model."""
+
+    passages: int
+    passages_to_embed: int
+    sentences: int
+    sentences_to_embed: int
+
+
+def estimate_embedding(plan: BuildPlan, index_dir: Path, model: str) -> EmbedEstimate:
+    """Passages and sentences of the articles to insert, and how many of them are not cached yet."""
+    passage_texts: list[str] = []
+    sentence_texts: list[str] = []
+    for article in plan.to_insert:
+        for p in split_article(article):
+            passage_texts.append(passage_embedding_text(p, article.meta.title))
+            sentence_texts.extend(sentence_embedding_text(s.text) for s in p.sentences)
+    return EmbedEstimate(
+        passages=len(passage_texts),
+        passages_to_embed=count_uncached(index_dir, model, passage_texts),
+        sentences=len(sentence_texts),
+        sentences_to_embed=count_uncached(index_dir, model, sentence_texts),
+    )
+
+
+def _nothing_to_index(corpus_dir: Path, skipped: list[str]) -> None:
+    where = f"{corpus_dir}/" if corpus_dir.is_dir() else f"{corpus_dir}/ (no such folder)"
+    reasons = "".join(f"\n  skipped: {line}" for line in skipped)
+    raise ReportBotError(
+        f"nothing to index in {where}{reasons}", hint="add .txt, .md or .html articles to the corpus folder"
+    )
+
+
+def live_hashes(index_dir: Path, model: str) -> dict[str, str] | None:
+    """Article id → content hash of the live index, when an incremental build can start from it."""
     if current_version(index_dir) is None:
-        return "no index yet"
+        return None
     try:
-        reader = IndexReader(index_dir, model=model, splitter=SPLITTER_VERSION)
-    except IndexUnavailable as exc:
-        return str(exc)
-    built = {a: v["hash"] for a, v in reader.manifest.articles.items()}
-    now = {a.meta.id: a.content_hash for a in articles}
-    if built != now:
-        added = len(now.keys() - built.keys())
-        removed = len(built.keys() - now.keys())
-        changed = sum(1 for k in now.keys() & built.keys() if now[k] != built[k])
-        return f"corpus changed: {added} added, {changed} changed, {removed} removed"
-    return None
+        _, manifest = live_manifest(index_dir, model=model, splitter=SPLITTER_VERSION)
+    except IndexUnavailable:
+        return None
+    return {a: v["hash"] for a, v in manifest.articles.items()}
 
 
 class _BuildLock:
@@ -113,46 +217,60 @@ def build_index(
     *,
     full: bool = False,
     progress: Callable[[int, int], None] | None = None,
+    notify: Callable[[str], None] | None = None,
 ) -> BuildReport:
     """Build (or refresh) the index of `corpus_dir` in `index_dir`.
 
-    `progress(done, total)` is called as texts are embedded. Raises `ReportBotError` when nothing
-    could be indexed; a partly bad corpus builds from what loads and lists the rest in `skipped`.
+    Incremental unless `full` or the index was built differently (model, splitter, schema): only
+    added and changed articles are split and embedded, removed ones are deleted, and untouched rows
+    keep their ids. `progress(done, total)` is called as texts are embedded; `notify(message)` says
+    what kind of build starts and why. Raises `ReportBotError` when nothing could be indexed; a
+    partly bad corpus builds from what loads and lists the rest in `skipped`.
     """
     started = time.perf_counter()
     report = BuildReport()
-    loaded = load_corpus(corpus_dir)
-    report.skipped, report.warnings = loaded.skipped, loaded.warnings
-    if not loaded.articles:
-        where = f"{corpus_dir}/" if corpus_dir.is_dir() else f"{corpus_dir}/ (no such folder)"
-        reasons = "".join(f"\n  skipped: {line}" for line in loaded.skipped)
-        hint = "add .txt or .md articles to the corpus folder"
-        raise ReportBotError(f"nothing to index in {where}{reasons}", hint=hint)
+    if not any(corpus_files(corpus_dir)):
+        _nothing_to_index(corpus_dir, [])
     with _BuildLock(index_dir):
-        reason = None if full else _stale_reason(index_dir, loaded.articles, embedder.model_name)
-        if not full and reason is None:
-            reader = IndexReader(index_dir)
+        prune_versions(index_dir)  # leftovers of a killed build
+        # Under the lock, so the live version cannot change between this look and the plan.
+        known = None if full else live_hashes(index_dir, embedder.model_name)
+        loaded = load_corpus(corpus_dir, known=known)
+        report.skipped, report.warnings, report.duplicates = loaded.skipped, loaded.warnings, loaded.duplicates
+        if not loaded.articles:
+            _nothing_to_index(corpus_dir, loaded.skipped)
+        plan = plan_build(loaded.articles, index_dir, embedder.model_name, full=full)
+        report.added, report.changed = len(plan.added), len(plan.changed)
+        report.removed, report.unchanged = len(plan.removed), len(plan.unchanged)
+        if plan.up_to_date and plan.base_manifest is not None:
             report.up_to_date = True
-            report.version = reader.version
-            report.articles = len(reader.manifest.articles)
-            report.passages = reader.manifest.counts["passages"]
-            report.sentences = reader.manifest.counts["sentences"]
+            report.version = plan.base
+            report.articles = len(plan.base_manifest.articles)
+            report.passages = plan.base_manifest.counts["passages"]
+            report.sentences = plan.base_manifest.counts["sentences"]
             report.seconds = time.perf_counter() - started
             return report
-        report.reason = "full rebuild requested" if full else reason or ""
-        _write_version(loaded.articles, index_dir, embedder, report, progress)
+        report.full = plan.full_reason is not None
+        report.reason = plan.full_reason or f"incremental: {plan.summary()}"
+        if notify:
+            notify(report.reason)
+        _write_version(plan, index_dir, embedder, report, progress, started)
     report.seconds = time.perf_counter() - started
     return report
 
 
 def _write_version(
-    articles: list[Article],
+    plan: BuildPlan,
     index_dir: Path,
     embedder: Embedder,
     report: BuildReport,
     progress: Callable[[int, int], None] | None,
+    started: float,
 ) -> None:
-    by_article = [(a, split_article(a)) for a in articles]
+    unparsed = [a.meta.id for a in plan.to_insert if not a.parsed]
+    if unparsed:  # cannot happen: only articles matching the live index are left unparsed
+        raise RuntimeError(f"articles to insert were not parsed: {unparsed[:5]}")
+    by_article = [(a, split_article(a)) for a in plan.to_insert]
     passage_texts: list[str] = []
     sentence_texts: list[str] = []
     for article, passages in by_article:
@@ -170,33 +288,57 @@ def _write_version(
         if progress:
             progress(done, total)
 
+    def dimension() -> int:
+        return plan.base_manifest.dimension if plan.base_manifest else embedder.dimension
+
+    embed_started = time.perf_counter()
     try:
-        passage_vectors, new_p = cache.embed(
-            passage_texts, embedder.encode, lambda: embedder.dimension, on_progress=tick
-        )
-        sentence_vectors, new_s = cache.embed(
-            sentence_texts, embedder.encode, lambda: embedder.dimension, on_progress=tick
-        )
+        passage_vectors, new_p = cache.embed(passage_texts, embedder.encode, dimension, on_progress=tick)
+        sentence_vectors, new_s = cache.embed(sentence_texts, embedder.encode, dimension, on_progress=tick)
     finally:
         cache.close()
     report.embedded = new_p + new_s
+    report.embed_seconds = time.perf_counter() - embed_started
     report.reused = total - report.embedded
     if progress:
         progress(total, total)
 
-    writer = IndexWriter(index_dir, int(passage_vectors.shape[1]))
+    writer = IndexWriter(index_dir, int(passage_vectors.shape[1]), base=plan.base)
     try:
-        counts = _fill(writer, by_article, passage_vectors, sentence_vectors)
+        for article_id in plan.to_remove:
+            writer.remove_article(article_id)
+        pi = si = 0
+        for article, passages in by_article:
+            n_sentences = sum(len(p.sentences) for p in passages)
+            writer.add_article(
+                article.meta,
+                article.content_hash,
+                passages,
+                passage_vectors[pi : pi + len(passages)],
+                sentence_vectors[si : si + n_sentences],
+            )
+            pi, si = pi + len(passages), si + n_sentences
+        counts = writer.counts()
+        articles = dict(plan.base_manifest.articles) if plan.base_manifest and plan.full_reason is None else {}
+        for article_id in plan.to_remove:
+            articles.pop(article_id, None)
+        for article, passages in by_article:
+            articles[article.meta.id] = {
+                "hash": article.content_hash,
+                "path": article.meta.path,
+                "passages": len(passages),
+            }
+        for article in plan.unchanged:
+            if article.meta.id in articles:
+                articles[article.meta.id]["path"] = article.meta.path
         manifest = Manifest(
             schema=SCHEMA_VERSION,
             splitter=SPLITTER_VERSION,
             model=embedder.model_name,
-            dimension=int(passage_vectors.shape[1]),
+            dimension=writer.dimension,
             built_at=datetime.now(UTC).isoformat(timespec="seconds"),
-            build_seconds=0.0,
-            articles={
-                a.meta.id: {"hash": a.content_hash, "path": a.meta.path, "passages": len(ps)} for a, ps in by_article
-            },
+            build_seconds=round(time.perf_counter() - started, 3),
+            articles=articles,
             counts=counts,
         )
         writer.commit(manifest)
@@ -204,54 +346,6 @@ def _write_version(
         writer.abort()
         raise
     report.version = writer.name
-    report.articles = len(articles)
+    report.articles = counts["articles"]
     report.passages = counts["passages"]
     report.sentences = counts["sentences"]
-
-
-def _fill(writer: IndexWriter, by_article, passage_vectors, sentence_vectors) -> dict[str, int]:  # type: ignore[no-untyped-def]
-    """Insert rows and vectors; ids are positions, so vector i belongs to passage/sentence i."""
-    db = writer.db
-    pid = sid = 0
-    for article, passages in by_article:
-        m = article.meta
-        db.execute(
-            "INSERT INTO articles VALUES (?,?,?,?,?,?,?,?,?)",
-            (m.id, m.title, m.publisher, m.date, m.url, m.byline, m.path, article.content_hash, len(passages)),
-        )
-        seen_paragraphs: set[int] = set()
-        for p in passages:
-            if p.paragraph not in seen_paragraphs:
-                seen_paragraphs.add(p.paragraph)
-                db.execute(
-                    "INSERT INTO paragraphs VALUES (?,?,?,?,?)",
-                    (m.id, p.paragraph, str(p.kind), p.section, p.paragraph_text),
-                )
-            db.execute(
-                "INSERT INTO passages VALUES (?,?,?,?,?,?,?,?)",
-                (pid, m.id, p.paragraph, p.window, str(p.kind), p.section, p.text, p.content_hash),
-            )
-            for pos, s in enumerate(p.sentences):
-                sp = s.speaker
-                db.execute(
-                    "INSERT INTO sentences VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
-                    (
-                        sid,
-                        pid,
-                        pos,
-                        s.start,
-                        s.end,
-                        s.text,
-                        sp.name,
-                        sp.kind,
-                        sp.via,
-                        sp.full_name,
-                        sp.rule,
-                        sp.said_as,
-                    ),
-                )
-                sid += 1
-            pid += 1
-    writer.add_vectors("passages", list(range(pid)), passage_vectors)
-    writer.add_vectors("sentences", list(range(sid)), sentence_vectors)
-    return {"articles": len(by_article), "passages": pid, "sentences": sid}

@@ -8,11 +8,12 @@ paragraphs, captions and the standfirst become passages.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import re
 import stat
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
@@ -24,7 +25,9 @@ from bot.errors import ArticleError
 log = logging.getLogger(__name__)
 
 #: File endings the loader reads; others in the corpus folder are ignored.
-SUPPORTED_SUFFIXES = (".txt", ".md", ".markdown")
+SUPPORTED_SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm")
+#: Endings read as web pages: main text and metadata extracted by trafilatura.
+HTML_SUFFIXES = (".html", ".htm")
 #: Files larger than this are refused instead of swamping the index.
 MAX_ARTICLE_BYTES = 5 * 1024 * 1024
 
@@ -83,6 +86,9 @@ class Article:
     blocks: list[Block]
     content_hash: str = ""
     warnings: list[str] = field(default_factory=list)
+    #: False for an article known to be indexed already (same id and hash): only id, path and
+    #: hash are set, its text was not parsed. See `load_corpus(known=...)`.
+    parsed: bool = True
 
     @property
     def body_blocks(self) -> list[Block]:
@@ -130,7 +136,7 @@ def decode_bytes(data: bytes, path: Path) -> tuple[str, str | None]:
     return str(match), f"{path}: not UTF-8, decoded as {match.encoding}"
 
 
-def _split_front_matter(text: str, path: Path) -> tuple[dict[str, Any], str]:
+def split_front_matter(text: str, path: Path) -> tuple[dict[str, Any], str]:
     """YAML front matter between `---` lines, parsed by python-frontmatter."""
     if not text.startswith("---"):
         return {}, text
@@ -147,7 +153,29 @@ def _split_front_matter(text: str, path: Path) -> tuple[dict[str, Any], str]:
     return dict(post.metadata), post.content
 
 
-def _as_date(value: Any, path: Path) -> str | None:
+#: Front matter fields in the order a normalised corpus file lists them.
+FRONT_MATTER_FIELDS = ("title", "publisher", "date", "url", "byline")
+
+
+def format_article(fields: dict[str, Any], body: str) -> str:
+    """A normalised corpus file: YAML front matter (title, publisher, date, url, byline) and the body.
+
+    Empty fields are written empty rather than left out, so an editor sees what can be filled in.
+    """
+    import yaml
+
+    ordered: dict[str, Any] = {
+        k: (str(fields[k]) if fields.get(k) not in (None, "") else None) for k in FRONT_MATTER_FIELDS
+    }
+    if ordered["date"]:
+        with contextlib.suppress(ValueError):  # written unquoted, read back as a date
+            ordered["date"] = date.fromisoformat(ordered["date"])
+    header = yaml.safe_dump(ordered, sort_keys=False, allow_unicode=True, width=1000)
+    header = re.sub(r": null$", ":", header, flags=re.M)
+    return f"---\n{header}---\n\n{normalise_text(body)}\n"
+
+
+def as_iso_date(value: Any, path: Path) -> str | None:
     """Front matter dates as ISO strings; YAML may hand us a date object or a string."""
     if value in (None, ""):
         return None
@@ -227,7 +255,7 @@ def classify_blocks(raw_blocks: list[str], meta_title: str | None, byline: str |
 
 def parse_article(text: str, path: Path, article_id: str | None = None) -> Article:
     """Parse decoded text (with optional front matter) into an `Article`."""
-    fields, body = _split_front_matter(text, path)
+    fields, body = split_front_matter(text, path)
     body = normalise_text(body)
     raw_blocks = [b for b in re.split(r"\n\s*\n", body) if b.strip()]
     meta_title = _clean(fields.get("title"))
@@ -254,17 +282,29 @@ def parse_article(text: str, path: Path, article_id: str | None = None) -> Artic
         id=article_id or path.stem,
         title=title,
         publisher=publisher,
-        date=_as_date(fields.get("date"), path),
+        date=as_iso_date(fields.get("date"), path),
         url=_clean(fields.get("url")),
         byline=byline,
         path=str(path),
     )
-    digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
-    return Article(meta=meta, blocks=blocks, content_hash=digest)
+    return Article(meta=meta, blocks=blocks, content_hash=text_hash(text))
 
 
-def load_article(path: Path, corpus_dir: Path | None = None) -> Article:
-    """Read one article file; raises `ArticleError` with the path and reason when it cannot."""
+def text_hash(text: str) -> str:
+    """The content hash of an article's text (what the index records to detect changes)."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _known_article(article_id: str, path: Path, digest: str) -> Article:
+    return Article(ArticleMeta(id=article_id, title="", path=str(path)), [], digest, parsed=False)
+
+
+def load_article(path: Path, corpus_dir: Path | None = None, *, known: Mapping[str, str] | None = None) -> Article:
+    """Read one article file; raises `ArticleError` with the path and reason when it cannot.
+
+    With `known` (article id → content hash of the live index), a file whose hash matches is not
+    parsed: an unparsed `Article` stands for it, which keeps large incremental builds fast.
+    """
     try:
         info = path.stat()
         if not stat.S_ISREG(info.st_mode):
@@ -278,8 +318,20 @@ def load_article(path: Path, corpus_dir: Path | None = None) -> Article:
         raise ArticleError(f"{path}: cannot read ({exc.strerror or exc})") from exc
     if not data.strip():
         raise ArticleError(f"{path}: empty file")
-    text, warning = decode_bytes(data, path)
     article_id = _article_id(path, corpus_dir)
+    if path.suffix.lower() in HTML_SUFFIXES:
+        # Pages are hashed as bytes, so an unchanged page is recognised without extracting it.
+        digest = hashlib.sha256(data).hexdigest()
+        if known is not None and known.get(article_id) == digest:
+            return _known_article(article_id, path, digest)
+        from bot.html_article import html_to_document  # trafilatura is slow to import
+
+        article = parse_article(html_to_document(data, path), path, article_id)
+        article.content_hash = digest
+        return article
+    text, warning = decode_bytes(data, path)
+    if known is not None and known.get(article_id) == text_hash(text):
+        return _known_article(article_id, path, text_hash(text))
     article = parse_article(text, path, article_id)
     if warning:
         article.warnings.append(warning)
@@ -300,7 +352,7 @@ def corpus_files(corpus_dir: Path) -> Iterator[Path]:
     """Article files below `corpus_dir`, sorted, without following symlinked folders (no loops)."""
     if not corpus_dir.is_dir():
         return
-    for path in sorted(corpus_dir.rglob("*")):
+    for path in sorted(corpus_dir.rglob("*"), key=lambda p: p.as_posix()):
         if path.name.startswith(".") or path.suffix.lower() not in SUPPORTED_SUFFIXES:
             continue
         if path.is_symlink() or not path.is_dir():
@@ -314,20 +366,25 @@ class CorpusLoad:
     articles: list[Article] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    #: Files with the same text as one loaded before them: reported, indexed once.
+    duplicates: list[str] = field(default_factory=list)
 
 
-def load_corpus(corpus_dir: Path) -> CorpusLoad:
-    """Load every article; a bad file is skipped with its reason and the rest still load."""
+def load_corpus(corpus_dir: Path, *, known: Mapping[str, str] | None = None) -> CorpusLoad:
+    """Load every article; a bad file is skipped with its reason and the rest still load.
+
+    `known` (id → hash of the live index) leaves unchanged articles unparsed; see `load_article`.
+    """
     result = CorpusLoad()
     seen: dict[str, str] = {}
     for path in corpus_files(corpus_dir):
         try:
-            article = load_article(path, corpus_dir)
+            article = load_article(path, corpus_dir, known=known)
         except ArticleError as exc:
             result.skipped.append(str(exc))
             continue
         if article.content_hash in seen:
-            result.skipped.append(f"{path}: same text as {seen[article.content_hash]}, indexed once")
+            result.duplicates.append(f"{path}: same text as {seen[article.content_hash]}, indexed once")
             continue
         seen[article.content_hash] = str(path)
         result.warnings.extend(article.warnings)

@@ -88,3 +88,26 @@ class EmbeddingCache:
     def close(self) -> None:
         """Close the database; vectors are already committed."""
         self.db.close()
+
+
+def count_uncached(index_dir: Path, model: str, texts: list[str]) -> int:
+    """How many distinct texts a build would have to embed; reads the cache without changing it."""
+    keys = list(dict.fromkeys(cache_key(model, t) for t in texts))
+    path = index_dir / CACHE_FILE
+    if not keys or not path.is_file():
+        return len(keys)
+    try:
+        db = sqlite3.connect(f"file:{path.resolve()}?mode=ro", uri=True)
+    except sqlite3.DatabaseError:
+        return len(keys)
+    try:
+        found = 0
+        for start in range(0, len(keys), 900):
+            chunk = keys[start : start + 900]
+            marks = ",".join("?" * len(chunk))
+            found += db.execute(f"SELECT count(*) FROM vectors WHERE key IN ({marks})", chunk).fetchone()[0]
+    except sqlite3.DatabaseError:
+        return len(keys)
+    finally:
+        db.close()
+    return len(keys) - found

@@ -24,12 +24,18 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import faiss
 import numpy as np
 
 from bot.errors import IndexUnavailable
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from bot.corpus import ArticleMeta
+    from bot.passages import Passage
 
 log = logging.getLogger(__name__)
 
@@ -105,37 +111,50 @@ class Manifest:
         path.write_text(json.dumps(self.__dict__, indent=2, sort_keys=True), encoding="utf-8")
 
 
+def new_vector_index(dimension: int) -> faiss.Index:
+    """An empty vector index addressed by passage or sentence id (exact inner product)."""
+    return faiss.IndexIDMap2(faiss.IndexFlatIP(dimension))
+
+
+def live_manifest(index_dir: Path, *, model: str | None = None, splitter: int | None = None) -> tuple[str, Manifest]:
+    """The live version's name and manifest, checked against this code's schema and the settings.
+
+    Cheap (no vectors are read), so a build can plan from it. Raises `IndexUnavailable` saying
+    why the index cannot be used as it is: none yet, unreadable, or built differently.
+    """
+    hint = _rebuild_hint(index_dir)
+    version = current_version(index_dir)
+    if version is None:
+        raise IndexUnavailable(
+            f"no index in {index_dir}/", hint=f"build it with: python scripts/build_index.py --index {index_dir}"
+        )
+    path = index_dir / VERSIONS / version
+    try:
+        manifest = Manifest.read(path / MANIFEST)
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise IndexUnavailable(f"index manifest in {path} is missing or unreadable ({exc})", hint=hint) from exc
+    if manifest.schema != SCHEMA_VERSION:
+        raise IndexUnavailable(f"index schema {manifest.schema} is not this version's ({SCHEMA_VERSION})", hint=hint)
+    if splitter is not None and manifest.splitter != splitter:
+        raise IndexUnavailable(
+            f"index was split with splitter v{manifest.splitter}, this version uses v{splitter}", hint=hint
+        )
+    if model is not None and manifest.model != model:
+        raise IndexUnavailable(f"index was built with model {manifest.model!r}, settings say {model!r}", hint=hint)
+    missing = [name for name in (STORE, PASSAGE_VECTORS, SENTENCE_VECTORS) if not (path / name).is_file()]
+    if missing:
+        raise IndexUnavailable(f"{path} lacks {', '.join(missing)}", hint=hint)
+    return version, manifest
+
+
 class IndexReader:
     """A read-only view of one index version; safe to share between threads."""
 
     def __init__(self, index_dir: Path, *, model: str | None = None, splitter: int | None = None) -> None:
         self.index_dir = index_dir
         hint = _rebuild_hint(index_dir)
-        version = current_version(index_dir)
-        if version is None:
-            raise IndexUnavailable(
-                f"no index in {index_dir}/", hint=f"build it with: python scripts/build_index.py --index {index_dir}"
-            )
-        self.version = version
-        self.path = index_dir / VERSIONS / version
-        try:
-            self.manifest = Manifest.read(self.path / MANIFEST)
-        except (OSError, ValueError, KeyError, TypeError) as exc:
-            raise IndexUnavailable(
-                f"index manifest in {self.path} is missing or unreadable ({exc})", hint=hint
-            ) from exc
-        if self.manifest.schema != SCHEMA_VERSION:
-            raise IndexUnavailable(
-                f"index schema {self.manifest.schema} is not this version's ({SCHEMA_VERSION})", hint=hint
-            )
-        if splitter is not None and self.manifest.splitter != splitter:
-            raise IndexUnavailable(
-                f"index was split with splitter v{self.manifest.splitter}, this version uses v{splitter}", hint=hint
-            )
-        if model is not None and self.manifest.model != model:
-            raise IndexUnavailable(
-                f"index was built with model {self.manifest.model!r}, settings say {model!r}", hint=hint
-            )
+        self.version, self.manifest = live_manifest(index_dir, model=model, splitter=splitter)
+        self.path = index_dir / VERSIONS / self.version
         self.passage_index = self._read_faiss(PASSAGE_VECTORS, hint)
         self.sentence_index = self._read_faiss(SENTENCE_VECTORS, hint)
         self._db_path = self.path / STORE
@@ -198,19 +217,38 @@ class IndexReader:
 
 
 class IndexWriter:
-    """Writes one new index version aside, then makes it live atomically with `commit()`."""
+    """Writes one new index version aside, then makes it live atomically with `commit()`.
 
-    def __init__(self, index_dir: Path, dimension: int) -> None:
+    A full build starts empty; an incremental one starts from a copy of the live version (`base`)
+    and removes and inserts whole articles. Every row goes in through `add_article` and out through
+    `remove_article`, so a table added later (e.g. a lexical index) is kept in step in one place.
+    Ids of untouched rows never change; new rows get ids above the largest one in the base.
+    """
+
+    def __init__(self, index_dir: Path, dimension: int, *, base: str | None = None) -> None:
         self.index_dir = index_dir
         self.dimension = dimension
         self.name = time.strftime("%Y%m%dT%H%M%S") + f"-{os.getpid()}-{time.monotonic_ns() % 10**6:06d}"
         self.final = index_dir / VERSIONS / self.name
         self.path = self.final.with_name(self.name + ".partial")
         self.path.mkdir(parents=True)
-        self.db = sqlite3.connect(self.path / STORE)
-        self.db.executescript(_SCHEMA)
-        self.passage_index = faiss.IndexIDMap2(faiss.IndexFlatIP(dimension))
-        self.sentence_index = faiss.IndexIDMap2(faiss.IndexFlatIP(dimension))
+        if base is None:
+            self.db = sqlite3.connect(self.path / STORE)
+            self.db.executescript(_SCHEMA)
+            self.passage_index = new_vector_index(dimension)
+            self.sentence_index = new_vector_index(dimension)
+        else:
+            source = index_dir / VERSIONS / base
+            # Versions are immutable, so a plain file copy is a consistent snapshot (and fast).
+            shutil.copyfile(source / STORE, self.path / STORE)
+            self.db = sqlite3.connect(self.path / STORE)
+            self.passage_index = faiss.read_index(str(source / PASSAGE_VECTORS))
+            self.sentence_index = faiss.read_index(str(source / SENTENCE_VECTORS))
+        self.next_passage_id = self._next_id("passages")
+        self.next_sentence_id = self._next_id("sentences")
+
+    def _next_id(self, table: str) -> int:
+        return int(self.db.execute(f"SELECT coalesce(max(id), -1) + 1 FROM {table}").fetchone()[0])
 
     def add_vectors(self, which: str, ids: list[int], vectors: np.ndarray) -> None:
         """Add vectors under the ids of their passages or sentences."""
@@ -218,6 +256,108 @@ class IndexWriter:
             return
         index = self.passage_index if which == "passages" else self.sentence_index
         index.add_with_ids(np.ascontiguousarray(vectors, dtype=np.float32), np.asarray(ids, dtype=np.int64))
+
+    def remove_vectors(self, which: str, ids: list[int]) -> None:
+        """Remove the vectors of deleted passages or sentences.
+
+        The one place that deletes vectors: an index type without `remove_ids` (HNSW) must be
+        rebuilt here from its remaining vectors instead.
+        """
+        if not ids:
+            return
+        index = self.passage_index if which == "passages" else self.sentence_index
+        removed = index.remove_ids(np.asarray(ids, dtype=np.int64))
+        if removed != len(ids):
+            raise RuntimeError(f"{which}: {removed} of {len(ids)} vectors removed; the index is inconsistent")
+
+    def add_article(
+        self,
+        meta: ArticleMeta,
+        content_hash: str,
+        passages: Sequence[Passage],
+        passage_vectors: np.ndarray,
+        sentence_vectors: np.ndarray,
+    ) -> tuple[int, int]:
+        """Insert an article with its paragraphs, passages, sentences and their vectors.
+
+        `passage_vectors[i]` belongs to `passages[i]`; `sentence_vectors` to the passages'
+        sentences in order. Returns (passages, sentences) inserted.
+        """
+        db = self.db
+        db.execute(
+            "INSERT INTO articles VALUES (?,?,?,?,?,?,?,?,?)",
+            (
+                meta.id,
+                meta.title,
+                meta.publisher,
+                meta.date,
+                meta.url,
+                meta.byline,
+                meta.path,
+                content_hash,
+                len(passages),
+            ),
+        )
+        paragraphs: dict[int, tuple[str, str, int, str, str | None, str]] = {}
+        passage_rows = []
+        sentence_rows = []
+        pid0, sid0 = self.next_passage_id, self.next_sentence_id
+        pid, sid = pid0, sid0
+        for p in passages:
+            paragraphs.setdefault(p.paragraph, (meta.id, p.paragraph, str(p.kind), p.section, p.paragraph_text))
+            passage_rows.append((pid, meta.id, p.paragraph, p.window, str(p.kind), p.section, p.text, p.content_hash))
+            for pos, s in enumerate(p.sentences):
+                sp = s.speaker
+                sentence_rows.append(
+                    (sid, pid, pos, s.start, s.end, s.text, sp.name, sp.kind, sp.via, sp.full_name, sp.rule, sp.said_as)
+                )
+                sid += 1
+            pid += 1
+        if (pid - pid0, sid - sid0) != (len(passage_vectors), len(sentence_vectors)):
+            raise ValueError(
+                f"{meta.id}: {pid - pid0} passages and {sid - sid0} sentences but "
+                f"{len(passage_vectors)} and {len(sentence_vectors)} vectors"
+            )
+        db.executemany("INSERT INTO paragraphs VALUES (?,?,?,?,?)", list(paragraphs.values()))
+        db.executemany("INSERT INTO passages VALUES (?,?,?,?,?,?,?,?)", passage_rows)
+        db.executemany("INSERT INTO sentences VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", sentence_rows)
+        self.add_vectors("passages", list(range(pid0, pid)), passage_vectors)
+        self.add_vectors("sentences", list(range(sid0, sid)), sentence_vectors)
+        self.next_passage_id, self.next_sentence_id = pid, sid
+        return pid - pid0, sid - sid0
+
+    def remove_article(self, article_id: str) -> int:
+        """Delete an article's rows and vectors; returns how many passages it had."""
+        db = self.db
+        passage_ids = [r[0] for r in db.execute("SELECT id FROM passages WHERE article_id = ?", (article_id,))]
+        sentence_ids = [
+            r[0]
+            for r in db.execute(
+                "SELECT s.id FROM sentences s JOIN passages p ON p.id = s.passage_id WHERE p.article_id = ?",
+                (article_id,),
+            )
+        ]
+        db.execute(
+            "DELETE FROM sentences WHERE passage_id IN (SELECT id FROM passages WHERE article_id = ?)", (article_id,)
+        )
+        db.execute("DELETE FROM passages WHERE article_id = ?", (article_id,))
+        db.execute("DELETE FROM paragraphs WHERE article_id = ?", (article_id,))
+        db.execute("DELETE FROM articles WHERE id = ?", (article_id,))
+        self.remove_vectors("passages", passage_ids)
+        self.remove_vectors("sentences", sentence_ids)
+        return len(passage_ids)
+
+    def counts(self) -> dict[str, int]:
+        """Rows per table, checked against the vectors: what the manifest records."""
+        articles, passages, sentences = self.db.execute(
+            "SELECT (SELECT count(*) FROM articles), (SELECT count(*) FROM passages), (SELECT count(*) FROM sentences)"
+        ).fetchone()
+        if (passages, sentences) != (self.passage_index.ntotal, self.sentence_index.ntotal):
+            raise RuntimeError(
+                f"refusing to publish: SQLite has {passages} passages and {sentences} sentences, "
+                f"FAISS {self.passage_index.ntotal} and {self.sentence_index.ntotal}"
+            )
+        return {"articles": articles, "passages": passages, "sentences": sentences}
 
     def commit(self, manifest: Manifest) -> Path:
         """Flush everything, rename the version into place and point CURRENT at it."""
@@ -266,6 +406,8 @@ def prune_versions(index_dir: Path) -> None:
     """Delete unfinished builds and all but the newest KEEP_VERSIONS finished ones."""
     root = index_dir / VERSIONS
     live = current_version(index_dir)
+    for stray in index_dir.glob(f".{CURRENT}.*"):  # a CURRENT replacement cut short by a kill
+        stray.unlink(missing_ok=True)
     if not root.is_dir():
         return
     finished = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.endswith(".partial"))

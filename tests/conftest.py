@@ -73,3 +73,23 @@ def dev_questions() -> list[dict]:
     """The shared dev questions (`../shared/dev_questions.jsonl`)."""
     path = SHARED / "dev_questions.jsonl"
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+MULTI_CORPUS = ROOT / "tests" / "data" / "multi"
+
+
+@pytest.fixture(scope="session")
+def multi_index(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Path:
+    """A real index of the multi-article test corpus (read-only: copy it with `multi_copy`)."""
+    index = tmp_path_factory.mktemp("multi-index")
+    build_index(MULTI_CORPUS, index, embedder)
+    return index
+
+
+@pytest.fixture
+def multi_copy(tmp_path: Path, multi_index: Path) -> tuple[Path, Path]:
+    """Writable copies of the multi-article corpus and of its index (embedding cache included)."""
+    corpus, index = tmp_path / "corpus", tmp_path / "index"
+    shutil.copytree(MULTI_CORPUS, corpus)
+    shutil.copytree(multi_index, index)
+    return corpus, index

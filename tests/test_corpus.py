@@ -121,6 +121,7 @@ def test_load_corpus_skips_bad_files_and_duplicates(tmp_path: Path):
     (tmp_path / "notes.json").write_text("{}", encoding="utf-8")
     loaded = load_corpus(tmp_path)
     assert [a.meta.id for a in loaded.articles] == ["copy"]
-    assert any("good.txt" in s and "indexed once" in s for s in loaded.skipped)
+    assert any("good.txt" in s and "indexed once" in s for s in loaded.duplicates)
+    assert not any("indexed once" in s for s in loaded.skipped)
     assert any("empty.txt" in s and "empty file" in s for s in loaded.skipped)
     assert not any("notes.json" in s for s in loaded.skipped)

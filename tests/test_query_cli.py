@@ -90,7 +90,8 @@ def test_build_script_summary_and_partial_corpus(corpus_copy: Path, tmp_path: Pa
     (corpus_copy / "empty.md").write_text("", encoding="utf-8")
     index = tmp_path / "index"
     result = run_script("scripts/build_index.py", "--corpus", str(corpus_copy), "--index", str(index))
-    assert result.returncode == 0, result.stderr
+    assert result.returncode == 3, result.stderr  # partial build: a file was skipped
+    assert "partial build: 1 file(s) skipped" in result.stderr
     assert "indexed 1 articles, 18 passages, 24 sentences in" in result.stdout
     assert f"skipped: {corpus_copy / 'empty.md'}: empty file" in result.stderr
     again = run_script("scripts/build_index.py", "--corpus", str(corpus_copy), "--index", str(index))

@@ -1,73 +1,250 @@
-"""`scripts/build_index.py` / `report-build`: build or refresh the index from the corpus."""
+"""`scripts/build_index.py` / `report-build`: build or refresh the index from the corpus.
+
+Exit codes: 0 the index matches the corpus, 1 nothing could be indexed (or another build holds the
+lock, or bad settings), 2 a usage error, 3 a partial build: some files were skipped (each is
+listed with its reason), 130 interrupted (the previous index is unchanged).
+"""
 
 from __future__ import annotations
 
 import argparse
 import sys
+import threading
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bot.cli.common import add_path_options, fail, settings_from_args
 from bot.errors import ReportBotError
+
+if TYPE_CHECKING:
+    from bot.build import BuildReport
+    from bot.embedder import Embedder
+    from bot.settings import Settings
+
+EXIT_OK = 0
+EXIT_NOTHING_INDEXED = 1
+EXIT_PARTIAL = 3
+EXIT_INTERRUPTED = 130
+
+EPILOG = """exit codes:
+  0    the index matches the corpus (built, updated or already up to date)
+  1    nothing could be indexed, another build holds the lock, or bad settings
+  2    usage error
+  3    partial build: some files were skipped (listed on stderr with the reason)
+  130  interrupted; the previous index is unchanged
+"""
 
 
 def parser() -> argparse.ArgumentParser:
     """The argument parser."""
     p = argparse.ArgumentParser(
         prog="build_index.py",
-        description="Build the index from the corpus: only new or changed text is embedded; "
-        "an up-to-date index is left as it is.",
+        description="Build the index from the corpus: only new or changed text is embedded, removed "
+        "articles are deleted; an up-to-date index is left as it is. A different model, splitter or "
+        "schema forces a full rebuild.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("--full", action="store_true", help="rebuild every article even if nothing changed")
+    mode = p.add_mutually_exclusive_group()
+    mode.add_argument("--full", action="store_true", help="rebuild every article even if nothing changed")
+    mode.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="list the articles that would be added, changed, removed or left, and how many passages "
+        "would be embedded; changes nothing and loads no model",
+    )
+    mode.add_argument(
+        "--watch", action="store_true", help="build, then rebuild whenever the corpus changes (Ctrl-C stops)"
+    )
+    p.add_argument(
+        "--debounce",
+        type=int,
+        default=1000,
+        metavar="MS",
+        help="with --watch: wait for MS milliseconds without changes before rebuilding (default 1000)",
+    )
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     add_path_options(p)
     return p
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Entry point: 0 when an index was built (or already current), 1 when nothing could be indexed."""
-    args = parser().parse_args(argv)
-    settings = settings_from_args(args)
-    from tqdm import tqdm
+def exit_code(report: BuildReport) -> int:
+    """0 for a clean build, 3 when files were skipped."""
+    return EXIT_PARTIAL if report.skipped else EXIT_OK
 
-    from bot.build import build_index
-    from bot.embedder import Embedder
 
-    embedder = Embedder(settings.embedding_model, settings.embedding_batch_size)
-    bar: tqdm | None = None
-
-    def progress(done: int, total: int) -> None:
-        nonlocal bar
-        if args.quiet:
-            return
-        if bar is None:
-            bar = tqdm(total=total, unit="text", desc="embedding", file=sys.stderr, dynamic_ncols=True)
-        bar.update(done - bar.n)
-
-    try:
-        report = build_index(settings.corpus_dir, settings.index_dir, embedder, full=args.full, progress=progress)
-    except ReportBotError as exc:
-        return fail(exc)
-    except KeyboardInterrupt:
-        print("interrupted: the previous index is unchanged", file=sys.stderr)
-        return 130
-    finally:
-        if bar is not None:
-            bar.close()
+def print_report(report: BuildReport, index_dir: Path) -> None:
+    """The closing summary: problems on stderr, what was built on stdout."""
     for line in report.warnings:
         print(f"warning: {line}", file=sys.stderr)
+    for line in report.duplicates:
+        print(f"duplicate: {line}", file=sys.stderr)
     for line in report.skipped:
         print(f"skipped: {line}", file=sys.stderr)
     if report.up_to_date:
         print(
             f"index up to date: {report.articles} articles, {report.passages} passages "
-            f"({settings.index_dir}/, version {report.version}); {report.seconds:.2f} s"
+            f"({index_dir}/, version {report.version}); {report.seconds:.2f} s"
         )
     else:
         print(
             f"indexed {report.articles} articles, {report.passages} passages, {report.sentences} sentences "
             f"in {report.seconds:.1f} s ({report.embedded} texts embedded, {report.reused} reused; {report.reason})"
         )
-        print(f"index: {settings.index_dir}/ version {report.version}")
-    return 0
+        print(f"index: {index_dir}/ version {report.version}")
+    if report.skipped:
+        print(f"partial build: {len(report.skipped)} file(s) skipped, see above", file=sys.stderr)
+
+
+def run_build(settings: Settings, embedder: Embedder, *, full: bool = False, quiet: bool = False) -> int:
+    """One build with a progress bar and summary; the exit code."""
+    from tqdm import tqdm
+
+    from bot.build import build_index
+
+    bar: tqdm | None = None
+
+    def progress(done: int, total: int) -> None:
+        nonlocal bar
+        if quiet:
+            return
+        if bar is None:
+            bar = tqdm(total=total, unit="text", desc="embedding", file=sys.stderr, dynamic_ncols=True)
+        bar.update(done - bar.n)
+
+    def notify(message: str) -> None:
+        if message.startswith("full rebuild:"):
+            print(message, file=sys.stderr)
+
+    try:
+        report = build_index(
+            settings.corpus_dir, settings.index_dir, embedder, full=full, progress=progress, notify=notify
+        )
+    except ReportBotError as exc:
+        return fail(exc)
+    except KeyboardInterrupt:
+        print("interrupted: the previous index is unchanged", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    finally:
+        if bar is not None:
+            bar.close()
+    print_report(report, settings.index_dir)
+    return exit_code(report)
+
+
+def dry_run(settings: Settings) -> int:
+    """Print what a build would change, without the lock, the model or any write."""
+    from bot.build import estimate_embedding, live_hashes, plan_build
+    from bot.corpus import load_corpus
+    from bot.settings import BUNDLED_MODEL
+
+    model = settings.embedding_model or BUNDLED_MODEL
+    loaded = load_corpus(settings.corpus_dir, known=live_hashes(settings.index_dir, model))
+    for line in loaded.duplicates:
+        print(f"duplicate: {line}", file=sys.stderr)
+    for line in loaded.skipped:
+        print(f"skipped: {line}", file=sys.stderr)
+    if not loaded.articles:
+        print(f"nothing to index in {settings.corpus_dir}/", file=sys.stderr)
+        return EXIT_NOTHING_INDEXED
+    plan = plan_build(loaded.articles, settings.index_dir, model)
+    if plan.up_to_date:
+        print(f"up to date: {len(plan.unchanged)} articles; a build would change nothing")
+        return EXIT_PARTIAL if loaded.skipped else EXIT_OK
+    if plan.full_reason:
+        print(f"would rebuild everything ({plan.full_reason}): {len(plan.to_insert)} articles")
+    else:
+        print(f"would update the index ({plan.summary()}):")
+        for label, ids in (
+            ("added", [a.meta.id for a in plan.added]),
+            ("changed", [a.meta.id for a in plan.changed]),
+            ("removed", plan.removed),
+            ("unchanged", [a.meta.id for a in plan.unchanged]),
+        ):
+            shown = ", ".join(ids[:10]) + (f", … ({len(ids) - 10} more)" if len(ids) > 10 else "")
+            print(f"  {label + ':':<11}{len(ids):>6}  {shown}")
+    estimate = estimate_embedding(plan, settings.index_dir, model)
+    print(
+        f"passages to embed: {estimate.passages_to_embed} of {estimate.passages} "
+        f"(sentences: {estimate.sentences_to_embed} of {estimate.sentences}); the rest come from the cache"
+    )
+    return EXIT_PARTIAL if loaded.skipped else EXIT_OK
+
+
+def watch(
+    settings: Settings,
+    embedder: Embedder,
+    *,
+    debounce_ms: int = 1000,
+    quiet: bool = False,
+    stop_event: threading.Event | None = None,
+) -> int:
+    """Build now, then again after every settled change in the corpus folder, until Ctrl-C."""
+    from watchfiles import DefaultFilter
+    from watchfiles import watch as watch_changes
+
+    from bot.corpus import SUPPORTED_SUFFIXES
+
+    corpus = settings.corpus_dir
+    if not corpus.is_dir():
+        print(f"no corpus folder {corpus}/ to watch", file=sys.stderr)
+        return EXIT_NOTHING_INDEXED
+
+    class ArticleFilter(DefaultFilter):
+        def __call__(self, change, path: str) -> bool:  # type: ignore[no-untyped-def]
+            name = Path(path).name
+            return (
+                super().__call__(change, path)
+                and not name.startswith(".")
+                and (Path(path).suffix.lower() in SUPPORTED_SUFFIXES or Path(path).is_dir())
+            )
+
+    code = EXIT_OK
+    started = False
+    try:
+        # The first (empty) batch comes once the watcher runs: build then, so that no change made
+        # during the first build is missed. Later empty batches are idle timeouts.
+        for changes in watch_changes(
+            corpus,
+            watch_filter=ArticleFilter(),
+            debounce=debounce_ms,
+            stop_event=stop_event,
+            raise_interrupt=True,
+            yield_on_timeout=True,
+            rust_timeout=1000,
+        ):
+            if started and not changes:
+                continue
+            if changes:
+                names = sorted({Path(p).name for _, p in changes})
+                more = ", …" if len(names) > 5 else ""
+                print(f"corpus changed ({', '.join(names[:5])}{more}): rebuilding", flush=True)
+            started = True
+            code = run_build(settings, embedder, quiet=quiet)
+            if code == EXIT_INTERRUPTED:
+                break
+            print(f"watching {corpus}/ for changes (Ctrl-C to stop)", flush=True)
+    except KeyboardInterrupt:
+        pass
+    print("stopped watching", flush=True)
+    return code if code == EXIT_INTERRUPTED else EXIT_OK
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point; see EPILOG for the exit codes."""
+    args = parser().parse_args(argv)
+    settings = settings_from_args(args)
+    if args.dry_run:
+        try:
+            return dry_run(settings)
+        except ReportBotError as exc:
+            return fail(exc)
+    from bot.embedder import Embedder
+
+    embedder = Embedder(settings.embedding_model, settings.embedding_batch_size)
+    if args.watch:
+        return watch(settings, embedder, debounce_ms=args.debounce, quiet=args.quiet)
+    return run_build(settings, embedder, full=args.full, quiet=args.quiet)
 
 
 if __name__ == "__main__":

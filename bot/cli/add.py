@@ -1,0 +1,84 @@
+"""`scripts/add_article.py` / `report-add`: put a file or a web page into the corpus and index it.
+
+The source (.txt, .md, .html or an http(s) URL) becomes a normalised Markdown file with front
+matter in the corpus folder, named after its publisher, date and title; then the index is updated
+incrementally, so only the new article is embedded. Exit codes are those of build_index.py.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from bot.cli.build import EPILOG, run_build
+from bot.cli.common import add_path_options, fail, settings_from_args
+from bot.errors import ReportBotError
+
+
+def parser() -> argparse.ArgumentParser:
+    """The argument parser."""
+    p = argparse.ArgumentParser(
+        prog="add_article.py",
+        description="Add an article to the corpus from a file (.txt, .md, .html) or a web page (http/https "
+        "URL): it is saved as a Markdown file with front matter (title, publisher, date, url, byline) "
+        "and the index is updated.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("source", metavar="PATH_OR_URL", help="a .txt, .md or .html file, or an http(s) URL")
+    p.add_argument("--title", help="title (instead of the one found in the source)")
+    p.add_argument("--publisher", help="publisher, e.g. 'TRT World'")
+    p.add_argument("--date", help="publication date, YYYY-MM-DD")
+    p.add_argument("--byline", help="byline, e.g. 'TRTWorld and agencies'")
+    p.add_argument("--url", help="the article's original address")
+    p.add_argument("--name", help="file name in the corpus folder (default: a slug of publisher, date and title)")
+    p.add_argument("--force", action="store_true", help="replace an existing file of the same name with different text")
+    p.add_argument("--no-build", action="store_true", help="only write the corpus file; do not update the index")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_path_options(p)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point: write the corpus file, then build; 1 when the source cannot be added."""
+    args = parser().parse_args(argv)
+    settings = settings_from_args(args)
+    from bot.ingest import add_to_corpus, apply_overrides, read_source
+
+    try:
+        draft = read_source(args.source)
+        apply_overrides(
+            draft,
+            {
+                "title": args.title,
+                "publisher": args.publisher,
+                "date": args.date,
+                "byline": args.byline,
+                "url": args.url,
+            },
+        )
+        added = add_to_corpus(draft, settings.corpus_dir, name=args.name, force=args.force)
+    except ReportBotError as exc:
+        return fail(exc)
+    for line in draft.warnings:
+        print(f"warning: {line}", file=sys.stderr)
+    meta = added.article.meta
+    about = " · ".join(str(x) for x in (meta.title, meta.publisher, meta.date) if x)
+    if added.status == "duplicate":
+        print(f"already in the corpus as {added.path} (same text); nothing written")
+    elif added.status == "unchanged":
+        print(f"{added.path} already holds this article; nothing written")
+    else:
+        paragraphs = len(added.article.body_blocks)
+        print(f"{added.status} {added.path}: {about} ({paragraphs} paragraphs)")
+    if args.no_build:
+        print(f"index not updated (--no-build); run: python scripts/build_index.py --corpus {settings.corpus_dir}")
+        return 0
+    from bot.embedder import Embedder
+
+    embedder = Embedder(settings.embedding_model, settings.embedding_batch_size)
+    return run_build(settings, embedder, quiet=args.quiet)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
