@@ -25,7 +25,10 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Entry point: 0 when an index was built (or already current), 1 when nothing could be indexed."""
     args = parser().parse_args(argv)
-    settings = settings_from_args(args)
+    try:
+        settings = settings_from_args(args)
+    except ReportBotError as exc:  # an invalid setting: one line, not a traceback
+        return fail(exc)
     from tqdm import tqdm
 
     from bot.build import build_index
