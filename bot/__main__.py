@@ -2,23 +2,37 @@
 
 from __future__ import annotations
 
+import logging
 import sys
 
 from bot.cli.common import configure_logging, fail
-from bot.errors import ReportBotError
+from bot.errors import IndexUnavailable, ReportBotError
 from bot.settings import get_settings
 
 
 def main() -> int:
     """Start the face the settings ask for."""
-    settings = get_settings()
+    try:
+        settings = get_settings()
+    except ReportBotError as exc:  # an invalid setting: one line naming it, not a traceback
+        return fail(exc)
     configure_logging(settings.log_level)
     from bot.engine import Engine
 
     engine = Engine(settings)
+    telegram = settings.telegram_bot_token is not None and bool(settings.telegram_bot_token.get_secret_value())
     try:
-        engine.reader  # a missing index is reported before anything starts  # noqa: B018
-        if settings.telegram_bot_token is not None and settings.telegram_bot_token.get_secret_value():
+        try:
+            engine.reader  # a missing index is reported before anything starts  # noqa: B018
+        except IndexUnavailable as exc:
+            if not telegram:
+                raise
+            # A service stays up: users are told the index is unavailable, and the engine picks up
+            # the index as soon as a build publishes it.
+            logging.getLogger("bot").warning(
+                "%s; starting anyway, the bot answers once it is built (%s)", exc, exc.hint
+            )
+        if telegram:
             from bot.telegram.app import run
 
             return run(engine, settings)

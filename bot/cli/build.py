@@ -233,7 +233,10 @@ def watch(
 def main(argv: list[str] | None = None) -> int:
     """Entry point; see EPILOG for the exit codes."""
     args = parser().parse_args(argv)
-    settings = settings_from_args(args)
+    try:
+        settings = settings_from_args(args)
+    except ReportBotError as exc:  # an invalid setting: one line, not a traceback
+        return fail(exc)
     if args.dry_run:
         try:
             return dry_run(settings)

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from bot.errors import ReportBotError
-from bot.settings import Settings
+from bot.settings import Settings, load_settings
 
 
 def add_path_options(parser: argparse.ArgumentParser) -> None:
@@ -18,13 +18,16 @@ def add_path_options(parser: argparse.ArgumentParser) -> None:
 
 
 def settings_from_args(args: argparse.Namespace) -> Settings:
-    """Settings with the command-line paths applied on top of environment and `.env`."""
+    """Settings with the command-line paths applied on top of environment and `.env`.
+
+    Raises `ConfigError` (one line, naming the setting) when a value is invalid.
+    """
     overrides = {}
     if getattr(args, "corpus", None) is not None:
         overrides["corpus_dir"] = args.corpus
     if getattr(args, "index", None) is not None:
         overrides["index_dir"] = args.index
-    settings = Settings(**overrides)
+    settings = load_settings(**overrides)
     configure_logging(settings.log_level)
     return settings
 

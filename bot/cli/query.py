@@ -74,7 +74,10 @@ def main(argv: list[str] | None = None) -> int:
         parser().error("--batch needs --json")
     if args.batch and args.question:
         parser().error("--batch reads questions from stdin: give no question argument")
-    settings = settings_from_args(args)
+    try:
+        settings = settings_from_args(args)
+    except ReportBotError as exc:  # an invalid setting: one line, not a traceback
+        return fail(exc)
     from bot.engine import Engine  # after argument checks: --help and usage errors stay instant
     from bot.terminal import chat, format_answer, format_speakers
 

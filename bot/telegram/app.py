@@ -17,7 +17,6 @@ from urllib.parse import urlparse
 from telegram import BotCommand, Update
 from telegram.error import Conflict, InvalidToken, NetworkError, TelegramError, TimedOut
 from telegram.ext import (
-    AIORateLimiter,
     Application,
     ApplicationBuilder,
     CallbackQueryHandler,
@@ -34,6 +33,8 @@ from bot.errors import ConfigError, ReportBotError
 from bot.settings import Settings
 from bot.telegram import handlers as h
 from bot.telegram.access import Access
+from bot.telegram.delivery import DeliveringRateLimiter
+from bot.telegram.flood import FloodGuard
 from bot.telegram.logs import protect
 
 log = logging.getLogger(__name__)
@@ -68,7 +69,7 @@ def build_application(engine: Engine, settings: Settings, *, poll_timeout: int =
         # Replies and long polling on separate pools: a hanging getUpdates never starves a reply.
         .request(HTTPXRequest(connection_pool_size=16, connect_timeout=10, read_timeout=20, write_timeout=20))
         .get_updates_request(HTTPXRequest(connection_pool_size=1, connect_timeout=10, read_timeout=poll_timeout + 10))
-        .rate_limiter(AIORateLimiter(max_retries=3))
+        .rate_limiter(DeliveringRateLimiter(max_retries=3))
         .concurrent_updates(CONCURRENT_UPDATES)
     )
     if settings.telegram_base_url:
@@ -77,6 +78,7 @@ def build_application(engine: Engine, settings: Settings, *, poll_timeout: int =
     app.bot_data["engine"] = engine
     app.bot_data["access"] = Access(frozenset(settings.telegram_allowed_ids), frozenset(settings.telegram_admin_ids))
     app.bot_data["poll_timeout"] = poll_timeout
+    app.bot_data["flood"] = FloodGuard(settings.telegram_user_rate, settings.telegram_user_rate_seconds)
 
     app.add_handler(TypeHandler(Update, h.gate), group=-1)
     app.add_handler(CommandHandler("start", h.start))

@@ -28,6 +28,7 @@ from bot.engine import Engine
 from bot.errors import IndexUnavailable, ReportBotError
 from bot.telegram import format as fmt
 from bot.telegram.access import Access
+from bot.telegram.flood import FloodGuard, Verdict
 from bot.telegram.keyboards import Asked, answer_keyboard, parse, recall, remember
 
 log = logging.getLogger(__name__)
@@ -101,8 +102,9 @@ async def send_blocks(message: Message, blocks: list[str], asked: Asked | None =
 
 
 async def gate(update: Update, context: Context) -> None:
-    """Refuse everyone not on the allowlist, before any other handler runs."""
+    """Refuse everyone not on the allowlist, and throttle floods, before any other handler runs."""
     if _access(context).allows(update):
+        await _throttle(update, context)
         return
     user = update.effective_user
     who = f" (your id is {user.id})" if user else ""
@@ -121,6 +123,29 @@ async def gate(update: Update, context: Context) -> None:
         update.effective_chat.type == ChatType.PRIVATE or _addressed(update.effective_message, context)
     ):
         await update.effective_message.reply_text(text)
+    raise ApplicationHandlerStop
+
+
+async def _throttle(update: Update, context: Context) -> None:
+    """Apply the per-user flood limit to what the bot would act on; stop the update when over it."""
+    user = update.effective_user
+    guard: FloodGuard | None = context.bot_data.get("flood")
+    if guard is None or user is None:
+        return
+    message = update.effective_message
+    if update.message and update.effective_chat.type != ChatType.PRIVATE and not _addressed(message, context):
+        return  # group chatter the bot ignores anyway is not counted
+    verdict = guard.check(user.id)
+    if verdict is Verdict.ALLOW:
+        return
+    log.info("throttled user %s (%s)", user.id, verdict.value)
+    with contextlib.suppress(TelegramError):
+        if update.callback_query:  # a toast, not a message: every press gets one
+            await update.callback_query.answer(guard.notice, show_alert=False)
+        elif update.inline_query:
+            await update.inline_query.answer([], cache_time=0, is_personal=True)
+        elif verdict is Verdict.NOTIFY and message is not None:
+            await message.reply_text(guard.notice)
     raise ApplicationHandlerStop
 
 
@@ -350,5 +375,11 @@ async def on_error(update: object, context: Context) -> None:
     with contextlib.suppress(TelegramError):
         if update.callback_query:
             await update.callback_query.answer(text, show_alert=True)
+        elif update.inline_query:
+            short = (
+                "The report's index is unavailable" if isinstance(error, IndexUnavailable) else "Something went wrong"
+            )
+            button = InlineQueryResultsButton(short, start_parameter="unavailable")
+            await update.inline_query.answer([], cache_time=0, is_personal=True, button=button)
         elif update.effective_message:
             await update.effective_message.reply_text(text)

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import io
 import itertools
+import logging
 import shutil
 import socket
 import subprocess
@@ -41,13 +43,11 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="session")
-def emulator() -> str:
-    """The emulator's root URL; started once per session on a free port, stopped at the end."""
+def start_emulator(port: int) -> subprocess.Popen:
+    """Start the launcher on `port` and wait for its "ready" line."""
     node = shutil.which("node")
     if node is None or not (EMULATOR_DIR / "node_modules" / "telegram-test-api").is_dir():
         pytest.fail("the Bot API emulator is not installed: run `make install` (needs node and npm)")
-    port = free_port()
     proc = subprocess.Popen(
         [node, "launcher.js", str(port)], cwd=EMULATOR_DIR, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
     )
@@ -55,12 +55,51 @@ def emulator() -> str:
     if not line.startswith("ready"):
         proc.kill()
         pytest.fail(f"emulator did not start: {line}{proc.stdout.read()}")
-    yield f"http://127.0.0.1:{port}"
+    return proc
+
+
+def stop_emulator(proc: subprocess.Popen) -> None:
     proc.terminate()
     try:
         proc.wait(timeout=10)
     except subprocess.TimeoutExpired:
         proc.kill()
+        proc.wait()
+
+
+@pytest.fixture(scope="session")
+def emulator() -> str:
+    """The emulator's root URL; started once per session on a free port, stopped at the end."""
+    port = free_port()
+    proc = start_emulator(port)
+    yield f"http://127.0.0.1:{port}"
+    stop_emulator(proc)
+
+
+#: Every secret a test bot was given in this session, for the log audit (`all_logs`).
+ISSUED_SECRETS: list[str] = []
+
+
+@pytest.fixture(scope="session", autouse=True)
+def all_logs() -> io.StringIO:
+    """Every log record of the whole Telegram session, at DEBUG, with tracebacks: for the token audit.
+
+    Installed before any bot is built, as the operator's log handler would be, so the bot's
+    redaction filter is attached to it like to any real handler.
+    """
+    buffer = io.StringIO()
+    handler = logging.StreamHandler(buffer)
+    handler.setLevel(logging.DEBUG)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
+    root = logging.getLogger()
+    old_level = root.level
+    root.addHandler(handler)
+    root.setLevel(logging.DEBUG)
+    logging.getLogger("telegram").setLevel(logging.DEBUG)
+    yield buffer
+    root.removeHandler(handler)
+    root.setLevel(old_level)
+    logging.getLogger("telegram").setLevel(logging.NOTSET)
 
 
 ODD_ARTICLE = """---
@@ -178,6 +217,18 @@ class User:
         update = {"inline_query": {"id": uuid.uuid4().hex, "from": self.user, "query": query, "offset": ""}}
         await self._post("sendUpdate", {"botToken": self.token, "update": update})
 
+    async def control(self, delay_ms: int = 0, methods: list[str] | None = None) -> dict[str, Any]:
+        """The emulator's delay knob: bot-side calls (all, or `methods`) wait `delay_ms` first."""
+        return await self._post("control", {"delay_ms": delay_ms, "methods": methods})
+
+    async def waiting(self) -> int:
+        """How many bot-side calls the emulator is holding back right now."""
+        return (await self._post("control", {}))["waiting"]
+
+    async def history(self) -> list[dict[str, Any]]:
+        """Everything in the emulator for this bot: users' messages and the bot's."""
+        return await self._post("getUpdatesHistory", {"token": self.token})
+
     async def calls(self, method: str | None = None) -> list[dict[str, Any]]:
         """The stubbed Bot API calls the bot made (setMyCommands, answerInlineQuery, ...)."""
         calls = await self._post("calls", {"token": self.token})
@@ -194,6 +245,7 @@ class User:
 
 def bot_settings(api: str, index_dir: Path, **overrides: Any) -> Settings:
     token = f"{next(_ids)}:TEST-{uuid.uuid4().hex}"
+    ISSUED_SECRETS.append(token)
     return Settings(
         _env_file=None, index_dir=index_dir, telegram_bot_token=token, telegram_base_url=f"{api}/bot", **overrides
     )

@@ -11,6 +11,8 @@
 //                    POST /calls {token} returns them so tests can check what the bot asked for
 //   POST /sendUpdate {botToken, update}  injects a raw update (inline queries)
 //   setWebhook       also keeps `secret_token`, sent as X-Telegram-Bot-Api-Secret-Token on each post
+//   POST /control {delay_ms, methods}  a slow API: bot-side calls (all, or only `methods`) wait
+//                    `delay_ms` before they are handled; the answer reports how many calls are waiting now
 'use strict';
 
 const axios = require('axios');
@@ -65,7 +67,24 @@ function asMessage(stored) {
   };
 }
 
+const slow = { delayMs: 0, methods: null, waiting: 0 }; // the delay knob (POST /control)
+
 function install(app, server) {
+  app.post('/control', (req, res) => {
+    if (req.body && req.body.delay_ms !== undefined) {
+      slow.delayMs = Number(req.body.delay_ms) || 0;
+      slow.methods = Array.isArray(req.body.methods) ? new Set(req.body.methods) : null;
+    }
+    res.sendResult({ ok: true, result: { delay_ms: slow.delayMs, waiting: slow.waiting } });
+  });
+
+  // First of our routes: every bot-side call passes here and may be held back.
+  app.all('/bot:token/:method', (req, res, next) => {
+    if (!slow.delayMs || (slow.methods && !slow.methods.has(req.params.method))) return next();
+    slow.waiting += 1;
+    setTimeout(() => { slow.waiting -= 1; next(); }, slow.delayMs);
+  });
+
   app.all('/bot:token/getMe', (req, res) => res.sendResult({ ok: true, result: { ...BOT, can_join_groups: true, can_read_all_group_messages: false, supports_inline_queries: true } }));
 
   app.all('/bot:token/sendMessage', (req, res) => {
