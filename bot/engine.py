@@ -13,8 +13,9 @@ from pathlib import Path
 from bot.answer import Answer, Quote
 from bot.corpus import ArticleMeta
 from bot.embedder import Embedder
+from bot.lexical import lexicon
 from bot.passages import SPLITTER_VERSION
-from bot.search import article_meta, make_quote, rank_passages, speaker_from_row
+from bot.search import Retrieval, article_meta, decide, make_quote, rank_passages, speaker_from_row
 from bot.settings import Settings, get_settings
 from bot.store import IndexReader, current_version
 
@@ -30,10 +31,12 @@ class Engine:
         *,
         index_dir: Path | None = None,
         embedder: Embedder | None = None,
+        retrieval: Retrieval | None = None,
     ) -> None:
         self.settings = settings or get_settings()
         self.index_dir = index_dir or self.settings.index_dir
         self.embedder = embedder or Embedder(self.settings.embedding_model, self.settings.embedding_batch_size)
+        self.retrieval = retrieval or Retrieval.named(self.settings.retrieval_mode)
         self._reader: IndexReader | None = None
         self._lock = threading.Lock()
 
@@ -68,9 +71,10 @@ class Engine:
         if not any(ch.isalnum() for ch in text):
             return Answer(question=question, answered=False, notice=notice or "ask a question in words")
         qv = self.embedder.encode([text])[0]
-        ranked = rank_passages(reader, qv, k, text)
-        quotes = [make_quote(reader, s) for s in ranked]
-        answered = bool(quotes) and quotes[0].score >= self.settings.answer_min_score
+        terms = lexicon(reader).terms(text)
+        ranked = rank_passages(reader, qv, k, text, self.retrieval, terms)
+        quotes = [make_quote(reader, s, terms) for s in ranked]
+        answered = decide(ranked, terms, self.settings)
         return Answer(question=question, answered=answered, quotes=quotes, notice=notice)
 
     def articles(self) -> list[tuple[ArticleMeta, int]]:
