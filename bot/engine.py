@@ -7,6 +7,7 @@ build has published a new version: a running bot picks up a rebuilt index on its
 from __future__ import annotations
 
 import logging
+import re
 import threading
 from pathlib import Path
 
@@ -74,7 +75,7 @@ class Engine:
         terms = lexicon(reader).terms(text)
         ranked = rank_passages(reader, qv, k, text, self.retrieval, terms)
         quotes = [make_quote(reader, s, terms) for s in ranked]
-        answered = decide(ranked, terms, self.settings)
+        answered = decide(reader, ranked, terms, self.settings)
         return Answer(question=question, answered=answered, quotes=quotes, notice=notice)
 
     def articles(self) -> list[tuple[ArticleMeta, int]]:
@@ -97,22 +98,38 @@ class Engine:
         return [(r["paragraph"], r["kind"], r["text"]) for r in rows]
 
     def speakers(self) -> list[tuple[str, int]]:
-        """Named sources and how many sentences are attributed to each, most quoted first."""
+        """Named sources and how many sentences are attributed to each, most quoted first.
+
+        Names are the attribution's normalised ones (an acronym with its full name, "the
+        ministry" as the fuller name used first), shown as `SOHR (Syrian Observatory for Human
+        Rights)` when the report spelled the acronym out.
+        """
         rows = self.reader.query(
-            "SELECT speaker, count(*) AS n FROM sentences WHERE speaker_kind = 'source' "
-            "GROUP BY speaker ORDER BY n DESC, speaker"
+            "SELECT speaker, max(speaker_full) AS full, count(*) AS n FROM sentences WHERE speaker_kind = 'source' "
+            "GROUP BY speaker COLLATE NOCASE ORDER BY n DESC, speaker"
         )
-        return [(r["speaker"], r["n"]) for r in rows]
+        return [(f"{r['speaker']} ({r['full']})" if r["full"] else r["speaker"], r["n"]) for r in rows]
 
     def quotes_by(self, name: str, limit: int = 20) -> list[Quote]:
-        """Sentences attributed to a speaker whose name or full name contains `name`."""
+        """Sentences attributed to a speaker, found by name, full name or acronym, in any case.
+
+        `SOHR`, `sohr`, `Syrian Observatory for Human Rights` and `SOHR (Syrian Observatory for
+        Human Rights)` (a line of `speakers()`) all find the same quotes.
+        """
         reader = self.reader
-        like = f"%{name.strip()}%"
+        wanted = " ".join(name.replace("’", "'").split())
+        wanted = re.sub(r"^the\s+", "", wanted, flags=re.I)
+        listed = re.fullmatch(r"(?P<name>.+?)\s*\((?P<full>[^()]+)\)", wanted)
+        if listed:
+            wanted = listed.group("name")
+        like = f"%{wanted}%"
         rows = reader.query(
             "SELECT s.*, p.text AS ptext, p.article_id, p.paragraph, p.kind, p.section FROM sentences s "
             "JOIN passages p ON p.id = s.passage_id WHERE s.speaker_kind = 'source' AND "
-            "(s.speaker LIKE ? OR s.speaker_full LIKE ?) ORDER BY p.article_id, p.paragraph, s.position LIMIT ?",
-            (like, like, limit),
+            "(s.speaker LIKE ? OR s.speaker_full LIKE ? OR s.speaker IN "
+            "(SELECT speaker FROM sentences WHERE speaker_full LIKE ?)) "
+            "ORDER BY p.article_id, p.paragraph, s.position LIMIT ?",
+            (like, like, like, limit),
         )
         return [
             Quote(

@@ -230,3 +230,55 @@ def evaluate(engine: Any, questions: list[dict[str, Any]], name: str = "question
         answer = engine.answer(item["q"], EVAL_DEPTH)
         report.results.append(judge(item, answer, time.perf_counter() - started))
     return report
+
+
+@dataclass
+class AttributionReport:
+    """Attribution accuracy on a labelled set: each sentence's expected speaker against ours."""
+
+    total: int = 0
+    correct: int = 0
+    wrong: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def accuracy(self) -> float:
+        """Share of labelled sentences attributed correctly."""
+        return self.correct / self.total if self.total else 0.0
+
+
+def speaker_matches(label: dict[str, Any], speaker: Any) -> bool:
+    """Whether our `Speaker` is the labelled one.
+
+    Kinds must agree; for a source, the label's name is in ours or its full name ("SOHR" for the
+    Syrian Observatory for Human Rights), or ours, of two words or more, is in the label's
+    ("source at the highways agency" for "source at the highways agency who asked not to be named").
+    """
+    if speaker.kind != label["kind"]:
+        return False
+    want = _norm(label["speaker"])
+    got = _norm(f"{speaker.name} {speaker.full_name or ''}")
+    if speaker.kind == "caption":
+        return _norm(label.get("via") or "") == _norm(speaker.via or "")
+    return want in got or (len(speaker.name.split()) >= 2 and _norm(speaker.name) in want)
+
+
+def evaluate_attribution(labels: list[dict[str, Any]], corpus_files: list[Path]) -> AttributionReport:
+    """Split the labelled articles as the index does and compare every labelled sentence's speaker."""
+    from bot.corpus import load_article
+    from bot.passages import split_article
+
+    sentences: dict[tuple[str, int, str], Any] = {}
+    for path in corpus_files:
+        article = load_article(path)
+        for passage in split_article(article):
+            for s in passage.sentences:
+                sentences.setdefault((article.meta.id, passage.paragraph, s.text), s.speaker)
+    report = AttributionReport()
+    for label in labels:
+        report.total += 1
+        speaker = sentences.get((label["article"], label["paragraph"], label["sentence"]))
+        if speaker is not None and speaker_matches(label, speaker):
+            report.correct += 1
+        else:
+            report.wrong.append({**label, "got": speaker.label if speaker else None})
+    return report

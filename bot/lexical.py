@@ -216,10 +216,10 @@ FUZZY_CUTOFF = 0.8
 def key_terms(question: str) -> list[str]:
     """The content words of a question, lower-cased, in order, without repeats."""
     terms: list[str] = []
-    for match in _WORD.finditer(question.casefold()):
-        word = re.sub(r"['’]s$", "", match.group())
-        word = word.replace("’", "'")
-        if word in STOPWORDS or (len(word) < 2 and not word.isdigit()):
+    for match in _WORD.finditer(question):
+        acronym = len(match.group()) > 1 and match.group().isupper()  # "WHO" is a name, "who" is not
+        word = re.sub(r"['’]s$", "", match.group().casefold()).replace("’", "'")
+        if (word in STOPWORDS and not acronym) or (len(word) < 2 and not word.isdigit()):
             continue
         if word not in terms:
             terms.append(word)

@@ -41,6 +41,9 @@ _QUANTITY = re.compile(
 )
 
 
+_PHOTO_QUESTION = re.compile(r"\b(?:photo|photos|picture|pictures|image|images|caption|captions|shown|seen)\b", re.I)
+
+
 def answer_type_bonus(question: str) -> re.Pattern[str] | None:
     """The pattern a good quote for this question contains, if the question asks for one."""
     return _QUANTITY if _QUANTITY_QUESTION.search(question) else None
@@ -53,11 +56,17 @@ class Retrieval:
     dense: bool = True
     #: The lexical ranking: BM25 of whole passages (with title and section), of single sentences
     #: (a passage ranks by its best sentence), of both, or none.
-    lexical: str | None = "sentence"
+    lexical: str | None = "both"
     #: Reciprocal rank fusion constant (60 in the literature).
     rrf_k: int = 60
-    #: Weight of the lexical rank(s) against the dense rank in the fusion.
-    lexical_weight: float = 1.0
+    #: Weight of the lexical side against the dense side in the fusion.
+    lexical_weight: float = 0.2
+    #: "rrf": reciprocal rank fusion; "mix": dense score + weight x BM25 normalised by the best
+    #: candidate's (keeps the size of the dense margin, which ranks alone throw away).
+    fusion: str = "mix"
+    #: Subtracted from the dense score of a standfirst or photo caption, so that summaries and
+    #: captions support the body text without outranking it (not for questions about photos).
+    furniture_penalty: float = 0.06
 
     @classmethod
     def named(cls, mode: str) -> Retrieval:
@@ -65,7 +74,7 @@ class Retrieval:
         if mode == "dense":
             return cls(lexical=None)
         if mode == "lexical":
-            return cls(dense=False)
+            return cls(dense=False, lexical="sentence")
         return cls()
 
 
@@ -162,11 +171,26 @@ def rank_passages(
         return []
     candidate_ids = sorted(ids)
     dense = _dense_scores(reader, qv, candidate_ids, pass_hits, question)
+    if retrieval.furniture_penalty and not _PHOTO_QUESTION.search(question):
+        marks = ",".join("?" * len(candidate_ids))
+        for r in reader.query(
+            f"SELECT id FROM passages WHERE id IN ({marks}) AND kind IN ('standfirst', 'caption')", candidate_ids
+        ):
+            if r[0] in dense:
+                d = dense[r[0]]
+                dense[r[0]] = (d[0] - retrieval.furniture_penalty, d[1], d[2])
     fused: dict[int, float] = {}
-    if retrieval.dense:
+    if retrieval.fusion == "mix" and retrieval.dense and lexical_lists:
+        tops = [max(lst.values(), default=0.0) or 1.0 for lst in lexical_lists]
+        for pid in candidate_ids:
+            if pid not in dense:
+                continue
+            lexical_share = sum(lst.get(pid, 0.0) / top for lst, top in zip(lexical_lists, tops, strict=True))
+            fused[pid] = dense[pid][0] + retrieval.lexical_weight * lexical_share / len(lexical_lists)
+    elif retrieval.dense:
         for pid, rank in _ranks({p: d[0] for p, d in dense.items()}).items():
             fused[pid] = fused.get(pid, 0.0) + 1.0 / (retrieval.rrf_k + rank)
-    for lst in lexical_lists:
+    for lst in lexical_lists if retrieval.fusion == "rrf" or not retrieval.dense else ():
         for pid, rank in _ranks(lst).items():
             fused[pid] = fused.get(pid, 0.0) + retrieval.lexical_weight / (retrieval.rrf_k + rank)
     lexical_best = {pid: max((lst.get(pid, 0.0) for lst in lexical_lists), default=0.0) for pid in candidate_ids}
@@ -238,7 +262,7 @@ def coverage(terms: list[Term], passage_id: int) -> float:
     return sum(t.idf for t in terms if passage_id in t.passages) / total
 
 
-def decide(ranked: list[Scored], terms: list[Term], settings: Settings) -> bool:
+def decide(reader: IndexReader, ranked: list[Scored], terms: list[Term], settings: Settings) -> bool:
     """Whether the best passage answers the question: one decision on the fused evidence.
 
     Dense similarity alone cannot tell "How many Iranian soldiers were killed?" (0.50) from
@@ -254,8 +278,17 @@ def decide(ranked: list[Scored], terms: list[Term], settings: Settings) -> bool:
         return False
     if top.dense >= settings.answer_strong_score:
         return True
-    if any(t.name and top.passage_id not in t.passages for t in terms):
-        return False
+    names = [t for t in terms if t.name]
+    if names:
+        article = {
+            r[0]
+            for r in reader.query(
+                "SELECT id FROM passages WHERE article_id = (SELECT article_id FROM passages WHERE id = ?)",
+                (top.passage_id,),
+            )
+        }
+        if any(not (t.passages & article) for t in names):
+            return False
     return coverage(terms, top.passage_id) >= settings.answer_min_coverage
 
 

@@ -42,10 +42,10 @@ class Settings(BaseSettings):
         "hybrid", description="hybrid: dense and BM25 fused by reciprocal rank; dense or lexical alone."
     )
     answer_strong_score: float = Field(
-        0.55, description="Dense evidence at or above which the bot answers even if a key term is missing."
+        0.6, description="Dense evidence at or above which the bot answers even if a key term is missing."
     )
     answer_min_coverage: float = Field(
-        0.5, ge=0, le=1, description="Share (IDF-weighted) of the question's key terms the best passage must hold."
+        0.2, ge=0, le=1, description="Share (IDF-weighted) of the question's key terms the best passage must hold."
     )
     max_question_chars: int = Field(500, ge=20, description="Longer questions are truncated.")
 
