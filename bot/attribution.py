@@ -223,7 +223,8 @@ class Attributor:
         self.last_person: Speaker | None = None
         self.last_quoted: Speaker | None = None
         self.known: list[str] = []
-        self._order: dict[int, int] = {}
+        # When the last named source and the last person were set (a later one is nearer).
+        self._clock = self._named_at = self._person_at = 0
 
     def _earlier_name(self, name: str) -> str:
         """A later short form ("the ministry", "Ricci") as the fuller name the article used first."""
@@ -249,7 +250,8 @@ class Attributor:
             prefix = sentence[: match.start("name")].strip()
             name = f"{prefix} {match.group('name')}".strip() if prefix and prefix[0].isupper() else match.group("name")
             self.last_person = Speaker(name, rule="subject")
-            self._order[id(self.last_person)] = len(self._order) + 1
+            self._clock += 1
+            self._person_at = self._clock
             self.known.append(name)
 
     def _named(self, speaker: Speaker, sentence: str) -> Speaker:
@@ -266,9 +268,7 @@ class Attributor:
             if name in ("he", "she") and self.last_person is not None:
                 # "he" is a person: the last one named, unless a later source is not an organisation
                 # (the design's rule, "the nearest named source before it", for "SOHR and rebels").
-                later = self.last_named is not None and self._order.get(id(self.last_named), 0) > self._order.get(
-                    id(self.last_person), 0
-                )
+                later = self._named_at > self._person_at
                 if not (later and self.last_named and not _ORGANISATION.search(self.last_named.name)):
                     antecedent = self.last_person
             if antecedent is None:
@@ -278,10 +278,12 @@ class Attributor:
         full = self.acronyms.get(name)
         named = replace(speaker, name=name, full_name=full)
         self.last_named = named
-        self._order[id(named)] = len(self._order) + 1
+        self._clock += 1
+        self._named_at = self._clock
         self.known.append(name)
         if self._is_person(named):
             self.last_person = named
+            self._person_at = self._clock
         return named
 
     def paragraph(
