@@ -25,7 +25,7 @@ _VERBS = (
     r"announced|announces|claimed|claims|claim|suggested|suggests|suggest|warned|warns|insisted|"
     r"insists|explained|explains|noted|notes|estimated|estimates|alleged|alleges|wrote|writes|"
     r"tweeted|acknowledged|acknowledges|denied|denies|admitted|admits|believe|believes|argued|"
-    r"argues|stressed|maintained|maintains|declared|reportedly said"
+    r"argues|stressed|maintained|maintains|declared|described|describes|reportedly said"
 )
 _PRONOUNS = {"he", "she", "they", "it", "we", "i", "him", "her", "them"}
 #: A source is a noun phrase: these words mean the match swallowed a clause instead.
@@ -42,7 +42,7 @@ _TRAILING = re.compile(
     rf"(?:^|[,\"”])\s*(?P<src>[^,;\"“”]{{1,120}}?)\s+(?P<verb>{_VERBS})\b(?P<tail>[^\"“”]*)$",
     re.I,
 )
-_INVERTED = re.compile(rf",\s*(?P<verb>{_VERBS})\s+(?P<src>[^,;\"“”]{{2,120}}?)\s*[.!?]?$", re.I)
+_INVERTED = re.compile(rf"[,\"”]\s*(?P<verb>{_VERBS})\s+(?P<src>[^,;\"“”]{{2,120}}?)\s*(?:,[^\"“”]*)?[.!?]?$", re.I)
 _LEADING = re.compile(rf"^(?P<src>[^,;\"“”]{{2,120}}?)\s+(?P<verb>{_VERBS})\b(?P<tail>.*)$", re.I)
 _CLAUSE = re.compile(
     r"\b(?:that|which|who|what)\s+(?P<src>[a-z][\w-]+(?:\s+[a-z][\w-]+)?)\s+"
@@ -56,6 +56,28 @@ _VIA_IN = re.compile(
     re.I,
 )
 _ACRONYM = re.compile(r"(?P<full>[A-Z][\w'’-]*(?:\s+(?:for|of|the|and|on|[A-Z][\w'’-]*))+)\s*\((?P<short>[A-Z]{2,8})\)")
+#: Clauses between a source and its verb that describe the source: blanked before matching, so that
+#: "Petra Holm, who was driving across, told Reuters" names Petra Holm.
+_ASIDES = (
+    re.compile(r",\s*(?:who|which)\b[^,\"“”]*,"),
+    re.compile(r"\s+who (?:asked|spoke|declined|requested) not to be (?:named|identified)"),
+    re.compile(r",\s*speaking on condition of anonymity\s*,"),
+    # "Marta Kessel, general secretary of the union, said": an appositive after a name.
+    re.compile(rf"(?<=[A-Z][a-z])(?<=\w)\s*,\s*[^,;\"“”]{{2,80}},(?=\s*(?:{_VERBS})\b)"),
+    re.compile(
+        rf"(?<=[a-z])\s*,\s*(?:a|an|the|head|general|chief|senior|deputy)\b[^,;\"“”]{{2,80}},(?=\s*(?:{_VERBS})\b)"
+    ),
+)
+_NOT_A_SOURCE = {"and", "but", "or", "then", "so", "also", "it", "this", "that"}
+#: Words of organisations: a source named with one is not a "he" or "she".
+_ORGANISATION = re.compile(
+    r"\b(?:office|ministry|agency|association|union|institute|committee|observatory|council|party|army|"
+    r"government|police|news|media|television|radio|reuters|afp|ap|bank|company|court|hospital|group|"
+    r"authority|service|department|commission|organization|organisation|network|results|survey|report)\b",
+    re.I,
+)
+#: A person introduced as the subject of a sentence ("Transport minister Karin Aalto visited...").
+_PERSON_SUBJECT = re.compile(r"^(?:[A-Za-z]+\s+){0,3}?(?P<name>[A-Z][a-z]+(?:\s+[A-Z][a-z]+){1,2})\s+[a-z]+")
 _TIME_TAIL = re.compile(
     r"\s+(?:on|late on|early on|earlier|later|last|this)\s+\w+$|\s+(?:yesterday|today|tonight)$", re.I
 )
@@ -115,7 +137,8 @@ def _clean_source(raw: str) -> str | None:
     src = _LEADING_FILLER.sub("", raw.strip(" ,.;:-–—"))
     src = _TIME_TAIL.sub("", src)
     src = re.sub(r"^(?:the|a|an)\s+", "", src, flags=re.I).strip(" ,")
-    if not src or len(src.split()) > 12 or _NOT_IN_SOURCE.search(src):
+    src = " ".join(src.split())
+    if not src or len(src.split()) > 12 or _NOT_IN_SOURCE.search(src) or src.casefold() in _NOT_A_SOURCE:
         return None
     if src.casefold() in _PRONOUNS:
         return src.casefold()
@@ -134,9 +157,17 @@ def _via_from_tail(verb: str, tail: str) -> str | None:
     return None
 
 
+def _blank_asides(text: str) -> str:
+    """`text` with descriptive clauses about a source replaced by spaces (offsets kept)."""
+    for pattern in _ASIDES:
+        text = pattern.sub(lambda m: " " * len(m.group()), text)
+    return text
+
+
 def find_attribution(sentence: str) -> Speaker | None:
     """The speaker one sentence names, by the rules in the module docstring, or None."""
-    masked = mask_quotes(sentence.rstrip())
+    masked = _blank_asides(mask_quotes(sentence.rstrip()))
+    sentence = masked  # sources are read from the masked text: asides blanked, quotes excluded
     body = masked.rstrip(".!?")
     match = _TRAILING.search(body)
     if match and match.start("src") > 0:
@@ -189,6 +220,39 @@ class Attributor:
         self.publisher = Speaker(publisher, kind="publisher", rule="publisher")
         self.acronyms: dict[str, str] = {}
         self.last_named: Speaker | None = None
+        self.last_person: Speaker | None = None
+        self.last_quoted: Speaker | None = None
+        self.known: list[str] = []
+        # When the last named source and the last person were set (a later one is nearer).
+        self._clock = self._named_at = self._person_at = 0
+
+    def _earlier_name(self, name: str) -> str:
+        """A later short form ("the ministry", "Ricci") as the fuller name the article used first."""
+        short = name.casefold()
+        for known in reversed(self.known):
+            if known.casefold() != short and known.casefold().endswith(" " + short):
+                return known
+        return name
+
+    def _is_person(self, speaker: Speaker) -> bool:
+        words = speaker.name.split()
+        return (
+            speaker.kind == "source"
+            and not _ORGANISATION.search(speaker.name)
+            and not speaker.name.isupper()
+            and sum(1 for w in words if w[:1].isupper()) >= 2
+        )
+
+    def mention(self, sentence: str) -> None:
+        """Note a person introduced as a sentence's subject: a later "she said" may mean them."""
+        match = _PERSON_SUBJECT.match(sentence)
+        if match and not _ORGANISATION.search(match.group("name")):
+            prefix = sentence[: match.start("name")].strip()
+            name = f"{prefix} {match.group('name')}".strip() if prefix and prefix[0].isupper() else match.group("name")
+            self.last_person = Speaker(name, rule="subject")
+            self._clock += 1
+            self._person_at = self._clock
+            self.known.append(name)
 
     def _named(self, speaker: Speaker, sentence: str) -> Speaker:
         """Normalise acronyms and resolve pronouns against the article so far."""
@@ -200,12 +264,26 @@ class Attributor:
         if acronym:
             name = acronym.group("short")
         if name in _PRONOUNS:
-            if self.last_named is None:
+            antecedent = self.last_named
+            if name in ("he", "she") and self.last_person is not None:
+                # "he" is a person: the last one named, unless a later source is not an organisation
+                # (the design's rule, "the nearest named source before it", for "SOHR and rebels").
+                later = self._named_at > self._person_at
+                if not (later and self.last_named and not _ORGANISATION.search(self.last_named.name)):
+                    antecedent = self.last_person
+            if antecedent is None:
                 return self.publisher
-            return replace(self.last_named, rule="pronoun", said_as=name)
+            return replace(antecedent, rule="pronoun", said_as=name)
+        name = self._earlier_name(name)
         full = self.acronyms.get(name)
         named = replace(speaker, name=name, full_name=full)
         self.last_named = named
+        self._clock += 1
+        self._named_at = self._clock
+        self.known.append(name)
+        if self._is_person(named):
+            self.last_person = named
+            self._person_at = self._clock
         return named
 
     def paragraph(
@@ -217,6 +295,8 @@ class Attributor:
         found: list[Speaker | None] = []
         for sentence in sentences:
             speaker = find_attribution(sentence)
+            if speaker is None:
+                self.mention(sentence)
             found.append(self._named(speaker, sentence) if speaker else None)
         # A quotation over several sentences belongs to whoever its closing sentence names.
         group: list[int] = []
@@ -231,6 +311,12 @@ class Attributor:
                 for j in group:
                     found[j] = found[j] or owner
                 group = []
+        # A quotation standing alone goes on the words of whoever was quoted last.
+        for i, sentence in enumerate(sentences):
+            if found[i] is None and sentence.lstrip()[:1] in '"“' and self.last_quoted is not None:
+                found[i] = replace(self.last_quoted, rule="continued-quote")
+            if found[i] is not None and ('"' in sentence or "“" in sentence):
+                self.last_quoted = found[i]
         return [s or self.publisher for s in found]
 
 

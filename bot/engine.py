@@ -14,8 +14,9 @@ from pathlib import Path
 from bot.answer import Answer, Quote
 from bot.corpus import ArticleMeta
 from bot.embedder import Embedder
+from bot.lexical import lexicon
 from bot.passages import SPLITTER_VERSION
-from bot.search import article_meta, make_quote, rank_passages, speaker_from_row
+from bot.search import Retrieval, article_meta, decide, make_quote, rank_passages, speaker_from_row
 from bot.settings import Settings, get_settings
 from bot.store import IndexReader, current_version
 
@@ -34,10 +35,12 @@ class Engine:
         *,
         index_dir: Path | None = None,
         embedder: Embedder | None = None,
+        retrieval: Retrieval | None = None,
     ) -> None:
         self.settings = settings or get_settings()
         self.index_dir = index_dir or self.settings.index_dir
         self.embedder = embedder or Embedder(self.settings.embedding_model, self.settings.embedding_batch_size)
+        self.retrieval = retrieval or Retrieval.named(self.settings.retrieval_mode)
         self._reader: IndexReader | None = None
         self._lock = threading.Lock()
 
@@ -73,9 +76,10 @@ class Engine:
         if not any(ch.isalnum() for ch in text):
             return Answer(question=question, answered=False, notice=notice or "ask a question in words")
         qv = self.embedder.encode([text])[0]
-        ranked = rank_passages(reader, qv, k, text)
-        quotes = [make_quote(reader, s) for s in ranked]
-        answered = bool(quotes) and quotes[0].score >= self.settings.answer_min_score
+        terms = lexicon(reader).terms(text)
+        ranked = rank_passages(reader, qv, k, text, self.retrieval, terms)
+        quotes = [make_quote(reader, s, terms) for s in ranked]
+        answered = decide(reader, ranked, terms, self.settings)
         return Answer(question=question, answered=answered, quotes=quotes, notice=notice)
 
     def articles(self) -> list[tuple[ArticleMeta, int]]:
@@ -98,22 +102,38 @@ class Engine:
         return [(r["paragraph"], r["kind"], r["text"]) for r in rows]
 
     def speakers(self) -> list[tuple[str, int]]:
-        """Named sources and how many sentences are attributed to each, most quoted first."""
+        """Named sources and how many sentences are attributed to each, most quoted first.
+
+        Names are the attribution's normalised ones (an acronym with its full name, "the
+        ministry" as the fuller name used first), shown as `SOHR (Syrian Observatory for Human
+        Rights)` when the report spelled the acronym out.
+        """
         rows = self.reader.query(
-            "SELECT speaker, count(*) AS n FROM sentences WHERE speaker_kind = 'source' "
-            "GROUP BY speaker ORDER BY n DESC, speaker"
+            "SELECT speaker, max(speaker_full) AS full, count(*) AS n FROM sentences WHERE speaker_kind = 'source' "
+            "GROUP BY speaker COLLATE NOCASE ORDER BY n DESC, speaker"
         )
-        return [(r["speaker"], r["n"]) for r in rows]
+        return [(f"{r['speaker']} ({r['full']})" if r["full"] else r["speaker"], r["n"]) for r in rows]
 
     def quotes_by(self, name: str, limit: int = 20) -> list[Quote]:
-        """Sentences attributed to a speaker whose name or full name contains `name`."""
+        """Sentences attributed to a speaker, found by name, full name or acronym, in any case.
+
+        `SOHR`, `sohr`, `Syrian Observatory for Human Rights` and `SOHR (Syrian Observatory for
+        Human Rights)` (a line of `speakers()`) all find the same quotes.
+        """
         reader = self.reader
-        like = f"%{name.strip()}%"
+        wanted = " ".join(name.replace("’", "'").split())
+        wanted = re.sub(r"^the\s+", "", wanted, flags=re.I)
+        listed = re.fullmatch(r"(?P<name>.+?)\s*\((?P<full>[^()]+)\)", wanted)
+        if listed:
+            wanted = listed.group("name")
+        like = f"%{wanted}%"
         rows = reader.query(
             "SELECT s.*, p.text AS ptext, p.article_id, p.paragraph, p.kind, p.section FROM sentences s "
             "JOIN passages p ON p.id = s.passage_id WHERE s.speaker_kind = 'source' AND "
-            "(s.speaker LIKE ? OR s.speaker_full LIKE ?) ORDER BY p.article_id, p.paragraph, s.position LIMIT ?",
-            (like, like, limit),
+            "(s.speaker LIKE ? OR s.speaker_full LIKE ? OR s.speaker IN "
+            "(SELECT speaker FROM sentences WHERE speaker_full LIKE ?)) "
+            "ORDER BY p.article_id, p.paragraph, s.position LIMIT ?",
+            (like, like, like, limit),
         )
         return [
             Quote(

@@ -16,7 +16,7 @@ from bot.corpus import Article, BlockKind
 from bot.sentences import sentence_spans
 
 #: Bumped whenever passages or attribution change shape, so old indexes are rebuilt.
-SPLITTER_VERSION = 1
+SPLITTER_VERSION = 2
 MAX_WINDOW_WORDS = 120
 WINDOW_OVERLAP_SENTENCES = 1
 

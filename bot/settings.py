@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -39,6 +39,15 @@ class Settings(BaseSettings):
     top_k: int = Field(3, ge=1, le=20, description="Passages in an answer.")
     answer_min_score: float = Field(
         0.22, description="Evidence score below which the bot says the report does not answer."
+    )
+    retrieval_mode: Literal["hybrid", "dense", "lexical"] = Field(
+        "hybrid", description="hybrid: dense and BM25 fused by reciprocal rank; dense or lexical alone."
+    )
+    answer_strong_score: float = Field(
+        0.6, description="Dense evidence at or above which the bot answers even if a key term is missing."
+    )
+    answer_min_coverage: float = Field(
+        0.2, ge=0, le=1, description="Share (IDF-weighted) of the question's key terms the best passage must hold."
     )
     max_question_chars: int = Field(500, ge=20, description="Longer questions are truncated.")
 

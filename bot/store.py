@@ -39,7 +39,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 CURRENT = "CURRENT"
 VERSIONS = "versions"
 MANIFEST = "manifest.json"
@@ -71,6 +71,29 @@ CREATE TABLE sentences (
 CREATE INDEX passages_by_article ON passages (article_id, paragraph);
 CREATE INDEX sentences_by_passage ON sentences (passage_id, position);
 CREATE INDEX sentences_by_speaker ON sentences (speaker);
+-- The lexical side (BM25). Triggers keep it in step with passages and sentences, so any code that
+-- inserts or deletes those rows (a full build, an incremental one) maintains it without knowing.
+-- Passages carry their context (article title, section heading) in a column of its own.
+CREATE VIRTUAL TABLE passages_fts USING fts5(
+    text, context, tokenize = 'porter unicode61 remove_diacritics 2'
+);
+CREATE VIRTUAL TABLE sentences_fts USING fts5(text, tokenize = 'porter unicode61 remove_diacritics 2');
+CREATE VIRTUAL TABLE passages_vocab USING fts5vocab(passages_fts, 'row');
+CREATE TRIGGER passages_fts_insert AFTER INSERT ON passages BEGIN
+    INSERT INTO passages_fts (rowid, text, context) VALUES (
+        new.id, new.text,
+        coalesce((SELECT title FROM articles WHERE id = new.article_id), '') || ' ' || coalesce(new.section, '')
+    );
+END;
+CREATE TRIGGER passages_fts_delete AFTER DELETE ON passages BEGIN
+    DELETE FROM passages_fts WHERE rowid = old.id;
+END;
+CREATE TRIGGER sentences_fts_insert AFTER INSERT ON sentences BEGIN
+    INSERT INTO sentences_fts (rowid, text) VALUES (new.id, new.text);
+END;
+CREATE TRIGGER sentences_fts_delete AFTER DELETE ON sentences BEGIN
+    DELETE FROM sentences_fts WHERE rowid = old.id;
+END;
 """
 
 

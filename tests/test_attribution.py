@@ -102,3 +102,48 @@ def test_acronym_introduced_once_is_expanded_later():
     attributor.paragraph(["Clashes continued, the World Health Organization (WHO) said."])
     later = attributor.paragraph(["Supplies ran low, WHO said on Friday."])[0]
     assert later.label == "WHO (World Health Organization)"
+
+
+@pytest.mark.parametrize(
+    ("sentence", "name"),
+    [
+        ('"It fell," Petra Holm, who was driving across, told Reuters.', "Petra Holm"),
+        ("A source at the agency who asked not to be named said repairs were postponed.", "source at the agency"),
+        (
+            "A senior official, speaking on condition of anonymity, told Reuters that police had left.",
+            "senior official",
+        ),
+        ('"The water came up," Daud Rahimi, a farmer from Orvell, told AFP.', "Daud Rahimi"),
+        ("Marta Kessel, general secretary of the Dockers' Union, said the offer was an insult.", "Marta Kessel"),
+        ("“We left with the dog,” said Giulia Ferro, a teacher from San Lio.", "Giulia Ferro"),
+        (
+            'The Growers\' Association said the quota was "a door" and warned that prices would rise.',
+            "Growers' Association",
+        ),
+    ],
+)
+def test_asides_between_a_source_and_its_verb_are_skipped(sentence: str, name: str):
+    speaker = find_attribution(sentence)
+    assert speaker is not None and speaker.name == name
+
+
+def test_short_forms_take_the_name_used_first():
+    attributor = Attributor("Example News")
+    attributor.paragraph(["Cases rose, the health ministry said.", "Fire chief Anna Ricci said crews were tired."])
+    later = attributor.paragraph(["Schools closed, the ministry said.", "Seven were treated, Ricci added."])
+    assert [s.name for s in later] == ["health ministry", "Fire chief Anna Ricci"]
+
+
+def test_she_means_the_last_person_not_the_last_organisation():
+    attributor = Attributor("Example News")
+    attributor.paragraph(["Transport minister Karin Aalto visited the site on Tuesday."])
+    attributor.paragraph(["The weather office said rain would continue."])
+    assert (
+        attributor.paragraph(["She said every bridge would be inspected."])[0].name == "Transport minister Karin Aalto"
+    )
+
+
+def test_a_quotation_standing_alone_continues_the_last_quoted_speaker():
+    attributor = Attributor("Example News")
+    attributor.paragraph(['"The water came up fast," Daud Rahimi told AFP.'])
+    assert attributor.paragraph(['"We waited on the roof for morning."'])[0].name == "Daud Rahimi"

@@ -9,6 +9,7 @@ import sys
 import bot
 from bot.cli import add as add_cli
 from bot.cli import build as build_cli
+from bot.cli import evaluate as evaluate_cli
 from bot.cli import query as query_cli
 from bot.settings import Settings
 from tests.conftest import ROOT
@@ -40,7 +41,7 @@ def test_public_api_exports():
 
 def test_every_cli_option_has_help_and_is_in_the_readme():
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    for parser in (query_cli.parser(), build_cli.parser(), add_cli.parser()):
+    for parser in (query_cli.parser(), build_cli.parser(), add_cli.parser(), evaluate_cli.parser()):
         for action in parser._actions:
             assert action.help, f"{action.option_strings} has no help"
             for option in action.option_strings:

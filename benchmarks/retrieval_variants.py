@@ -1,0 +1,111 @@
+"""Measure every retrieval variant on every question set; prints the table of docs/quality.md.
+
+    python benchmarks/retrieval_variants.py [--sets dev,multi,squad]
+
+Indexes are built (or reused) under .eval-index/. Figures: hit@1, hit@3, MRR@5 over answerable
+questions, negatives not answered, answerable wrongly not answered, mean query time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bot.build import build_index
+from bot.cli.evaluate import default_index
+from bot.embedder import Embedder
+from bot.engine import Engine
+from bot.evaluation import evaluate, load_questions
+from bot.search import Retrieval
+from bot.settings import BUNDLED_MODEL, Settings
+
+ROOT = Path(__file__).resolve().parent.parent
+SETS = {
+    "dev": (ROOT / "corpus", ROOT.parent / "shared" / "dev_questions.jsonl"),
+    "multi": (ROOT / "tests/data/multi", ROOT / "tests/data/multi_questions.jsonl"),
+    "squad": (ROOT / "tests/data/squad/corpus", ROOT / "tests/data/squad/questions.jsonl"),
+}
+VARIANTS = {
+    "dense (sentence+passage blend)": Retrieval(lexical=None, furniture_penalty=0.0),
+    "BM25 passages (text+title/section)": Retrieval(dense=False, lexical="passage", furniture_penalty=0.0),
+    "BM25 sentences": Retrieval(dense=False, lexical="sentence", furniture_penalty=0.0),
+    "RRF dense + BM25 passages": Retrieval(lexical="passage", fusion="rrf", lexical_weight=1.0, furniture_penalty=0.0),
+    "RRF dense + BM25 sentences": Retrieval(
+        lexical="sentence", fusion="rrf", lexical_weight=1.0, furniture_penalty=0.0
+    ),
+    "RRF dense + BM25 both": Retrieval(lexical="both", fusion="rrf", lexical_weight=1.0, furniture_penalty=0.0),
+    "RRF dense + BM25 sentences, lexical x0.5": Retrieval(
+        lexical="sentence", fusion="rrf", lexical_weight=0.5, furniture_penalty=0.0
+    ),
+    "RRF dense + BM25 both, lexical x0.5": Retrieval(
+        lexical="both", fusion="rrf", lexical_weight=0.5, furniture_penalty=0.0
+    ),
+    "RRF k=20 dense + BM25 sentences": Retrieval(
+        lexical="sentence", fusion="rrf", lexical_weight=1.0, rrf_k=20, furniture_penalty=0.0
+    ),
+    "mix dense + 0.1 BM25 sentences": Retrieval(
+        lexical="sentence", fusion="mix", lexical_weight=0.1, furniture_penalty=0.0
+    ),
+    "mix dense + 0.2 BM25 sentences": Retrieval(
+        lexical="sentence", fusion="mix", lexical_weight=0.2, furniture_penalty=0.0
+    ),
+    "mix dense + 0.3 BM25 sentences": Retrieval(
+        lexical="sentence", fusion="mix", lexical_weight=0.3, furniture_penalty=0.0
+    ),
+    "mix dense + 0.2 BM25 passages": Retrieval(
+        lexical="passage", fusion="mix", lexical_weight=0.2, furniture_penalty=0.0
+    ),
+    "mix dense + 0.2 BM25 sentences, furniture -0.03": Retrieval(
+        lexical="sentence", fusion="mix", lexical_weight=0.2, furniture_penalty=0.03
+    ),
+    "mix dense + 0.2 BM25 sentences, furniture -0.06": Retrieval(
+        lexical="sentence", fusion="mix", lexical_weight=0.2, furniture_penalty=0.06
+    ),
+    "mix dense + 0.2 BM25 both, furniture -0.06": Retrieval(
+        lexical="both", fusion="mix", lexical_weight=0.2, furniture_penalty=0.06
+    ),
+    "RRF dense + BM25 sentences, furniture -0.06": Retrieval(
+        lexical="sentence", fusion="rrf", lexical_weight=1.0, furniture_penalty=0.06
+    ),
+    "mix dense + 0.2 BM25 both": Retrieval(lexical="both", fusion="mix", lexical_weight=0.2, furniture_penalty=0.0),
+    "mix dense + 0.3 BM25 both": Retrieval(lexical="both", fusion="mix", lexical_weight=0.3, furniture_penalty=0.0),
+}
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--sets", default=",".join(SETS))
+    p.add_argument("--variants", default="", help="substring filter on variant names")
+    p.add_argument("--every", type=int, default=1, help="take every Nth question of each set (quicker)")
+    args = p.parse_args()
+    embedder = Embedder(BUNDLED_MODEL)
+    print("| variant | set | hit@1 | hit@3 | MRR | negatives kept out | false abstentions | ms/query |")
+    print("|---|---|---|---|---|---|---|---|")
+    for name in args.sets.split(","):
+        corpus, questions_path = SETS[name]
+        if not questions_path.exists():
+            print(f"(skipped {name}: {questions_path} missing)", file=sys.stderr)
+            continue
+        index = default_index(corpus)
+        build_index(corpus, index, embedder)
+        questions = load_questions(questions_path)[:: args.every]
+        for label, retrieval in VARIANTS.items():
+            if not any(v in label for v in args.variants.split("|")):
+                continue
+            engine = Engine(Settings(_env_file=None, index_dir=index), embedder=embedder, retrieval=retrieval)
+            f = evaluate(engine, questions, name).figures()
+            n = f["answerable"]
+            print(
+                f"| {label} | {name} | {f['hit@1']}/{n} | {f['hit@3']}/{n} | {f['mrr']:.3f} | "
+                f"{f['negatives_not_answered']}/{f['negatives']} | {f['false_abstentions']}/{n} | "
+                f"{f['mean_query_ms']:.0f} |",
+                flush=True,
+            )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,93 @@
+"""`scripts/evaluate.py` / `report-evaluate`: measure answer quality on a question set.
+
+Builds the index of the corpus (or reuses it when it is up to date), asks every question through
+`Engine.answer` and prints hit@1, hit@3, MRR, abstentions, speaker accuracy, right-article-first
+and the mean query time; `--json` prints the figures and per-question results as one object.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import sys
+from pathlib import Path
+
+from bot.cli.common import fail, settings_from_args
+from bot.errors import ReportBotError
+
+#: Where `--corpus DIR` without `--index` keeps its index: one folder per corpus, reused.
+EVAL_INDEX_ROOT = Path(".eval-index")
+
+
+def parser() -> argparse.ArgumentParser:
+    """The argument parser."""
+    p = argparse.ArgumentParser(
+        prog="evaluate.py",
+        description="Measure answer quality on a question set (JSON lines: q, expect, speaker, article, negative).",
+    )
+    p.add_argument("questions", type=Path, nargs="+", help="question files (JSONL), each reported on its own")
+    p.add_argument(
+        "--corpus",
+        type=Path,
+        metavar="DIR",
+        help="corpus the questions are about (default: CORPUS_DIR); indexed first if needed",
+    )
+    p.add_argument(
+        "--index",
+        type=Path,
+        metavar="DIR",
+        help="index folder to build or reuse (default: INDEX_DIR, or .eval-index/<name> with --corpus)",
+    )
+    p.add_argument("--json", action="store_true", help="print figures and per-question results as JSON")
+    p.add_argument(
+        "--mode",
+        choices=["hybrid", "dense", "lexical"],
+        help="retrieval to measure (default: RETRIEVAL_MODE setting)",
+    )
+    return p
+
+
+def default_index(corpus: Path) -> Path:
+    """A per-corpus index folder, so evaluating another corpus never replaces the bot's index."""
+    resolved = corpus.resolve()
+    digest = hashlib.sha1(str(resolved).encode("utf-8")).hexdigest()[:8]
+    return EVAL_INDEX_ROOT / f"{resolved.name}-{digest}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point: 0 when every set was evaluated, 1 on a bad question file or corpus."""
+    args = parser().parse_args(argv)
+    if args.corpus is not None and args.index is None:
+        args.index = default_index(args.corpus)
+    settings = settings_from_args(args)
+    if args.mode:
+        settings = settings.model_copy(update={"retrieval_mode": args.mode})
+    from bot.evaluation import evaluate, load_questions
+
+    try:
+        sets = [(path, load_questions(path)) for path in args.questions]
+        from bot.build import build_index
+        from bot.embedder import Embedder
+        from bot.engine import Engine
+
+        embedder = Embedder(settings.embedding_model, settings.embedding_batch_size)
+        build = build_index(settings.corpus_dir, settings.index_dir, embedder)
+        if not build.up_to_date:
+            print(f"indexed {build.articles} articles into {settings.index_dir}/", file=sys.stderr)
+        engine = Engine(settings, embedder=embedder)
+        reports = [evaluate(engine, questions, name=path.name) for path, questions in sets]
+    except ReportBotError as exc:
+        return fail(exc)
+    except KeyboardInterrupt:
+        return 130
+    if args.json:
+        out = [r.to_dict() for r in reports]
+        print(json.dumps(out[0] if len(out) == 1 else out, ensure_ascii=False))
+    else:
+        print("\n\n".join(r.format_text() for r in reports))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

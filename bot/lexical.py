@@ -1,0 +1,341 @@
+"""The lexical side of retrieval: question key terms and SQLite FTS5 BM25 over the index.
+
+The FTS5 tables live in `store.sqlite` beside the passages and sentences they index (kept in step
+by triggers, see `bot/store.py`), use the Porter stemmer, and give three things the dense side
+cannot: exact names and numbers, the title/section of a passage as searchable context, and a
+vocabulary, so that a key term the report never uses ("Nobel", "French") is known to be absent.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+from bot.store import IndexReader
+
+#: Words that carry no content of their own in a question: function words, question words and
+#: the verbs every news question uses. What is left are the key terms.
+STOPWORDS = frozenset(
+    [
+        "a",
+        "about",
+        "above",
+        "after",
+        "again",
+        "against",
+        "all",
+        "also",
+        "am",
+        "an",
+        "and",
+        "any",
+        "are",
+        "aren",
+        "as",
+        "at",
+        "be",
+        "because",
+        "been",
+        "before",
+        "being",
+        "below",
+        "between",
+        "both",
+        "but",
+        "by",
+        "can",
+        "cannot",
+        "could",
+        "did",
+        "didn",
+        "do",
+        "does",
+        "doesn",
+        "doing",
+        "don",
+        "down",
+        "during",
+        "each",
+        "few",
+        "for",
+        "from",
+        "further",
+        "had",
+        "has",
+        "have",
+        "having",
+        "he",
+        "her",
+        "here",
+        "hers",
+        "herself",
+        "him",
+        "himself",
+        "his",
+        "how",
+        "i",
+        "if",
+        "in",
+        "into",
+        "is",
+        "isn",
+        "it",
+        "its",
+        "itself",
+        "just",
+        "let",
+        "me",
+        "more",
+        "most",
+        "my",
+        "myself",
+        "no",
+        "nor",
+        "not",
+        "now",
+        "of",
+        "off",
+        "on",
+        "once",
+        "only",
+        "or",
+        "other",
+        "our",
+        "ours",
+        "ourselves",
+        "out",
+        "over",
+        "own",
+        "same",
+        "she",
+        "should",
+        "so",
+        "some",
+        "such",
+        "than",
+        "that",
+        "the",
+        "their",
+        "theirs",
+        "them",
+        "themselves",
+        "then",
+        "there",
+        "these",
+        "they",
+        "this",
+        "those",
+        "through",
+        "to",
+        "too",
+        "under",
+        "until",
+        "up",
+        "very",
+        "was",
+        "wasn",
+        "we",
+        "were",
+        "weren",
+        "what",
+        "when",
+        "where",
+        "which",
+        "while",
+        "who",
+        "whom",
+        "whose",
+        "why",
+        "will",
+        "with",
+        "won",
+        "would",
+        "you",
+        "your",
+        "yours",
+        "yourself",
+        "yourselves",
+        "whats",
+        "what's",
+        "who's",
+        "where's",
+        "ever",
+        "many",
+        "much",
+        "tell",
+        "say",
+        "said",
+        "says",
+        "saying",
+        "told",
+        "according",
+        "report",
+        "reported",
+        "reports",
+        "happen",
+        "happened",
+        "happening",
+        "mention",
+        "mentioned",
+        "describe",
+        "described",
+        "give",
+        "given",
+        "know",
+        "known",
+        "called",
+        "name",
+        "named",
+        "kind",
+        "type",
+        "sort",
+        "thing",
+        "things",
+        "anything",
+        "something",
+        "get",
+        "got",
+        "go",
+        "going",
+        "like",
+        "does",
+        "did",
+        "done",
+        "make",
+        "made",
+    ]
+)
+_WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)*", re.UNICODE)
+#: Unknown words this long or longer are matched to a close word of the index (typos).
+FUZZY_MIN_CHARS = 5
+FUZZY_CUTOFF = 0.8
+
+
+def key_terms(question: str) -> list[str]:
+    """The content words of a question, lower-cased, in order, without repeats."""
+    terms: list[str] = []
+    for match in _WORD.finditer(question):
+        acronym = len(match.group()) > 1 and match.group().isupper()  # "WHO" is a name, "who" is not
+        word = re.sub(r"['’]s$", "", match.group().casefold()).replace("’", "'")
+        if (word in STOPWORDS and not acronym) or (len(word) < 2 and not word.isdigit()):
+            continue
+        if word not in terms:
+            terms.append(word)
+    return terms
+
+
+def name_terms(question: str) -> set[str]:
+    """Key terms written as names: capitalised other than as the question's first word, or digits.
+
+    "How many Iranian soldiers..." → {"iranian"}. A name the report never uses means the
+    question is about something else; a common word it never uses ("navy" for "warships") does
+    not, so only names count as evidence against answering. Lower-case questions have none.
+    """
+    names: set[str] = set()
+    for i, match in enumerate(_WORD.finditer(question)):
+        word = match.group()
+        if (i > 0 and word[0].isupper()) or (len(word) > 1 and word.isupper()):
+            names.add(re.sub(r"['’]s$", "", word.casefold()).replace("’", "'"))
+    return names
+
+
+def _phrase(term: str) -> str:
+    """A term as an FTS5 string literal (quotes doubled), safe whatever it contains."""
+    return '"' + term.replace('"', '""') + '"'
+
+
+@dataclass(frozen=True)
+class Term:
+    """A key term of the question as the index knows it."""
+
+    word: str
+    #: What is searched: the word, or the close index word it is taken to be a typo of.
+    searched: str | None
+    #: Passages whose text or context holds it.
+    passages: frozenset[int]
+    #: Inverse document frequency over passages (higher is rarer, i.e. more telling).
+    idf: float
+    #: Written as a name in the question (see `name_terms`).
+    name: bool = False
+
+    @property
+    def known(self) -> bool:
+        """False when no passage of the index holds this word (nor a close spelling of it)."""
+        return bool(self.passages)
+
+
+class Lexicon:
+    """BM25 search and term statistics over one index version (cached per reader)."""
+
+    def __init__(self, reader: IndexReader) -> None:
+        self.reader = reader
+        self.passage_count = max(1, reader.passage_index.ntotal)
+
+    @property
+    def vocabulary(self) -> list[str]:
+        """Every (stemmed) term of the passages, for typo matching."""
+        return _vocabulary(self.reader)
+
+    def passages_with(self, term: str) -> frozenset[int]:
+        """Ids of the passages whose text or context holds `term` (after stemming)."""
+        rows = self.reader.query("SELECT rowid FROM passages_fts WHERE passages_fts MATCH ?", (_phrase(term),))
+        return frozenset(r[0] for r in rows)
+
+    def term(self, word: str, name: bool = False) -> Term:
+        """A key term's statistics, with a typo fallback to the closest index word."""
+        import math
+
+        found = self.passages_with(word)
+        searched: str | None = word
+        if not found and len(word) >= FUZZY_MIN_CHARS and not word.isdigit():
+            close = difflib.get_close_matches(word, self.vocabulary, n=1, cutoff=FUZZY_CUTOFF)
+            if close:
+                searched = close[0]
+                found = self.passages_with(searched)
+        if not found:
+            searched = None
+        n = len(found)
+        idf = math.log((self.passage_count - n + 0.5) / (n + 0.5) + 1.0)
+        return Term(word, searched, found, idf, name)
+
+    def terms(self, question: str) -> list[Term]:
+        """The question's key terms with their statistics."""
+        names = name_terms(question)
+        return [self.term(w, w in names) for w in key_terms(question)]
+
+    def search_passages(self, terms: list[Term], limit: int) -> list[tuple[int, float]]:
+        """(passage id, BM25 score; higher is better) of the passages matching any term."""
+        query = " OR ".join(_phrase(t.searched) for t in terms if t.searched)
+        if not query:
+            return []
+        rows = self.reader.query(
+            "SELECT rowid, -bm25(passages_fts, 1.0, 0.5) AS score FROM passages_fts "
+            "WHERE passages_fts MATCH ? ORDER BY bm25(passages_fts, 1.0, 0.5) LIMIT ?",
+            (query, limit),
+        )
+        return [(int(r[0]), float(r[1])) for r in rows]
+
+    def search_sentences(self, terms: list[Term], limit: int) -> list[tuple[int, float]]:
+        """(sentence id, BM25 score; higher is better) of the sentences matching any term."""
+        query = " OR ".join(_phrase(t.searched) for t in terms if t.searched)
+        if not query:
+            return []
+        rows = self.reader.query(
+            "SELECT rowid, -bm25(sentences_fts) AS score FROM sentences_fts "
+            "WHERE sentences_fts MATCH ? ORDER BY bm25(sentences_fts) LIMIT ?",
+            (query, limit),
+        )
+        return [(int(r[0]), float(r[1])) for r in rows]
+
+
+@lru_cache(maxsize=4)
+def _vocabulary(reader: IndexReader) -> list[str]:
+    return [r[0] for r in reader.query("SELECT term FROM passages_vocab")]
+
+
+@lru_cache(maxsize=4)
+def lexicon(reader: IndexReader) -> Lexicon:
+    """The lexicon of a reader (one per index version)."""
+    return Lexicon(reader)
