@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 import bot.build
+import bot.passages
 from bot.build import build_index, live_hashes
 from bot.corpus import load_corpus
 from bot.embedder import Embedder
@@ -125,8 +126,11 @@ def test_splitter_change_forces_a_full_rebuild_with_the_reason(
     report = build_index(corpus, index, embedder, notify=messages.append)
     assert report.full and report.added == report.changed == 0
     assert messages == [report.reason]
-    assert report.reason.startswith("full rebuild: index was split with splitter v1, this version uses v2")
-    assert IndexReader(index).manifest.splitter == 2
+    current = bot.passages.SPLITTER_VERSION
+    assert report.reason.startswith(
+        f"full rebuild: index was split with splitter v{current}, this version uses v{current + 1}"
+    )
+    assert IndexReader(index).manifest.splitter == current + 1
 
 
 def test_dry_run_lists_changes_and_writes_nothing(multi_copy: tuple[Path, Path]):
