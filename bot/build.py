@@ -22,6 +22,7 @@ from bot.embedding_cache import EmbeddingCache
 from bot.errors import IndexUnavailable, ReportBotError
 from bot.passages import SPLITTER_VERSION, Passage, split_article
 from bot.store import SCHEMA_VERSION, IndexReader, IndexWriter, Manifest, current_version
+from bot.vector_index import IndexPolicy
 
 log = logging.getLogger(__name__)
 
@@ -113,10 +114,12 @@ def build_index(
     *,
     full: bool = False,
     progress: Callable[[int, int], None] | None = None,
+    index_policy: IndexPolicy | None = None,
 ) -> BuildReport:
     """Build (or refresh) the index of `corpus_dir` in `index_dir`.
 
-    `progress(done, total)` is called as texts are embedded. Raises `ReportBotError` when nothing
+    `progress(done, total)` is called as texts are embedded. `index_policy` picks the FAISS index
+    type (default: the FAISS_* settings). Raises `ReportBotError` when nothing
     could be indexed; a partly bad corpus builds from what loads and lists the rest in `skipped`.
     """
     started = time.perf_counter()
@@ -140,7 +143,7 @@ def build_index(
             report.seconds = time.perf_counter() - started
             return report
         report.reason = "full rebuild requested" if full else reason or ""
-        _write_version(loaded.articles, index_dir, embedder, report, progress)
+        _write_version(loaded.articles, index_dir, embedder, report, progress, index_policy)
     report.seconds = time.perf_counter() - started
     return report
 
@@ -151,6 +154,7 @@ def _write_version(
     embedder: Embedder,
     report: BuildReport,
     progress: Callable[[int, int], None] | None,
+    index_policy: IndexPolicy | None = None,
 ) -> None:
     by_article = [(a, split_article(a)) for a in articles]
     passage_texts: list[str] = []
@@ -184,7 +188,7 @@ def _write_version(
     if progress:
         progress(total, total)
 
-    writer = IndexWriter(index_dir, int(passage_vectors.shape[1]))
+    writer = IndexWriter(index_dir, int(passage_vectors.shape[1]), index_policy)
     try:
         counts = _fill(writer, by_article, passage_vectors, sentence_vectors)
         manifest = Manifest(

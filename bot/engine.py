@@ -46,7 +46,12 @@ class Engine:
             with self._lock:
                 reader = self._reader
                 if reader is None or reader.version != current_version(self.index_dir):
-                    reader = IndexReader(self.index_dir, model=self.embedder.model_name, splitter=SPLITTER_VERSION)
+                    reader = IndexReader(
+                        self.index_dir,
+                        model=self.embedder.model_name,
+                        splitter=SPLITTER_VERSION,
+                        ef_search=self.settings.faiss_hnsw_ef_search,
+                    )
                     if self._reader is not None:
                         log.info("index reloaded: version %s", reader.version)
                     self._reader = reader

@@ -22,7 +22,7 @@ import shutil
 import sqlite3
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +30,7 @@ import faiss
 import numpy as np
 
 from bot.errors import IndexUnavailable
+from bot.vector_index import IndexPolicy, build_vector_index, set_ef_search
 
 log = logging.getLogger(__name__)
 
@@ -93,12 +94,16 @@ class Manifest:
     build_seconds: float
     articles: dict[str, dict[str, Any]]
     counts: dict[str, int]
+    #: Runtime that made the vectors ("torch" or "onnx"); older manifests lack it and mean torch.
+    backend: str = "torch"
+    #: Per FAISS file ("passages", "sentences"): index type, size and HNSW parameters.
+    vector_index: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @classmethod
     def read(cls, path: Path) -> Manifest:
-        """Load a manifest; KeyError or ValueError when it is incomplete or not JSON."""
+        """Load a manifest; KeyError, TypeError or ValueError when it is incomplete or not JSON."""
         data = json.loads(path.read_text(encoding="utf-8"))
-        return cls(**{k: data[k] for k in cls.__dataclass_fields__})
+        return cls(**{k: data[k] for k in cls.__dataclass_fields__ if k in data})
 
     def write(self, path: Path) -> None:
         """Save as indented JSON, readable by people as well as by `read`."""
@@ -108,7 +113,14 @@ class Manifest:
 class IndexReader:
     """A read-only view of one index version; safe to share between threads."""
 
-    def __init__(self, index_dir: Path, *, model: str | None = None, splitter: int | None = None) -> None:
+    def __init__(
+        self,
+        index_dir: Path,
+        *,
+        model: str | None = None,
+        splitter: int | None = None,
+        ef_search: int | None = None,
+    ) -> None:
         self.index_dir = index_dir
         hint = _rebuild_hint(index_dir)
         version = current_version(index_dir)
@@ -138,6 +150,9 @@ class IndexReader:
             )
         self.passage_index = self._read_faiss(PASSAGE_VECTORS, hint)
         self.sentence_index = self._read_faiss(SENTENCE_VECTORS, hint)
+        if ef_search is not None:
+            set_ef_search(self.passage_index, ef_search)
+            set_ef_search(self.sentence_index, ef_search)
         self._db_path = self.path / STORE
         if not self._db_path.is_file():
             raise IndexUnavailable(f"{self._db_path} is missing", hint=hint)
@@ -154,6 +169,7 @@ class IndexReader:
             )
 
     def _read_faiss(self, name: str, hint: str) -> faiss.Index:
+        """Memory-map the file (flat and HNSW alike): pages are read on use, and shared between processes."""
         path = self.path / name
         try:
             index = faiss.read_index(str(path), faiss.IO_FLAG_MMAP | faiss.IO_FLAG_READ_ONLY)
@@ -198,9 +214,18 @@ class IndexReader:
 
 
 class IndexWriter:
-    """Writes one new index version aside, then makes it live atomically with `commit()`."""
+    """Writes one new index version aside, then makes it live atomically with `commit()`.
 
-    def __init__(self, index_dir: Path, dimension: int) -> None:
+    Vectors are collected and the FAISS indexes made at commit, when their size is known, so that
+    `policy` (the FAISS_* settings) can pick exact or approximate search per index.
+    """
+
+    def __init__(self, index_dir: Path, dimension: int, policy: IndexPolicy | None = None) -> None:
+        if policy is None:
+            from bot.settings import get_settings
+
+            policy = IndexPolicy.from_settings(get_settings())
+        self.policy = policy
         self.index_dir = index_dir
         self.dimension = dimension
         self.name = time.strftime("%Y%m%dT%H%M%S") + f"-{os.getpid()}-{time.monotonic_ns() % 10**6:06d}"
@@ -209,23 +234,32 @@ class IndexWriter:
         self.path.mkdir(parents=True)
         self.db = sqlite3.connect(self.path / STORE)
         self.db.executescript(_SCHEMA)
-        self.passage_index = faiss.IndexIDMap2(faiss.IndexFlatIP(dimension))
-        self.sentence_index = faiss.IndexIDMap2(faiss.IndexFlatIP(dimension))
+        self._pending: dict[str, list[tuple[np.ndarray, np.ndarray]]] = {"passages": [], "sentences": []}
 
     def add_vectors(self, which: str, ids: list[int], vectors: np.ndarray) -> None:
         """Add vectors under the ids of their passages or sentences."""
         if not ids:
             return
-        index = self.passage_index if which == "passages" else self.sentence_index
-        index.add_with_ids(np.ascontiguousarray(vectors, dtype=np.float32), np.asarray(ids, dtype=np.int64))
+        self._pending[which].append((np.asarray(ids, dtype=np.int64), np.ascontiguousarray(vectors, dtype=np.float32)))
+
+    def _write_faiss(self, which: str, filename: str) -> dict[str, Any]:
+        parts = self._pending[which]
+        ids = np.concatenate([p[0] for p in parts]) if parts else np.zeros(0, np.int64)
+        vectors = np.vstack([p[1] for p in parts]) if parts else np.zeros((0, self.dimension), np.float32)
+        index, info = build_vector_index(vectors, ids, self.dimension, self.policy)
+        faiss.write_index(index, str(self.path / filename))
+        return info
 
     def commit(self, manifest: Manifest) -> Path:
         """Flush everything, rename the version into place and point CURRENT at it."""
         self.db.commit()
         self.db.execute("PRAGMA optimize")
         self.db.close()
-        faiss.write_index(self.passage_index, str(self.path / PASSAGE_VECTORS))
-        faiss.write_index(self.sentence_index, str(self.path / SENTENCE_VECTORS))
+        kinds = {
+            "passages": self._write_faiss("passages", PASSAGE_VECTORS),
+            "sentences": self._write_faiss("sentences", SENTENCE_VECTORS),
+        }
+        manifest = replace(manifest, vector_index=kinds)
         manifest.write(self.path / MANIFEST)
         _fsync_tree(self.path)
         os.replace(self.path, self.final)
