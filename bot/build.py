@@ -195,6 +195,7 @@ def _write_version(
             schema=SCHEMA_VERSION,
             splitter=SPLITTER_VERSION,
             model=embedder.model_name,
+            backend=embedder.backend,
             dimension=int(passage_vectors.shape[1]),
             built_at=datetime.now(UTC).isoformat(timespec="seconds"),
             build_seconds=0.0,

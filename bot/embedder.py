@@ -1,7 +1,9 @@
-"""Turning text into unit vectors with a sentence-transformers model.
+"""Turning text into unit vectors with a sentence-transformers model, on torch or onnxruntime.
 
 `import sentence_transformers` costs ~5 s, so it happens on the first encode, never at import:
-`--help`, error paths and index-free commands stay instant.
+`--help`, error paths and index-free commands stay instant. The "onnx" backend avoids torch at
+run time altogether (see `bot/onnx_encoder.py`); its fp32 vectors equal torch's, so both share
+one identity (`model_name`), while "onnx-int8" vectors differ slightly and get their own.
 """
 
 from __future__ import annotations
@@ -9,7 +11,8 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from typing import TYPE_CHECKING
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
@@ -18,6 +21,11 @@ from bot.settings import BUNDLED_MODEL
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
+
+    from bot.onnx_encoder import OnnxEncoder
+
+Backend = Literal["torch", "onnx", "onnx-int8"]
+BACKENDS: tuple[str, ...] = ("torch", "onnx", "onnx-int8")
 
 log = logging.getLogger(__name__)
 
@@ -37,22 +45,73 @@ def resolve_model(name: str) -> str:
 
 
 class Embedder:
-    """A lazily loaded sentence-transformers model producing L2-normalised float32 vectors."""
+    """A lazily loaded embedding model producing L2-normalised float32 vectors.
 
-    def __init__(self, model_name: str, batch_size: int = 32) -> None:
-        self.model_name = model_name or BUNDLED_MODEL
+    `model_name` is the identity of the vectors, recorded in the index and the embedding cache:
+    the model setting, plus "+onnx-int8" for the quantised backend, whose vectors are not
+    interchangeable with the others'.
+    """
+
+    def __init__(
+        self,
+        model_name: str,
+        batch_size: int = 32,
+        *,
+        backend: Backend = "torch",
+        cache_dir: Path | None = None,
+    ) -> None:
+        if backend not in BACKENDS:
+            raise ConfigError(f"unknown embedding backend {backend!r}", hint=f"use one of: {', '.join(BACKENDS)}")
+        self.model_setting = model_name or BUNDLED_MODEL
+        self.backend = backend
+        self.model_name = self.model_setting + ("+onnx-int8" if backend == "onnx-int8" else "")
         self.batch_size = batch_size
+        self.cache_dir = cache_dir
         self._model: SentenceTransformer | None = None
+        self._onnx: OnnxEncoder | None = None
         self._lock = threading.Lock()
 
     @property
     def model(self) -> SentenceTransformer:
-        """The loaded model; the first call imports sentence-transformers and loads weights."""
+        """The sentence-transformers model; the first call imports it and loads weights."""
         if self._model is None:
             with self._lock:
                 if self._model is None:
                     self._model = self._load()
         return self._model
+
+    @property
+    def onnx(self) -> OnnxEncoder:
+        """The onnxruntime encoder; the first call exports the model if no export is cached."""
+        if self._onnx is None:
+            with self._lock:
+                if self._onnx is None:
+                    self._onnx = self._load_onnx()
+        return self._onnx
+
+    def _load_onnx(self) -> OnnxEncoder:
+        from bot.onnx_encoder import OnnxEncoder
+
+        path = Path(resolve_model(self.model_setting))
+        if not (path / "tokenizer.json").is_file():
+            raise ConfigError(
+                f"the onnx backend needs a local model folder with tokenizer.json, not {self.model_setting!r}",
+                hint="set EMBEDDING_BACKEND=torch, or EMBEDDING_MODEL to such a folder",
+            )
+        try:
+            return OnnxEncoder(path, self.cache_dir, quantized=self.backend == "onnx-int8")
+        except (OSError, RuntimeError, ValueError) as exc:
+            raise ConfigError(
+                f"cannot run {self.model_setting!r} on onnxruntime: {str(exc).splitlines()[0]}",
+                hint="set EMBEDDING_BACKEND=torch",
+            ) from exc
+
+    def load(self) -> None:
+        """Load the model now (at start-up, say) rather than on the first encode."""
+        if self.backend == "torch":
+            self.model  # noqa: B018
+        else:
+            self.onnx  # noqa: B018
 
     def _load(self) -> SentenceTransformer:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -61,7 +120,7 @@ class Embedder:
         from transformers.utils import logging as transformers_logging
 
         transformers_logging.disable_progress_bar()  # no "Loading weights" bar on every start
-        path = resolve_model(self.model_name)
+        path = resolve_model(self.model_setting)
         log.debug("loading embedding model %s", self.model_name)
         try:
             return SentenceTransformer(path, device="cpu")
@@ -74,6 +133,8 @@ class Embedder:
     @property
     def dimension(self) -> int:
         """Length of the vectors this model produces."""
+        if self.backend != "torch":
+            return self.onnx.dimension
         model = self.model
         get = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
         return int(get())
@@ -82,6 +143,8 @@ class Embedder:
         """Unit vectors for `texts`, shape (len(texts), dimension), float32."""
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
+        if self.backend != "torch":
+            return self.onnx.encode(texts, self.batch_size)
         vectors = self.model.encode(
             texts,
             batch_size=self.batch_size,

@@ -33,7 +33,12 @@ class Engine:
     ) -> None:
         self.settings = settings or get_settings()
         self.index_dir = index_dir or self.settings.index_dir
-        self.embedder = embedder or Embedder(self.settings.embedding_model, self.settings.embedding_batch_size)
+        self.embedder = embedder or Embedder(
+            self.settings.embedding_model,
+            self.settings.embedding_batch_size,
+            backend=self.settings.embedding_backend,
+            cache_dir=self.index_dir / "cache",
+        )
         self._reader: IndexReader | None = None
         self._lock = threading.Lock()
 

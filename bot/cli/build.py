@@ -30,8 +30,14 @@ def main(argv: list[str] | None = None) -> int:
 
     from bot.build import build_index
     from bot.embedder import Embedder
+    from bot.vector_index import IndexPolicy
 
-    embedder = Embedder(settings.embedding_model, settings.embedding_batch_size)
+    embedder = Embedder(
+        settings.embedding_model,
+        settings.embedding_batch_size,
+        backend=settings.embedding_backend,
+        cache_dir=settings.index_dir / "cache",
+    )
     bar: tqdm | None = None
 
     def progress(done: int, total: int) -> None:
@@ -43,7 +49,14 @@ def main(argv: list[str] | None = None) -> int:
         bar.update(done - bar.n)
 
     try:
-        report = build_index(settings.corpus_dir, settings.index_dir, embedder, full=args.full, progress=progress)
+        report = build_index(
+            settings.corpus_dir,
+            settings.index_dir,
+            embedder,
+            full=args.full,
+            progress=progress,
+            index_policy=IndexPolicy.from_settings(settings),
+        )
     except ReportBotError as exc:
         return fail(exc)
     except KeyboardInterrupt:
