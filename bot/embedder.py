@@ -2,8 +2,8 @@
 
 `import sentence_transformers` costs ~5 s, so it happens on the first encode, never at import:
 `--help`, error paths and index-free commands stay instant. The "onnx" backend avoids torch at
-run time altogether (see `bot/onnx_encoder.py`); its fp32 vectors equal torch's, so both share
-one identity (`model_name`), while "onnx-int8" vectors differ slightly and get their own.
+run time altogether (see `bot/onnx_encoder.py`); its vectors equal torch's (cosine 1.00000), so
+an index or embedding cache made by one serves the other; the manifest records which made it.
 """
 
 from __future__ import annotations
@@ -24,8 +24,8 @@ if TYPE_CHECKING:
 
     from bot.onnx_encoder import OnnxEncoder
 
-Backend = Literal["torch", "onnx", "onnx-int8"]
-BACKENDS: tuple[str, ...] = ("torch", "onnx", "onnx-int8")
+Backend = Literal["torch", "onnx"]
+BACKENDS: tuple[str, ...] = ("torch", "onnx")
 
 log = logging.getLogger(__name__)
 
@@ -45,12 +45,7 @@ def resolve_model(name: str) -> str:
 
 
 class Embedder:
-    """A lazily loaded embedding model producing L2-normalised float32 vectors.
-
-    `model_name` is the identity of the vectors, recorded in the index and the embedding cache:
-    the model setting, plus "+onnx-int8" for the quantised backend, whose vectors are not
-    interchangeable with the others'.
-    """
+    """A lazily loaded embedding model producing L2-normalised float32 vectors."""
 
     def __init__(
         self,
@@ -62,9 +57,8 @@ class Embedder:
     ) -> None:
         if backend not in BACKENDS:
             raise ConfigError(f"unknown embedding backend {backend!r}", hint=f"use one of: {', '.join(BACKENDS)}")
-        self.model_setting = model_name or BUNDLED_MODEL
+        self.model_name = model_name or BUNDLED_MODEL
         self.backend = backend
-        self.model_name = self.model_setting + ("+onnx-int8" if backend == "onnx-int8" else "")
         self.batch_size = batch_size
         self.cache_dir = cache_dir
         self._model: SentenceTransformer | None = None
@@ -92,17 +86,17 @@ class Embedder:
     def _load_onnx(self) -> OnnxEncoder:
         from bot.onnx_encoder import OnnxEncoder
 
-        path = Path(resolve_model(self.model_setting))
+        path = Path(resolve_model(self.model_name))
         if not (path / "tokenizer.json").is_file():
             raise ConfigError(
-                f"the onnx backend needs a local model folder with tokenizer.json, not {self.model_setting!r}",
+                f"the onnx backend needs a local model folder with tokenizer.json, not {self.model_name!r}",
                 hint="set EMBEDDING_BACKEND=torch, or EMBEDDING_MODEL to such a folder",
             )
         try:
-            return OnnxEncoder(path, self.cache_dir, quantized=self.backend == "onnx-int8")
+            return OnnxEncoder(path, self.cache_dir)
         except (OSError, RuntimeError, ValueError) as exc:
             raise ConfigError(
-                f"cannot run {self.model_setting!r} on onnxruntime: {str(exc).splitlines()[0]}",
+                f"cannot run {self.model_name!r} on onnxruntime: {str(exc).splitlines()[0]}",
                 hint="set EMBEDDING_BACKEND=torch",
             ) from exc
 
@@ -120,7 +114,7 @@ class Embedder:
         from transformers.utils import logging as transformers_logging
 
         transformers_logging.disable_progress_bar()  # no "Loading weights" bar on every start
-        path = resolve_model(self.model_setting)
+        path = resolve_model(self.model_name)
         log.debug("loading embedding model %s", self.model_name)
         try:
             return SentenceTransformer(path, device="cpu")
@@ -133,7 +127,7 @@ class Embedder:
     @property
     def dimension(self) -> int:
         """Length of the vectors this model produces."""
-        if self.backend != "torch":
+        if self.backend == "onnx":
             return self.onnx.dimension
         model = self.model
         get = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
@@ -143,7 +137,7 @@ class Embedder:
         """Unit vectors for `texts`, shape (len(texts), dimension), float32."""
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
-        if self.backend != "torch":
+        if self.backend == "onnx":
             return self.onnx.encode(texts, self.batch_size)
         vectors = self.model.encode(
             texts,

@@ -8,9 +8,11 @@ first time it is needed, into a cache folder; later processes only read it.
 It reproduces what sentence-transformers does for all-MiniLM-L6-v2 (and other BERT-style models
 with mean pooling): WordPiece tokens truncated to `max_seq_length`, mean of the token vectors over
 the attention mask, L2 normalisation. Measured against sentence-transformers, the fp32 export gives
-the same vectors (cosine 1.00000), so an index built by either backend serves the other. The int8
-variant (dynamic per-channel quantisation of the MatMul weights) differs slightly (cosine ~0.99)
-and so is recorded as its own vector family.
+the same vectors (cosine 1.00000), so an index built by either backend serves the other.
+
+Not kept: dynamic int8 quantisation (`onnxruntime.quantization`, per-channel MatMul weights). It
+halves query embedding time again, but its vectors differ (cosine ~0.99) and the dev set lost a
+hit@1 (17 → 16); see docs/performance.md.
 """
 
 from __future__ import annotations
@@ -51,31 +53,21 @@ def _fingerprint(model_dir: Path) -> str:
     return hashlib.sha256("|".join(parts).encode()).hexdigest()[:16]
 
 
-def export_path(model_dir: Path, cache_dir: Path, quantized: bool) -> Path:
+def export_path(model_dir: Path, cache_dir: Path) -> Path:
     """Where the export of this model lives in `cache_dir`."""
-    name = "model-int8.onnx" if quantized else "model.onnx"
-    return cache_dir / "onnx" / f"{model_dir.name}-{_fingerprint(model_dir)}" / name
+    return cache_dir / "onnx" / f"{model_dir.name}-{_fingerprint(model_dir)}" / "model.onnx"
 
 
-def ensure_export(model_dir: Path, cache_dir: Path, quantized: bool) -> Path:
-    """The ONNX file for this model, exporting (and quantising) it first if it is not cached."""
-    target = export_path(model_dir, cache_dir, quantized)
+def ensure_export(model_dir: Path, cache_dir: Path) -> Path:
+    """The ONNX file for this model, exporting it first if it is not cached."""
+    target = export_path(model_dir, cache_dir)
     if target.is_file():
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
     with FileLock(target.parent / "export.lock"):
-        if target.is_file():  # another process exported it while we waited
-            return target
-        fp32 = target.with_name("model.onnx")
-        if not fp32.is_file():
+        if not target.is_file():  # else another process exported it while we waited
             log.info("exporting %s to ONNX (once) in %s", model_dir.name, target.parent)
-            _export(model_dir, fp32)
-        if quantized:
-            from onnxruntime.quantization import QuantType, quantize_dynamic
-
-            tmp = target.with_suffix(".partial.onnx")
-            quantize_dynamic(fp32, tmp, weight_type=QuantType.QInt8, per_channel=True, op_types_to_quantize=["MatMul"])
-            os.replace(tmp, target)
+            _export(model_dir, target)
     return target
 
 
@@ -124,13 +116,16 @@ def _export(model_dir: Path, target: Path) -> None:
 class OnnxEncoder:
     """Mean-pooled, normalised sentence vectors from an ONNX export, as sentence-transformers makes them."""
 
-    def __init__(self, model_dir: Path, cache_dir: Path | None = None, *, quantized: bool = False) -> None:
+    def __init__(self, model_dir: Path, cache_dir: Path | None = None) -> None:
         import onnxruntime
         from tokenizers import Tokenizer
 
-        path = ensure_export(model_dir, cache_dir or default_cache_dir(), quantized)
+        path = ensure_export(model_dir, cache_dir or default_cache_dir())
         options = onnxruntime.SessionOptions()
         options.intra_op_num_threads = min(4, os.cpu_count() or 1)
+        # Idle workers spinning for work starve FAISS's and other processes' threads on a small
+        # machine: a query's search took ~15 ms instead of ~0.01 ms right after an encode.
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         options.log_severity_level = 3
         self.session: onnxruntime.InferenceSession = onnxruntime.InferenceSession(
             str(path), options, providers=["CPUExecutionProvider"]
@@ -142,10 +137,15 @@ class OnnxEncoder:
         self.dimension = int(json.loads((model_dir / "config.json").read_text(encoding="utf-8"))["hidden_size"])
 
     def encode(self, texts: list[str], batch_size: int = 32) -> np.ndarray:
-        """Unit vectors for `texts`, float32, shape (len(texts), dimension)."""
+        """Unit vectors for `texts`, float32, shape (len(texts), dimension).
+
+        Texts are batched longest first, as sentence-transformers does, so that a batch is padded
+        to similar lengths; the vectors come back in the order of `texts`.
+        """
+        order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
         out = []
         for start in range(0, len(texts), batch_size):
-            encodings = self.tokenizer.encode_batch(texts[start : start + batch_size])
+            encodings = self.tokenizer.encode_batch([texts[i] for i in order[start : start + batch_size]])
             ids = np.array([e.ids for e in encodings], dtype=np.int64)
             mask = np.array([e.attention_mask for e in encodings], dtype=np.int64)
             feed = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
@@ -154,7 +154,11 @@ class OnnxEncoder:
             pooled = (hidden * weights).sum(axis=1) / np.maximum(weights.sum(axis=1), 1e-9)
             pooled /= np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
             out.append(pooled.astype(np.float32))
-        return np.vstack(out) if out else np.zeros((0, self.dimension), np.float32)
+        if not out:
+            return np.zeros((0, self.dimension), np.float32)
+        vectors = np.empty((len(texts), self.dimension), np.float32)
+        vectors[order] = np.vstack(out)
+        return vectors
 
 
 def _max_seq_length(model_dir: Path) -> int:

@@ -32,9 +32,8 @@ class Settings(BaseSettings):
         description="Sentence-transformers model: a hub name, a local path, or the bundled model.",
     )
     embedding_batch_size: int = Field(32, ge=1, description="Texts per encode batch.")
-    embedding_backend: Literal["torch", "onnx", "onnx-int8"] = Field(
-        "torch",
-        description="Runtime that encodes: sentence-transformers on torch, or onnxruntime on an export (fp32 or int8).",
+    embedding_backend: Literal["torch", "onnx"] = Field(
+        "torch", description="Runtime that encodes: sentence-transformers on torch, or onnxruntime on an export."
     )
 
     # Vector index (see bot/vector_index.py)

@@ -198,10 +198,20 @@ class IndexReader:
 
     @staticmethod
     def search(index: faiss.Index, vector: np.ndarray, k: int) -> list[tuple[int, float]]:
-        """(id, inner product) of the k nearest vectors, best first."""
+        """(id, inner product) of the k nearest vectors, best first.
+
+        One query gains nothing from FAISS's OpenMP threads (it parallelises over queries), but
+        waking them costs milliseconds on a busy 2-core machine: search on this thread alone.
+        The setting is per thread and restored, so builds keep their threads.
+        """
         if index.ntotal == 0:
             return []
-        scores, ids = index.search(vector.reshape(1, -1), min(k, index.ntotal))
+        threads = faiss.omp_get_max_threads()
+        faiss.omp_set_num_threads(1)
+        try:
+            scores, ids = index.search(vector.reshape(1, -1), min(k, index.ntotal))
+        finally:
+            faiss.omp_set_num_threads(threads)
         return [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0]
 
     def sentence_vectors(self, ids: list[int]) -> np.ndarray:

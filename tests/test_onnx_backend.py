@@ -1,4 +1,4 @@
-"""EMBEDDING_BACKEND=onnx: the same vectors and answers as torch; int8 vectors are kept apart."""
+"""EMBEDDING_BACKEND=onnx: the same vectors and answers as torch, without torch at run time."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 
 from bot.embedder import Embedder
 from bot.engine import Engine
-from bot.errors import ConfigError, IndexUnavailable
+from bot.errors import ConfigError
 from bot.settings import BUNDLED_MODEL, Settings
 from tests.conftest import dev_questions
 
@@ -43,16 +43,6 @@ def test_onnx_engine_answers_like_torch(engine: Engine, seed_index: Path, onnx_e
         want, got = engine.answer(item["q"]), onnx_engine.answer(item["q"])
         assert got.answered == want.answered, item["id"]
         assert [q.passage_id for q in got.quotes] == [q.passage_id for q in want.quotes], item["id"]
-
-
-def test_int8_vectors_are_not_mixed_with_an_index_built_by_torch(seed_index: Path, tmp_path: Path):
-    int8 = Engine(
-        Settings(_env_file=None, index_dir=seed_index, embedding_backend="onnx-int8"),
-    )
-    assert int8.embedder.model_name == f"{BUNDLED_MODEL}+onnx-int8"
-    with pytest.raises(IndexUnavailable, match=r"\+onnx-int8") as err:
-        int8.answer("Is the Russian navy involved?")
-    assert "--full" in err.value.hint
 
 
 def test_unknown_backend_is_a_config_error():
