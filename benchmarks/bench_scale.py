@@ -31,7 +31,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from measure import ROOT, dev_questions, load_average, median, pct, report
+from measure import dev_questions, load_average, median, pct, report
 
 K = 10
 DIM = 384
@@ -145,7 +145,7 @@ def query_embedding_p50(backend: str) -> float:
     from bot.embedder import Embedder
     from bot.settings import BUNDLED_MODEL
 
-    embedder = Embedder(BUNDLED_MODEL, backend=backend, cache_dir=ROOT / "index" / "cache")  # type: ignore[arg-type]
+    embedder = Embedder(BUNDLED_MODEL, backend=backend)  # type: ignore[arg-type]
     embedder.encode(["warm up"])
     times = []
     for q in dev_questions() * 3:
@@ -227,11 +227,12 @@ def main() -> None:
                     "load_at_build": load_at_build,
                 }
             )
-    report(
-        f"scale-{args.vectors}-{args.n}",
-        rows,
-        {"n": args.n, "vectors": args.vectors, "query_embedding_ms": embed * 1e3, "embed_backend": args.embed_backend},
-    )
+        # Saved after each type, so a long run that is stopped keeps what it measured.
+        report(
+            f"scale-{args.vectors}-{args.n}",
+            rows,
+            {"n": args.n, "vectors": args.vectors, "query_embedding_ms": embed * 1e3, "backend": args.embed_backend},
+        )
 
 
 if __name__ == "__main__":

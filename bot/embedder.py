@@ -75,37 +75,38 @@ class Embedder:
         return self._model
 
     @property
-    def onnx(self) -> OnnxEncoder:
-        """The onnxruntime encoder; the first call exports the model if no export is cached."""
-        if self._onnx is None:
+    def onnx(self) -> OnnxEncoder | None:
+        """The onnxruntime encoder (exporting the model first if no export is cached).
+
+        None when the model cannot run there (not a local folder, export failed): the embedder
+        then falls back to torch for good, with a warning. Vectors are the same, so an index
+        stays valid either way; only speed differs.
+        """
+        if self._onnx is None and self.backend == "onnx":
             with self._lock:
-                if self._onnx is None:
+                if self._onnx is None and self.backend == "onnx":
                     self._onnx = self._load_onnx()
+                    if self._onnx is None:
+                        self.backend = "torch"
         return self._onnx
 
-    def _load_onnx(self) -> OnnxEncoder:
+    def _load_onnx(self) -> OnnxEncoder | None:
         from bot.onnx_encoder import OnnxEncoder
 
         path = Path(resolve_model(self.model_name))
         if not (path / "tokenizer.json").is_file():
-            raise ConfigError(
-                f"the onnx backend needs a local model folder with tokenizer.json, not {self.model_name!r}",
-                hint="set EMBEDDING_BACKEND=torch, or EMBEDDING_MODEL to such a folder",
-            )
+            log.warning("model %r is not a local folder with tokenizer.json: using torch, not onnx", self.model_name)
+            return None
         try:
             return OnnxEncoder(path, self.cache_dir)
-        except (OSError, RuntimeError, ValueError) as exc:
-            raise ConfigError(
-                f"cannot run {self.model_name!r} on onnxruntime: {str(exc).splitlines()[0]}",
-                hint="set EMBEDDING_BACKEND=torch",
-            ) from exc
+        except (OSError, RuntimeError, ValueError, ImportError) as exc:
+            log.warning("cannot run %r on onnxruntime (%s): using torch", self.model_name, str(exc).splitlines()[0])
+            return None
 
     def load(self) -> None:
         """Load the model now (at start-up, say) rather than on the first encode."""
-        if self.backend == "torch":
+        if self.onnx is None:
             self.model  # noqa: B018
-        else:
-            self.onnx  # noqa: B018
 
     def _load(self) -> SentenceTransformer:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -127,8 +128,8 @@ class Embedder:
     @property
     def dimension(self) -> int:
         """Length of the vectors this model produces."""
-        if self.backend == "onnx":
-            return self.onnx.dimension
+        if (encoder := self.onnx) is not None:
+            return encoder.dimension
         model = self.model
         get = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
         return int(get())
@@ -137,8 +138,8 @@ class Embedder:
         """Unit vectors for `texts`, shape (len(texts), dimension), float32."""
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
-        if self.backend == "onnx":
-            return self.onnx.encode(texts, self.batch_size)
+        if (encoder := self.onnx) is not None:
+            return encoder.encode(texts, self.batch_size)
         vectors = self.model.encode(
             texts,
             batch_size=self.batch_size,

@@ -37,7 +37,6 @@ class Engine:
             self.settings.embedding_model,
             self.settings.embedding_batch_size,
             backend=self.settings.embedding_backend,
-            cache_dir=self.index_dir / "cache",
         )
         self._reader: IndexReader | None = None
         self._lock = threading.Lock()

@@ -3,7 +3,8 @@
 Why: `import sentence_transformers` (torch + transformers) costs ~5 s per process, while
 onnxruntime and tokenizers import in well under a second, and onnxruntime encodes faster on CPU.
 The export is made with `torch.onnx.export` from the same weights the torch backend loads, the
-first time it is needed, into a cache folder; later processes only read it.
+first time it is needed, into the user's cache folder (shared by every index on the machine,
+keyed by the model's identity); later processes only read it.
 
 It reproduces what sentence-transformers does for all-MiniLM-L6-v2 (and other BERT-style models
 with mean pooling): WordPiece tokens truncated to `max_seq_length`, mean of the token vectors over

@@ -33,7 +33,7 @@ class Settings(BaseSettings):
     )
     embedding_batch_size: int = Field(32, ge=1, description="Texts per encode batch.")
     embedding_backend: Literal["torch", "onnx"] = Field(
-        "torch", description="Runtime that encodes: sentence-transformers on torch, or onnxruntime on an export."
+        "onnx", description="Runtime that encodes: sentence-transformers on torch, or onnxruntime on an export."
     )
 
     # Vector index (see bot/vector_index.py)

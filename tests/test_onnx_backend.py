@@ -48,3 +48,17 @@ def test_onnx_engine_answers_like_torch(engine: Engine, seed_index: Path, onnx_e
 def test_unknown_backend_is_a_config_error():
     with pytest.raises(ConfigError, match="unknown embedding backend"):
         Embedder(BUNDLED_MODEL, backend="tensorflow")  # type: ignore[arg-type]
+
+
+def test_falls_back_to_torch_when_the_export_cannot_be_written(tmp_path: Path, embedder: Embedder, caplog):
+    not_a_folder = tmp_path / "cache-is-a-file"
+    not_a_folder.write_text("")
+    fallback = Embedder(BUNDLED_MODEL, backend="onnx", cache_dir=not_a_folder)
+    vectors = fallback.encode(["Is the Russian navy involved?"])
+    assert fallback.backend == "torch"
+    assert "using torch" in caplog.text
+    np.testing.assert_allclose(vectors, embedder.encode(["Is the Russian navy involved?"]), atol=1e-5)
+
+
+def test_onnx_is_the_default_backend():
+    assert Settings(_env_file=None).embedding_backend == "onnx"

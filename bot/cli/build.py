@@ -36,7 +36,6 @@ def main(argv: list[str] | None = None) -> int:
         settings.embedding_model,
         settings.embedding_batch_size,
         backend=settings.embedding_backend,
-        cache_dir=settings.index_dir / "cache",
     )
     bar: tqdm | None = None
 
