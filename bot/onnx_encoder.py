@@ -26,7 +26,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
-from filelock import FileLock
 
 if TYPE_CHECKING:
     import onnxruntime
@@ -64,6 +63,8 @@ def ensure_export(model_dir: Path, cache_dir: Path) -> Path:
     target = export_path(model_dir, cache_dir)
     if target.is_file():
         return target
+    from filelock import FileLock  # here: it imports asyncio, ~0.1-0.5 s off every start
+
     target.parent.mkdir(parents=True, exist_ok=True)
     with FileLock(target.parent / "export.lock"):
         if not target.is_file():  # else another process exported it while we waited
