@@ -169,10 +169,15 @@ class IndexReader:
             )
 
     def _read_faiss(self, name: str, hint: str) -> faiss.Index:
-        """Memory-map the file (flat and HNSW alike): pages are read on use, and shared between processes."""
+        """Memory-map the file (flat and HNSW alike): pages are read on use, and shared between processes.
+
+        IO_FLAG_MMAP_IFC maps the vectors (and HNSW's graph) in place; plain IO_FLAG_MMAP still
+        copied them into private memory (measured at 100k vectors: +146 MiB and 1.1 s to load,
+        against +0 MiB and 0.07-0.25 s).
+        """
         path = self.path / name
         try:
-            index = faiss.read_index(str(path), faiss.IO_FLAG_MMAP | faiss.IO_FLAG_READ_ONLY)
+            index = faiss.read_index(str(path), faiss.IO_FLAG_MMAP_IFC | faiss.IO_FLAG_READ_ONLY)
         except RuntimeError as exc:
             raise IndexUnavailable(f"{path} is missing or damaged", hint=hint) from exc
         if index.d != self.manifest.dimension:
