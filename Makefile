@@ -7,7 +7,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 TORCH  := torch==2.13.0
 
-.PHONY: run test install index lint format bench clean
+.PHONY: run test install index lint format bench bench-scale clean
 
 run: index
 	$(PY) -m bot
@@ -43,6 +43,18 @@ lint: install
 format: install
 	$(PY) -m ruff check --fix .
 	$(PY) -m ruff format .
+
+# Benchmarks print their figures (and ratio to a floor measured in the same run) and save them to
+# benchmarks/results/. The 1M-vector scale run takes 15-25 min: `make bench-scale`, or
+# `$(PY) benchmarks/bench_scale.py --n 100000` for a quick one. docs/performance.md has the table.
+bench: install
+	$(PY) benchmarks/bench_query.py
+	$(PY) benchmarks/bench_build.py
+	$(PY) benchmarks/bench_cold_start.py
+	$(PY) benchmarks/bench_scale.py --n 100000
+
+bench-scale: install
+	$(PY) benchmarks/bench_scale.py
 
 clean:
 	rm -rf $(VENV) index .pytest_cache $(EMULATOR)/node_modules

@@ -25,6 +25,7 @@ from bot.embedding_cache import EmbeddingCache, count_uncached
 from bot.errors import IndexUnavailable, ReportBotError
 from bot.passages import SPLITTER_VERSION, Passage, split_article
 from bot.store import SCHEMA_VERSION, IndexWriter, Manifest, current_version, live_manifest, prune_versions
+from bot.vector_index import IndexPolicy
 
 log = logging.getLogger(__name__)
 
@@ -218,13 +219,15 @@ def build_index(
     full: bool = False,
     progress: Callable[[int, int], None] | None = None,
     notify: Callable[[str], None] | None = None,
+    index_policy: IndexPolicy | None = None,
 ) -> BuildReport:
     """Build (or refresh) the index of `corpus_dir` in `index_dir`.
 
     Incremental unless `full` or the index was built differently (model, splitter, schema): only
     added and changed articles are split and embedded, removed ones are deleted, and untouched rows
     keep their ids. `progress(done, total)` is called as texts are embedded; `notify(message)` says
-    what kind of build starts and why. Raises `ReportBotError` when nothing could be indexed; a
+    what kind of build starts and why; `index_policy` picks the FAISS index type (default: the
+    FAISS_* settings). Raises `ReportBotError` when nothing could be indexed; a
     partly bad corpus builds from what loads and lists the rest in `skipped`.
     """
     started = time.perf_counter()
@@ -254,7 +257,7 @@ def build_index(
         report.reason = plan.full_reason or f"incremental: {plan.summary()}"
         if notify:
             notify(report.reason)
-        _write_version(plan, index_dir, embedder, report, progress, started)
+        _write_version(plan, index_dir, embedder, report, progress, started, index_policy)
     report.seconds = time.perf_counter() - started
     return report
 
@@ -266,6 +269,7 @@ def _write_version(
     report: BuildReport,
     progress: Callable[[int, int], None] | None,
     started: float,
+    index_policy: IndexPolicy | None = None,
 ) -> None:
     unparsed = [a.meta.id for a in plan.to_insert if not a.parsed]
     if unparsed:  # cannot happen: only articles matching the live index are left unparsed
@@ -303,7 +307,7 @@ def _write_version(
     if progress:
         progress(total, total)
 
-    writer = IndexWriter(index_dir, int(passage_vectors.shape[1]), base=plan.base)
+    writer = IndexWriter(index_dir, int(passage_vectors.shape[1]), base=plan.base, policy=index_policy)
     try:
         for article_id in plan.to_remove:
             writer.remove_article(article_id)
@@ -335,6 +339,7 @@ def _write_version(
             schema=SCHEMA_VERSION,
             splitter=SPLITTER_VERSION,
             model=embedder.model_name,
+            backend=embedder.backend,
             dimension=writer.dimension,
             built_at=datetime.now(UTC).isoformat(timespec="seconds"),
             build_seconds=round(time.perf_counter() - started, 3),

@@ -1,7 +1,9 @@
-"""Turning text into unit vectors with a sentence-transformers model.
+"""Turning text into unit vectors with a sentence-transformers model, on torch or onnxruntime.
 
 `import sentence_transformers` costs ~5 s, so it happens on the first encode, never at import:
-`--help`, error paths and index-free commands stay instant.
+`--help`, error paths and index-free commands stay instant. The "onnx" backend avoids torch at
+run time altogether (see `bot/onnx_encoder.py`); its vectors equal torch's (cosine 1.00000), so
+an index or embedding cache made by one serves the other; the manifest records which made it.
 """
 
 from __future__ import annotations
@@ -9,15 +11,21 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from typing import TYPE_CHECKING
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
 from bot.errors import ConfigError
-from bot.settings import BUNDLED_MODEL
+from bot.settings import BUNDLED_MODEL, Settings
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
+
+    from bot.onnx_encoder import OnnxEncoder
+
+Backend = Literal["torch", "onnx"]
+BACKENDS: tuple[str, ...] = ("torch", "onnx")
 
 log = logging.getLogger(__name__)
 
@@ -37,22 +45,73 @@ def resolve_model(name: str) -> str:
 
 
 class Embedder:
-    """A lazily loaded sentence-transformers model producing L2-normalised float32 vectors."""
+    """A lazily loaded embedding model producing L2-normalised float32 vectors."""
 
-    def __init__(self, model_name: str, batch_size: int = 32) -> None:
+    def __init__(
+        self,
+        model_name: str,
+        batch_size: int = 32,
+        *,
+        backend: Backend = "torch",
+        cache_dir: Path | None = None,
+    ) -> None:
+        if backend not in BACKENDS:
+            raise ConfigError(f"unknown embedding backend {backend!r}", hint=f"use one of: {', '.join(BACKENDS)}")
         self.model_name = model_name or BUNDLED_MODEL
+        self.backend = backend
         self.batch_size = batch_size
+        self.cache_dir = cache_dir
         self._model: SentenceTransformer | None = None
+        self._onnx: OnnxEncoder | None = None
         self._lock = threading.Lock()
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Embedder:
+        """The embedder the settings describe: model, batch size and backend."""
+        return cls(settings.embedding_model, settings.embedding_batch_size, backend=settings.embedding_backend)
 
     @property
     def model(self) -> SentenceTransformer:
-        """The loaded model; the first call imports sentence-transformers and loads weights."""
+        """The sentence-transformers model; the first call imports it and loads weights."""
         if self._model is None:
             with self._lock:
                 if self._model is None:
                     self._model = self._load()
         return self._model
+
+    @property
+    def onnx(self) -> OnnxEncoder | None:
+        """The onnxruntime encoder (exporting the model first if no export is cached).
+
+        None when the model cannot run there (not a local folder, export failed): the embedder
+        then falls back to torch for good, with a warning. Vectors are the same, so an index
+        stays valid either way; only speed differs.
+        """
+        if self._onnx is None and self.backend == "onnx":
+            with self._lock:
+                if self._onnx is None and self.backend == "onnx":
+                    self._onnx = self._load_onnx()
+                    if self._onnx is None:
+                        self.backend = "torch"
+        return self._onnx
+
+    def _load_onnx(self) -> OnnxEncoder | None:
+        from bot.onnx_encoder import OnnxEncoder
+
+        path = Path(resolve_model(self.model_name))
+        if not (path / "tokenizer.json").is_file():
+            log.warning("model %r is not a local folder with tokenizer.json: using torch, not onnx", self.model_name)
+            return None
+        try:
+            return OnnxEncoder(path, self.cache_dir)
+        except (OSError, RuntimeError, ValueError, ImportError) as exc:
+            log.warning("cannot run %r on onnxruntime (%s): using torch", self.model_name, str(exc).splitlines()[0])
+            return None
+
+    def load(self) -> None:
+        """Load the model now (at start-up, say) rather than on the first encode."""
+        if self.onnx is None:
+            self.model  # noqa: B018
 
     def _load(self) -> SentenceTransformer:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -74,6 +133,8 @@ class Embedder:
     @property
     def dimension(self) -> int:
         """Length of the vectors this model produces."""
+        if (encoder := self.onnx) is not None:
+            return encoder.dimension
         model = self.model
         get = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
         return int(get())
@@ -82,6 +143,8 @@ class Embedder:
         """Unit vectors for `texts`, shape (len(texts), dimension), float32."""
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
+        if (encoder := self.onnx) is not None:
+            return encoder.encode(texts, self.batch_size)
         vectors = self.model.encode(
             texts,
             batch_size=self.batch_size,

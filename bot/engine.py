@@ -39,7 +39,7 @@ class Engine:
     ) -> None:
         self.settings = settings or get_settings()
         self.index_dir = index_dir or self.settings.index_dir
-        self.embedder = embedder or Embedder(self.settings.embedding_model, self.settings.embedding_batch_size)
+        self.embedder = embedder or Embedder.from_settings(self.settings)
         self.retrieval = retrieval or Retrieval.named(self.settings.retrieval_mode)
         self._reader: IndexReader | None = None
         self._lock = threading.Lock()
@@ -53,7 +53,12 @@ class Engine:
             with self._lock:
                 reader = self._reader
                 if reader is None or reader.version != current_version(self.index_dir):
-                    reader = IndexReader(self.index_dir, model=self.embedder.model_name, splitter=SPLITTER_VERSION)
+                    reader = IndexReader(
+                        self.index_dir,
+                        model=self.embedder.model_name,
+                        splitter=SPLITTER_VERSION,
+                        ef_search=self.settings.faiss_hnsw_ef_search,
+                    )
                     if self._reader is not None:
                         log.info("index reloaded: version %s", reader.version)
                     self._reader = reader

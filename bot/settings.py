@@ -34,6 +34,18 @@ class Settings(BaseSettings):
         description="Sentence-transformers model: a hub name, a local path, or the bundled model.",
     )
     embedding_batch_size: int = Field(32, ge=1, description="Texts per encode batch.")
+    embedding_backend: Literal["torch", "onnx"] = Field(
+        "onnx", description="Runtime that encodes: sentence-transformers on torch, or onnxruntime on an export."
+    )
+
+    # Vector index (see bot/vector_index.py)
+    faiss_index: Literal["auto", "flat", "hnsw"] = Field(
+        "auto", description="FAISS index type: exact (flat), approximate (hnsw), or chosen by size (auto)."
+    )
+    faiss_approx_threshold: int = Field(100_000, ge=1, description="With auto: vectors from which HNSW is used.")
+    faiss_hnsw_m: int = Field(32, ge=4, le=128, description="HNSW links per vector (memory vs recall).")
+    faiss_hnsw_ef_construction: int = Field(80, ge=8, description="HNSW candidate list while building.")
+    faiss_hnsw_ef_search: int = Field(64, ge=8, description="HNSW candidate list per search (speed vs recall).")
 
     # Answers
     top_k: int = Field(3, ge=1, le=20, description="Passages in an answer.")

@@ -79,7 +79,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     from bot.embedder import Embedder
 
-    embedder = Embedder(settings.embedding_model, settings.embedding_batch_size)
+    embedder = Embedder.from_settings(settings)
     return run_build(settings, embedder, quiet=args.quiet)
 
 

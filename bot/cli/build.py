@@ -101,6 +101,7 @@ def run_build(settings: Settings, embedder: Embedder, *, full: bool = False, qui
     from tqdm import tqdm
 
     from bot.build import build_index
+    from bot.vector_index import IndexPolicy
 
     bar: tqdm | None = None
 
@@ -118,7 +119,13 @@ def run_build(settings: Settings, embedder: Embedder, *, full: bool = False, qui
 
     try:
         report = build_index(
-            settings.corpus_dir, settings.index_dir, embedder, full=full, progress=progress, notify=notify
+            settings.corpus_dir,
+            settings.index_dir,
+            embedder,
+            full=full,
+            progress=progress,
+            notify=notify,
+            index_policy=IndexPolicy.from_settings(settings),
         )
     except ReportBotError as exc:
         return fail(exc)
@@ -244,7 +251,7 @@ def main(argv: list[str] | None = None) -> int:
             return fail(exc)
     from bot.embedder import Embedder
 
-    embedder = Embedder(settings.embedding_model, settings.embedding_batch_size)
+    embedder = Embedder.from_settings(settings)
     if args.watch:
         return watch(settings, embedder, debounce_ms=args.debounce, quiet=args.quiet)
     return run_build(settings, embedder, full=args.full, quiet=args.quiet)

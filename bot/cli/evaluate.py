@@ -71,7 +71,7 @@ def main(argv: list[str] | None = None) -> int:
         from bot.embedder import Embedder
         from bot.engine import Engine
 
-        embedder = Embedder(settings.embedding_model, settings.embedding_batch_size)
+        embedder = Embedder.from_settings(settings)
         build = build_index(settings.corpus_dir, settings.index_dir, embedder)
         if not build.up_to_date:
             print(f"indexed {build.articles} articles into {settings.index_dir}/", file=sys.stderr)

@@ -1,0 +1,103 @@
+#!/usr/bin/env python3
+"""Query latency over the dev questions through `Engine.answer`, against the floor.
+
+Floor: embedding the bare question with the same model and backend plus one raw FAISS search of
+the same passage index (what no engine can avoid). The engine also searches the sentence index,
+reads candidates from SQLite, rescores their sentences and builds the quotes; its p50 over the
+floor's p50 is the figure to watch (target ≤ 1.3×). Each question is timed engine, floor,
+engine, floor... so that the shared machine's load hits both alike.
+
+Also prints the dev-set figures (hit@1, hit@3, negatives withheld) per backend: a faster backend
+is only worth having if these stay the same.
+
+    python benchmarks/bench_query.py                      # torch and onnx
+    python benchmarks/bench_query.py --backends onnx --repeat 10
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from measure import DEV_QUESTIONS, ROOT, load_average, pct, report
+
+
+def dev_figures(engine, items: list[dict]) -> dict[str, int]:  # type: ignore[no-untyped-def]
+    """hit@1 and hit@3 of the answerable questions, and how many negatives were withheld."""
+    hit1 = hit3 = withheld = 0
+    for item in items:
+        answer = engine.answer(item["q"])
+        if item.get("negative"):
+            withheld += not answer.answered
+            continue
+        ranks = [i for i, q in enumerate(answer.quotes) if any(e in q.text for e in item["expect"])]
+        hit1 += bool(ranks) and ranks[0] == 0
+        hit3 += bool(ranks) and ranks[0] < 3
+    return {"hit@1": hit1, "hit@3": hit3, "negatives_withheld": withheld}
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--backends", default="torch,onnx", help="comma-separated EMBEDDING_BACKEND values")
+    p.add_argument("--repeat", type=int, default=5, help="timed passes over the questions")
+    p.add_argument("--corpus", type=Path, default=ROOT / "corpus")
+    args = p.parse_args()
+
+    from bot.build import build_index
+    from bot.embedder import Embedder
+    from bot.engine import Engine
+    from bot.settings import BUNDLED_MODEL, Settings
+
+    items = [json.loads(line) for line in DEV_QUESTIONS.read_text(encoding="utf-8").splitlines() if line.strip()]
+    questions = [i["q"] for i in items]
+    work = Path(tempfile.mkdtemp(prefix="bench-query-"))
+    rows = []
+    try:
+        for backend in args.backends.split(","):
+            index = work / backend
+            embedder = Embedder(BUNDLED_MODEL, backend=backend, cache_dir=work / "model-cache")  # type: ignore[arg-type]
+            build_index(args.corpus, index, embedder)
+            engine = Engine(Settings(_env_file=None, index_dir=index, embedding_backend=backend), embedder=embedder)
+            reader = engine.reader
+            k = engine.settings.top_k
+            engine.answer(questions[0])  # warm: model, SQLite pages, FAISS pages
+            load = load_average()
+            full, floor = [], []
+            for _ in range(args.repeat):
+                for q in questions:
+                    t = time.perf_counter()
+                    engine.answer(q)
+                    full.append(time.perf_counter() - t)
+                    t = time.perf_counter()
+                    qv = embedder.encode([q])[0]
+                    reader.passage_index.search(qv.reshape(1, -1), k)
+                    floor.append(time.perf_counter() - t)
+            figures = dev_figures(engine, items)
+            rows.append(
+                {
+                    "backend": backend,
+                    "p50_ms": pct(full, 50) * 1e3,
+                    "p95_ms": pct(full, 95) * 1e3,
+                    "floor_p50_ms": pct(floor, 50) * 1e3,
+                    "floor_p95_ms": pct(floor, 95) * 1e3,
+                    "x_floor_p50": pct(full, 50) / pct(floor, 50),
+                    "target": "<=1.3",
+                    **figures,
+                    "queries": len(full),
+                    "load": load,
+                }
+            )
+            print(f"{backend}: done ({load})", flush=True)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    report("query", rows)
+
+
+if __name__ == "__main__":
+    main()

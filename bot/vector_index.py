@@ -1,0 +1,109 @@
+"""Which FAISS index holds a set of vectors, chosen by size: exact below a threshold, HNSW above.
+
+Exact search (`IndexFlatIP`) costs time linear in the number of vectors (~15 ms at 100k, ~140 ms
+at 1M on 2 cores); HNSW answers in ~1 ms at 1M with recall@10 ≈ 0.98 on real MiniLM vectors, but
+takes minutes to build and cannot delete. Both are wrapped in `IndexIDMap2`, so ids are ours
+(passage and sentence ids) and `reconstruct(id)` works on either.
+
+How updates work (for incremental builds):
+- flat: the written index supports `remove_ids` and `add_with_ids` in place.
+- hnsw: `remove_ids` is not supported. Read the stored vectors back with `stored_vectors()`,
+  drop and add rows, and call `build_vector_index()` again: it decides the type afresh from the new
+  size, so an index that shrinks below the threshold goes back to flat, and one that grows past it
+  becomes HNSW at that build.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import faiss
+import numpy as np
+
+IndexKind = Literal["flat", "hnsw"]
+#: Accepted values of the FAISS_INDEX setting.
+INDEX_CHOICES = ("auto", "flat", "hnsw")
+
+
+@dataclass(frozen=True)
+class IndexPolicy:
+    """The FAISS_* settings: which index type to write and how HNSW is tuned."""
+
+    choice: str = "auto"
+    approx_threshold: int = 100_000
+    hnsw_m: int = 32
+    hnsw_ef_construction: int = 80
+    hnsw_ef_search: int = 64
+
+    @classmethod
+    def from_settings(cls, settings: Any) -> IndexPolicy:
+        """The policy of a `Settings` object."""
+        return cls(
+            choice=settings.faiss_index,
+            approx_threshold=settings.faiss_approx_threshold,
+            hnsw_m=settings.faiss_hnsw_m,
+            hnsw_ef_construction=settings.faiss_hnsw_ef_construction,
+            hnsw_ef_search=settings.faiss_hnsw_ef_search,
+        )
+
+    def kind_for(self, n: int) -> IndexKind:
+        """The index type for `n` vectors: the setting, or by size when it is "auto"."""
+        if self.choice == "flat" or self.choice == "hnsw":
+            return self.choice  # type: ignore[return-value]
+        if self.choice != "auto":
+            raise ValueError(f"unknown FAISS index type {self.choice!r}; expected one of {INDEX_CHOICES}")
+        return "hnsw" if n >= self.approx_threshold else "flat"
+
+
+def new_vector_index(kind: IndexKind, dimension: int, policy: IndexPolicy) -> faiss.Index:
+    """An empty inner-product index of `kind` that takes our ids (`add_with_ids`)."""
+    if kind == "flat":
+        inner: faiss.Index = faiss.IndexFlatIP(dimension)
+    elif kind == "hnsw":
+        hnsw = faiss.IndexHNSWFlat(dimension, policy.hnsw_m, faiss.METRIC_INNER_PRODUCT)
+        hnsw.hnsw.efConstruction = policy.hnsw_ef_construction
+        hnsw.hnsw.efSearch = policy.hnsw_ef_search
+        inner = hnsw
+    else:
+        raise ValueError(f"unknown FAISS index type {kind!r}")
+    return faiss.IndexIDMap2(inner)
+
+
+def build_vector_index(
+    vectors: np.ndarray, ids: np.ndarray | list[int], dimension: int, policy: IndexPolicy
+) -> tuple[faiss.Index, dict[str, Any]]:
+    """The index for these vectors and its description for the manifest."""
+    vectors = np.ascontiguousarray(vectors, dtype=np.float32).reshape(-1, dimension)
+    kind = policy.kind_for(len(vectors))
+    index = new_vector_index(kind, dimension, policy)
+    if len(vectors):
+        index.add_with_ids(vectors, np.asarray(ids, dtype=np.int64))
+    return index, describe(index)
+
+
+def describe(index: faiss.Index) -> dict[str, Any]:
+    """What the manifest records about an index: its type, size and HNSW parameters."""
+    inner = faiss.downcast_index(index.index) if isinstance(index, faiss.IndexIDMap2) else index
+    info: dict[str, Any] = {"kind": "flat", "vectors": int(index.ntotal)}
+    if isinstance(inner, faiss.IndexHNSW):
+        info.update(kind="hnsw", m=int(inner.hnsw.nb_neighbors(1)), ef_construction=int(inner.hnsw.efConstruction))
+        info["ef_search"] = int(inner.hnsw.efSearch)
+    return info
+
+
+def set_ef_search(index: faiss.Index, ef_search: int) -> None:
+    """Apply the efSearch setting to an HNSW index (read from disk); flat indexes ignore it."""
+    inner = faiss.downcast_index(index.index) if isinstance(index, faiss.IndexIDMap2) else index
+    if isinstance(inner, faiss.IndexHNSW):
+        inner.hnsw.efSearch = ef_search
+
+
+def stored_vectors(index: faiss.Index) -> tuple[np.ndarray, np.ndarray]:
+    """(ids, vectors) held by an index of either type, to rebuild it after changes."""
+    n = int(index.ntotal)
+    if not n:
+        return np.zeros(0, np.int64), np.zeros((0, index.d), np.float32)
+    ids = faiss.vector_to_array(index.id_map).astype(np.int64)
+    vectors = index.index.reconstruct_n(0, n)
+    return ids, np.ascontiguousarray(vectors, dtype=np.float32)
