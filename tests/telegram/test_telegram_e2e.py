@@ -189,7 +189,7 @@ async def test_sources_who_about_and_unknown_command(talk: User):
     assert "Syrian regime initiates second Russian-backed offensive" in text_of(sources)
     assert re.search(r"8 Oct 2015 · \d+ passages", text_of(sources))
     (speakers,) = await talk.ask("/who")
-    assert re.search(r"• SOHR: \d+", text_of(speakers))
+    assert re.search(r"• SOHR \(Syrian Observatory for Human Rights\): \d+", text_of(speakers))
     (sohr,) = await talk.ask("/who SOHR")
     assert "Over 40 air strikes" in text_of(sohr)
     (nobody,) = await talk.ask("/who Napoleon")

@@ -128,6 +128,7 @@ async def test_flood_gets_one_polite_throttle_message_and_others_are_unaffected(
         assert len(texts) == rate + 1
 
 
+@pytest.mark.timeout(900)  # 1,000 real questions: minutes on a busy 2-core machine
 async def test_50_chats_asking_20_questions_each_at_once(emulator, engine, capsys):
     """Load: 1,000 questions from 50 chats at once, every one answered, no errors (numbers printed)."""
     result = await run_load(emulator, engine, chats=50, per_chat=20)
