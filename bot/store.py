@@ -127,6 +127,9 @@ class Manifest:
     backend: str = "torch"
     #: Per FAISS file ("passages", "sentences"): index type, size and HNSW parameters.
     vector_index: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: Byte size of each data file as the build wrote it: memory-mapped FAISS files are not
+    #: fully read at load, so a truncated one is caught by its size instead of a crash later.
+    files: dict[str, int] = field(default_factory=dict)
 
     @classmethod
     def read(cls, path: Path) -> Manifest:
@@ -193,6 +196,7 @@ class IndexReader:
         self._db_path = self.path / STORE
         if not self._db_path.is_file():
             raise IndexUnavailable(f"{self._db_path} is missing", hint=hint)
+        self._check_size(self._db_path, hint)
         self._local = threading.local()
         counts = self.query("SELECT (SELECT count(*) FROM passages), (SELECT count(*) FROM sentences)")[0]
         if (counts[0], counts[1]) != (self.passage_index.ntotal, self.sentence_index.ntotal):
@@ -200,6 +204,18 @@ class IndexReader:
                 f"index in {self.path} is inconsistent: SQLite has {counts[0]} passages and "
                 f"{counts[1]} sentences, FAISS {self.passage_index.ntotal} and {self.sentence_index.ntotal}",
                 hint=hint,
+            )
+
+    def _check_size(self, path: Path, hint: str) -> None:
+        """Refuse a data file whose size differs from what the build recorded (truncated, replaced)."""
+        expected = self.manifest.files.get(path.name)
+        try:
+            size = path.stat().st_size
+        except OSError:
+            raise IndexUnavailable(f"{path} is missing or damaged", hint=hint) from None
+        if expected is not None and size != expected:
+            raise IndexUnavailable(
+                f"{path} is missing or damaged ({size} bytes; the build wrote {expected})", hint=hint
             )
 
     def _read_faiss(self, name: str, hint: str) -> faiss.Index:
@@ -210,6 +226,7 @@ class IndexReader:
         against +0 MiB and 0.07-0.25 s).
         """
         path = self.path / name
+        self._check_size(path, hint)
         try:
             index = faiss.read_index(str(path), faiss.IO_FLAG_MMAP_IFC | faiss.IO_FLAG_READ_ONLY)
         except RuntimeError as exc:
@@ -444,7 +461,8 @@ class IndexWriter:
             "passages": self._write_faiss(self.passage_index, PASSAGE_VECTORS),
             "sentences": self._write_faiss(self.sentence_index, SENTENCE_VECTORS),
         }
-        manifest = replace(manifest, vector_index=kinds)
+        files = {name: (self.path / name).stat().st_size for name in (STORE, PASSAGE_VECTORS, SENTENCE_VECTORS)}
+        manifest = replace(manifest, vector_index=kinds, files=files)
         manifest.write(self.path / MANIFEST)
         _fsync_tree(self.path)
         os.replace(self.path, self.final)

@@ -136,7 +136,16 @@ def test_faiss_and_sqlite_disagree(damaged: Path, tmp_path: Path, embedder: Embe
     other = tmp_path / "other"
     (corpus_copy / "extra.md").write_text("---\ntitle: Extra\n---\nOne more paragraph, officials said.\n")
     build_index(corpus_copy, other, embedder)
-    shutil.copy(version_dir(other) / "sentences.faiss", version_dir(damaged) / "sentences.faiss")
+    target = version_dir(damaged) / "sentences.faiss"
+    shutil.copy(version_dir(other) / "sentences.faiss", target)
+    # A file swapped in from another build no longer has the size this build recorded...
+    with pytest.raises(IndexUnavailable, match=r"sentences\.faiss is missing or damaged \(\d+ bytes; the build wrote"):
+        IndexReader(damaged)
+    # ...and even with the manifest agreeing on sizes, the counts of FAISS and SQLite must agree.
+    manifest_path = version_dir(damaged) / MANIFEST
+    manifest = json.loads(manifest_path.read_text())
+    manifest["files"]["sentences.faiss"] = target.stat().st_size
+    manifest_path.write_text(json.dumps(manifest))
     with pytest.raises(IndexUnavailable, match="inconsistent: SQLite has 18 passages and 24 sentences"):
         IndexReader(damaged)
 
