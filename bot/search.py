@@ -60,10 +60,15 @@ class Retrieval:
     #: Reciprocal rank fusion constant (60 in the literature).
     rrf_k: int = 60
     #: Weight of the lexical side against the dense side in the fusion.
-    lexical_weight: float = 0.2
+    lexical_weight: float = 0.3
     #: "rrf": reciprocal rank fusion; "mix": dense score + weight x BM25 normalised by the best
-    #: candidate's (keeps the size of the dense margin, which ranks alone throw away).
+    #: candidate's (keeps the size of the dense margin, which ranks alone throw away);
+    #: "coverage": dense score + weight x the IDF-weighted share of the question's key terms the
+    #: passage holds (an absolute measure: a match on a word every passage has adds little).
     fusion: str = "mix"
+    #: With "mix": scale each passage's BM25 share by its key-term coverage, so that BM25 counts
+    #: only as far as the passage matches the telling terms of the question.
+    scale_by_coverage: bool = True
     #: Subtracted from the dense score of a standfirst or photo caption, so that summaries and
     #: captions support the body text without outranking it (not for questions about photos).
     furniture_penalty: float = 0.06
@@ -186,7 +191,13 @@ def rank_passages(
             if pid not in dense:
                 continue
             lexical_share = sum(lst.get(pid, 0.0) / top for lst, top in zip(lexical_lists, tops, strict=True))
+            if retrieval.scale_by_coverage:
+                lexical_share *= coverage(terms, pid)
             fused[pid] = dense[pid][0] + retrieval.lexical_weight * lexical_share / len(lexical_lists)
+    elif retrieval.fusion == "coverage" and retrieval.dense:
+        for pid in candidate_ids:
+            if pid in dense:
+                fused[pid] = dense[pid][0] + retrieval.lexical_weight * coverage(terms, pid)
     elif retrieval.dense:
         for pid, rank in _ranks({p: d[0] for p, d in dense.items()}).items():
             fused[pid] = fused.get(pid, 0.0) + 1.0 / (retrieval.rrf_k + rank)
@@ -194,7 +205,7 @@ def rank_passages(
         for pid, rank in _ranks(lst).items():
             fused[pid] = fused.get(pid, 0.0) + retrieval.lexical_weight / (retrieval.rrf_k + rank)
     lexical_best = {pid: max((lst.get(pid, 0.0) for lst in lexical_lists), default=0.0) for pid in candidate_ids}
-    use_fusion = bool(lexical_lists) or not retrieval.dense
+    use_fusion = bool(lexical_lists) or not retrieval.dense or retrieval.fusion == "coverage"
     scored = [
         Scored(
             pid,

@@ -53,7 +53,7 @@ class Settings(BaseSettings):
         0.22, description="Evidence score below which the bot says the report does not answer."
     )
     retrieval_mode: Literal["hybrid", "dense", "lexical"] = Field(
-        "hybrid", description="hybrid: dense and BM25 fused by reciprocal rank; dense or lexical alone."
+        "hybrid", description="hybrid: dense plus BM25 weighted by key-term coverage; dense or lexical alone."
     )
     answer_strong_score: float = Field(
         0.6, description="Dense evidence at or above which the bot answers even if a key term is missing."

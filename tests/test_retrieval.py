@@ -52,6 +52,7 @@ def test_robust_to_case_typos_and_telegraphic_queries(engine: Engine, question: 
     "question",
     [
         "How many Iranian soldiers were killed?",
+        "how many iranian soldiers were killed",  # lower case: "iranian" built on the report's "Iran"
         "What did the French government say about the air strikes?",
         "Who won the Nobel Peace Prize in 2015?",
     ],
@@ -93,3 +94,12 @@ def test_speakers_are_listed_with_full_names_and_found_by_any_of_them(engine: En
     assert len(by_full) >= 2 and set(by_full) <= set(by_acronym)
     for alias in ("SOHR (Syrian Observatory for Human Rights)", "the syrian observatory for human rights"):
         assert [q.quote for q in engine.quotes_by(alias)] in (by_full, by_acronym)
+
+
+def test_a_derived_name_needs_a_name_of_the_index_not_a_common_stem(engine: Engine):
+    from bot.lexical import lexicon
+
+    lex = lexicon(engine.reader)
+    assert lex.derived_name("iranian")  # "Iran" is written only capitalised
+    assert not lex.derived_name("regimes")  # "regime" is a common word of the report
+    assert not lex.derived_name("footage")
