@@ -91,7 +91,10 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="bench-bot-cold-") as tmp:
         index = Path(tmp) / "index"
         subprocess.run(
-            [sys.executable, "scripts/build_index.py", "--quiet", "--index", str(index)], cwd=ROOT, check=True
+            [sys.executable, "scripts/build_index.py", "--quiet", "--index", str(index)],
+            cwd=ROOT,
+            check=True,
+            stdout=subprocess.DEVNULL,
         )
         port = free_port()
         emulator = start_emulator(port)
