@@ -297,11 +297,14 @@ def _write_version(
 
     embed_started = time.perf_counter()
     try:
-        passage_vectors, new_p = cache.embed(passage_texts, embedder.encode, dimension, on_progress=tick)
-        sentence_vectors, new_s = cache.embed(sentence_texts, embedder.encode, dimension, on_progress=tick)
+        # One call for both kinds: all missing texts sorted by length together, so batches are
+        # as tightly padded as one raw encode of them.
+        vectors, report.embedded = cache.embed(
+            passage_texts + sentence_texts, embedder.encode, dimension, on_progress=tick
+        )
     finally:
         cache.close()
-    report.embedded = new_p + new_s
+    passage_vectors, sentence_vectors = vectors[: len(passage_texts)], vectors[len(passage_texts) :]
     report.embed_seconds = time.perf_counter() - embed_started
     report.reused = total - report.embedded
     if progress:

@@ -72,8 +72,10 @@ class EmbeddingCache:
         """Vectors for `texts` (cached where possible) and how many had to be embedded."""
         keys = [cache_key(self.model, t) for t in texts]
         found = self.get_many(list(dict.fromkeys(keys)))
-        missing = list(dict.fromkeys(k for k in keys if k not in found))
         text_of = dict(zip(keys, texts, strict=True))
+        # Longest first over all missing texts, as the encoder sorts within one call: chunks of
+        # `batch` (a multiple of the encoder's batch size) then pad like a single call would.
+        missing = sorted(dict.fromkeys(k for k in keys if k not in found), key=lambda k: -len(text_of[k]))
         for start in range(0, len(missing), batch):
             chunk = missing[start : start + batch]
             vectors = encode([text_of[k] for k in chunk])

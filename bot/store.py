@@ -30,7 +30,15 @@ import faiss
 import numpy as np
 
 from bot.errors import IndexUnavailable
-from bot.vector_index import IndexPolicy, build_vector_index, describe, new_vector_index, set_ef_search, stored_vectors
+from bot.vector_index import (
+    IndexPolicy,
+    SegmentedIndex,
+    build_vector_index,
+    describe,
+    new_vector_index,
+    segment_vectors,
+    set_ef_search,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -48,6 +56,8 @@ STORE = "store.sqlite"
 PASSAGE_VECTORS = "passages.faiss"
 SENTENCE_VECTORS = "sentences.faiss"
 KEEP_VERSIONS = 2
+#: Appended vector segments a version may carry before a build merges them into one file again.
+MAX_SEGMENTS = 8
 
 _SCHEMA = """
 CREATE TABLE articles (
@@ -167,10 +177,17 @@ def live_manifest(index_dir: Path, *, model: str | None = None, splitter: int | 
         )
     if model is not None and manifest.model != model:
         raise IndexUnavailable(f"index was built with model {manifest.model!r}, settings say {model!r}", hint=hint)
-    missing = [name for name in (STORE, PASSAGE_VECTORS, SENTENCE_VECTORS) if not (path / name).is_file()]
+    files = [STORE, *segment_files(manifest, "passages", PASSAGE_VECTORS)]
+    files += segment_files(manifest, "sentences", SENTENCE_VECTORS)
+    missing = [name for name in files if not (path / name).is_file()]
     if missing:
         raise IndexUnavailable(f"{path} lacks {', '.join(missing)}", hint=hint)
     return version, manifest
+
+
+def segment_files(manifest: Manifest, kind: str, default: str) -> list[str]:
+    """File names holding a kind's vectors in a version: the base file, then appended segments."""
+    return list(manifest.vector_index.get(kind, {}).get("segments") or [default])
 
 
 class IndexReader:
@@ -188,11 +205,8 @@ class IndexReader:
         hint = _rebuild_hint(index_dir)
         self.version, self.manifest = live_manifest(index_dir, model=model, splitter=splitter)
         self.path = index_dir / VERSIONS / self.version
-        self.passage_index = self._read_faiss(PASSAGE_VECTORS, hint)
-        self.sentence_index = self._read_faiss(SENTENCE_VECTORS, hint)
-        if ef_search is not None:
-            set_ef_search(self.passage_index, ef_search)
-            set_ef_search(self.sentence_index, ef_search)
+        self.passage_index = self._read_kind("passages", PASSAGE_VECTORS, hint, ef_search)
+        self.sentence_index = self._read_kind("sentences", SENTENCE_VECTORS, hint, ef_search)
         self._db_path = self.path / STORE
         if not self._db_path.is_file():
             raise IndexUnavailable(f"{self._db_path} is missing", hint=hint)
@@ -217,6 +231,15 @@ class IndexReader:
             raise IndexUnavailable(
                 f"{path} is missing or damaged ({size} bytes; the build wrote {expected})", hint=hint
             )
+
+    def _read_kind(self, kind: str, name: str, hint: str, ef_search: int | None) -> faiss.Index | SegmentedIndex:
+        """The vectors of one kind: its base file, plus the segments later builds appended to it."""
+        names = segment_files(self.manifest, kind, name)
+        segments = [self._read_faiss(n, hint) for n in names]
+        if ef_search is not None:
+            for segment in segments:
+                set_ef_search(segment, ef_search)
+        return segments[0] if len(segments) == 1 else SegmentedIndex(segments)
 
     def _read_faiss(self, name: str, hint: str) -> faiss.Index:
         """Memory-map the file (flat and HNSW alike): pages are read on use, and shared between processes.
@@ -256,7 +279,7 @@ class IndexReader:
             raise IndexUnavailable(f"{self._db_path} is damaged ({exc})", hint=_rebuild_hint(self.index_dir)) from exc
 
     @staticmethod
-    def search(index: faiss.Index, vector: np.ndarray, k: int) -> list[tuple[int, float]]:
+    def search(index: faiss.Index | SegmentedIndex, vector: np.ndarray, k: int) -> list[tuple[int, float]]:
         """(id, inner product) of the k nearest vectors, best first.
 
         One query gains nothing from FAISS's OpenMP threads (it parallelises over queries), but
@@ -292,6 +315,11 @@ class IndexWriter:
 
     While a build runs its vectors sit in exact (flat) indexes, which can delete by id; at commit
     `policy` (the FAISS_* settings) picks exact or approximate search for the final size.
+
+    A build that only adds rows does not read the base's vectors at all: its new vectors go into a
+    small segment file, and the base's files are hard-linked into the new version (versions are
+    immutable, so sharing the files is safe). Removing rows, crossing the policy's size threshold or
+    reaching MAX_SEGMENTS merges everything into one file again.
     """
 
     def __init__(
@@ -308,38 +336,92 @@ class IndexWriter:
         self.final = index_dir / VERSIONS / self.name
         self.path = self.final.with_name(self.name + ".partial")
         self.path.mkdir(parents=True)
+        self.base_dir: Path | None = None
+        self.base_manifest: Manifest | None = None
+        # Per kind: the vectors written so far; until `_materialise`, only those added by this build.
+        self.passage_index = new_vector_index("flat", dimension, policy)
+        self.sentence_index = new_vector_index("flat", dimension, policy)
+        self.materialised = {"passages": base is None, "sentences": base is None}
         if base is None:
             self.db = sqlite3.connect(self.path / STORE)
             self.db.executescript(_SCHEMA)
-            self.passage_index = new_vector_index("flat", dimension, policy)
-            self.sentence_index = new_vector_index("flat", dimension, policy)
         else:
-            source = index_dir / VERSIONS / base
+            self.base_dir = index_dir / VERSIONS / base
+            self.base_manifest = Manifest.read(self.base_dir / MANIFEST)
             # Versions are immutable, so a plain file copy is a consistent snapshot (and fast).
-            shutil.copyfile(source / STORE, self.path / STORE)
+            shutil.copyfile(self.base_dir / STORE, self.path / STORE)
             self.db = sqlite3.connect(self.path / STORE)
-            self.passage_index = self._editable(faiss.read_index(str(source / PASSAGE_VECTORS)))
-            self.sentence_index = self._editable(faiss.read_index(str(source / SENTENCE_VECTORS)))
         self.next_passage_id = self._next_id("passages")
         self.next_sentence_id = self._next_id("sentences")
 
-    def _editable(self, index: faiss.Index) -> faiss.Index:
-        """The base's vectors in a flat index: HNSW cannot delete by id, flat can."""
-        if describe(index)["kind"] == "flat":
+    @staticmethod
+    def _default_file(which: str) -> str:
+        return PASSAGE_VECTORS if which == "passages" else SENTENCE_VECTORS
+
+    def _base_files(self, which: str) -> list[str]:
+        assert self.base_manifest is not None
+        return segment_files(self.base_manifest, which, self._default_file(which))
+
+    def _base_count(self, which: str) -> int:
+        if self.materialised[which] or self.base_manifest is None:
+            return 0
+        return int(self.base_manifest.counts[which])
+
+    def _materialise(self, which: str) -> faiss.Index:
+        """All vectors of a kind (base + added) in one flat index, which can delete by id."""
+        index = self.passage_index if which == "passages" else self.sentence_index
+        if self.materialised[which]:
             return index
-        ids, vectors = stored_vectors(index)
-        flat = new_vector_index("flat", self.dimension, self.policy)
-        if len(ids):
-            flat.add_with_ids(vectors, ids)
-        return flat
+        assert self.base_dir is not None
+        segments = [faiss.read_index(str(self.base_dir / name)) for name in self._base_files(which)]
+        if len(segments) == 1 and describe(segments[0])["kind"] == "flat":
+            merged = segments[0]
+        else:
+            ids, vectors = segment_vectors(SegmentedIndex(segments))
+            merged = new_vector_index("flat", self.dimension, self.policy)
+            if len(ids):
+                merged.add_with_ids(vectors, ids)
+        if index.ntotal:
+            ids, vectors = segment_vectors(index)
+            merged.add_with_ids(vectors, ids)
+        if which == "passages":
+            self.passage_index = merged
+        else:
+            self.sentence_index = merged
+        self.materialised[which] = True
+        return merged
 
     def _write_faiss(self, index: faiss.Index, filename: str) -> dict[str, Any]:
         """Write one vector file, as the index type the policy picks for its size."""
         if self.policy.kind_for(int(index.ntotal)) != "flat":
-            ids, vectors = stored_vectors(index)
+            ids, vectors = segment_vectors(index)
             index, _ = build_vector_index(vectors, ids, self.dimension, self.policy)
         faiss.write_index(index, str(self.path / filename))
         return describe(index)
+
+    def _write_kind(self, which: str) -> dict[str, Any]:
+        """Write a kind's vectors: a new segment beside the base's linked files, or one merged file."""
+        added = self.passage_index if which == "passages" else self.sentence_index
+        if not self.materialised[which]:
+            assert self.base_manifest is not None and self.base_dir is not None
+            base_files = self._base_files(which)
+            info = dict(self.base_manifest.vector_index.get(which) or {"kind": "flat"})
+            total = self._base_count(which) + int(added.ntotal)
+            appendable = self.policy.kind_for(total) == info.get("kind", "flat") and (
+                not added.ntotal or len(base_files) < MAX_SEGMENTS
+            )
+            if appendable:
+                files = list(base_files)
+                for name in base_files:
+                    _link_or_copy(self.base_dir / name, self.path / name)
+                if added.ntotal:
+                    files.append(f"{Path(self._default_file(which)).stem}-{self.name}.faiss")
+                    faiss.write_index(added, str(self.path / files[-1]))
+                info.update(vectors=total)
+                if len(files) > 1:
+                    info["segments"] = files
+                return info
+        return self._write_faiss(self._materialise(which), self._default_file(which))
 
     def _next_id(self, table: str) -> int:
         return int(self.db.execute(f"SELECT coalesce(max(id), -1) + 1 FROM {table}").fetchone()[0])
@@ -358,7 +440,7 @@ class IndexWriter:
         """
         if not ids:
             return
-        index = self.passage_index if which == "passages" else self.sentence_index
+        index = self._materialise(which)
         removed = index.remove_ids(np.asarray(ids, dtype=np.int64))
         if removed != len(ids):
             raise RuntimeError(f"{which}: {removed} of {len(ids)} vectors removed; the index is inconsistent")
@@ -445,10 +527,14 @@ class IndexWriter:
         articles, passages, sentences = self.db.execute(
             "SELECT (SELECT count(*) FROM articles), (SELECT count(*) FROM passages), (SELECT count(*) FROM sentences)"
         ).fetchone()
-        if (passages, sentences) != (self.passage_index.ntotal, self.sentence_index.ntotal):
+        vectors = (
+            self._base_count("passages") + self.passage_index.ntotal,
+            self._base_count("sentences") + self.sentence_index.ntotal,
+        )
+        if (passages, sentences) != vectors:
             raise RuntimeError(
                 f"refusing to publish: SQLite has {passages} passages and {sentences} sentences, "
-                f"FAISS {self.passage_index.ntotal} and {self.sentence_index.ntotal}"
+                f"FAISS {vectors[0]} and {vectors[1]}"
             )
         return {"articles": articles, "passages": passages, "sentences": sentences}
 
@@ -457,11 +543,8 @@ class IndexWriter:
         self.db.commit()
         self.db.execute("PRAGMA optimize")
         self.db.close()
-        kinds = {
-            "passages": self._write_faiss(self.passage_index, PASSAGE_VECTORS),
-            "sentences": self._write_faiss(self.sentence_index, SENTENCE_VECTORS),
-        }
-        files = {name: (self.path / name).stat().st_size for name in (STORE, PASSAGE_VECTORS, SENTENCE_VECTORS)}
+        kinds = {"passages": self._write_kind("passages"), "sentences": self._write_kind("sentences")}
+        files = {p.name: p.stat().st_size for p in self.path.iterdir() if p.suffix == ".faiss" or p.name == STORE}
         manifest = replace(manifest, vector_index=kinds, files=files)
         manifest.write(self.path / MANIFEST)
         _fsync_tree(self.path)
@@ -482,6 +565,14 @@ class IndexWriter:
             self.db.close()
         finally:
             shutil.rmtree(self.path, ignore_errors=True)
+
+
+def _link_or_copy(source: Path, target: Path) -> None:
+    """Share an immutable file with another version (a hard link), or copy it where links fail."""
+    try:
+        os.link(source, target)
+    except OSError:
+        shutil.copyfile(source, target)
 
 
 def _fsync_dir(path: Path) -> None:

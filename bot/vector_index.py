@@ -107,3 +107,44 @@ def stored_vectors(index: faiss.Index) -> tuple[np.ndarray, np.ndarray]:
     ids = faiss.vector_to_array(index.id_map).astype(np.int64)
     vectors = index.index.reconstruct_n(0, n)
     return ids, np.ascontiguousarray(vectors, dtype=np.float32)
+
+
+class SegmentedIndex:
+    """Several FAISS files searched as one: an index version's base plus the segments appended to it.
+
+    Adding an article to a large index then writes only the new vectors (a small flat segment),
+    while the base files are hard-linked from the previous version instead of read and rewritten
+    (~580 MB at 100,000 passages). Ids are disjoint between segments (new rows get ids above the
+    base's), so merging the per-segment top-k by score gives the top-k of the union. Offers the
+    part of the FAISS interface the reader uses: `ntotal`, `d`, `search`, `reconstruct`.
+    """
+
+    def __init__(self, segments: list[faiss.Index]) -> None:
+        self.segments = segments
+        self.d = segments[0].d
+        self.ntotal = sum(int(s.ntotal) for s in segments)
+
+    def search(self, x: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """(scores, ids) of the k best over all segments, best first; -1 ids pad a short result."""
+        parts = [s.search(x, min(k, int(s.ntotal))) for s in self.segments if s.ntotal]
+        scores = np.hstack([p[0] for p in parts])
+        ids = np.hstack([p[1] for p in parts])
+        order = np.argsort(-scores, axis=1, kind="stable")[:, :k]
+        return np.take_along_axis(scores, order, axis=1), np.take_along_axis(ids, order, axis=1)
+
+    def reconstruct(self, key: int) -> np.ndarray:
+        """The stored vector of id `key`, from whichever segment holds it (newest first)."""
+        for segment in reversed(self.segments):
+            try:
+                return segment.reconstruct(key)
+            except RuntimeError:
+                continue
+        raise KeyError(key)
+
+
+def segment_vectors(index: faiss.Index | SegmentedIndex) -> tuple[np.ndarray, np.ndarray]:
+    """(ids, vectors) of a plain or segmented index, to merge its segments into one."""
+    if not isinstance(index, SegmentedIndex):
+        return stored_vectors(index)
+    parts = [stored_vectors(s) for s in index.segments]
+    return np.concatenate([p[0] for p in parts]), np.vstack([p[1] for p in parts])
