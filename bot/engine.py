@@ -53,16 +53,20 @@ class Engine:
             with self._lock:
                 reader = self._reader
                 if reader is None or reader.version != current_version(self.index_dir):
-                    reader = IndexReader(
-                        self.index_dir,
-                        model=self.embedder.model_name,
-                        splitter=SPLITTER_VERSION,
-                        ef_search=self.settings.faiss_hnsw_ef_search,
-                    )
+                    reader = self._open_reader()
                     if self._reader is not None:
                         log.info("index reloaded: version %s", reader.version)
                     self._reader = reader
         return reader
+
+    def _open_reader(self) -> IndexReader:
+        """Open the live index as this engine reads it: its model, splitter and search settings."""
+        return IndexReader(
+            self.index_dir,
+            model=self.embedder.model_name,
+            splitter=SPLITTER_VERSION,
+            ef_search=self.settings.faiss_hnsw_ef_search,
+        )
 
     def clean_question(self, question: str) -> tuple[str, str | None]:
         """The question as searched, and a notice when it had to be shortened."""
@@ -159,7 +163,7 @@ class Engine:
     def reload(self) -> IndexReader:
         """Re-open the index from disk now, even if CURRENT did not change (an admin's /reload)."""
         with self._lock:
-            self._reader = IndexReader(self.index_dir, model=self.embedder.model_name, splitter=SPLITTER_VERSION)
+            self._reader = self._open_reader()
         log.info("index re-opened: version %s", self._reader.version)
         return self._reader
 
