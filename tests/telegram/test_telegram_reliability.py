@@ -154,7 +154,7 @@ async def test_flood_gets_one_polite_throttle_message_and_others_are_unaffected(
 
 
 @pytest.mark.timeout(700)
-def test_50_chats_asking_20_questions_each_at_once():
+async def test_50_chats_asking_20_questions_each_at_once():
     """Load: 1,000 questions from 50 chats at once, every one answered, no errors (numbers printed).
 
     Runs `benchmarks/bench_bot_load.py` (the same `load.run_load` against its own emulator) in a
@@ -162,7 +162,8 @@ def test_50_chats_asking_20_questions_each_at_once():
     out of this session's log capture. It used to stall part-way (typing calls cancelled
     mid-request leaked the reply pool's connections; see `handlers.typing`).
     """
-    result = run_script("benchmarks/bench_bot_load.py", "--chats", "50", "--questions", "20", timeout=600)
+    args = ("benchmarks/bench_bot_load.py", "--chats", "50", "--questions", "20")
+    result = await asyncio.to_thread(run_script, *args, timeout=600)
     print("\n".join(f"load: {line}" for line in result.stdout.splitlines()))
     assert result.returncode == 0, result.stderr[-2000:]
     assert "50 chats x 20 questions = 1000 sent, 1000 answered, 0 errors" in result.stdout
