@@ -304,23 +304,14 @@ def decide(reader: IndexReader, ranked: list[Scored], terms: list[Term], setting
 
 
 def _sentence_terms(reader: IndexReader, sentence_ids: list[int], terms: list[Term]) -> dict[int, set[str]]:
-    """Which key terms each sentence holds (matched by FTS5, so stemmed as the index is)."""
+    """Which key terms each sentence holds (matched as the index stems them)."""
     held: dict[int, set[str]] = {sid: set() for sid in sentence_ids}
-    marks = ",".join("?" * len(sentence_ids))
+    lex = lexicon(reader)
     for t in terms:
-        if not t.searched:
-            continue
-        rows = reader.query(
-            f"SELECT rowid FROM sentences_fts WHERE sentences_fts MATCH ? AND rowid IN ({marks})",
-            [_fts_phrase(t.searched), *sentence_ids],
-        )
-        for r in rows:
-            held[r[0]].add(t.word)
+        if t.searched:
+            for sid in lex.sentences_holding(t.searched, sentence_ids):
+                held[sid].add(t.word)
     return held
-
-
-def _fts_phrase(term: str) -> str:
-    return '"' + term.replace('"', '""') + '"'
 
 
 def quote_span(reader: IndexReader, scored: Scored, terms: list[Term]) -> tuple[int, int]:
