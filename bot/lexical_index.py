@@ -141,8 +141,9 @@ class _Segment:
         self.rows = int(entry["rows"])
         self.tokens = int(entry["tokens"])
         self._terms_path = directory / f"{prefix}.terms"
+        # Plain arrays over the mapped files (np.memmap's per-slice bookkeeping costs microseconds).
         self.offsets, self.docs, self.tf, self.length = (
-            np.load(directory / f"{prefix}.{name}.npy", mmap_mode="r") for name in _ARRAYS
+            np.asarray(np.load(directory / f"{prefix}.{name}.npy", mmap_mode="r")) for name in _ARRAYS
         )
 
     @cached_property
@@ -180,6 +181,14 @@ class Postings:
                 return True
         return False
 
+    def holds(self, rows: np.ndarray) -> np.ndarray:
+        """Per row of `rows`, whether it is among these (one binary search per part, not per row)."""
+        found = np.zeros(len(rows), dtype=bool)
+        for part in self.parts:
+            at = np.minimum(np.searchsorted(part, rows), len(part) - 1)
+            found |= part[at] == rows
+        return found
+
     def __and__(self, other: Iterable[int]) -> frozenset[int]:
         wanted = np.fromiter(other, dtype=np.int64)
         found = [wanted[np.isin(wanted, part, assume_unique=True)] for part in self.parts] if len(wanted) else []
@@ -201,9 +210,7 @@ class _Tokenizer:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._conn = sqlite3.connect(":memory:", check_same_thread=False)
-        self._conn.execute(f"CREATE VIRTUAL TABLE words USING fts5(w, tokenize = '{TOKENIZE}')")
-        self._conn.execute("CREATE VIRTUAL TABLE tokens USING fts5vocab(words, 'instance')")
+        self._conn: sqlite3.Connection | None = None  # opened on first use, not at import
         self._cache: dict[str, tuple[str, ...]] = {}
 
     def __call__(self, word: str) -> tuple[str, ...]:
@@ -211,6 +218,10 @@ class _Tokenizer:
         if cached is not None:
             return cached
         with self._lock:
+            if self._conn is None:
+                self._conn = sqlite3.connect(":memory:", check_same_thread=False)
+                self._conn.execute(f"CREATE VIRTUAL TABLE words USING fts5(w, tokenize = '{TOKENIZE}')")
+                self._conn.execute("CREATE VIRTUAL TABLE tokens USING fts5vocab(words, 'instance')")
             self._conn.execute("INSERT INTO words (rowid, w) VALUES (1, ?)", (word,))
             tokens = tuple(r[0] for r in self._conn.execute("SELECT term FROM tokens ORDER BY offset"))
             self._conn.execute("DELETE FROM words")

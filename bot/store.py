@@ -217,6 +217,9 @@ class IndexReader:
         if not self._db_path.is_file():
             raise IndexUnavailable(f"{self._db_path} is missing", hint=hint)
         self._check_size(self._db_path, hint)
+        for entries in self.manifest.lexical.values():
+            for name in (n for e in entries for n in lexical_files(e["name"])):
+                self._check_size(self.path / name, hint)
         self._local = threading.local()
         self._lexical: dict[str, LexicalIndex | None] = {}
         counts = self.query("SELECT (SELECT count(*) FROM passages), (SELECT count(*) FROM sentences)")[0]
@@ -272,8 +275,6 @@ class IndexReader:
         if kind not in self._lexical:
             entries = self.manifest.lexical.get(kind) or []
             hint = _rebuild_hint(self.index_dir)
-            for name in (n for e in entries for n in lexical_files(e["name"])):
-                self._check_size(self.path / name, hint)
             try:
                 self._lexical[kind] = LexicalIndex.load(self.path, entries) if entries else None
             except (OSError, ValueError) as exc:

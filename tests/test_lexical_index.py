@@ -115,3 +115,15 @@ def test_postings_behave_as_a_set_of_ids():
     assert 5 in found and 31 in found and 6 not in found and "5" not in found
     assert len(found) == 5 and bool(found) and not Postings([np.array([], dtype=np.int32)])
     assert found & {9, 10, 20} == {9, 20}
+
+
+def test_a_truncated_postings_file_is_refused_with_a_hint(multi_arrays: tuple[Path, Path]):
+    from bot.errors import IndexUnavailable
+
+    _, index = multi_arrays
+    reader = IndexReader(index)
+    path = reader.path / "lexical-passages.docs.npy"
+    path.write_bytes(path.read_bytes()[:-8])
+    with pytest.raises(IndexUnavailable, match="missing or damaged") as err:
+        IndexReader(index)
+    assert "build_index.py" in err.value.hint
