@@ -46,6 +46,11 @@ class Settings(BaseSettings):
     faiss_hnsw_m: int = Field(32, ge=4, le=128, description="HNSW links per vector (memory vs recall).")
     faiss_hnsw_ef_construction: int = Field(80, ge=8, description="HNSW candidate list while building.")
     faiss_hnsw_ef_search: int = Field(64, ge=8, description="HNSW candidate list per search (speed vs recall).")
+    lexical_postings_threshold: int = Field(
+        100_000,
+        ge=0,
+        description="Rows (passages, sentences) from which a build also writes FTS5's postings as arrays for BM25.",
+    )
 
     # Answers
     top_k: int = Field(3, ge=1, le=20, description="Passages in an answer.")
