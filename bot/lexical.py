@@ -323,7 +323,7 @@ class Lexicon:
         found = self.passages_with(word)
         searched: str | None = word
         if not found and len(word) >= FUZZY_MIN_CHARS and not word.isdigit():
-            close = _close_words(self.reader).closest(word, FUZZY_CUTOFF)
+            close = self.close_word(word)
             if close:
                 searched = close
                 found = self.passages_with(searched)
@@ -333,6 +333,10 @@ class Lexicon:
         n = len(found)
         idf = math.log((self.passage_count - n + 0.5) / (n + 0.5) + 1.0)
         return Term(word, searched, found, idf, name)
+
+    def close_word(self, word: str) -> str | None:
+        """The index word an unknown word is taken to be a typo of: difflib's choice, or None."""
+        return _close_words(self.reader).closest(word, FUZZY_CUTOFF)
 
     def derived_name(self, word: str) -> bool:
         """Whether an unknown word extends a name of the index ("iranian": the report has "Iran").
@@ -357,6 +361,10 @@ class Lexicon:
         """
         if self.passage_postings is not None and (known := self.passage_postings.written_as_name(stem)) is not None:
             return known
+        return self._scan_written_as_name(stem)
+
+    def _scan_written_as_name(self, stem: str) -> bool:
+        """`_written_as_name` by reading every passage's text."""
         padded = "(' ' || text || ' ')"
         rows = self.reader.query(
             f"SELECT EXISTS(SELECT 1 FROM passages WHERE {padded} GLOB ?), "

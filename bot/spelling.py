@@ -9,7 +9,8 @@ it would choose is dropped, then lets difflib choose among the few words left:
 1. length: `2·min(a, b) / (a + b)` (difflib's own `real_quick_ratio`) — a slice of the words
    sorted by length;
 2. shared characters: `2·Σ min(count) / (a + b)` (difflib's `quick_ratio`), for all words of the
-   slice at once with numpy over a words × character-classes count matrix;
+   slice at once with numpy over a character-classes × words count matrix (only the rows of the
+   word's own classes are read);
 3. the longest common subsequence, `rapidfuzz.fuzz.ratio` (C++): difflib's matching blocks are
    a common subsequence, so its ratio never exceeds this one.
 
@@ -57,7 +58,8 @@ class CloseWords:
         self.starts = np.searchsorted(self.lengths, np.arange(longest + 2))
         owner = np.repeat(np.arange(len(words), dtype=np.int64), self.lengths)
         flat = np.bincount(owner * _CLASSES + _classes(_codes("".join(words))), minlength=len(words) * _CLASSES)
-        self.counts = np.minimum(flat, _MAX_COUNT).astype(np.uint8).reshape(len(words), _CLASSES)
+        # One contiguous row per class: a word of the question reads only the rows of its classes.
+        self.counts = np.ascontiguousarray(np.minimum(flat, _MAX_COUNT).astype(np.uint8).reshape(-1, _CLASSES).T)
 
     def __len__(self) -> int:
         return len(self.words)
@@ -79,7 +81,10 @@ class CloseWords:
         if mine.max() > _MAX_COUNT:
             found = difflib.get_close_matches(word, self.words[lo:hi], n=1, cutoff=cutoff)
             return found[0] if found else None
-        shared = np.minimum(self.counts[lo:hi], mine.astype(np.uint8)).sum(axis=1, dtype=np.int64)
+        shared = np.zeros(hi - lo, dtype=np.int16)
+        scratch = np.empty(hi - lo, dtype=np.uint8)
+        for cls in np.flatnonzero(mine):
+            shared += np.minimum(self.counts[cls, lo:hi], np.uint8(mine[cls]), out=scratch)
         keep = np.flatnonzero(2.0 * shared >= cutoff * (size + self.lengths[lo:hi]) - _SLACK)
         if not len(keep):
             return None
