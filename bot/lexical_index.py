@@ -319,8 +319,8 @@ class LexicalIndex:
     def written_as_name(self, word: str) -> bool | None:
         """Whether the text writes this (lower-case) word capitalised and never in lower case.
 
-        None when these segments keep no written forms (the sentences' postings, or segments
-        written before they were kept): the caller then reads the text itself.
+        None when these segments keep no written forms (the sentences'): the caller then reads
+        the text itself.
         """
         if not self.segments or not all(s.has_forms for s in self.segments):
             return None
