@@ -52,6 +52,10 @@ _ARRAYS = ("offsets", "docs", "tf", "length")
 FORM_SOURCES = {"passages": ("passages", "text")}
 #: A written word: a run of letters (digits, apostrophes and hyphens end it).
 _LETTERS = re.compile(r"[^\W\d_]+")
+#: Inside a word with letters beyond ASCII, its runs of ASCII letters count as words too ("rich"
+#: in "Zürich", "Herv" in "Hervé"), as they did for the `GLOB` scan this replaces: the index's
+#: tokens lose their diacritics ("herv"), so those runs are what its words are written as.
+_ASCII_LETTERS = re.compile(r"[A-Za-z]+")
 _FORMS_BATCH = 10_000
 
 
@@ -63,7 +67,8 @@ def segment_files(prefix: str) -> list[str]:
 def written_forms(texts: Iterable[str]) -> tuple[set[str], set[str]]:
     """(words written capitalised, words written in lower case) in these texts, lower-cased.
 
-    "Iran" adds "iran" to the first, "iran" to the second; "IRAN" and "iPhone" to neither.
+    "Iran" adds "iran" to the first, "iran" to the second; "IRAN" and "iPhone" to neither;
+    "Hervé" adds "hervé" and "herv" to the first.
     Texts are joined in batches so that the regex, not Python, walks the words.
     """
     forms: set[str] = set()
@@ -74,6 +79,7 @@ def written_forms(texts: Iterable[str]) -> tuple[set[str], set[str]]:
             forms.update(_LETTERS.findall("\n".join(batch)))
             batch.clear()
     forms.update(_LETTERS.findall("\n".join(batch)))
+    forms.update(run for form in [f for f in forms if not f.isascii()] for run in _ASCII_LETTERS.findall(form))
     capital: set[str] = set()
     lower: set[str] = set()
     for form in forms:

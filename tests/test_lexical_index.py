@@ -129,10 +129,12 @@ def test_written_forms_follow_incremental_builds(multi_arrays: tuple[Path, Path]
     build_index(corpus, index, embedder, lexical_threshold=0)
     assert name("marrow") and name("edda")  # "Edda Marrow", in the appended segment only
     marrow = NEW_ARTICLE.replace("Lighthouse keeper", "Surgeon").replace("Edda Marrow switched", "The bone marrow")
+    marrow += "\nHervé Neufmarché of Zürich thanked the rich donors.\n"
     (corpus / "surgeon.md").write_text(marrow, encoding="utf-8")
     build_index(corpus, index, embedder, lexical_threshold=0)
     assert len(IndexReader(index).manifest.lexical["passages"]) == 3
     assert not name("marrow") and name("edda")  # now also in lower case, in a later segment
+    assert name("herv") and name("neufmarch")  # the index's tokens of "Hervé", "Neufmarché"
     (corpus / "lighthouse.md").unlink()
     build_index(corpus, index, embedder, lexical_threshold=0)
     assert len(IndexReader(index).manifest.lexical["passages"]) == 1
@@ -140,9 +142,9 @@ def test_written_forms_follow_incremental_builds(multi_arrays: tuple[Path, Path]
 
 
 def test_written_forms_are_capitalised_or_lower_case_words():
-    capital, lower = written_forms(["Iran said iPhone IRAN, O'Brien's", "Москва and москва; Zürich 2024"])
-    assert capital == {"iran", "o", "brien", "москва", "zürich"}
-    assert lower == {"said", "s", "and", "москва"}
+    capital, lower = written_forms(["Iran said iPhone IRAN, O'Brien's", "Москва and москва; Zürich 2024 Hervé"])
+    assert capital == {"iran", "o", "brien", "москва", "zürich", "z", "hervé", "herv"}
+    assert lower == {"said", "s", "and", "москва", "rich"}  # ASCII runs of a wider word, as the scan saw them
 
 
 def test_a_word_becomes_the_index_tokens():
