@@ -19,7 +19,7 @@ from pathlib import Path
 
 from filelock import FileLock, Timeout
 
-from bot.corpus import Article, corpus_files, load_corpus
+from bot.corpus import Article, FileStat, corpus_files, load_corpus
 from bot.embedder import Embedder
 from bot.embedding_cache import EmbeddingCache, count_uncached
 from bot.errors import IndexUnavailable, ReportBotError
@@ -177,13 +177,24 @@ def _nothing_to_index(corpus_dir: Path, skipped: list[str]) -> None:
 
 def live_hashes(index_dir: Path, model: str) -> dict[str, str] | None:
     """Article id → content hash of the live index, when an incremental build can start from it."""
+    known = live_files(index_dir, model)
+    return None if known is None else known[0]
+
+
+def live_files(index_dir: Path, model: str) -> tuple[dict[str, str], dict[str, FileStat]] | None:
+    """Article id → content hash, and → file stat as recorded, of the live index (see `load_article`).
+
+    Older manifests and files that were changing while read have no stat: those files are hashed.
+    """
     if current_version(index_dir) is None:
         return None
     try:
         _, manifest = live_manifest(index_dir, model=model, splitter=SPLITTER_VERSION)
     except IndexUnavailable:
         return None
-    return {a: v["hash"] for a, v in manifest.articles.items()}
+    hashes = {a: v["hash"] for a, v in manifest.articles.items()}
+    stats = {a: tuple(v["stat"]) for a, v in manifest.articles.items() if v.get("stat")}
+    return hashes, stats  # type: ignore[return-value]
 
 
 class _BuildLock:
@@ -237,8 +248,8 @@ def build_index(
     with _BuildLock(index_dir):
         prune_versions(index_dir)  # leftovers of a killed build
         # Under the lock, so the live version cannot change between this look and the plan.
-        known = None if full else live_hashes(index_dir, embedder.model_name)
-        loaded = load_corpus(corpus_dir, known=known)
+        known = None if full else live_files(index_dir, embedder.model_name)
+        loaded = load_corpus(corpus_dir, known=known and known[0], stats=known and known[1])
         report.skipped, report.warnings, report.duplicates = loaded.skipped, loaded.warnings, loaded.duplicates
         if not loaded.articles:
             _nothing_to_index(corpus_dir, loaded.skipped)
@@ -257,7 +268,7 @@ def build_index(
         report.reason = plan.full_reason or f"incremental: {plan.summary()}"
         if notify:
             notify(report.reason)
-        _write_version(plan, index_dir, embedder, report, progress, started, index_policy)
+        _write_version(plan, index_dir, embedder, report, progress, started, index_policy, notify)
     report.seconds = time.perf_counter() - started
     return report
 
@@ -270,6 +281,7 @@ def _write_version(
     progress: Callable[[int, int], None] | None,
     started: float,
     index_policy: IndexPolicy | None = None,
+    notify: Callable[[str], None] | None = None,
 ) -> None:
     unparsed = [a.meta.id for a in plan.to_insert if not a.parsed]
     if unparsed:  # cannot happen: only articles matching the live index are left unparsed
@@ -310,7 +322,7 @@ def _write_version(
     if progress:
         progress(total, total)
 
-    writer = IndexWriter(index_dir, int(passage_vectors.shape[1]), base=plan.base, policy=index_policy)
+    writer = IndexWriter(index_dir, int(passage_vectors.shape[1]), base=plan.base, policy=index_policy, notify=notify)
     try:
         for article_id in plan.to_remove:
             writer.remove_article(article_id)
@@ -334,10 +346,12 @@ def _write_version(
                 "hash": article.content_hash,
                 "path": article.meta.path,
                 "passages": len(passages),
+                "stat": article.stat,
             }
         for article in plan.unchanged:
             if article.meta.id in articles:
-                articles[article.meta.id]["path"] = article.meta.path
+                entry = articles[article.meta.id]
+                articles[article.meta.id] = {**entry, "path": article.meta.path, "stat": article.stat}
         manifest = Manifest(
             schema=SCHEMA_VERSION,
             splitter=SPLITTER_VERSION,

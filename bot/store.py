@@ -41,7 +41,7 @@ from bot.vector_index import (
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Callable, Sequence
 
     from bot.corpus import ArticleMeta
     from bot.passages import Passage
@@ -323,8 +323,15 @@ class IndexWriter:
     """
 
     def __init__(
-        self, index_dir: Path, dimension: int, *, base: str | None = None, policy: IndexPolicy | None = None
+        self,
+        index_dir: Path,
+        dimension: int,
+        *,
+        base: str | None = None,
+        policy: IndexPolicy | None = None,
+        notify: Callable[[str], None] | None = None,
     ) -> None:
+        self.notify = notify
         if policy is None:
             from bot.settings import get_settings
 
@@ -342,6 +349,8 @@ class IndexWriter:
         self.passage_index = new_vector_index("flat", dimension, policy)
         self.sentence_index = new_vector_index("flat", dimension, policy)
         self.materialised = {"passages": base is None, "sentences": base is None}
+        # Per kind: the base's quantised HNSW index, whose trained ranges a rebuild reuses.
+        self._quantised_base: dict[str, faiss.Index] = {}
         if base is None:
             self.db = sqlite3.connect(self.path / STORE)
             self.db.executescript(_SCHEMA)
@@ -374,6 +383,8 @@ class IndexWriter:
             return index
         assert self.base_dir is not None
         segments = [faiss.read_index(str(self.base_dir / name)) for name in self._base_files(which)]
+        if describe(segments[0]).get("storage", "fp32") != "fp32":
+            self._quantised_base[which] = segments[0]
         if len(segments) == 1 and describe(segments[0])["kind"] == "flat":
             merged = segments[0]
         else:
@@ -391,11 +402,29 @@ class IndexWriter:
         self.materialised[which] = True
         return merged
 
-    def _write_faiss(self, index: faiss.Index, filename: str) -> dict[str, Any]:
-        """Write one vector file, as the index type the policy picks for its size."""
-        if self.policy.kind_for(int(index.ntotal)) != "flat":
+    def _write_faiss(self, index: faiss.Index, which: str) -> dict[str, Any]:
+        """Write one vector file, as the index type the policy picks for its size.
+
+        HNSW cannot be updated in place, so every build that changes an HNSW kind (or makes a flat
+        one cross FAISS_APPROX_THRESHOLD) builds its graph anew here, from all the vectors in one
+        parallel batch: minutes from 100,000 vectors, which the build says before it starts.
+        """
+        filename = self._default_file(which)
+        n = int(index.ntotal)
+        if self.policy.kind_for(n) != "flat":
+            p = self.policy
+            message = (
+                f"building the HNSW index of {n:,} {which} (M={p.hnsw_m}, efConstruction="
+                f"{p.hnsw_ef_construction}, {p.hnsw_storage})"
+            )
+            if self.notify:
+                self.notify(message + ": this takes minutes from 100,000 vectors")
+            started = time.perf_counter()
             ids, vectors = segment_vectors(index)
-            index, _ = build_vector_index(vectors, ids, self.dimension, self.policy)
+            index, _ = build_vector_index(
+                vectors, ids, self.dimension, self.policy, like=self._quantised_base.get(which)
+            )
+            log.info("%s: %.1f s", message, time.perf_counter() - started)
         faiss.write_index(index, str(self.path / filename))
         return describe(index)
 
@@ -421,7 +450,7 @@ class IndexWriter:
                 if len(files) > 1:
                     info["segments"] = files
                 return info
-        return self._write_faiss(self._materialise(which), self._default_file(which))
+        return self._write_faiss(self._materialise(which), which)
 
     def _next_id(self, table: str) -> int:
         return int(self.db.execute(f"SELECT coalesce(max(id), -1) + 1 FROM {table}").fetchone()[0])
