@@ -52,6 +52,10 @@ class BuildReport:
     warnings: list[str] = field(default_factory=list)
     seconds: float = 0.0
     embed_seconds: float = 0.0
+    #: Reading the corpus (only files whose stat changed) and comparing it with the live index.
+    plan_seconds: float = 0.0
+    #: Writing the new version's files and swapping it in (`IndexWriter.commit`).
+    commit_seconds: float = 0.0
     version: str | None = None
     up_to_date: bool = False
     full: bool = False
@@ -254,6 +258,7 @@ def build_index(
         if not loaded.articles:
             _nothing_to_index(corpus_dir, loaded.skipped)
         plan = plan_build(loaded.articles, index_dir, embedder.model_name, full=full)
+        report.plan_seconds = time.perf_counter() - started
         report.added, report.changed = len(plan.added), len(plan.changed)
         report.removed, report.unchanged = len(plan.removed), len(plan.unchanged)
         if plan.up_to_date and plan.base_manifest is not None:
@@ -363,7 +368,9 @@ def _write_version(
             articles=articles,
             counts=counts,
         )
+        commit_started = time.perf_counter()
         writer.commit(manifest)
+        report.commit_seconds = time.perf_counter() - commit_started
     except BaseException:
         writer.abort()
         raise
