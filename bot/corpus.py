@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import logging
+import os
 import re
 import stat
 import time
@@ -374,8 +375,15 @@ def load_article(
 
 
 def _article_id(path: Path, corpus_dir: Path | None) -> str:
-    """A stable id: the path below the corpus folder without its ending."""
+    """A stable id: the path below the corpus folder without its ending.
+
+    String work rather than `Path.relative_to`: a build asks this for every file of the corpus,
+    and at 10,000 files pathlib's parsing was a tenth of planning an incremental build.
+    """
     if corpus_dir is not None:
+        text, base = str(path), "" if str(corpus_dir) == "." else str(corpus_dir) + os.sep
+        if text.startswith(base) and not os.path.isabs(text[len(base) :]):
+            return os.path.splitext(text[len(base) :])[0].replace(os.sep, "/")
         try:
             return path.relative_to(corpus_dir).with_suffix("").as_posix()
         except ValueError:
@@ -384,14 +392,27 @@ def _article_id(path: Path, corpus_dir: Path | None) -> str:
 
 
 def corpus_files(corpus_dir: Path) -> Iterator[Path]:
-    """Article files below `corpus_dir`, sorted, without following symlinked folders (no loops)."""
+    """Article files below `corpus_dir`, sorted, without following symlinked folders (no loops).
+
+    `os.scandir` tells folders from files without a `stat` per file (pathlib's rglob plus
+    `is_dir` cost three), which matters when planning a build over 10,000 files.
+    """
     if not corpus_dir.is_dir():
         return
-    for path in sorted(corpus_dir.rglob("*"), key=lambda p: p.as_posix()):
-        if path.name.startswith(".") or path.suffix.lower() not in SUPPORTED_SUFFIXES:
-            continue
-        if path.is_symlink() or not path.is_dir():
-            yield path  # FIFOs, dangling links and the like are reported by load_article
+    found: list[str] = []
+    folders = [str(corpus_dir)]
+    while folders:
+        try:
+            entries = list(os.scandir(folders.pop()))
+        except OSError:
+            continue  # an unreadable subfolder: skipped, as rglob did
+        for entry in entries:
+            if entry.is_dir(follow_symlinks=False):
+                folders.append(entry.path)
+            elif not entry.name.startswith(".") and os.path.splitext(entry.name)[1].lower() in SUPPORTED_SUFFIXES:
+                found.append(entry.path)  # FIFOs, dangling links and the like are reported by load_article
+    for path in sorted(found):  # the same order as sorting by as_posix() on POSIX
+        yield Path(path)
 
 
 @dataclass

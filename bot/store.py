@@ -148,8 +148,20 @@ class Manifest:
         return cls(**{k: data[k] for k in cls.__dataclass_fields__ if k in data})
 
     def write(self, path: Path) -> None:
-        """Save as indented JSON, readable by people as well as by `read`."""
-        path.write_text(json.dumps(self.__dict__, indent=2, sort_keys=True), encoding="utf-8")
+        """Save as JSON readable by people as well as by `read`: one line per field and per article.
+
+        Not `json.dumps(indent=2)`: indenting falls back to the pure-Python encoder, 0.4 s for
+        10,000 articles on every incremental build; small `dumps` calls use the C one.
+        """
+        lines = []
+        for key, value in sorted(self.__dict__.items()):
+            if key == "articles":
+                entries = [f"    {json.dumps(k)}: {json.dumps(v, sort_keys=True)}" for k, v in sorted(value.items())]
+                body = "{\n" + ",\n".join(entries) + "\n  }" if entries else "{}"
+            else:
+                body = json.dumps(value, sort_keys=True)
+            lines.append(f"  {json.dumps(key)}: {body}")
+        path.write_text("{\n" + ",\n".join(lines) + "\n}\n", encoding="utf-8")
 
 
 def live_manifest(index_dir: Path, *, model: str | None = None, splitter: int | None = None) -> tuple[str, Manifest]:
