@@ -46,6 +46,8 @@ def main() -> None:
     print(result.summary())
     for error in result.errors[:5]:
         print("error:", error)
+    for warning in result.warnings[:5]:
+        print("warning:", warning)
 
 
 if __name__ == "__main__":

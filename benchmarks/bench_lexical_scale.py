@@ -1,12 +1,22 @@
 #!/usr/bin/env python3
-"""The lexical side at scale: FTS5 BM25 queries over 1,000,000 synthetic news passages and sentences.
+"""The lexical side at scale: BM25 and key-term lookups over 1,000,000 synthetic passages and sentences.
 
 Fills an SQLite store with the real schema of `bot/store.py` (its triggers fill `passages_fts`
-and `sentences_fts`) from `benchmarks/synthetic_corpus.py` text, then times the queries
-`bot/lexical.py` makes for a question: one term lookup per key term (`passages_with`), the BM25
-passage search and the BM25 sentence search, each with the SQL the engine runs. Questions: the
-shared dev questions plus questions of four words drawn from the synthetic text (so that terms
-match, as they do on a real corpus). Prints p50/p95 per query kind, build time and disk size.
+and `sentences_fts`) from `benchmarks/synthetic_corpus.py` text, writes FTS5's postings as
+arrays as a build above LEXICAL_POSTINGS_THRESHOLD does (`bot/lexical_index.py`), then times per
+question what the engine's lexical side does, through the engine's own `Lexicon`:
+
+- key terms: `Lexicon.terms` (each key term's rows and IDF),
+- BM25 of passages (32 best) and of sentences (64 best), as `rank_passages` asks,
+- coverage: the IDF-weighted share of key terms of each of ~100 candidate passages,
+- quote terms: which key terms each sentence of the quoted passage holds,
+
+once on the postings arrays (what the engine now does) and once on FTS5 alone (what it did: the
+floor this replaces), alternately per question. The whole-query figure adds, per question, the
+query embedding measured here (ONNX, as the engine's default) and the HNSW search p50 of
+`bench_scale.py` at 1M (`benchmarks/results/scale-clustered-1000000.json`). Questions: the
+shared dev questions plus questions of four words drawn from the synthetic text (so that their
+terms match, as they do on a real corpus).
 
     python benchmarks/bench_lexical_scale.py                       # 1,000,000 passages and sentences
     python benchmarks/bench_lexical_scale.py --passages 100000 --sentences 100000
@@ -15,6 +25,7 @@ match, as they do on a real corpus). Prints p50/p95 per query kind, build time a
 from __future__ import annotations
 
 import argparse
+import json
 import random
 import re
 import sqlite3
@@ -23,15 +34,20 @@ import tempfile
 import time
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from measure import dev_questions, load_average, median, pct, report
+from measure import RESULTS, dev_questions, load_average, median, pct, report
 from synthetic_corpus import _Writer
 
-from bot.lexical import _phrase, key_terms
+from bot.lexical import Lexicon, key_terms
+from bot.lexical_index import TABLES, LexicalIndex, write_segment
+from bot.search import PASSAGE_CANDIDATES, SENTENCE_CANDIDATES, coverages
 from bot.store import _SCHEMA
 
 _SENTENCE_END = re.compile(r"(?<=[.!?\"])\s+(?=[A-Z\"])")
+#: HNSW efSearch=64 search p50 at 1M when no scale result is at hand (docs/performance.md).
+DENSE_P50_MS = 0.34
 
 
 def fill(db: sqlite3.Connection, passages: int, sentences: int, seed: int) -> list[str]:
@@ -64,69 +80,188 @@ def fill(db: sqlite3.Connection, passages: int, sentences: int, seed: int) -> li
     return sample
 
 
+class _Count:
+    def __init__(self, n: int) -> None:
+        self.ntotal = n
+
+
+class StoreOnly:
+    """What `Lexicon` reads of an `IndexReader`, over a bare store (the vectors are not needed here)."""
+
+    def __init__(self, path: Path, passages: int, lexical: dict[str, LexicalIndex] | None) -> None:
+        self.db = sqlite3.connect(f"file:{path}?mode=ro&immutable=1", uri=True)
+        self.passage_index = _Count(passages)
+        self.lexical = lexical or {}
+
+    def query(self, sql: str, params: Any = ()) -> list[Any]:
+        return self.db.execute(sql, params).fetchall()
+
+    def lexical_index(self, kind: str) -> LexicalIndex | None:
+        return self.lexical.get(kind)
+
+
+def lexical_query(lex: Lexicon, question: str, candidates: list[int], sentence_ids: list[int]) -> dict[str, float]:
+    """Seconds per step of the engine's lexical work for one question."""
+    times = {}
+    t = time.perf_counter()
+    terms = lex.terms(question)
+    times["key terms"] = time.perf_counter() - t
+    t = time.perf_counter()
+    hits = lex.search_passages(terms, PASSAGE_CANDIDATES)
+    times["bm25 passages"] = time.perf_counter() - t
+    t = time.perf_counter()
+    lex.search_sentences(terms, SENTENCE_CANDIDATES)
+    times["bm25 sentences"] = time.perf_counter() - t
+    t = time.perf_counter()
+    coverages(terms, sorted({*candidates, *(h[0] for h in hits)}))
+    times["coverage"] = time.perf_counter() - t
+    t = time.perf_counter()
+    for term in terms:
+        if term.searched:
+            lex.sentences_holding(term.searched, sentence_ids)
+    times["quote terms"] = time.perf_counter() - t
+    times["lexical total"] = sum(times.values())
+    return times
+
+
+def embedding_times(questions: list[str]) -> list[float]:
+    """Seconds to embed each question with the engine's default backend (ONNX)."""
+    from bot.embedder import Embedder
+    from bot.settings import BUNDLED_MODEL
+
+    embedder = Embedder(BUNDLED_MODEL, backend="onnx")
+    embedder.encode(["warm up"])
+    times = []
+    for q in questions:
+        t = time.perf_counter()
+        embedder.encode([q])
+        times.append(time.perf_counter() - t)
+    return times
+
+
+def dense_p50_ms() -> float:
+    """HNSW search p50 at 1M (efSearch=64) from the last scale run, else the documented figure."""
+    try:
+        rows = json.loads((RESULTS / "scale-clustered-1000000.json").read_text())["rows"]
+        return next(r["p50_ms"] for r in rows if r["index"] == "hnsw" and r["param"] == "efSearch=64")
+    except (OSError, KeyError, StopIteration, ValueError):
+        return DENSE_P50_MS
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--passages", type=int, default=1_000_000)
     p.add_argument("--sentences", type=int, default=1_000_000)
     p.add_argument("--queries", type=int, default=100, help="questions in all (dev questions first)")
     p.add_argument("--seed", type=int, default=7)
+    p.add_argument("--store", type=Path, help="keep the filled store here and reuse it when present")
     args = p.parse_args()
     load = load_average()
     with tempfile.TemporaryDirectory(prefix="bench-lexical-") as tmp:
-        path = Path(tmp) / "store.sqlite"
-        db = sqlite3.connect(path)
-        db.executescript(_SCHEMA)
+        work = args.store or Path(tmp)
+        work.mkdir(parents=True, exist_ok=True)
+        path = work / "store.sqlite"
+        sample_path = work / "sample.txt"
         started = time.perf_counter()
-        sample = fill(db, args.passages, args.sentences, args.seed)
-        db.execute("PRAGMA optimize")
-        db.close()
+        if not (path.is_file() and sample_path.is_file()):
+            path.unlink(missing_ok=True)
+            db = sqlite3.connect(path)
+            db.executescript(_SCHEMA)
+            sample = fill(db, args.passages, args.sentences, args.seed)
+            db.execute("PRAGMA optimize")
+            db.close()
+            sample_path.write_text("\n".join(sample), encoding="utf-8")
+        sample = sample_path.read_text(encoding="utf-8").splitlines()
         build_s = time.perf_counter() - started
+        db = sqlite3.connect(f"file:{path}?mode=ro&immutable=1", uri=True)
+        postings: dict[str, LexicalIndex] = {}
+        postings_s: dict[str, float] = {}
+        for kind in TABLES:
+            t = time.perf_counter()
+            entry = write_segment(db, kind, work, f"lexical-{kind}")
+            postings_s[kind] = time.perf_counter() - t
+            postings[kind] = LexicalIndex.load(work, [entry])
+        db.close()
         disk = path.stat().st_size
+        postings_disk = sum(f.stat().st_size for f in work.glob("lexical-*"))
+        print(
+            f"store {disk / 2**20:,.0f} MiB (filled in {build_s:.0f} s); postings {postings_disk / 2**20:,.0f} MiB "
+            f"written in {postings_s['passages']:.1f} s (passages) + {postings_s['sentences']:.1f} s (sentences)"
+        )
         rng = random.Random(args.seed)
         questions = dev_questions()
         while len(questions) < args.queries:
             words = key_terms(rng.choice(sample))
             questions.append(" ".join(rng.sample(words, k=min(4, len(words)))))
         questions = questions[: args.queries]
-        db = sqlite3.connect(f"file:{path}?mode=ro&immutable=1", uri=True)
-        times: dict[str, list[float]] = {"term lookups": [], "bm25 passages": [], "bm25 sentences": []}
+        arrays = Lexicon(StoreOnly(path, args.passages, postings))  # type: ignore[arg-type]
+        fts = Lexicon(StoreOnly(path, args.passages, None))  # type: ignore[arg-type]
+        new: dict[str, list[float]] = {}
+        old: dict[str, list[float]] = {}
         for question in questions:
-            terms = key_terms(question)
-            t = time.perf_counter()
-            for term in terms:
-                db.execute("SELECT rowid FROM passages_fts WHERE passages_fts MATCH ?", (_phrase(term),)).fetchall()
-            times["term lookups"].append(time.perf_counter() - t)
-            query = " OR ".join(_phrase(w) for w in terms) or '""'
-            t = time.perf_counter()
-            db.execute(
-                "SELECT rowid, -bm25(passages_fts, 1.0, 0.5) FROM passages_fts WHERE passages_fts MATCH ? "
-                "ORDER BY bm25(passages_fts, 1.0, 0.5) LIMIT ?",
-                (query, 50),
-            ).fetchall()
-            times["bm25 passages"].append(time.perf_counter() - t)
-            t = time.perf_counter()
-            db.execute(
-                "SELECT rowid, -bm25(sentences_fts) FROM sentences_fts WHERE sentences_fts MATCH ? "
-                "ORDER BY bm25(sentences_fts) LIMIT ?",
-                (query, 50),
-            ).fetchall()
-            times["bm25 sentences"].append(time.perf_counter() - t)
-        db.close()
-    rows = [
+            candidates = rng.sample(range(args.passages), PASSAGE_CANDIDATES + SENTENCE_CANDIDATES)
+            first = rng.randrange(args.sentences - 4)
+            sentence_ids = list(range(first, first + 4))
+            for lex, into in ((arrays, new), (fts, old)):
+                for step, seconds in lexical_query(lex, question, candidates, sentence_ids).items():
+                    into.setdefault(step, []).append(seconds)
+        embed = embedding_times(questions)
+    dense_ms = dense_p50_ms()
+    whole = [e + lx + dense_ms / 1000 for e, lx in zip(embed, new["lexical total"], strict=True)]
+    base = {"passages": args.passages, "sentences": args.sentences, "questions": len(questions)}
+    rows = []
+    for step in new:
+        rows.append(
+            {
+                "query": step,
+                **base,
+                "p50_ms": median(new[step]) * 1000,
+                "p95_ms": pct(new[step], 95) * 1000,
+                "fts5_p50_ms": median(old[step]) * 1000,
+                "fts5_p95_ms": pct(old[step], 95) * 1000,
+                "x_fts5_p50": median(new[step]) / median(old[step]) if median(old[step]) else float("nan"),
+                "load": load,
+            }
+        )
+    # The dev questions are about another corpus: most of their words are not in this one, which
+    # makes them cheap here. The drawn questions alone are the harder case.
+    drawn = slice(min(len(dev_questions()), len(questions) - 1), None)
+    rows.append(
         {
-            "query": kind,
-            "passages": args.passages,
-            "sentences": args.sentences,
-            "p50_ms": median(v) * 1000,
-            "p95_ms": pct(v, 95) * 1000,
-            "questions": len(v),
-            "store_build_s": build_s,
-            "store_disk_mib": disk / 2**20,
+            "query": "lexical total, drawn questions only",
+            **base,
+            "questions": len(new["lexical total"][drawn]),
+            "p50_ms": median(new["lexical total"][drawn]) * 1000,
+            "p95_ms": pct(new["lexical total"][drawn], 95) * 1000,
+            "fts5_p50_ms": median(old["lexical total"][drawn]) * 1000,
+            "fts5_p95_ms": pct(old["lexical total"][drawn], 95) * 1000,
+            "x_fts5_p50": median(new["lexical total"][drawn]) / median(old["lexical total"][drawn]),
             "load": load,
         }
-        for kind, v in times.items()
-    ]
-    report(f"lexical-{args.passages}", rows)
+    )
+    rows.append(
+        {
+            "query": "whole query (embedding + HNSW + lexical)",
+            **base,
+            "p50_ms": median(whole) * 1000,
+            "p95_ms": pct(whole, 95) * 1000,
+            "embedding_p50_ms": median(embed) * 1000,
+            "drawn_only_p50_ms": median(whole[drawn]) * 1000,
+            "dense_p50_ms": dense_ms,
+            "target_p50_ms": 60.0,
+            "load": load_average(),
+        }
+    )
+    report(
+        f"lexical-{args.passages}",
+        rows,
+        {
+            "store_build_s": build_s,
+            "store_disk_mib": disk / 2**20,
+            "postings_write_s": postings_s,
+            "postings_disk_mib": postings_disk / 2**20,
+        },
+    )
 
 
 if __name__ == "__main__":

@@ -235,6 +235,7 @@ def build_index(
     progress: Callable[[int, int], None] | None = None,
     notify: Callable[[str], None] | None = None,
     index_policy: IndexPolicy | None = None,
+    lexical_threshold: int | None = None,
 ) -> BuildReport:
     """Build (or refresh) the index of `corpus_dir` in `index_dir`.
 
@@ -242,7 +243,8 @@ def build_index(
     added and changed articles are split and embedded, removed ones are deleted, and untouched rows
     keep their ids. `progress(done, total)` is called as texts are embedded; `notify(message)` says
     what kind of build starts and why; `index_policy` picks the FAISS index type (default: the
-    FAISS_* settings). Raises `ReportBotError` when nothing could be indexed; a
+    FAISS_* settings) and `lexical_threshold` from how many rows BM25 postings are written as arrays
+    (default: LEXICAL_POSTINGS_THRESHOLD). Raises `ReportBotError` when nothing could be indexed; a
     partly bad corpus builds from what loads and lists the rest in `skipped`.
     """
     started = time.perf_counter()
@@ -273,7 +275,7 @@ def build_index(
         report.reason = plan.full_reason or f"incremental: {plan.summary()}"
         if notify:
             notify(report.reason)
-        _write_version(plan, index_dir, embedder, report, progress, started, index_policy, notify)
+        _write_version(plan, index_dir, embedder, report, progress, started, index_policy, lexical_threshold, notify)
     report.seconds = time.perf_counter() - started
     return report
 
@@ -286,6 +288,7 @@ def _write_version(
     progress: Callable[[int, int], None] | None,
     started: float,
     index_policy: IndexPolicy | None = None,
+    lexical_threshold: int | None = None,
     notify: Callable[[str], None] | None = None,
 ) -> None:
     unparsed = [a.meta.id for a in plan.to_insert if not a.parsed]
@@ -327,7 +330,14 @@ def _write_version(
     if progress:
         progress(total, total)
 
-    writer = IndexWriter(index_dir, int(passage_vectors.shape[1]), base=plan.base, policy=index_policy, notify=notify)
+    writer = IndexWriter(
+        index_dir,
+        int(passage_vectors.shape[1]),
+        base=plan.base,
+        policy=index_policy,
+        lexical_threshold=lexical_threshold,
+        notify=notify,
+    )
     try:
         for article_id in plan.to_remove:
             writer.remove_article(article_id)

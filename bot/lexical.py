@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
+from bot.lexical_index import Postings
 from bot.store import IndexReader
 
 #: Words that carry no content of their own in a question: function words, question words and
@@ -257,8 +258,8 @@ class Term:
     word: str
     #: What is searched: the word, or the close index word it is taken to be a typo of.
     searched: str | None
-    #: Passages whose text or context holds it.
-    passages: frozenset[int]
+    #: Passages whose text or context holds it (a set, or a view of the postings of a large index).
+    passages: frozenset[int] | Postings
     #: Inverse document frequency over passages (higher is rarer, i.e. more telling).
     idf: float
     #: Written as a name in the question (see `name_terms`).
@@ -271,21 +272,45 @@ class Term:
 
 
 class Lexicon:
-    """BM25 search and term statistics over one index version (cached per reader)."""
+    """BM25 search and term statistics over one index version (cached per reader).
+
+    A large index (`LEXICAL_POSTINGS_THRESHOLD`) has its FTS5 postings as arrays too
+    (`bot/lexical_index.py`): then term lookups and BM25 run on them, with FTS5's tokens and
+    scores, and FTS5 answers only what they cannot (phrases of several tokens, case, typos).
+    """
 
     def __init__(self, reader: IndexReader) -> None:
         self.reader = reader
         self.passage_count = max(1, reader.passage_index.ntotal)
+        self.passage_postings = reader.lexical_index("passages")
+        self.sentence_postings = reader.lexical_index("sentences")
 
     @property
     def vocabulary(self) -> list[str]:
         """Every (stemmed) term of the passages, for typo matching."""
         return _vocabulary(self.reader)
 
-    def passages_with(self, term: str) -> frozenset[int]:
+    def passages_with(self, term: str) -> frozenset[int] | Postings:
         """Ids of the passages whose text or context holds `term` (after stemming)."""
+        if self.passage_postings is not None:
+            found = self.passage_postings.postings(term)
+            if found is not None:
+                return found
         rows = self.reader.query("SELECT rowid FROM passages_fts WHERE passages_fts MATCH ?", (_phrase(term),))
         return frozenset(r[0] for r in rows)
+
+    def sentences_holding(self, term: str, sentence_ids: list[int]) -> set[int]:
+        """Which of these sentences hold `term` (after stemming)."""
+        if self.sentence_postings is not None:
+            found = self.sentence_postings.postings(term)
+            if found is not None:
+                return set(found & sentence_ids)
+        marks = ",".join("?" * len(sentence_ids))
+        rows = self.reader.query(
+            f"SELECT rowid FROM sentences_fts WHERE sentences_fts MATCH ? AND rowid IN ({marks})",
+            [_phrase(term), *sentence_ids],
+        )
+        return {r[0] for r in rows}
 
     def term(self, word: str, name: bool = False) -> Term:
         """A key term's statistics, with a typo fallback to the closest index word."""
@@ -337,7 +362,10 @@ class Lexicon:
 
     def search_passages(self, terms: list[Term], limit: int) -> list[tuple[int, float]]:
         """(passage id, BM25 score; higher is better) of the passages matching any term."""
-        query = " OR ".join(_phrase(t.searched) for t in terms if t.searched)
+        words = [t.searched for t in terms if t.searched]
+        if self.passage_postings is not None and (found := self.passage_postings.search(words, limit)) is not None:
+            return found
+        query = " OR ".join(_phrase(w) for w in words)
         if not query:
             return []
         rows = self.reader.query(
@@ -349,7 +377,10 @@ class Lexicon:
 
     def search_sentences(self, terms: list[Term], limit: int) -> list[tuple[int, float]]:
         """(sentence id, BM25 score; higher is better) of the sentences matching any term."""
-        query = " OR ".join(_phrase(t.searched) for t in terms if t.searched)
+        words = [t.searched for t in terms if t.searched]
+        if self.sentence_postings is not None and (found := self.sentence_postings.search(words, limit)) is not None:
+            return found
+        query = " OR ".join(_phrase(w) for w in words)
         if not query:
             return []
         rows = self.reader.query(
@@ -362,6 +393,9 @@ class Lexicon:
 
 @lru_cache(maxsize=4)
 def _vocabulary(reader: IndexReader) -> list[str]:
+    postings = reader.lexical_index("passages")
+    if postings is not None:  # fts5vocab would count every term's rows: a scan of the whole index
+        return postings.vocabulary()
     return [r[0] for r in reader.query("SELECT term FROM passages_vocab")]
 
 

@@ -17,6 +17,7 @@ from bot.answer import Quote
 from bot.attribution import Speaker
 from bot.corpus import ArticleMeta
 from bot.lexical import Term, lexicon
+from bot.lexical_index import Postings
 from bot.settings import Settings
 from bot.store import IndexReader
 
@@ -185,6 +186,7 @@ def rank_passages(
                 d = dense[r[0]]
                 dense[r[0]] = (d[0] - retrieval.furniture_penalty, d[1], d[2])
     fused: dict[int, float] = {}
+    shares = coverages(terms, candidate_ids) if retrieval.dense else {}
     if retrieval.fusion == "mix" and retrieval.dense and lexical_lists:
         tops = [max(lst.values(), default=0.0) or 1.0 for lst in lexical_lists]
         for pid in candidate_ids:
@@ -192,12 +194,12 @@ def rank_passages(
                 continue
             lexical_share = sum(lst.get(pid, 0.0) / top for lst, top in zip(lexical_lists, tops, strict=True))
             if retrieval.scale_by_coverage:
-                lexical_share *= coverage(terms, pid)
+                lexical_share *= shares[pid]
             fused[pid] = dense[pid][0] + retrieval.lexical_weight * lexical_share / len(lexical_lists)
     elif retrieval.fusion == "coverage" and retrieval.dense:
         for pid in candidate_ids:
             if pid in dense:
-                fused[pid] = dense[pid][0] + retrieval.lexical_weight * coverage(terms, pid)
+                fused[pid] = dense[pid][0] + retrieval.lexical_weight * shares[pid]
     elif retrieval.dense:
         for pid, rank in _ranks({p: d[0] for p, d in dense.items()}).items():
             fused[pid] = fused.get(pid, 0.0) + 1.0 / (retrieval.rrf_k + rank)
@@ -273,6 +275,21 @@ def coverage(terms: list[Term], passage_id: int) -> float:
     return sum(t.idf for t in terms if passage_id in t.passages) / total
 
 
+def coverages(terms: list[Term], passage_ids: list[int]) -> dict[int, float]:
+    """`coverage` of many passages at once (one lookup per term, not per term and passage)."""
+    total = sum(t.idf for t in terms)
+    if total <= 0:
+        return dict.fromkeys(passage_ids, 1.0)
+    ids = np.asarray(passage_ids, dtype=np.int64)
+    held = np.zeros(len(ids), dtype=np.float64)
+    for t in terms:
+        if isinstance(t.passages, Postings):
+            held += t.idf * t.passages.holds(ids)
+        else:
+            held += t.idf * np.fromiter((p in t.passages for p in passage_ids), dtype=bool, count=len(ids))
+    return dict(zip(passage_ids, (float(h) / total for h in held), strict=True))
+
+
 def decide(reader: IndexReader, ranked: list[Scored], terms: list[Term], settings: Settings) -> bool:
     """Whether the best passage answers the question: one decision on the fused evidence.
 
@@ -304,23 +321,14 @@ def decide(reader: IndexReader, ranked: list[Scored], terms: list[Term], setting
 
 
 def _sentence_terms(reader: IndexReader, sentence_ids: list[int], terms: list[Term]) -> dict[int, set[str]]:
-    """Which key terms each sentence holds (matched by FTS5, so stemmed as the index is)."""
+    """Which key terms each sentence holds (matched as the index stems them)."""
     held: dict[int, set[str]] = {sid: set() for sid in sentence_ids}
-    marks = ",".join("?" * len(sentence_ids))
+    lex = lexicon(reader)
     for t in terms:
-        if not t.searched:
-            continue
-        rows = reader.query(
-            f"SELECT rowid FROM sentences_fts WHERE sentences_fts MATCH ? AND rowid IN ({marks})",
-            [_fts_phrase(t.searched), *sentence_ids],
-        )
-        for r in rows:
-            held[r[0]].add(t.word)
+        if t.searched:
+            for sid in lex.sentences_holding(t.searched, sentence_ids):
+                held[sid].add(t.word)
     return held
-
-
-def _fts_phrase(term: str) -> str:
-    return '"' + term.replace('"', '""') + '"'
 
 
 def quote_span(reader: IndexReader, scored: Scored, terms: list[Term]) -> tuple[int, int]:

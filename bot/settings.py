@@ -49,6 +49,11 @@ class Settings(BaseSettings):
     faiss_hnsw_storage: Literal["sq8", "fp16", "fp32"] = Field(
         "sq8", description="How HNSW stores vectors: 8-bit codes, half or single floats (memory vs exactness)."
     )
+    lexical_postings_threshold: int = Field(
+        100_000,
+        ge=0,
+        description="Rows (passages, sentences) from which a build also writes FTS5's postings as arrays for BM25.",
+    )
 
     # Answers
     top_k: int = Field(3, ge=1, le=20, description="Passages in an answer.")

@@ -30,6 +30,8 @@ import faiss
 import numpy as np
 
 from bot.errors import IndexUnavailable
+from bot.lexical_index import MAX_LEXICAL_SEGMENTS, TABLES, LexicalIndex, write_segment
+from bot.lexical_index import segment_files as lexical_files
 from bot.vector_index import (
     IndexPolicy,
     SegmentedIndex,
@@ -140,6 +142,9 @@ class Manifest:
     #: Byte size of each data file as the build wrote it: memory-mapped FAISS files are not
     #: fully read at load, so a truncated one is caught by its size instead of a crash later.
     files: dict[str, int] = field(default_factory=dict)
+    #: Per FTS5 kind ("passages", "sentences"): the segments of its postings as arrays
+    #: (`bot/lexical_index.py`), written above LEXICAL_POSTINGS_THRESHOLD rows; none below.
+    lexical: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
 
     @classmethod
     def read(cls, path: Path) -> Manifest:
@@ -191,6 +196,7 @@ def live_manifest(index_dir: Path, *, model: str | None = None, splitter: int | 
         raise IndexUnavailable(f"index was built with model {manifest.model!r}, settings say {model!r}", hint=hint)
     files = [STORE, *segment_files(manifest, "passages", PASSAGE_VECTORS)]
     files += segment_files(manifest, "sentences", SENTENCE_VECTORS)
+    files += [name for entries in manifest.lexical.values() for e in entries for name in lexical_files(e["name"])]
     missing = [name for name in files if not (path / name).is_file()]
     if missing:
         raise IndexUnavailable(f"{path} lacks {', '.join(missing)}", hint=hint)
@@ -223,7 +229,11 @@ class IndexReader:
         if not self._db_path.is_file():
             raise IndexUnavailable(f"{self._db_path} is missing", hint=hint)
         self._check_size(self._db_path, hint)
+        for entries in self.manifest.lexical.values():
+            for name in (n for e in entries for n in lexical_files(e["name"])):
+                self._check_size(self.path / name, hint)
         self._local = threading.local()
+        self._lexical: dict[str, LexicalIndex | None] = {}
         counts = self.query("SELECT (SELECT count(*) FROM passages), (SELECT count(*) FROM sentences)")[0]
         if (counts[0], counts[1]) != (self.passage_index.ntotal, self.sentence_index.ntotal):
             raise IndexUnavailable(
@@ -271,6 +281,17 @@ class IndexReader:
                 f"{path} has dimension {index.d}, manifest says {self.manifest.dimension}", hint=hint
             )
         return index
+
+    def lexical_index(self, kind: str) -> LexicalIndex | None:
+        """The postings of a kind's FTS5 table as memory-mapped arrays, if the build wrote them."""
+        if kind not in self._lexical:
+            entries = self.manifest.lexical.get(kind) or []
+            hint = _rebuild_hint(self.index_dir)
+            try:
+                self._lexical[kind] = LexicalIndex.load(self.path, entries) if entries else None
+            except (OSError, ValueError) as exc:
+                raise IndexUnavailable(f"lexical postings in {self.path} are damaged ({exc})", hint=hint) from exc
+        return self._lexical[kind]
 
     @property
     def db(self) -> sqlite3.Connection:
@@ -341,14 +362,20 @@ class IndexWriter:
         *,
         base: str | None = None,
         policy: IndexPolicy | None = None,
+        lexical_threshold: int | None = None,
         notify: Callable[[str], None] | None = None,
     ) -> None:
         self.notify = notify
-        if policy is None:
+        if policy is None or lexical_threshold is None:
             from bot.settings import get_settings
 
-            policy = IndexPolicy.from_settings(get_settings())
+            settings = get_settings()
+            policy = policy or IndexPolicy.from_settings(settings)
+            lexical_threshold = settings.lexical_postings_threshold if lexical_threshold is None else lexical_threshold
         self.policy = policy
+        self.lexical_threshold = lexical_threshold
+        #: Whether this build removed rows: appended lexical segments can only add.
+        self.removed_rows = False
         self.index_dir = index_dir
         self.dimension = dimension
         self.name = time.strftime("%Y%m%dT%H%M%S") + f"-{os.getpid()}-{time.monotonic_ns() % 10**6:06d}"
@@ -374,6 +401,7 @@ class IndexWriter:
             self.db = sqlite3.connect(self.path / STORE)
         self.next_passage_id = self._next_id("passages")
         self.next_sentence_id = self._next_id("sentences")
+        self.base_next_id = {"passages": self.next_passage_id, "sentences": self.next_sentence_id}
 
     @staticmethod
     def _default_file(which: str) -> str:
@@ -463,6 +491,26 @@ class IndexWriter:
                     info["segments"] = files
                 return info
         return self._write_faiss(self._materialise(which), which)
+
+    def _write_lexical(self, kind: str) -> list[dict[str, Any]]:
+        """Write a kind's FTS5 postings as arrays when it is large; returns the manifest's segments.
+
+        A build that only added rows links the base's segments and writes one for its rows (ids
+        at or above the base's next id); removing rows or too many segments rewrites one.
+        """
+        rows = self.db.execute(f"SELECT count(*) FROM {kind}").fetchone()[0]
+        if rows < self.lexical_threshold:
+            return []
+        base = list(self.base_manifest.lexical.get(kind) or []) if self.base_manifest else []
+        if base and not self.removed_rows and len(base) < MAX_LEXICAL_SEGMENTS:
+            assert self.base_dir is not None
+            for name in (n for e in base for n in lexical_files(e["name"])):
+                _link_or_copy(self.base_dir / name, self.path / name)
+            start = self.base_next_id[kind]
+            if self.db.execute(f"SELECT EXISTS(SELECT 1 FROM {kind} WHERE id >= ?)", (start,)).fetchone()[0]:
+                base.append(write_segment(self.db, kind, self.path, f"lexical-{kind}-{self.name}", min_rowid=start))
+            return base
+        return [write_segment(self.db, kind, self.path, f"lexical-{kind}")]
 
     def _next_id(self, table: str) -> int:
         return int(self.db.execute(f"SELECT coalesce(max(id), -1) + 1 FROM {table}").fetchone()[0])
@@ -561,6 +609,7 @@ class IndexWriter:
         db.execute("DELETE FROM articles WHERE id = ?", (article_id,))
         self.remove_vectors("passages", passage_ids)
         self.remove_vectors("sentences", sentence_ids)
+        self.removed_rows = self.removed_rows or bool(passage_ids)
         return len(passage_ids)
 
     def counts(self) -> dict[str, int]:
@@ -583,10 +632,15 @@ class IndexWriter:
         """Flush everything, rename the version into place and point CURRENT at it."""
         self.db.commit()
         self.db.execute("PRAGMA optimize")
+        lexical = {kind: entries for kind in TABLES if (entries := self._write_lexical(kind))}
         self.db.close()
         kinds = {"passages": self._write_kind("passages"), "sentences": self._write_kind("sentences")}
-        files = {p.name: p.stat().st_size for p in self.path.iterdir() if p.suffix == ".faiss" or p.name == STORE}
-        manifest = replace(manifest, vector_index=kinds, files=files)
+        files = {
+            p.name: p.stat().st_size
+            for p in self.path.iterdir()
+            if p.suffix == ".faiss" or p.name == STORE or p.name.startswith("lexical-")
+        }
+        manifest = replace(manifest, vector_index=kinds, files=files, lexical=lexical)
         manifest.write(self.path / MANIFEST)
         _fsync_tree(self.path)
         os.replace(self.path, self.final)

@@ -121,6 +121,14 @@ def main() -> int:
         "retried while the API is unreachable (`bot/telegram/delivery.py`); updates sent while the API is down are",
         "Telegram's to keep until the bot polls again.",
         "",
+        "What the load test found: the bot used to stall part-way through the 50-chat run, CPU idle. The",
+        "“typing…” task was cancelled while its request was in flight, and a cancelled httpx request can leave",
+        "its pooled connection marked busy for good (encode/httpcore#1093, httpcore 1.0.9); once the 16",
+        "connections of the reply pool had leaked, every answer waited for a connection that never came. The",
+        "typing task is now told to stop and let finish (`bot/telegram/handlers.py`, `typing`), and",
+        "`answers_ready_while_typing_is_in_flight_abandon_no_api_call` checks through the emulator that the bot",
+        "hangs up on no API call.",
+        "",
     ]
     if printed:
         lines += ["Numbers printed by this run:", "", "```", printed, "```", ""]

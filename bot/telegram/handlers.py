@@ -68,21 +68,34 @@ def _access(context: Context) -> Access:
     return context.bot_data["access"]
 
 
+#: Seconds between "typing…" actions: Telegram clears the indicator after 5 s.
+TYPING_RENEW = 4.5
+
+
 @contextlib.asynccontextmanager
 async def typing(context: Context, chat_id: int) -> AsyncIterator[None]:
-    """Show "typing…" until the block ends (Telegram clears it after 5 s, so it is renewed)."""
+    """Show "typing…" until the block ends.
+
+    The renewing task is told to stop and left to finish its last request; it is never cancelled.
+    Cancelling a task in the middle of an httpx request leaves its pooled connection marked busy
+    for good (encode/httpcore#1093, httpcore 1.0.9): under 50 chats at once those leaks filled the
+    16-connection reply pool until no answer could be sent at all.
+    """
+    done = asyncio.Event()
 
     async def keep_typing() -> None:
-        while True:
+        while not done.is_set():
             with contextlib.suppress(TelegramError):
                 await context.bot.send_chat_action(chat_id, ChatAction.TYPING)
-            await asyncio.sleep(4.5)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(done.wait(), TYPING_RENEW)
 
-    task = asyncio.create_task(keep_typing())
+    # Application.create_task keeps a reference and lets Application.stop() wait for it.
+    context.application.create_task(keep_typing(), name=f"typing:{chat_id}")
     try:
         yield
     finally:
-        task.cancel()
+        done.set()
 
 
 async def send_blocks(message: Message, blocks: list[str], asked: Asked | None = None, more_left: bool = True) -> None:

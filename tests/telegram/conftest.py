@@ -225,6 +225,10 @@ class User:
         """How many bot-side calls the emulator is holding back right now."""
         return (await self._post("control", {}))["waiting"]
 
+    async def abandoned(self) -> int:
+        """How many bot-side calls (getUpdates aside) the bot hung up on before their answer, so far."""
+        return (await self._post("control", {}))["abandoned"]
+
     async def history(self) -> list[dict[str, Any]]:
         """Everything in the emulator for this bot: users' messages and the bot's."""
         return await self._post("getUpdatesHistory", {"token": self.token})

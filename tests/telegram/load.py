@@ -31,6 +31,8 @@ class LoadResult:
     per_chat: int
     replies: int = 0
     errors: list[str] = field(default_factory=list)
+    #: Warnings the bot logged (e.g. a reply retried because the API could not be reached).
+    warnings: list[str] = field(default_factory=list)
     seconds: float = 0.0
     latencies: list[float] = field(default_factory=list)
 
@@ -50,19 +52,23 @@ class LoadResult:
     def summary(self) -> str:
         return (
             f"{self.chats} chats x {self.per_chat} questions = {self.sent} sent, {self.replies} answered, "
-            f"{len(self.errors)} errors in {self.seconds:.1f} s: {self.per_second:.1f} replies/s, "
+            f"{len(self.errors)} errors, {len(self.warnings)} warnings in {self.seconds:.1f} s: "
+            f"{self.per_second:.1f} replies/s, "
             f"reply time p50 {self.percentile(50):.2f} s, p95 {self.percentile(95):.2f} s, "
             f"max {max(self.latencies, default=0):.2f} s"
         )
 
 
-class _ErrorCount(logging.Handler):
+class _Problems(logging.Handler):
+    """Collects the bot's warnings and errors (its logger has no other handler during a run)."""
+
     def __init__(self) -> None:
-        super().__init__(logging.ERROR)
-        self.messages: list[str] = []
+        super().__init__(logging.WARNING)
+        self.errors: list[str] = []
+        self.warnings: list[str] = []
 
     def emit(self, record: logging.LogRecord) -> None:
-        self.messages.append(record.getMessage()[:200])
+        (self.errors if record.levelno >= logging.ERROR else self.warnings).append(record.getMessage()[:200])
 
 
 async def run_load(api: str, engine: Engine, chats: int = 50, per_chat: int = 20, timeout: float = 300) -> LoadResult:
@@ -72,8 +78,8 @@ async def run_load(api: str, engine: Engine, chats: int = 50, per_chat: int = 20
     all their questions in one burst to load the bot.
     """
     result = LoadResult(chats, per_chat)
-    errors = _ErrorCount()
-    logging.getLogger("bot").addHandler(errors)
+    problems = _Problems()
+    logging.getLogger("bot").addHandler(problems)
     try:
         async with live_bot(api, engine, telegram_user_rate=per_chat * 10) as (first, _):
             users = [first] + [User(api, first.token, first.http) for _ in range(chats - 1)]
@@ -106,6 +112,7 @@ async def run_load(api: str, engine: Engine, chats: int = 50, per_chat: int = 20
                 times = sorted(m["time"] / 1000 for m in replies)
                 result.latencies += [r - s for s, r in zip(sorted(sent[user.id]), times, strict=False)]
     finally:
-        logging.getLogger("bot").removeHandler(errors)
-    result.errors += errors.messages
+        logging.getLogger("bot").removeHandler(problems)
+    result.errors += problems.errors
+    result.warnings += problems.warnings
     return result

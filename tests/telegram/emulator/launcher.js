@@ -13,6 +13,7 @@
 //   setWebhook       also keeps `secret_token`, sent as X-Telegram-Bot-Api-Secret-Token on each post
 //   POST /control {delay_ms, methods}  a slow API: bot-side calls (all, or only `methods`) wait
 //                    `delay_ms` before they are handled; the answer reports how many calls are waiting now
+//                    and how many bot-side calls (getUpdates aside) the bot abandoned before their answer
 'use strict';
 
 const axios = require('axios');
@@ -67,7 +68,7 @@ function asMessage(stored) {
   };
 }
 
-const slow = { delayMs: 0, methods: null, waiting: 0 }; // the delay knob (POST /control)
+const slow = { delayMs: 0, methods: null, waiting: 0, abandoned: 0 }; // the delay knob (POST /control)
 
 function install(app, server) {
   app.post('/control', (req, res) => {
@@ -75,11 +76,14 @@ function install(app, server) {
       slow.delayMs = Number(req.body.delay_ms) || 0;
       slow.methods = Array.isArray(req.body.methods) ? new Set(req.body.methods) : null;
     }
-    res.sendResult({ ok: true, result: { delay_ms: slow.delayMs, waiting: slow.waiting } });
+    res.sendResult({ ok: true, result: { delay_ms: slow.delayMs, waiting: slow.waiting, abandoned: slow.abandoned } });
   });
 
   // First of our routes: every bot-side call passes here and may be held back.
   app.all('/bot:token/:method', (req, res, next) => {
+    if (req.params.method !== 'getUpdates') {
+      res.on('close', () => { if (!res.writableEnded) slow.abandoned += 1; }); // the client hung up first
+    }
     if (!slow.delayMs || (slow.methods && !slow.methods.has(req.params.method))) return next();
     slow.waiting += 1;
     setTimeout(() => { slow.waiting -= 1; next(); }, slow.delayMs);

@@ -1,0 +1,129 @@
+"""BM25 on FTS5's postings as arrays (`bot/lexical_index.py`) ranks as FTS5 itself does.
+
+Indexes are built with `lexical_threshold=0` so that the small test corpus gets the arrays a
+1,000,000-passage index gets; each answer is checked against FTS5's own `bm25()` on the same
+store, through a lexicon that lacks the arrays.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from bot.build import build_index
+from bot.embedder import Embedder
+from bot.engine import Engine
+from bot.lexical import Lexicon, key_terms
+from bot.lexical_index import Postings, tokenize
+from bot.search import rank_passages
+from bot.settings import Settings
+from bot.store import IndexReader
+from tests.conftest import MULTI_CORPUS, dev_questions
+from tests.test_incremental import NEW_ARTICLE, edit
+
+QUESTIONS = [json.loads(line)["q"] for line in (MULTI_CORPUS.parent / "multi_questions.jsonl").read_text().splitlines()]
+QUESTIONS += [q["q"] for q in dev_questions()] + ["o'brien harbour", "Carrick Point lamp", "floods flooding flooded"]
+
+
+def fts_only(reader: IndexReader) -> Lexicon:
+    lex = Lexicon(reader)
+    lex.passage_postings = lex.sentence_postings = None
+    return lex
+
+
+def assert_same_ranking(reader: IndexReader) -> None:
+    arrays, fts = Lexicon(reader), fts_only(reader)
+    assert arrays.passage_postings is not None and arrays.sentence_postings is not None
+    for question in QUESTIONS:
+        terms = arrays.terms(question)
+        for search in ("search_passages", "search_sentences"):
+            got = getattr(arrays, search)(terms, 20)
+            want = getattr(fts, search)(terms, 20)
+            # Scores in float32 against FTS5's double: equal to 1e-6.
+            assert [s for _, s in got] == pytest.approx([s for _, s in want], rel=1e-6), (question, search)
+            # Every matching row with its score (the test corpus has fewer than 10,000).
+            got = dict(getattr(arrays, search)(terms, 10_000))
+            want = dict(getattr(fts, search)(terms, 10_000))
+            assert got.keys() == want.keys(), (question, search)
+            assert [got[i] for i in want] == pytest.approx(list(want.values()), rel=1e-6)
+        for word in key_terms(question):
+            assert set(arrays.passages_with(word)) == set(fts.passages_with(word)), word
+        sentence_ids = [r[0] for r in reader.query("SELECT id FROM sentences ORDER BY id LIMIT 40")]
+        for word in key_terms(question):
+            assert arrays.sentences_holding(word, sentence_ids) == fts.sentences_holding(word, sentence_ids)
+
+
+@pytest.fixture
+def multi_arrays(tmp_path: Path, embedder: Embedder) -> tuple[Path, Path]:
+    corpus, index = tmp_path / "corpus", tmp_path / "index"
+    shutil.copytree(MULTI_CORPUS, corpus)
+    build_index(corpus, index, embedder, lexical_threshold=0)
+    return corpus, index
+
+
+def test_postings_rank_as_fts5_bm25(multi_arrays: tuple[Path, Path]):
+    _, index = multi_arrays
+    reader = IndexReader(index)
+    assert [len(reader.manifest.lexical[k]) for k in ("passages", "sentences")] == [1, 1]
+    assert_same_ranking(reader)
+
+
+def test_incremental_builds_append_then_rewrite_segments(multi_arrays: tuple[Path, Path], embedder: Embedder):
+    corpus, index = multi_arrays
+    (corpus / "lighthouse.md").write_text(NEW_ARTICLE, encoding="utf-8")
+    build_index(corpus, index, embedder, lexical_threshold=0)
+    reader = IndexReader(index)
+    assert [len(reader.manifest.lexical[k]) for k in ("passages", "sentences")] == [2, 2]
+    assert_same_ranking(reader)
+    assert Lexicon(reader).term("marrow").known  # a word only the appended segment holds
+
+    edit(corpus / "port-strike.md", "roughly $40 million a day", "roughly $45 million a day")
+    build_index(corpus, index, embedder, lexical_threshold=0)
+    reader = IndexReader(index)
+    assert [len(reader.manifest.lexical[k]) for k in ("passages", "sentences")] == [1, 1]
+    assert_same_ranking(reader)
+
+
+def test_answers_equal_with_and_without_postings(
+    multi_arrays: tuple[Path, Path], multi_index: Path, embedder: Embedder
+):
+    _, index = multi_arrays
+    with_arrays = Engine(Settings(index_dir=index), embedder=embedder)
+    plain = Engine(Settings(index_dir=multi_index), embedder=embedder)
+    assert not plain.reader.manifest.lexical
+    for question in QUESTIONS:
+        a, b = with_arrays.answer(question).to_dict(), plain.answer(question).to_dict()
+        assert a == b, question
+        qv = embedder.encode([question])[0]
+        ranked = [s.passage_id for s in rank_passages(with_arrays.reader, qv, 5, question)]
+        assert ranked == [s.passage_id for s in rank_passages(plain.reader, qv, 5, question)]
+
+
+def test_a_word_becomes_the_index_tokens():
+    assert tokenize("Flooding") == ("flood",)
+    assert tokenize("O'Brien") == ("o", "brien")
+    assert tokenize("café") == tokenize("cafe")
+
+
+def test_postings_behave_as_a_set_of_ids():
+    import numpy as np
+
+    found = Postings([np.array([1, 5, 9]), np.array([20, 31])])
+    assert 5 in found and 31 in found and 6 not in found and "5" not in found
+    assert len(found) == 5 and bool(found) and not Postings([np.array([], dtype=np.int32)])
+    assert found & {9, 10, 20} == {9, 20}
+
+
+def test_a_truncated_postings_file_is_refused_with_a_hint(multi_arrays: tuple[Path, Path]):
+    from bot.errors import IndexUnavailable
+
+    _, index = multi_arrays
+    reader = IndexReader(index)
+    path = reader.path / "lexical-passages.docs.npy"
+    path.write_bytes(path.read_bytes()[:-8])
+    with pytest.raises(IndexUnavailable, match="missing or damaged") as err:
+        IndexReader(index)
+    assert "build_index.py" in err.value.hint
