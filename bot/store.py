@@ -458,7 +458,7 @@ class IndexWriter:
                 f"{p.hnsw_ef_construction}, {p.hnsw_storage})"
             )
             if self.notify:
-                self.notify(message + ": this takes minutes from 100,000 vectors")
+                self.notify(message + (": this takes minutes" if n >= 50_000 else ""))
             started = time.perf_counter()
             ids, vectors = segment_vectors(index)
             index, _ = build_vector_index(

@@ -144,8 +144,15 @@ def test_an_sq8_index_survives_an_incremental_build(tmp_path: Path, embedder: Em
     old = IndexReader(index)
     sql = "SELECT s.id FROM sentences s JOIN passages p ON p.id = s.passage_id WHERE p.article_id = 'wildfire'"
     kept = [r[0] for r in old.query(sql)]
+    flood = "(SELECT id FROM passages WHERE article_id = 'flood')"
+    n_pass = old.passage_index.ntotal - old.query(f"SELECT count(*) FROM {flood}")[0][0]
+    n_sent = old.sentence_index.ntotal - old.query(f"SELECT count(*) FROM sentences WHERE passage_id IN {flood}")[0][0]
     (corpus / "flood.txt").unlink()  # a removal: HNSW cannot delete, so the build rebuilds it from its codes
-    assert build_index(corpus, index, embedder, index_policy=policy).removed == 1
+    said: list[str] = []
+    assert build_index(corpus, index, embedder, index_policy=policy, notify=said.append).removed == 1
+    assert [m.split(" (")[0] for m in said if m.startswith("building")] == [
+        f"building the HNSW index of {n} {kind}" for kind, n in (("passages", n_pass), ("sentences", n_sent))
+    ]  # the build says what takes its time
     new = IndexReader(index)
     assert _manifest(index)["vector_index"]["sentences"]["storage"] == "sq8"
     assert [r[0] for r in new.query(sql)] == kept
