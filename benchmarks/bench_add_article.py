@@ -30,6 +30,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
+from measure import load_average  # noqa: E402
 from synthetic_corpus import generate  # noqa: E402
 
 from bot.build import build_index, passage_embedding_text, sentence_embedding_text  # noqa: E402
@@ -39,10 +40,13 @@ from bot.embedding_cache import EmbeddingCache, cache_key  # noqa: E402
 from bot.passages import split_article  # noqa: E402
 from bot.settings import BUNDLED_MODEL  # noqa: E402
 
+BACKEND = "onnx"
+
 
 def run(*args: str) -> tuple[float, str]:
     started = time.perf_counter()
-    result = subprocess.run([sys.executable, *args], cwd=ROOT, capture_output=True, text=True, check=False)
+    env = {**os.environ, "EMBEDDING_BACKEND": BACKEND}
+    result = subprocess.run([sys.executable, *args], cwd=ROOT, capture_output=True, text=True, check=False, env=env)
     seconds = time.perf_counter() - started
     if result.returncode != 0:
         sys.exit(f"{args} failed ({result.returncode}):\n{result.stderr}")
@@ -75,7 +79,10 @@ def main() -> int:
     parser.add_argument("--prefill-cache", action="store_true", help="random vectors for the big corpus")
     parser.add_argument("--work", type=Path, help="work folder (default: a temporary one, removed after)")
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--backend", choices=["onnx", "torch"], default="onnx", help="embedding backend (onnx)")
     args = parser.parse_args()
+    global BACKEND
+    BACKEND = args.backend
     work = args.work or Path(tempfile.mkdtemp(prefix="bench-add-"))
     work.mkdir(parents=True, exist_ok=True)
     try:
@@ -86,12 +93,12 @@ def main() -> int:
 
 
 def bench(args: argparse.Namespace, work: Path) -> int:
-    rows: list[tuple[str, str]] = []
+    rows: list[tuple[str, str]] = [("backend; load average at start", f"{args.backend}; {load_average()}")]
     # 1. The seed, from nothing, as a user runs it.
     seed_index = work / "seed-index"
     seconds, _ = run("scripts/build_index.py", "--quiet", "--index", str(seed_index))
     rows.append(("seed: full build, fresh index (script wall, model load included)", f"{seconds:.1f} s"))
-    embedder = Embedder(BUNDLED_MODEL)
+    embedder = Embedder(BUNDLED_MODEL, backend=args.backend)
     started = time.perf_counter()
     embedder.encode(["warm up"])
     rows.append(("model load (in-process)", f"{time.perf_counter() - started:.1f} s"))
@@ -140,9 +147,11 @@ def bench(args: argparse.Namespace, work: Path) -> int:
             f"incremental build adding one article, model loaded ({report.embedded} texts embedded, "
             f"{report.reused} reused; index of {report.passages} passages)",
             f"{report.seconds:.2f} s (embedding {report.embed_seconds:.2f} s, "
-            f"the rest {report.seconds - report.embed_seconds:.2f} s)",
+            f"the rest {report.seconds - report.embed_seconds:.2f} s: planning {report.plan_seconds:.2f} s, "
+            f"commit {report.commit_seconds:.2f} s)",
         )
     )
+    rows.append(("load average at the end", load_average()))
     width = max(len(r[0]) for r in rows)
     for label, value in rows:
         print(f"{label:<{width}}  {value}")

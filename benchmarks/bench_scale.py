@@ -16,6 +16,18 @@ column adds the query embedding p50 measured here with the ONNX backend (--embed
 
     python benchmarks/bench_scale.py --n 100000            # a few minutes
     python benchmarks/bench_scale.py                       # 1M: ~15-25 min on 2 cores
+
+--engine measures what the engine holds instead: the passage index (n vectors) *and* the sentence
+index (2.8 sentences per passage, as the seed corpus has), both built as the product builds them
+(FAISS_INDEX=auto above the threshold: HNSW over FAISS_HNSW_STORAGE, default sq8), loaded
+memory-mapped as `IndexReader` loads them, in one process that also loads the query embedder and
+answers like `rank_passages`: embed a dev question, search 64 sentences and 32 passages, read back
+the vectors of every sentence of the candidate passages and score them. Reports that process's RSS
+(after load and after the queries), its worst case (anonymous memory + every mapped byte), p50/p95
+per query including the embedding, and recall@10 of both searches against exact search.
+
+    python benchmarks/bench_scale.py --engine --n 200000   # ~5-10 min
+    python benchmarks/bench_scale.py --engine              # 1M passages + 2.8M sentences
 """
 
 from __future__ import annotations
@@ -155,6 +167,217 @@ def query_embedding_p50(backend: str) -> float:
     return median(times)
 
 
+SENTENCES_PER_PASSAGE = 2.8
+SENTENCE_K, PASSAGE_K = 64, 32  # bot.search.SENTENCE_CANDIDATES, PASSAGE_CANDIDATES
+
+
+def exact_top_k(vectors: np.ndarray, queries: np.ndarray, k: int = K) -> np.ndarray:
+    """Ids of the exact top k, searched in chunks so that millions of vectors need not be copied."""
+    import faiss
+
+    best_s = np.full((len(queries), k), -np.inf, np.float32)
+    best_i = np.full((len(queries), k), -1, np.int64)
+    for start in range(0, len(vectors), 200_000):
+        chunk = faiss.IndexFlatIP(DIM)
+        chunk.add(np.ascontiguousarray(vectors[start : start + 200_000]))
+        s, i = chunk.search(queries, k)
+        both_s, both_i = np.hstack([best_s, s]), np.hstack([best_i, i + start])
+        order = np.argsort(-both_s, axis=1)[:, :k]
+        best_s, best_i = np.take_along_axis(both_s, order, 1), np.take_along_axis(both_i, order, 1)
+    return best_i
+
+
+def engine_policy(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    """The product's policy (settings defaults), with the command line's overrides."""
+    from bot.settings import Settings
+    from bot.vector_index import IndexPolicy
+
+    policy = IndexPolicy.from_settings(Settings(_env_file=None))
+    overrides = {"hnsw_storage": args.storage, "hnsw_m": args.engine_m, "hnsw_ef_construction": args.engine_efc}
+    return IndexPolicy(**{**policy.__dict__, **{k: v for k, v in overrides.items() if v is not None}})
+
+
+def build_like_product(vectors: np.ndarray, policy, label: str) -> tuple[object, float]:  # type: ignore[no-untyped-def]
+    """The index the product writes for these vectors (type by size), added in chunks from disk."""
+    from bot.vector_index import new_vector_index
+
+    n = len(vectors)
+    t = time.perf_counter()
+    sample = np.ascontiguousarray(vectors[np.sort(np.random.default_rng(4).permutation(n)[: min(n, 200_000)])])
+    index = new_vector_index(policy.kind_for(n), DIM, policy, train_on=sample)
+    for start in range(0, n, 100_000):
+        end = min(n, start + 100_000)
+        index.add_with_ids(np.ascontiguousarray(vectors[start:end]), np.arange(start, end, dtype=np.int64))
+        print(f"    {label}: {end:,}/{n:,} added, {time.perf_counter() - t:.0f} s", flush=True)
+    return index, time.perf_counter() - t
+
+
+def engine_probe(args: argparse.Namespace) -> None:
+    """In a fresh process: the engine's memory and per-question work over both indexes; print JSON."""
+    import faiss
+    import psutil
+
+    from bot.embedder import Embedder
+    from bot.settings import BUNDLED_MODEL
+    from bot.store import IndexReader
+    from bot.vector_index import set_ef_search
+
+    proc = psutil.Process()
+    embedder = Embedder(BUNDLED_MODEL, backend=args.embed_backend)
+    embedder.encode(["warm up"])
+    with_model = proc.memory_info().rss
+    flags = faiss.IO_FLAG_MMAP_IFC | faiss.IO_FLAG_READ_ONLY  # as IndexReader._read_faiss
+    t = time.perf_counter()
+    passages = faiss.read_index(args.passage_file, flags)
+    sentences = faiss.read_index(args.sentence_file, flags)
+    load_s = time.perf_counter() - t
+    loaded = proc.memory_info()
+    n_pass, n_sent = int(passages.ntotal), int(sentences.ntotal)
+    # Sentence ids of passage p: first[p] .. first[p + 1] - 1, ~2.8 per passage as in the corpus.
+    first = np.floor(np.arange(n_pass + 1) * (n_sent / n_pass)).astype(np.int64)
+    owner_of = lambda sid: int(np.searchsorted(first, sid, side="right") - 1)  # noqa: E731
+    queries = np.load(args.query_file)
+    truth_p, truth_s = np.load(args.truth), np.load(args.sentence_truth)
+    questions = dev_questions()
+    rows = []
+    for ef in [int(e) for e in args.ef_search.split(",")]:
+        set_ef_search(passages, ef)
+        set_ef_search(sentences, ef)
+        total, search, rec_p, rec_s, reconstructed = [], [], [], [], []
+        for i, q in enumerate(queries):
+            t0 = time.perf_counter()
+            embedder.encode([questions[i % len(questions)]])  # the real question's cost; q is searched
+            t1 = time.perf_counter()
+            sent_hits = IndexReader.search(sentences, q, SENTENCE_K)
+            pass_hits = dict(IndexReader.search(passages, q, PASSAGE_K))
+            candidates = sorted({owner_of(sid) for sid, _ in sent_hits} | set(pass_hits))
+            ids = [sid for pid in candidates for sid in range(first[pid], first[pid + 1])]
+            sims = np.vstack([sentences.reconstruct(sid) for sid in ids]) @ q  # IndexReader.sentence_vectors
+            missing = [pid for pid in candidates if pid not in pass_hits]
+            if missing:
+                _ = np.vstack([passages.reconstruct(pid) for pid in missing]) @ q
+            _ = sims.max()
+            t2 = time.perf_counter()
+            total.append(t2 - t0)
+            search.append(t2 - t1)
+            reconstructed.append(len(ids))
+            rec_p.append(len(set(list(pass_hits)[:K]) & set(truth_p[i])) / K)
+            rec_s.append(len({sid for sid, _ in sent_hits[:K]} & set(truth_s[i])) / K)
+        rows.append(
+            {
+                "ef_search": ef,
+                "p50_ms": pct(total, 50) * 1e3,
+                "p95_ms": pct(total, 95) * 1e3,
+                "search_p50_ms": pct(search, 50) * 1e3,
+                "search_p95_ms": pct(search, 95) * 1e3,
+                "recall_passages": float(np.mean(rec_p)),
+                "recall_sentences": float(np.mean(rec_s)),
+                "reconstructed_per_query": float(np.mean(reconstructed)),
+            }
+        )
+    after = proc.memory_info()
+    files = {str(Path(args.passage_file).resolve()), str(Path(args.sentence_file).resolve())}
+    mapped = sum(Path(f).stat().st_size for f in files)
+    resident = sum(m.rss for m in proc.memory_maps(grouped=True) if m.path in files)
+    print(
+        json.dumps(
+            {
+                "load_s": load_s,
+                "rss_model_mb": with_model / 2**20,
+                "rss_loaded_mb": loaded.rss / 2**20,
+                "rss_mb": after.rss / 2**20,
+                "anon_mb": (after.rss - after.shared) / 2**20,
+                "index_resident_mb": resident / 2**20,
+                # As if every page of both files had been touched (a long-running bot's ceiling).
+                "worst_case_mb": (after.rss - resident + mapped) / 2**20,
+                "rows": rows,
+            }
+        )
+    )
+
+
+def engine_run(args: argparse.Namespace) -> None:
+    """Build both indexes as the product would, then probe them in a fresh process."""
+    import faiss
+
+    policy = engine_policy(args)
+    n, ns = args.n, int(args.n * SENTENCES_PER_PASSAGE)
+    work = args.workdir / f"engine-{args.vectors}-{args.n}"
+    work.mkdir(parents=True, exist_ok=True)
+    print(f"engine scale: {n:,} passages + {ns:,} sentences, {policy}; load {load_average()}", flush=True)
+    t = time.perf_counter()
+    pvec = make_vectors(n + args.queries, args.vectors, 0, work / "passages.npy")
+    svec = make_vectors(ns, args.vectors, 5, work / "sentences.npy")
+    queries = np.ascontiguousarray(pvec[n:])
+    np.save(work / "queries.npy", queries)
+    np.save(work / "truth-passages.npy", exact_top_k(pvec[:n], queries))
+    np.save(work / "truth-sentences.npy", exact_top_k(svec, queries))
+    print(f"  vectors and exact truth in {time.perf_counter() - t:.0f} s; load {load_average()}", flush=True)
+    info = {}
+    for label, vectors in (("passages", pvec[:n]), ("sentences", svec)):
+        path = work / f"{label}-{policy.kind_for(len(vectors))}-{policy.hnsw_storage}-m{policy.hnsw_m}.faiss"
+        load_at_build = load_average()
+        if path.exists() and not args.rebuild:
+            print(f"  {label}: reusing {path}", flush=True)
+            info[label] = {"path": path, "build_s": None, "load_at_build": None}
+            continue
+        index, build_s = build_like_product(vectors, policy, label)
+        faiss.write_index(index, str(path))
+        del index
+        info[label] = {"path": path, "build_s": build_s, "load_at_build": load_at_build}
+        print(f"  {label}: built in {build_s:.0f} s, {path.stat().st_size / 2**20:,.0f} MiB", flush=True)
+    load_at_probe = load_average()
+    cmd = [
+        sys.executable,
+        __file__,
+        "--engine-probe",
+        "--passage-file",
+        str(info["passages"]["path"]),
+        "--sentence-file",
+        str(info["sentences"]["path"]),
+        "--query-file",
+        str(work / "queries.npy"),
+        "--truth",
+        str(work / "truth-passages.npy"),
+        "--sentence-truth",
+        str(work / "truth-sentences.npy"),
+        "--embed-backend",
+        args.embed_backend,
+        "--ef-search",
+        args.ef_search,
+    ]
+    probe_out = json.loads(subprocess.run(cmd, capture_output=True, text=True, check=True).stdout.splitlines()[-1])
+    disk = {k: v["path"].stat().st_size / 2**20 for k, v in info.items()}
+    rows = [
+        {
+            **r,
+            "rss_mb": probe_out["rss_mb"],
+            "anon_mb": probe_out["anon_mb"],
+            "worst_case_mb": probe_out["worst_case_mb"],
+            "index_resident_mb": probe_out["index_resident_mb"],
+            "rss_loaded_mb": probe_out["rss_loaded_mb"],
+            "rss_model_mb": probe_out["rss_model_mb"],
+            "load_s": probe_out["load_s"],
+            "disk_passages_mb": disk["passages"],
+            "disk_sentences_mb": disk["sentences"],
+            "load_at_probe": load_at_probe,
+        }
+        for r in probe_out["rows"]
+    ]
+    report(
+        f"scale-engine-{args.vectors}-{n}-{policy.hnsw_storage}-m{policy.hnsw_m}",
+        rows,
+        {
+            "passages": n,
+            "sentences": ns,
+            "policy": policy.__dict__,
+            "backend": args.embed_backend,
+            "build_s": {k: v["build_s"] for k, v in info.items()},
+            "load_at_build": {k: v["load_at_build"] for k, v in info.items()},
+        },
+    )
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--n", type=int, default=1_000_000, help="vectors (default 1,000,000)")
@@ -165,6 +388,16 @@ def main() -> None:
     p.add_argument("--ef-construction", type=int, default=80)
     p.add_argument("--embed-backend", default="onnx", help="backend for the query-embedding figure (torch|onnx)")
     p.add_argument("--workdir", type=Path, default=Path("/tmp/report-bot-scale"))
+    p.add_argument("--engine", action="store_true", help="passages + sentences as the engine holds them")
+    p.add_argument("--storage", choices=["sq8", "fp16", "fp32"], help="--engine: HNSW storage (default: settings)")
+    p.add_argument("--engine-m", type=int, help="--engine: HNSW M (default: settings)")
+    p.add_argument("--engine-efc", type=int, help="--engine: HNSW efConstruction (default: settings)")
+    p.add_argument("--ef-search", default="32,64,128", help="--engine: efSearch values probed")
+    p.add_argument("--rebuild", action="store_true", help="--engine: rebuild index files that exist")
+    p.add_argument("--engine-probe", action="store_true", help=argparse.SUPPRESS)
+    p.add_argument("--passage-file", help=argparse.SUPPRESS)
+    p.add_argument("--sentence-file", help=argparse.SUPPRESS)
+    p.add_argument("--sentence-truth", help=argparse.SUPPRESS)
     p.add_argument("--probe", help=argparse.SUPPRESS)
     p.add_argument("--truth", help=argparse.SUPPRESS)
     p.add_argument("--query-file", help=argparse.SUPPRESS)
@@ -172,6 +405,10 @@ def main() -> None:
     args = p.parse_args()
     if args.probe:
         return probe(args)
+    if args.engine_probe:
+        return engine_probe(args)
+    if args.engine:
+        return engine_run(args)
     import faiss
 
     work = args.workdir / f"{args.vectors}-{args.n}"

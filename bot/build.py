@@ -19,7 +19,7 @@ from pathlib import Path
 
 from filelock import FileLock, Timeout
 
-from bot.corpus import Article, corpus_files, load_corpus
+from bot.corpus import Article, FileStat, corpus_files, load_corpus
 from bot.embedder import Embedder
 from bot.embedding_cache import EmbeddingCache, count_uncached
 from bot.errors import IndexUnavailable, ReportBotError
@@ -52,6 +52,10 @@ class BuildReport:
     warnings: list[str] = field(default_factory=list)
     seconds: float = 0.0
     embed_seconds: float = 0.0
+    #: Reading the corpus (only files whose stat changed) and comparing it with the live index.
+    plan_seconds: float = 0.0
+    #: Writing the new version's files and swapping it in (`IndexWriter.commit`).
+    commit_seconds: float = 0.0
     version: str | None = None
     up_to_date: bool = False
     full: bool = False
@@ -177,13 +181,24 @@ def _nothing_to_index(corpus_dir: Path, skipped: list[str]) -> None:
 
 def live_hashes(index_dir: Path, model: str) -> dict[str, str] | None:
     """Article id → content hash of the live index, when an incremental build can start from it."""
+    known = live_files(index_dir, model)
+    return None if known is None else known[0]
+
+
+def live_files(index_dir: Path, model: str) -> tuple[dict[str, str], dict[str, FileStat]] | None:
+    """Article id → content hash, and → file stat as recorded, of the live index (see `load_article`).
+
+    Older manifests and files that were changing while read have no stat: those files are hashed.
+    """
     if current_version(index_dir) is None:
         return None
     try:
         _, manifest = live_manifest(index_dir, model=model, splitter=SPLITTER_VERSION)
     except IndexUnavailable:
         return None
-    return {a: v["hash"] for a, v in manifest.articles.items()}
+    hashes = {a: v["hash"] for a, v in manifest.articles.items()}
+    stats = {a: tuple(v["stat"]) for a, v in manifest.articles.items() if v.get("stat")}
+    return hashes, stats  # type: ignore[return-value]
 
 
 class _BuildLock:
@@ -239,12 +254,13 @@ def build_index(
     with _BuildLock(index_dir):
         prune_versions(index_dir)  # leftovers of a killed build
         # Under the lock, so the live version cannot change between this look and the plan.
-        known = None if full else live_hashes(index_dir, embedder.model_name)
-        loaded = load_corpus(corpus_dir, known=known)
+        known = None if full else live_files(index_dir, embedder.model_name)
+        loaded = load_corpus(corpus_dir, known=known and known[0], stats=known and known[1])
         report.skipped, report.warnings, report.duplicates = loaded.skipped, loaded.warnings, loaded.duplicates
         if not loaded.articles:
             _nothing_to_index(corpus_dir, loaded.skipped)
         plan = plan_build(loaded.articles, index_dir, embedder.model_name, full=full)
+        report.plan_seconds = time.perf_counter() - started
         report.added, report.changed = len(plan.added), len(plan.changed)
         report.removed, report.unchanged = len(plan.removed), len(plan.unchanged)
         if plan.up_to_date and plan.base_manifest is not None:
@@ -259,7 +275,7 @@ def build_index(
         report.reason = plan.full_reason or f"incremental: {plan.summary()}"
         if notify:
             notify(report.reason)
-        _write_version(plan, index_dir, embedder, report, progress, started, index_policy, lexical_threshold)
+        _write_version(plan, index_dir, embedder, report, progress, started, index_policy, lexical_threshold, notify)
     report.seconds = time.perf_counter() - started
     return report
 
@@ -273,6 +289,7 @@ def _write_version(
     started: float,
     index_policy: IndexPolicy | None = None,
     lexical_threshold: int | None = None,
+    notify: Callable[[str], None] | None = None,
 ) -> None:
     unparsed = [a.meta.id for a in plan.to_insert if not a.parsed]
     if unparsed:  # cannot happen: only articles matching the live index are left unparsed
@@ -319,6 +336,7 @@ def _write_version(
         base=plan.base,
         policy=index_policy,
         lexical_threshold=lexical_threshold,
+        notify=notify,
     )
     try:
         for article_id in plan.to_remove:
@@ -343,10 +361,12 @@ def _write_version(
                 "hash": article.content_hash,
                 "path": article.meta.path,
                 "passages": len(passages),
+                "stat": article.stat,
             }
         for article in plan.unchanged:
             if article.meta.id in articles:
-                articles[article.meta.id]["path"] = article.meta.path
+                entry = articles[article.meta.id]
+                articles[article.meta.id] = {**entry, "path": article.meta.path, "stat": article.stat}
         manifest = Manifest(
             schema=SCHEMA_VERSION,
             splitter=SPLITTER_VERSION,
@@ -358,7 +378,9 @@ def _write_version(
             articles=articles,
             counts=counts,
         )
+        commit_started = time.perf_counter()
         writer.commit(manifest)
+        report.commit_seconds = time.perf_counter() - commit_started
     except BaseException:
         writer.abort()
         raise

@@ -46,6 +46,9 @@ class Settings(BaseSettings):
     faiss_hnsw_m: int = Field(32, ge=4, le=128, description="HNSW links per vector (memory vs recall).")
     faiss_hnsw_ef_construction: int = Field(80, ge=8, description="HNSW candidate list while building.")
     faiss_hnsw_ef_search: int = Field(64, ge=8, description="HNSW candidate list per search (speed vs recall).")
+    faiss_hnsw_storage: Literal["sq8", "fp16", "fp32"] = Field(
+        "sq8", description="How HNSW stores vectors: 8-bit codes, half or single floats (memory vs exactness)."
+    )
     lexical_postings_threshold: int = Field(
         100_000,
         ge=0,

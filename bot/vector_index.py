@@ -5,6 +5,13 @@ at 1M on 2 cores); HNSW answers in ~1 ms at 1M with recall@10 ≈ 0.98 on real M
 takes minutes to build and cannot delete. Both are wrapped in `IndexIDMap2`, so ids are ours
 (passage and sentence ids) and `reconstruct(id)` works on either.
 
+Storage: exact indexes keep float32 vectors (the small-index default, exact scores). HNSW stores
+its vectors as `FAISS_HNSW_STORAGE`: "sq8" (default; 8-bit scalar quantisation per dimension, a
+quarter of float32, cosine to the original ≥ 0.9997), "fp16" (half) or "fp32". At 1M passages
+and ~2.8M sentences float32 HNSW needs ~6 GiB; sq8 brings both under 3 GiB (docs/performance.md).
+sq8 is trained (per-dimension ranges) on the vectors of the build that first writes it; a
+rebuild reuses the ranges of the index it starts from, so re-encoding stored codes is lossless.
+
 How updates work (for incremental builds):
 - flat: the written index supports `remove_ids` and `add_with_ids` in place.
 - hnsw: `remove_ids` is not supported. Read the stored vectors back with `stored_vectors()`,
@@ -24,6 +31,12 @@ import numpy as np
 IndexKind = Literal["flat", "hnsw"]
 #: Accepted values of the FAISS_INDEX setting.
 INDEX_CHOICES = ("auto", "flat", "hnsw")
+#: Accepted values of FAISS_HNSW_STORAGE, and the FAISS scalar quantiser of each (None: float32).
+STORAGE_TYPES: dict[str, int | None] = {
+    "fp32": None,
+    "fp16": faiss.ScalarQuantizer.QT_fp16,
+    "sq8": faiss.ScalarQuantizer.QT_8bit,
+}
 
 
 @dataclass(frozen=True)
@@ -35,6 +48,8 @@ class IndexPolicy:
     hnsw_m: int = 32
     hnsw_ef_construction: int = 80
     hnsw_ef_search: int = 64
+    #: How HNSW stores vectors: "sq8", "fp16" or "fp32" (exact indexes always keep float32).
+    hnsw_storage: str = "sq8"
 
     @classmethod
     def from_settings(cls, settings: Any) -> IndexPolicy:
@@ -45,6 +60,7 @@ class IndexPolicy:
             hnsw_m=settings.faiss_hnsw_m,
             hnsw_ef_construction=settings.faiss_hnsw_ef_construction,
             hnsw_ef_search=settings.faiss_hnsw_ef_search,
+            hnsw_storage=settings.faiss_hnsw_storage,
         )
 
     def kind_for(self, n: int) -> IndexKind:
@@ -56,12 +72,26 @@ class IndexPolicy:
         return "hnsw" if n >= self.approx_threshold else "flat"
 
 
-def new_vector_index(kind: IndexKind, dimension: int, policy: IndexPolicy) -> faiss.Index:
-    """An empty inner-product index of `kind` that takes our ids (`add_with_ids`)."""
+def new_vector_index(
+    kind: IndexKind, dimension: int, policy: IndexPolicy, *, train_on: np.ndarray | None = None
+) -> faiss.Index:
+    """An empty inner-product index of `kind` that takes our ids (`add_with_ids`).
+
+    HNSW over quantised storage must learn its value ranges first: from `train_on` (the vectors
+    to add, or a sample of them), or later through `index.train`.
+    """
     if kind == "flat":
         inner: faiss.Index = faiss.IndexFlatIP(dimension)
     elif kind == "hnsw":
-        hnsw = faiss.IndexHNSWFlat(dimension, policy.hnsw_m, faiss.METRIC_INNER_PRODUCT)
+        if policy.hnsw_storage not in STORAGE_TYPES:
+            raise ValueError(f"unknown HNSW storage {policy.hnsw_storage!r}; expected one of {tuple(STORAGE_TYPES)}")
+        qtype = STORAGE_TYPES[policy.hnsw_storage]
+        if qtype is None:
+            hnsw = faiss.IndexHNSWFlat(dimension, policy.hnsw_m, faiss.METRIC_INNER_PRODUCT)
+        else:
+            hnsw = faiss.IndexHNSWSQ(dimension, qtype, policy.hnsw_m, faiss.METRIC_INNER_PRODUCT)
+            if train_on is not None and len(train_on):
+                hnsw.train(np.ascontiguousarray(train_on, dtype=np.float32))
         hnsw.hnsw.efConstruction = policy.hnsw_ef_construction
         hnsw.hnsw.efSearch = policy.hnsw_ef_search
         inner = hnsw
@@ -71,15 +101,49 @@ def new_vector_index(kind: IndexKind, dimension: int, policy: IndexPolicy) -> fa
 
 
 def build_vector_index(
-    vectors: np.ndarray, ids: np.ndarray | list[int], dimension: int, policy: IndexPolicy
+    vectors: np.ndarray,
+    ids: np.ndarray | list[int],
+    dimension: int,
+    policy: IndexPolicy,
+    *,
+    like: faiss.Index | None = None,
 ) -> tuple[faiss.Index, dict[str, Any]]:
-    """The index for these vectors and its description for the manifest."""
+    """The index for these vectors and its description for the manifest.
+
+    `like`: the index these vectors were read from; when it holds sq8 codes of the same type, its
+    trained ranges are reused, so the rebuilt codes equal the stored ones (no drift per rebuild).
+    """
     vectors = np.ascontiguousarray(vectors, dtype=np.float32).reshape(-1, dimension)
-    kind = policy.kind_for(len(vectors))
-    index = new_vector_index(kind, dimension, policy)
+    index = new_vector_index(policy.kind_for(len(vectors)), dimension, policy)
+    if not index.is_trained and len(vectors):  # quantised storage: learn or reuse value ranges
+        inner = faiss.downcast_index(index.index)
+        source = _quantiser(like) if like is not None else None
+        storage = faiss.downcast_index(inner.storage)
+        if source is not None and source.qtype == storage.sq.qtype:
+            storage.sq.trained = source.trained
+            storage.is_trained = True
+        else:
+            storage.train(vectors)
+        inner.is_trained = index.is_trained = True
     if len(vectors):
         index.add_with_ids(vectors, np.asarray(ids, dtype=np.int64))
     return index, describe(index)
+
+
+def _quantiser(index: faiss.Index) -> faiss.ScalarQuantizer | None:
+    """The trained scalar quantiser of an HNSW index over quantised storage, if it is one."""
+    inner = faiss.downcast_index(index.index) if isinstance(index, faiss.IndexIDMap2) else index
+    if isinstance(inner, faiss.IndexHNSWSQ):
+        return faiss.downcast_index(inner.storage).sq
+    return None
+
+
+def storage_of(index: faiss.Index) -> str:
+    """How an index stores its vectors: "fp32", "fp16" or "sq8"."""
+    sq = _quantiser(index)
+    if sq is None:
+        return "fp32"
+    return next(name for name, qtype in STORAGE_TYPES.items() if qtype == sq.qtype)
 
 
 def describe(index: faiss.Index) -> dict[str, Any]:
@@ -89,6 +153,7 @@ def describe(index: faiss.Index) -> dict[str, Any]:
     if isinstance(inner, faiss.IndexHNSW):
         info.update(kind="hnsw", m=int(inner.hnsw.nb_neighbors(1)), ef_construction=int(inner.hnsw.efConstruction))
         info["ef_search"] = int(inner.hnsw.efSearch)
+        info["storage"] = storage_of(inner)
     return info
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import faiss
@@ -15,7 +16,7 @@ from bot.engine import Engine
 from bot.settings import Settings
 from bot.store import IndexReader
 from bot.vector_index import IndexPolicy, build_vector_index, describe, stored_vectors
-from tests.conftest import SEED_CORPUS, dev_questions
+from tests.conftest import MULTI_CORPUS, SEED_CORPUS, dev_questions
 
 QUESTIONS = ["d01", "d03", "d05", "d10", "d15"]
 
@@ -28,7 +29,7 @@ def _manifest(index: Path) -> dict:
 @pytest.fixture(scope="module")
 def hnsw_index(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Path:
     index = tmp_path_factory.mktemp("hnsw-index")
-    build_index(SEED_CORPUS, index, embedder, index_policy=IndexPolicy(choice="hnsw", hnsw_m=16))
+    build_index(SEED_CORPUS, index, embedder, index_policy=IndexPolicy(choice="hnsw", hnsw_m=16, hnsw_storage="fp32"))
     return index
 
 
@@ -78,7 +79,7 @@ def test_stored_vectors_rebuild_an_index_after_a_removal():
     vectors = rng.standard_normal((300, 16)).astype(np.float32)
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
     ids = np.arange(1000, 1300)
-    hnsw, info = build_vector_index(vectors, ids, 16, IndexPolicy(choice="hnsw"))
+    hnsw, info = build_vector_index(vectors, ids, 16, IndexPolicy(choice="hnsw", hnsw_storage="fp32"))
     assert info["kind"] == "hnsw"
     with pytest.raises(RuntimeError):
         hnsw.remove_ids(np.array([1000], dtype=np.int64))  # why incremental builds rebuild HNSW
@@ -90,3 +91,69 @@ def test_stored_vectors_rebuild_an_index_after_a_removal():
     assert found[0][0] == 1001
     assert rebuilt.remove_ids(np.array([1001], dtype=np.int64)) == 1  # flat updates in place
     assert isinstance(rebuilt, faiss.IndexIDMap2)
+
+
+def _clustered(n: int, d: int = 32, seed: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    centres = np.random.default_rng(9).standard_normal((200, d))  # the same topics for data and queries
+    x = centres[rng.integers(0, 200, n)] + 0.4 * rng.standard_normal((n, d))
+    return (x / np.linalg.norm(x, axis=1, keepdims=True)).astype(np.float32)
+
+
+@pytest.mark.parametrize(("storage", "atol"), [("sq8", 0.02), ("fp16", 1e-3)])
+def test_quantised_hnsw_is_written_mapped_searched_and_reconstructed(tmp_path: Path, storage: str, atol: float):
+    vectors, queries = _clustered(3000), _clustered(50, seed=1)
+    ids = np.arange(500, 3500)
+    index, info = build_vector_index(vectors, ids, 32, IndexPolicy(choice="hnsw", hnsw_m=16, hnsw_storage=storage))
+    assert info["kind"] == "hnsw" and info["storage"] == storage
+    path = tmp_path / "q.faiss"
+    faiss.write_index(index, str(path))
+    fp32, _ = build_vector_index(vectors, ids, 32, IndexPolicy(choice="hnsw", hnsw_m=16, hnsw_storage="fp32"))
+    faiss.write_index(fp32, str(tmp_path / "fp32.faiss"))
+    saved = (tmp_path / "fp32.faiss").stat().st_size - path.stat().st_size
+    assert saved >= 0.99 * 3000 * 32 * (3 if storage == "sq8" else 2)  # 1 or 2 bytes per dimension, not 4
+    mapped = faiss.read_index(str(path), faiss.IO_FLAG_MMAP_IFC | faiss.IO_FLAG_READ_ONLY)  # as IndexReader
+    assert describe(mapped)["storage"] == storage
+    exact = faiss.IndexFlatIP(32)
+    exact.add(vectors)
+    _, truth = exact.search(queries, 10)
+    found = [[hit for hit, _ in IndexReader.search(mapped, q, 10)] for q in queries]
+    recall = np.mean([len(set(f) & set(t + 500)) / 10 for f, t in zip(found, truth, strict=True)])
+    assert recall >= 0.95
+    np.testing.assert_allclose(mapped.reconstruct(777), vectors[277], atol=atol)
+
+
+def test_rebuilding_sq8_keeps_the_stored_codes(tmp_path: Path):
+    vectors = _clustered(1000)
+    policy = IndexPolicy(choice="hnsw", hnsw_m=16, hnsw_storage="sq8")
+    first, _ = build_vector_index(vectors, np.arange(1000), 32, policy)
+    ids, stored = stored_vectors(first)
+    again, _ = build_vector_index(stored[1:], ids[1:], 32, policy, like=first)
+    np.testing.assert_array_equal(stored_vectors(again)[1], stored[1:])  # no drift per rebuild
+    retrained, _ = build_vector_index(stored[1:], ids[1:], 32, policy)
+    assert not np.array_equal(stored_vectors(retrained)[1], stored[1:])  # what `like` avoids
+
+
+def test_an_sq8_index_survives_an_incremental_build(tmp_path: Path, embedder: Embedder, multi_index: Path):
+    corpus, index = tmp_path / "corpus", tmp_path / "index"
+    shutil.copytree(MULTI_CORPUS, corpus)
+    shutil.copytree(multi_index / "cache", index / "cache")
+    policy = IndexPolicy(choice="hnsw", hnsw_m=16, hnsw_storage="sq8")
+    build_index(corpus, index, embedder, index_policy=policy)
+    assert _manifest(index)["vector_index"]["sentences"]["storage"] == "sq8"
+    old = IndexReader(index)
+    sql = "SELECT s.id FROM sentences s JOIN passages p ON p.id = s.passage_id WHERE p.article_id = 'wildfire'"
+    kept = [r[0] for r in old.query(sql)]
+    flood = "(SELECT id FROM passages WHERE article_id = 'flood')"
+    n_pass = old.passage_index.ntotal - old.query(f"SELECT count(*) FROM {flood}")[0][0]
+    n_sent = old.sentence_index.ntotal - old.query(f"SELECT count(*) FROM sentences WHERE passage_id IN {flood}")[0][0]
+    (corpus / "flood.txt").unlink()  # a removal: HNSW cannot delete, so the build rebuilds it from its codes
+    said: list[str] = []
+    assert build_index(corpus, index, embedder, index_policy=policy, notify=said.append).removed == 1
+    assert [m.split(" (")[0] for m in said if m.startswith("building")] == [
+        f"building the HNSW index of {n} {kind}" for kind, n in (("passages", n_pass), ("sentences", n_sent))
+    ]  # the build says what takes its time
+    new = IndexReader(index)
+    assert _manifest(index)["vector_index"]["sentences"]["storage"] == "sq8"
+    assert [r[0] for r in new.query(sql)] == kept
+    np.testing.assert_array_equal(new.sentence_vectors(kept), old.sentence_vectors(kept))

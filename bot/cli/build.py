@@ -114,8 +114,8 @@ def run_build(settings: Settings, embedder: Embedder, *, full: bool = False, qui
         bar.update(done - bar.n)
 
     def notify(message: str) -> None:
-        if message.startswith("full rebuild:"):
-            print(message, file=sys.stderr)
+        if message.startswith(("full rebuild:", "building the HNSW")):
+            tqdm.write(message, file=sys.stderr)  # below the embedding bar, not through it
 
     try:
         report = build_index(
@@ -141,12 +141,13 @@ def run_build(settings: Settings, embedder: Embedder, *, full: bool = False, qui
 
 def dry_run(settings: Settings) -> int:
     """Print what a build would change, without the lock, the model or any write."""
-    from bot.build import estimate_embedding, live_hashes, plan_build
+    from bot.build import estimate_embedding, live_files, plan_build
     from bot.corpus import load_corpus
     from bot.settings import BUNDLED_MODEL
 
     model = settings.embedding_model or BUNDLED_MODEL
-    loaded = load_corpus(settings.corpus_dir, known=live_hashes(settings.index_dir, model))
+    known = live_files(settings.index_dir, model)
+    loaded = load_corpus(settings.corpus_dir, known=known and known[0], stats=known and known[1])
     for line in loaded.duplicates:
         print(f"duplicate: {line}", file=sys.stderr)
     for line in loaded.skipped:
