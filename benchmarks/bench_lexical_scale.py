@@ -18,13 +18,22 @@ query embedding measured here (ONNX, as the engine's default) and the HNSW searc
 shared dev questions plus questions of four words drawn from the synthetic text (so that their
 terms match, as they do on a real corpus).
 
+A real corpus of that size has hundreds of thousands of distinct words, the synthetic text about
+a thousand: `--vocabulary N` (default 300,000) rewrites passages so that N pseudo-words (a third
+written capitalised, as names) join the index. Questions holding a word the index lacks then time
+the two paths such words take in `Lexicon.terms`: typo matching (`bot/spelling.py`, before:
+`difflib.get_close_matches` over the whole vocabulary) and the derived-name check (the written
+forms kept with the postings, before: a GLOB scan of every passage's text); both must agree.
+
     python benchmarks/bench_lexical_scale.py                       # 1,000,000 passages and sentences
     python benchmarks/bench_lexical_scale.py --passages 100000 --sentences 100000
+    python benchmarks/bench_lexical_scale.py --store DIR --unknown-only   # the unknown-word paths only
 """
 
 from __future__ import annotations
 
 import argparse
+import difflib
 import json
 import random
 import re
@@ -40,7 +49,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from measure import RESULTS, dev_questions, load_average, median, pct, report
 from synthetic_corpus import _Writer
 
-from bot.lexical import Lexicon, key_terms
+from bot.lexical import FUZZY_CUTOFF, Lexicon, key_terms
 from bot.lexical_index import TABLES, LexicalIndex, write_segment
 from bot.search import PASSAGE_CANDIDATES, SENTENCE_CANDIDATES, coverages
 from bot.store import _SCHEMA
@@ -78,6 +87,164 @@ def fill(db: sqlite3.Connection, passages: int, sentences: int, seed: int) -> li
         db.executemany("INSERT INTO sentences VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", srow)
     db.commit()
     return sample
+
+
+_ONSETS = [*"bcdfghjklmnprstvwz", "br", "ch", "dr", "gr", "kh", "pl", "sh", "st", "th", "tr"]
+_VOWELS = ["a", "e", "i", "o", "u", "a", "e", "i", "o", "ai", "ou", "ia"]
+_CODAS = ["", "", "", "n", "r", "s", "l", "m", "k", "nd", "st", "sh"]
+
+
+def pseudo_words(n: int, rng: random.Random) -> list[str]:
+    """N distinct pronounceable non-words of 2-4 syllables (5-14 letters), the long tail of a vocabulary."""
+    words: set[str] = set()
+    while len(words) < n:
+        word = "".join(rng.choice(_ONSETS) + rng.choice(_VOWELS) + rng.choice(_CODAS) for _ in range(rng.randint(2, 4)))
+        if 5 <= len(word) <= 14:
+            words.add(word)
+    return sorted(words)
+
+
+def add_vocabulary(db: sqlite3.Connection, n: int, passages: int, seed: int) -> list[tuple[str, bool]]:
+    """Rewrite passages (delete and insert, so the FTS5 triggers follow) to add N pseudo-words, ten
+    to a passage, every third capitalised; kept in a table so that a reused store is not rewritten.
+    """
+    db.execute("CREATE TABLE IF NOT EXISTS bench_vocabulary (word TEXT, capital INTEGER)")
+    kept = db.execute("SELECT word, capital FROM bench_vocabulary").fetchall()
+    if len(kept) >= n:
+        return [(w, bool(c)) for w, c in kept[:n]]
+    db.execute("DELETE FROM bench_vocabulary")
+    rng = random.Random(seed + 1)
+    words = [(w, i % 3 == 0) for i, w in enumerate(pseudo_words(n, rng))]
+    rng.shuffle(words)
+    per = 10
+    step = max(1, passages // max(1, n // per))
+    for k in range(0, n, per):
+        pid = (k // per) * step
+        row = db.execute("SELECT * FROM passages WHERE id = ?", (pid,)).fetchone()
+        added = " ".join(w.capitalize() if cap else w for w, cap in words[k : k + per])
+        db.execute("DELETE FROM passages WHERE id = ?", (pid,))
+        db.execute("INSERT INTO passages VALUES (?,?,?,?,?,?,?,?)", (*row[:6], f"{row[6]} {added}.", row[7]))
+    db.executemany("INSERT INTO bench_vocabulary VALUES (?, ?)", words)
+    db.commit()
+    return words
+
+
+def misspell(word: str, rng: random.Random) -> str:
+    """One typing slip: a letter dropped, doubled, replaced or swapped with the next."""
+    i = rng.randrange(len(word) - 1)
+    slip = rng.randrange(4)
+    if slip == 0:
+        return word[:i] + word[i + 1 :]
+    if slip == 1:
+        return word[: i + 1] + word[i:]
+    if slip == 2:
+        return word[:i] + rng.choice("aeioustrnlkz") + word[i + 1 :]
+    return word[:i] + word[i + 1] + word[i] + word[i + 2 :]
+
+
+def unknown_word_questions(
+    sample: list[str], added: list[tuple[str, bool]], vocabulary: frozenset[str], per_kind: int, rng: random.Random
+) -> list[tuple[str, str]]:
+    """(kind, question): three key terms of a sampled passage and one word the index lacks."""
+    common = sorted({w for text in sample for w in key_terms(text) if len(w) >= 6 and w.isalpha()})
+    # A name or a word of 5-6 letters + "ians" is too far from it to be read as a typo of it.
+    names = [w for w, cap in added if cap and len(w) <= 6 and w in vocabulary][:3000]
+    stems = sorted(w for w in vocabulary if 5 <= len(w) <= 6 and w.isalpha() and w in common)
+    makers = {
+        "typo of a corpus word": lambda: misspell(rng.choice(common), rng),
+        "typo of a rare word": lambda: misspell(rng.choice(added)[0], rng),
+        "name + suffix (derived name)": lambda: rng.choice(names) + "ians",
+        "known word + suffix": lambda: rng.choice(stems) + "ians",
+        "unknown word": lambda: "".join(rng.choice("qxzjvkw") for _ in range(rng.randint(6, 9))),
+    }
+    questions = []
+    for kind, make in makers.items():
+        for _ in range(per_kind):
+            word = make()
+            while word in vocabulary:
+                word = make()
+            words = key_terms(rng.choice(sample))
+            context = rng.sample(words, k=min(3, len(words)))
+            questions.append((kind, " ".join([*context[:2], word, *context[2:]])))
+    return questions
+
+
+class ScanningLexicon(Lexicon):
+    """The engine's lexicon as it was before: difflib over the whole vocabulary, a GLOB scan for names."""
+
+    def close_word(self, word: str) -> str | None:
+        found = difflib.get_close_matches(word, self.vocabulary, n=1, cutoff=FUZZY_CUTOFF)
+        return found[0] if found else None
+
+    def _written_as_name(self, stem: str) -> bool:
+        return self._scan_written_as_name(stem)
+
+
+def unknown_word_rows(
+    path: Path, passages: int, postings: dict[str, LexicalIndex], questions: list[tuple[str, str]], old_every: int
+) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """Time `Lexicon.terms` on questions with an unknown word, now and as before (every `old_every`th)."""
+    new = Lexicon(StoreOnly(path, passages, postings))  # type: ignore[arg-type]
+    old = ScanningLexicon(StoreOnly(path, passages, postings))  # type: ignore[arg-type]
+    first: dict[str, float] = {}
+    t = time.perf_counter()
+    size = len(new.vocabulary)
+    first["vocabulary"] = time.perf_counter() - t
+    t = time.perf_counter()
+    new.close_word("warmup")
+    first["typo matcher"] = time.perf_counter() - t
+    t = time.perf_counter()
+    new._written_as_name("warmup")
+    first["written forms"] = time.perf_counter() - t
+    times: dict[str, list[float]] = {}
+    old_times: dict[str, list[float]] = {}
+    same = compared = 0
+    corrected: dict[str, int] = {}
+    named: dict[str, int] = {}
+    for i, (kind, question) in enumerate(questions):
+        t = time.perf_counter()
+        got = new.terms(question)
+        times.setdefault(kind, []).append(time.perf_counter() - t)
+        unknown = [x for x in got if x.searched != x.word]  # what the question's odd word became
+        corrected[kind] = corrected.get(kind, 0) + any(x.searched for x in unknown)
+        named[kind] = named.get(kind, 0) + any(x.name for x in unknown)
+        if i % old_every == 0:
+            t = time.perf_counter()
+            want = old.terms(question)
+            old_times.setdefault(kind, []).append(time.perf_counter() - t)
+            compared += 1
+            same += [(x.word, x.searched, x.name, len(x.passages)) for x in got] == [
+                (x.word, x.searched, x.name, len(x.passages)) for x in want
+            ]
+    times["all"] = [x for k in list(times) for x in times[k]]
+    old_times["all"] = [x for k in list(old_times) for x in old_times[k]]
+    rows = []
+    for kind, seconds in times.items():
+        before = old_times.get(kind) or [float("nan")]
+        rows.append(
+            {
+                "query": f"key terms, unknown word: {kind}",
+                "passages": passages,
+                "vocabulary": size,
+                "questions": len(seconds),
+                "typo_matched": corrected.get(kind, sum(corrected.values())),
+                "derived_name": named.get(kind, sum(named.values())),
+                "p50_ms": median(seconds) * 1000,
+                "p95_ms": pct(seconds, 95) * 1000,
+                "before_questions": len(old_times.get(kind, [])),
+                "before_p50_ms": median(before) * 1000,
+                "before_p95_ms": pct(before, 95) * 1000,
+                "load": load_average(),
+            }
+        )
+    extra = {
+        "vocabulary": size,
+        "first_use_s": first,
+        "answers_equal": f"{same}/{compared}",
+    }
+    print(f"vocabulary {size:,} terms; first use: " + ", ".join(f"{k} {v:.2f} s" for k, v in first.items()))
+    print(f"answers equal to the scanning lexicon's: {same}/{compared}")
+    return rows, extra
 
 
 class _Count:
@@ -155,6 +322,10 @@ def main() -> None:
     p.add_argument("--queries", type=int, default=100, help="questions in all (dev questions first)")
     p.add_argument("--seed", type=int, default=7)
     p.add_argument("--store", type=Path, help="keep the filled store here and reuse it when present")
+    p.add_argument("--vocabulary", type=int, default=300_000, help="pseudo-words added to the index (0: none)")
+    p.add_argument("--unknown-per-kind", type=int, default=20, help="questions per kind of unknown word")
+    p.add_argument("--old-every", type=int, default=2, help="time the scanning lexicon on every Nth of those")
+    p.add_argument("--unknown-only", action="store_true", help="time only the unknown-word paths")
     args = p.parse_args()
     load = load_average()
     with tempfile.TemporaryDirectory(prefix="bench-lexical-") as tmp:
@@ -172,6 +343,11 @@ def main() -> None:
             db.close()
             sample_path.write_text("\n".join(sample), encoding="utf-8")
         sample = sample_path.read_text(encoding="utf-8").splitlines()
+        added: list[tuple[str, bool]] = []
+        if args.vocabulary:
+            db = sqlite3.connect(path)
+            added = add_vocabulary(db, args.vocabulary, args.passages, args.seed)
+            db.close()
         build_s = time.perf_counter() - started
         db = sqlite3.connect(f"file:{path}?mode=ro&immutable=1", uri=True)
         postings: dict[str, LexicalIndex] = {}
@@ -189,6 +365,15 @@ def main() -> None:
             f"written in {postings_s['passages']:.1f} s (passages) + {postings_s['sentences']:.1f} s (sentences)"
         )
         rng = random.Random(args.seed)
+        unknown_rows: list[dict[str, Any]] = []
+        unknown_extra: dict[str, Any] = {}
+        if added:
+            vocabulary = frozenset(postings["passages"].vocabulary())
+            asked = unknown_word_questions(sample, added, vocabulary, args.unknown_per_kind, rng)
+            unknown_rows, unknown_extra = unknown_word_rows(path, args.passages, postings, asked, args.old_every)
+            if args.unknown_only:
+                report(f"lexical-unknown-{args.passages}", unknown_rows, unknown_extra)
+                return
         questions = dev_questions()
         while len(questions) < args.queries:
             words = key_terms(rng.choice(sample))
@@ -254,8 +439,9 @@ def main() -> None:
     )
     report(
         f"lexical-{args.passages}",
-        rows,
+        rows + unknown_rows,
         {
+            **unknown_extra,
             "store_build_s": build_s,
             "store_disk_mib": disk / 2**20,
             "postings_write_s": postings_s,

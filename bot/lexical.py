@@ -8,12 +8,12 @@ vocabulary, so that a key term the report never uses ("Nobel", "French") is know
 
 from __future__ import annotations
 
-import difflib
 import re
 from dataclasses import dataclass
 from functools import lru_cache
 
 from bot.lexical_index import Postings
+from bot.spelling import CloseWords
 from bot.store import IndexReader
 
 #: Words that carry no content of their own in a question: function words, question words and
@@ -313,15 +313,19 @@ class Lexicon:
         return {r[0] for r in rows}
 
     def term(self, word: str, name: bool = False) -> Term:
-        """A key term's statistics, with a typo fallback to the closest index word."""
+        """A key term's statistics, with a typo fallback to the closest index word.
+
+        The closest word is difflib's choice over the vocabulary, found without scoring every
+        word in Python (`bot/spelling.py`): a large index has hundreds of thousands.
+        """
         import math
 
         found = self.passages_with(word)
         searched: str | None = word
         if not found and len(word) >= FUZZY_MIN_CHARS and not word.isdigit():
-            close = difflib.get_close_matches(word, self.vocabulary, n=1, cutoff=FUZZY_CUTOFF)
+            close = self.close_word(word)
             if close:
-                searched = close[0]
+                searched = close
                 found = self.passages_with(searched)
         if not found:
             searched = None
@@ -329,6 +333,10 @@ class Lexicon:
         n = len(found)
         idf = math.log((self.passage_count - n + 0.5) / (n + 0.5) + 1.0)
         return Term(word, searched, found, idf, name)
+
+    def close_word(self, word: str) -> str | None:
+        """The index word an unknown word is taken to be a typo of: difflib's choice, or None."""
+        return _close_words(self.reader).closest(word, FUZZY_CUTOFF)
 
     def derived_name(self, word: str) -> bool:
         """Whether an unknown word extends a name of the index ("iranian": the report has "Iran").
@@ -346,7 +354,17 @@ class Lexicon:
         return False
 
     def _written_as_name(self, stem: str) -> bool:
-        """The index writes this word capitalised and never in lower case."""
+        """The index writes this word capitalised and never in lower case.
+
+        A large index answers from the written forms its postings keep (`bot/lexical_index.py`);
+        a small one scans its passages, which costs milliseconds there and a second at 1M.
+        """
+        if self.passage_postings is not None and (known := self.passage_postings.written_as_name(stem)) is not None:
+            return known
+        return self._scan_written_as_name(stem)
+
+    def _scan_written_as_name(self, stem: str) -> bool:
+        """`_written_as_name` by reading every passage's text."""
         padded = "(' ' || text || ' ')"
         rows = self.reader.query(
             f"SELECT EXISTS(SELECT 1 FROM passages WHERE {padded} GLOB ?), "
@@ -397,6 +415,11 @@ def _vocabulary(reader: IndexReader) -> list[str]:
     if postings is not None:  # fts5vocab would count every term's rows: a scan of the whole index
         return postings.vocabulary()
     return [r[0] for r in reader.query("SELECT term FROM passages_vocab")]
+
+
+@lru_cache(maxsize=4)
+def _close_words(reader: IndexReader) -> CloseWords:
+    return CloseWords(_vocabulary(reader))
 
 
 @lru_cache(maxsize=4)

@@ -10,6 +10,10 @@ them), the same formula as FTS5's `bm25()` (k1 = 1.2, b = 0.75, its IDF with the
 column weights), so the ranking is FTS5's, only vectorised. FTS5 stays the source of truth: it
 is kept in step by triggers, and the arrays are derived from it at commit.
 
+Beside them, each segment of the passages keeps the forms its text writes words in (`.forms`):
+which words appear capitalised and which in lower case, so that "the report writes Iran only as a
+name" (`bot/lexical.py`, derived names) is a set lookup rather than a scan of every passage.
+
 Incremental builds that only add rows append a segment (the added rows, tokenised by a scratch
 FTS5 table with the same tokenizer); removing rows or reaching `MAX_LEXICAL_SEGMENTS` rewrites one
 segment from the store, as the vector side does.
@@ -18,6 +22,7 @@ segment from the store, as the vector side does.
 from __future__ import annotations
 
 import math
+import re
 import sqlite3
 import threading
 from collections.abc import Iterable, Iterator, Sequence
@@ -42,11 +47,59 @@ MAX_LEXICAL_SEGMENTS = 8
 #: MaxScore is tried while the rarest phrases hold less than 1/MAXSCORE_SHARE of the postings.
 MAXSCORE_SHARE = 4
 _ARRAYS = ("offsets", "docs", "tf", "length")
+#: Per kind, the table and column whose written forms a segment keeps (sentences repeat the
+#: passages' text: their segments keep none).
+FORM_SOURCES = {"passages": ("passages", "text")}
+#: A written word: a run of letters (digits, apostrophes and hyphens end it).
+_LETTERS = re.compile(r"[^\W\d_]+")
+#: Inside a word with letters beyond ASCII, its runs of ASCII letters count as words too ("rich"
+#: in "Zürich", "Herv" in "Hervé"), as they did for the `GLOB` scan this replaces: the index's
+#: tokens lose their diacritics ("herv"), so those runs are what its words are written as.
+_ASCII_LETTERS = re.compile(r"[A-Za-z]+")
+_FORMS_BATCH = 10_000
 
 
 def segment_files(prefix: str) -> list[str]:
-    """The files of one segment: its terms (one a line) and its arrays."""
-    return [f"{prefix}.terms", *(f"{prefix}.{name}.npy" for name in _ARRAYS)]
+    """The files of one segment: its terms (one a line), its arrays and its written forms."""
+    return [f"{prefix}.terms", *(f"{prefix}.{name}.npy" for name in _ARRAYS), f"{prefix}.forms"]
+
+
+def written_forms(texts: Iterable[str]) -> tuple[set[str], set[str]]:
+    """(words written capitalised, words written in lower case) in these texts, lower-cased.
+
+    "Iran" adds "iran" to the first, "iran" to the second; "IRAN" and "iPhone" to neither;
+    "Hervé" adds "hervé" and "herv" to the first.
+    Texts are joined in batches so that the regex, not Python, walks the words.
+    """
+    forms: set[str] = set()
+    batch: list[str] = []
+    for text in texts:
+        batch.append(text)
+        if len(batch) >= _FORMS_BATCH:
+            forms.update(_LETTERS.findall("\n".join(batch)))
+            batch.clear()
+    forms.update(_LETTERS.findall("\n".join(batch)))
+    forms.update(run for form in [f for f in forms if not f.isascii()] for run in _ASCII_LETTERS.findall(form))
+    capital: set[str] = set()
+    lower: set[str] = set()
+    for form in forms:
+        folded = form.lower()
+        if form == folded:
+            lower.add(form)
+        elif form == folded.capitalize():
+            capital.add(folded)
+    return capital, lower
+
+
+def _write_forms(conn: sqlite3.Connection, kind: str, path: Path, min_rowid: int | None) -> None:
+    """Write a segment's written forms: one word a line, tab, "C" (capitalised), "L" or "CL"."""
+    lines: list[str] = []
+    if kind in FORM_SOURCES:
+        table, column = FORM_SOURCES[kind]
+        rows = conn.execute(f"SELECT {column} FROM {table} WHERE id >= ?", (min_rowid or 0,))
+        capital, lower = written_forms(r[0] or "" for r in rows)
+        lines = [f"{w}\t{'C' if w in capital else ''}{'L' if w in lower else ''}" for w in sorted(capital | lower)]
+    path.write_text("\n".join(lines), encoding="utf-8")
 
 
 def _read_postings(
@@ -128,9 +181,15 @@ def write_segment(
         "length": length,
     }
     (directory / f"{prefix}.terms").write_text("\n".join(terms), encoding="utf-8")
+    _write_forms(conn, kind, directory / f"{prefix}.forms", min_rowid)
     for name, array in arrays.items():
         np.save(directory / f"{prefix}.{name}.npy", array)
-    return {"name": prefix, "rows": rows_total, "tokens": int(raw.sum(dtype=np.int64))}
+    return {
+        "name": prefix,
+        "rows": rows_total,
+        "tokens": int(raw.sum(dtype=np.int64)),
+        "forms": kind in FORM_SOURCES,
+    }
 
 
 class _Segment:
@@ -141,6 +200,8 @@ class _Segment:
         self.rows = int(entry["rows"])
         self.tokens = int(entry["tokens"])
         self._terms_path = directory / f"{prefix}.terms"
+        self._forms_path = directory / f"{prefix}.forms"
+        self.has_forms = bool(entry.get("forms"))
         # Plain arrays over the mapped files (np.memmap's per-slice bookkeeping costs microseconds).
         self.offsets, self.docs, self.tf, self.length = (
             np.asarray(np.load(directory / f"{prefix}.{name}.npy", mmap_mode="r")) for name in _ARRAYS
@@ -150,6 +211,19 @@ class _Segment:
     def terms(self) -> dict[str, int]:
         text = self._terms_path.read_text(encoding="utf-8")
         return {t: i for i, t in enumerate(text.split("\n"))} if text else {}
+
+    @cached_property
+    def forms(self) -> tuple[frozenset[str], frozenset[str]]:
+        """(words its text writes capitalised, words it writes in lower case); see `written_forms`."""
+        capital, lower = [], []
+        text = self._forms_path.read_text(encoding="utf-8")
+        for line in text.split("\n") if text else ():
+            word, _, marks = line.partition("\t")
+            if "C" in marks:
+                capital.append(word)
+            if "L" in marks:
+                lower.append(word)
+        return frozenset(capital), frozenset(lower)
 
     def span(self, token: str) -> slice | None:
         i = self.terms.get(token)
@@ -247,6 +321,17 @@ class LexicalIndex:
     def vocabulary(self) -> list[str]:
         """Every token of the index, sorted."""
         return sorted(set().union(*(s.terms for s in self.segments)))
+
+    def written_as_name(self, word: str) -> bool | None:
+        """Whether the text writes this (lower-case) word capitalised and never in lower case.
+
+        None when these segments keep no written forms (the sentences'): the caller then reads
+        the text itself.
+        """
+        if not self.segments or not all(s.has_forms for s in self.segments):
+            return None
+        capital = any(word in s.forms[0] for s in self.segments)
+        return capital and not any(word in s.forms[1] for s in self.segments)
 
     @property
     def rows(self) -> int:

@@ -17,7 +17,7 @@ from bot.build import build_index
 from bot.embedder import Embedder
 from bot.engine import Engine
 from bot.lexical import Lexicon, key_terms
-from bot.lexical_index import Postings, tokenize
+from bot.lexical_index import Postings, tokenize, written_forms
 from bot.search import rank_passages
 from bot.settings import Settings
 from bot.store import IndexReader
@@ -56,6 +56,19 @@ def assert_same_ranking(reader: IndexReader) -> None:
             assert arrays.sentences_holding(word, sentence_ids) == fts.sentences_holding(word, sentence_ids)
 
 
+def assert_same_names(reader: IndexReader) -> int:
+    """The written forms kept with the postings say "name" exactly where the passages' text does."""
+    arrays, fts = Lexicon(reader), fts_only(reader)
+    words = [w for w in arrays.vocabulary if w.isalpha() and w.isascii()]
+    words += ["iran", "marrow", "edda", "carrick", "harbour", "saturday", "point", "lamp"]
+    names = 0
+    for word in words:
+        kept = arrays._written_as_name(word)
+        assert kept == fts._written_as_name(word), word
+        names += kept
+    return names
+
+
 @pytest.fixture
 def multi_arrays(tmp_path: Path, embedder: Embedder) -> tuple[Path, Path]:
     corpus, index = tmp_path / "corpus", tmp_path / "index"
@@ -69,6 +82,7 @@ def test_postings_rank_as_fts5_bm25(multi_arrays: tuple[Path, Path]):
     reader = IndexReader(index)
     assert [len(reader.manifest.lexical[k]) for k in ("passages", "sentences")] == [1, 1]
     assert_same_ranking(reader)
+    assert assert_same_names(reader) > 20  # real names among them, not only "no"
 
 
 def test_incremental_builds_append_then_rewrite_segments(multi_arrays: tuple[Path, Path], embedder: Embedder):
@@ -100,6 +114,37 @@ def test_answers_equal_with_and_without_postings(
         qv = embedder.encode([question])[0]
         ranked = [s.passage_id for s in rank_passages(with_arrays.reader, qv, 5, question)]
         assert ranked == [s.passage_id for s in rank_passages(plain.reader, qv, 5, question)]
+
+
+def test_written_forms_follow_incremental_builds(multi_arrays: tuple[Path, Path], embedder: Embedder):
+    corpus, index = multi_arrays
+
+    def name(word: str) -> bool:
+        reader = IndexReader(index)
+        assert_same_names(reader)
+        return Lexicon(reader)._written_as_name(word)
+
+    assert not name("marrow")  # nowhere yet
+    (corpus / "lighthouse.md").write_text(NEW_ARTICLE, encoding="utf-8")
+    build_index(corpus, index, embedder, lexical_threshold=0)
+    assert name("marrow") and name("edda")  # "Edda Marrow", in the appended segment only
+    marrow = NEW_ARTICLE.replace("Lighthouse keeper", "Surgeon").replace("Edda Marrow switched", "The bone marrow")
+    marrow += "\nHervé Neufmarché of Zürich thanked the rich donors.\n"
+    (corpus / "surgeon.md").write_text(marrow, encoding="utf-8")
+    build_index(corpus, index, embedder, lexical_threshold=0)
+    assert len(IndexReader(index).manifest.lexical["passages"]) == 3
+    assert not name("marrow") and name("edda")  # now also in lower case, in a later segment
+    assert name("herv") and name("neufmarch")  # the index's tokens of "Hervé", "Neufmarché"
+    (corpus / "lighthouse.md").unlink()
+    build_index(corpus, index, embedder, lexical_threshold=0)
+    assert len(IndexReader(index).manifest.lexical["passages"]) == 1
+    assert not name("marrow") and not name("edda")  # a removal rewrites the forms too
+
+
+def test_written_forms_are_capitalised_or_lower_case_words():
+    capital, lower = written_forms(["Iran said iPhone IRAN, O'Brien's", "Москва and москва; Zürich 2024 Hervé"])
+    assert capital == {"iran", "o", "brien", "москва", "zürich", "z", "hervé", "herv"}
+    assert lower == {"said", "s", "and", "москва", "rich"}  # ASCII runs of a wider word, as the scan saw them
 
 
 def test_a_word_becomes_the_index_tokens():

@@ -1,0 +1,59 @@
+"""Typo matching (`bot/spelling.py`) picks exactly what difflib picks over the whole vocabulary."""
+
+from __future__ import annotations
+
+import difflib
+import random
+
+import pytest
+
+from bot.engine import Engine
+from bot.lexical import FUZZY_CUTOFF, lexicon
+from bot.spelling import CloseWords
+
+
+def difflib_choice(word: str, vocabulary: list[str], cutoff: float) -> str | None:
+    found = difflib.get_close_matches(word, vocabulary, n=1, cutoff=cutoff)
+    return found[0] if found else None
+
+
+def misspell(word: str, rng: random.Random) -> str:
+    """One typing slip: a letter dropped, doubled, replaced or swapped with the next."""
+    i = rng.randrange(len(word))
+    slip = rng.randrange(4)
+    if slip == 0:
+        return word[:i] + word[i + 1 :]
+    if slip == 1:
+        return word[: i + 1] + word[i:]
+    if slip == 2:
+        return word[:i] + rng.choice("aeioustrnlkz") + word[i + 1 :]
+    return word[:i] + word[i + 1 : i + 2] + word[i] + word[i + 2 :]
+
+
+@pytest.fixture(scope="module")
+def seed_vocabulary(engine: Engine) -> list[str]:
+    return lexicon(engine.reader).vocabulary
+
+
+def test_typos_of_the_seed_index_words_find_difflibs_word(seed_vocabulary: list[str]):
+    rng = random.Random(3)
+    close = CloseWords(seed_vocabulary)
+    long_words = [w for w in seed_vocabulary if len(w) >= 5]
+    words = [misspell(rng.choice(long_words), rng) for _ in range(120)]
+    words += ["hezbolah", "rusian", "countd", "nobel", "zzzzzzzz", "strikes", "idlib", "x"]
+    found = 0
+    for cutoff in (FUZZY_CUTOFF, 0.6, 0.95):
+        for word in words:
+            want = difflib_choice(word, seed_vocabulary, cutoff)
+            assert close.closest(word, cutoff) == want, (word, cutoff)
+            found += want is not None
+    assert found > 100  # most typos do have a close word: the comparison is not all "None"
+
+
+def test_ties_go_to_difflibs_word_and_odd_words_are_handled():
+    vocabulary = ["abcdx", "abcdy", "kaffee", "café", "москва", "20mm", "e" * 300]
+    close = CloseWords(vocabulary)
+    for word in ["abcdz", "cafe", "caffe", "москве", "Москва", "20m", "e" * 299, "e" * 400, "", "q"]:
+        assert close.closest(word, 0.8) == difflib_choice(word, vocabulary, 0.8), word
+    assert close.closest("abcdz", 0.8) == "abcdy"  # equal ratios: difflib keeps the greatest word
+    assert CloseWords([]).closest("anything", 0.8) is None
