@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
+from sqlite3 import Row
 
 import numpy as np
 
@@ -254,17 +256,24 @@ def speaker_from_row(row: dict | object) -> Speaker:
 
 
 def article_meta(reader: IndexReader, article_id: str) -> ArticleMeta:
-    """An article's metadata from the store."""
-    r = reader.query("SELECT * FROM articles WHERE id = ?", (article_id,))[0]
-    return ArticleMeta(
-        id=r["id"],
-        title=r["title"],
-        publisher=r["publisher"],
-        date=r["date"],
-        url=r["url"],
-        byline=r["byline"],
-        path=r["path"],
-    )
+    """An article's metadata from the store (read once per index version: every quote needs it)."""
+    return _articles(reader)[article_id]
+
+
+@lru_cache(maxsize=4)
+def _articles(reader: IndexReader) -> dict[str, ArticleMeta]:
+    return {
+        r["id"]: ArticleMeta(
+            id=r["id"],
+            title=r["title"],
+            publisher=r["publisher"],
+            date=r["date"],
+            url=r["url"],
+            byline=r["byline"],
+            path=r["path"],
+        )
+        for r in reader.query("SELECT * FROM articles")
+    }
 
 
 def coverage(terms: list[Term], passage_id: int) -> float:
@@ -331,16 +340,14 @@ def _sentence_terms(reader: IndexReader, sentence_ids: list[int], terms: list[Te
     return held
 
 
-def quote_span(reader: IndexReader, scored: Scored, terms: list[Term]) -> tuple[int, int]:
+def quote_span(reader: IndexReader, scored: Scored, terms: list[Term], rows: list[Row]) -> tuple[int, int]:
     """(start, end) in the passage text of the sentence(s) to quote.
 
     The best sentence, extended to a neighbouring sentence of the passage when that neighbour
     holds key terms of the question the best sentence lacks (the answer runs across both), or
     when the best sentence opens a quotation the next one closes. Always whole sentences.
+    `rows` are the passage's sentences in order.
     """
-    rows = reader.query(
-        "SELECT id, start, end, text FROM sentences WHERE passage_id = ? ORDER BY position", (scored.passage_id,)
-    )
     pos = next(i for i, r in enumerate(rows) if r["id"] == scored.sentence_id)
     start, end = rows[pos]["start"], rows[pos]["end"]
     if len(rows) == 1:
@@ -365,8 +372,9 @@ def quote_span(reader: IndexReader, scored: Scored, terms: list[Term]) -> tuple[
 def make_quote(reader: IndexReader, scored: Scored, terms: list[Term] | None = None) -> Quote:
     """Materialise a scored passage as a `Quote` with its best sentence(s) and its speaker."""
     p = reader.query("SELECT * FROM passages WHERE id = ?", (scored.passage_id,))[0]
-    s = reader.query("SELECT * FROM sentences WHERE id = ?", (scored.sentence_id,))[0]
-    start, end = quote_span(reader, scored, terms or [])
+    rows = reader.query("SELECT * FROM sentences WHERE passage_id = ? ORDER BY position", (scored.passage_id,))
+    s = next(r for r in rows if r["id"] == scored.sentence_id)
+    start, end = quote_span(reader, scored, terms or [], rows)
     return Quote(
         passage_id=p["id"],
         text=p["text"],
