@@ -38,6 +38,7 @@ import json
 import random
 import re
 import sqlite3
+import subprocess
 import sys
 import tempfile
 import time
@@ -47,7 +48,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from measure import RESULTS, dev_questions, load_average, median, pct, report
-from synthetic_corpus import _Writer
+from synthetic_corpus import _Writer, misspell
 
 from bot.lexical import FUZZY_CUTOFF, Lexicon, key_terms
 from bot.lexical_index import TABLES, LexicalIndex, write_segment
@@ -127,19 +128,6 @@ def add_vocabulary(db: sqlite3.Connection, n: int, passages: int, seed: int) -> 
     db.executemany("INSERT INTO bench_vocabulary VALUES (?, ?)", words)
     db.commit()
     return words
-
-
-def misspell(word: str, rng: random.Random) -> str:
-    """One typing slip: a letter dropped, doubled, replaced or swapped with the next."""
-    i = rng.randrange(len(word) - 1)
-    slip = rng.randrange(4)
-    if slip == 0:
-        return word[:i] + word[i + 1 :]
-    if slip == 1:
-        return word[: i + 1] + word[i:]
-    if slip == 2:
-        return word[:i] + rng.choice("aeioustrnlkz") + word[i + 1 :]
-    return word[:i] + word[i + 1] + word[i] + word[i + 2 :]
 
 
 def unknown_word_questions(
@@ -315,6 +303,47 @@ def dense_p50_ms() -> float:
         return DENSE_P50_MS
 
 
+def memory_probe(args: argparse.Namespace) -> None:
+    """In a fresh process: open the postings as the engine does, answer questions, print memory as JSON.
+
+    RSS counts the pages of memory-mapped files that questions touched; the mapped size is what
+    RSS would reach if every page of them were resident.
+    """
+    import psutil
+
+    proc = psutil.Process()
+    work = args.store
+    entries = json.loads((work / "lexical-entries.json").read_text(encoding="utf-8"))
+    before = proc.memory_info()
+    postings = {kind: LexicalIndex.load(work, [entries[kind]]) for kind in TABLES}
+    lex = Lexicon(StoreOnly(work / "store.sqlite", args.passages, postings))  # type: ignore[arg-type]
+    sample = (work / "sample.txt").read_text(encoding="utf-8").splitlines()
+    rng = random.Random(args.seed + 2)
+    questions = dev_questions()
+    while len(questions) < args.queries:
+        words = key_terms(rng.choice(sample))
+        questions.append(" ".join(rng.sample(words, k=min(4, len(words)))))
+    for question in questions[: args.queries]:
+        candidates = rng.sample(range(args.passages), PASSAGE_CANDIDATES + SENTENCE_CANDIDATES)
+        first = rng.randrange(args.sentences - 4)
+        lexical_query(lex, question, candidates, list(range(first, first + 4)))
+    after = proc.memory_info()
+    ours = [m for m in proc.memory_maps(grouped=True) if m.path.startswith(str(work))]
+    print(
+        json.dumps(
+            {
+                "questions": min(len(questions), args.queries),
+                "rss_before_mib": before.rss / 2**20,
+                "rss_after_mib": after.rss / 2**20,
+                "anon_growth_mib": ((after.rss - after.shared) - (before.rss - before.shared)) / 2**20,
+                "mapped_resident_mib": sum(m.rss for m in ours) / 2**20,
+                "mapped_size_mib": sum(Path(m.path).stat().st_size for m in ours) / 2**20,
+                "mapped_files": sorted(Path(m.path).name for m in ours),
+            }
+        )
+    )
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--passages", type=int, default=1_000_000)
@@ -326,7 +355,12 @@ def main() -> None:
     p.add_argument("--unknown-per-kind", type=int, default=20, help="questions per kind of unknown word")
     p.add_argument("--old-every", type=int, default=2, help="time the scanning lexicon on every Nth of those")
     p.add_argument("--unknown-only", action="store_true", help="time only the unknown-word paths")
+    p.add_argument("--memory", action="store_true", help="also measure the postings' memory in a fresh process")
+    p.add_argument("--memory-probe", action="store_true", help=argparse.SUPPRESS)
     args = p.parse_args()
+    if args.memory_probe:
+        memory_probe(args)
+        return
     load = load_average()
     with tempfile.TemporaryDirectory(prefix="bench-lexical-") as tmp:
         work = args.store or Path(tmp)
@@ -352,12 +386,15 @@ def main() -> None:
         db = sqlite3.connect(f"file:{path}?mode=ro&immutable=1", uri=True)
         postings: dict[str, LexicalIndex] = {}
         postings_s: dict[str, float] = {}
+        entries: dict[str, Any] = {}
         for kind in TABLES:
             t = time.perf_counter()
             entry = write_segment(db, kind, work, f"lexical-{kind}")
             postings_s[kind] = time.perf_counter() - t
             postings[kind] = LexicalIndex.load(work, [entry])
+            entries[kind] = entry
         db.close()
+        (work / "lexical-entries.json").write_text(json.dumps(entries), encoding="utf-8")
         disk = path.stat().st_size
         postings_disk = sum(f.stat().st_size for f in work.glob("lexical-*"))
         print(
@@ -391,6 +428,23 @@ def main() -> None:
                 for step, seconds in lexical_query(lex, question, candidates, sentence_ids).items():
                     into.setdefault(step, []).append(seconds)
         embed = embedding_times(questions)
+        memory: dict[str, Any] = {}
+        if args.memory:
+            probe = subprocess.run(
+                [
+                    *(sys.executable, __file__, "--memory-probe", "--store", str(work), "--queries", "200"),
+                    *("--passages", str(args.passages), "--sentences", str(args.sentences), "--seed", str(args.seed)),
+                ],
+                capture_output=True,
+                text=True,
+                check=True,
+            )
+            memory = json.loads(probe.stdout.strip().splitlines()[-1])
+            print(
+                f"memory, fresh process, {memory['questions']} questions: RSS {memory['rss_before_mib']:,.0f} -> "
+                f"{memory['rss_after_mib']:,.0f} MiB; postings resident {memory['mapped_resident_mib']:,.0f} of "
+                f"{memory['mapped_size_mib']:,.0f} MiB mapped; other growth {memory['anon_growth_mib']:,.0f} MiB"
+            )
     dense_ms = dense_p50_ms()
     whole = [e + lx + dense_ms / 1000 for e, lx in zip(embed, new["lexical total"], strict=True)]
     base = {"passages": args.passages, "sentences": args.sentences, "questions": len(questions)}
@@ -446,6 +500,7 @@ def main() -> None:
             "store_disk_mib": disk / 2**20,
             "postings_write_s": postings_s,
             "postings_disk_mib": postings_disk / 2**20,
+            "memory": memory,
         },
     )
 

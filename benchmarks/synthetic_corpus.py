@@ -287,6 +287,19 @@ def _positive(text: str) -> int:
     return value
 
 
+def misspell(word: str, rng: random.Random) -> str:
+    """One typing slip: a letter dropped, doubled, replaced or swapped with the next."""
+    i = rng.randrange(len(word))
+    slip = rng.randrange(4)
+    if slip == 0:
+        return word[:i] + word[i + 1 :]
+    if slip == 1:
+        return word[: i + 1] + word[i:]
+    if slip == 2:
+        return word[:i] + rng.choice("aeioustrnlkz") + word[i + 1 :]
+    return word[:i] + word[i + 1 : i + 2] + word[i] + word[i + 2 :]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description="Write a deterministic synthetic news corpus (.md with front matter) for benchmarks.",

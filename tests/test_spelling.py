@@ -10,24 +10,14 @@ import pytest
 from bot.engine import Engine
 from bot.lexical import FUZZY_CUTOFF, lexicon
 from bot.spelling import CloseWords
+from tests.conftest import benchmark_module
+
+misspell = benchmark_module("synthetic_corpus").misspell
 
 
 def difflib_choice(word: str, vocabulary: list[str], cutoff: float) -> str | None:
     found = difflib.get_close_matches(word, vocabulary, n=1, cutoff=cutoff)
     return found[0] if found else None
-
-
-def misspell(word: str, rng: random.Random) -> str:
-    """One typing slip: a letter dropped, doubled, replaced or swapped with the next."""
-    i = rng.randrange(len(word))
-    slip = rng.randrange(4)
-    if slip == 0:
-        return word[:i] + word[i + 1 :]
-    if slip == 1:
-        return word[: i + 1] + word[i:]
-    if slip == 2:
-        return word[:i] + rng.choice("aeioustrnlkz") + word[i + 1 :]
-    return word[:i] + word[i + 1 : i + 2] + word[i] + word[i + 2 :]
 
 
 @pytest.fixture(scope="module")

@@ -3,9 +3,7 @@ the attribution labels and the synthetic corpus generator. Fast: no model is loa
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
 from pathlib import Path
 
 import pytest
@@ -13,7 +11,7 @@ import pytest
 from bot.attribution import publisher_voice
 from bot.corpus import Article, BlockKind, load_article, load_corpus
 from bot.passages import split_article
-from tests.conftest import ROOT, SEED_FILE
+from tests.conftest import ROOT, SEED_FILE, benchmark_module
 
 DATA = ROOT / "tests" / "data"
 MULTI = DATA / "multi"
@@ -171,12 +169,7 @@ def test_attribution_labels_match_the_splitter(articles: dict[str, Article]):
 
 @pytest.fixture(scope="module")
 def synthetic():
-    spec = importlib.util.spec_from_file_location("synthetic_corpus", ROOT / "benchmarks" / "synthetic_corpus.py")
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up while the file executes
-    spec.loader.exec_module(module)
-    return module
+    return benchmark_module("synthetic_corpus")
 
 
 def test_generator_is_deterministic_and_loads_cleanly(synthetic, tmp_path: Path):
