@@ -185,7 +185,7 @@ def test_postings_are_six_bytes_with_row_lengths_once(multi_arrays: tuple[Path, 
     reader = IndexReader(index)
     for kind, table in (("passages", "passages_fts"), ("sentences", "sentences_fts")):
         (segment,) = reader.lexical_index(kind).segments
-        assert (segment.docs.dtype, segment.tf.dtype) == (np.int32, np.float16)
+        assert (segment.docs.dtype, segment.tf.dtype) == (np.int32, np.uint16)
         # One length per row, as FTS5 counts it (its docsize table: tokens per column).
         sizes = {r[0]: r[1] for r in reader.query(f"SELECT id, sz FROM {table}_docsize")}
         assert len(segment.lengths) == max(sizes) + 1 - segment.first
@@ -220,3 +220,26 @@ def test_postings_of_the_old_format_are_refused_with_a_hint(multi_arrays: tuple[
     # The next build rewrites the postings in full rather than appending to the old ones.
     build_index(corpus, index, embedder, lexical_threshold=0)
     assert_same_ranking(IndexReader(index))
+
+
+@pytest.mark.parametrize("repeat", [3, 40_000])
+def test_a_term_frequency_beyond_uint16_keeps_float32(tmp_path: Path, repeat: int):
+    """tf is stored in uint16 steps of 0.5 up to 32,767.5; above that the segment keeps float32, scores stay FTS5's."""
+    import sqlite3
+
+    import numpy as np
+
+    from bot.lexical_index import TOKENIZE, LexicalIndex, write_segment
+
+    conn = sqlite3.connect(":memory:")
+    conn.execute(f"CREATE VIRTUAL TABLE sentences_fts USING fts5(text, tokenize = '{TOKENIZE}')")
+    texts = ["flood " * repeat + "warning", "a flood came", "no water here", "flood flood", *["calm day"] * 6]
+    conn.executemany("INSERT INTO sentences_fts (rowid, text) VALUES (?, ?)", enumerate(texts, start=5))
+    entry = write_segment(conn, "sentences", tmp_path, "lexical-sentences")
+    index = LexicalIndex.load(tmp_path, [entry])
+    (segment,) = index.segments
+    assert segment.tf.dtype == (np.uint16 if repeat < 32_768 else np.float32)
+    assert segment.first == 5 and list(segment.lengths) == [repeat + 1, 3, 3, 2] + [2] * 6
+    got = index.search(["flooding"], 10)
+    want = conn.execute("SELECT rowid, -bm25(sentences_fts) FROM sentences_fts WHERE sentences_fts MATCH 'flood'")
+    assert dict(got) == pytest.approx(dict(want.fetchall()), rel=1e-6)
