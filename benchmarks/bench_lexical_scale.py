@@ -387,6 +387,8 @@ def main() -> None:
         postings: dict[str, LexicalIndex] = {}
         postings_s: dict[str, float] = {}
         entries: dict[str, Any] = {}
+        for stale in work.glob("lexical-*"):  # a reused store may hold files of another postings format
+            stale.unlink()
         for kind in TABLES:
             t = time.perf_counter()
             entry = write_segment(db, kind, work, f"lexical-{kind}")

@@ -4,11 +4,20 @@ SQLite FTS5 ranks by calling its `bm25()` function once per matching row: fine f
 rows, but a key term such as "people" or "killed" is in hundreds of thousands of passages at
 1,000,000 and a query took ~0.5 s (`docs/performance.md`). Above `LEXICAL_POSTINGS_THRESHOLD` rows,
 a build therefore also writes the postings of `passages_fts` and `sentences_fts` (term → sorted
-row ids, the column-weighted term frequency and the row's length) as `.npy` files next to
-`store.sqlite`, and the search scores them with numpy: the same tokens (FTS5's own tokenizer made
+row ids and the column-weighted term frequency; each row's length once, indexed by row id) as
+`.npy` files next to `store.sqlite`, and the search scores them with numpy: the same tokens (FTS5's own tokenizer made
 them), the same formula as FTS5's `bm25()` (k1 = 1.2, b = 0.75, its IDF with the 1e-6 floor,
 column weights), so the ranking is FTS5's, only vectorised. FTS5 stays the source of truth: it
 is kept in step by triggers, and the arrays are derived from it at commit.
+
+A posting costs 6 bytes (`POSTINGS_FORMAT` 2): its row id (int32) and its term frequency as a
+uint16 count of `TF_UNIT` (0.5: the column weights 1.0 and 0.5 make every tf a multiple of it),
+exact up to 32,767.5; a segment with a tf that is not (other weights, a word 32,768 times in a
+row) keeps float32 instead, checked at write. Not float16, though it is as small: numpy casts
+float16 without SIMD, 0.7 ms per 400,000 postings against 0.06 ms for uint16, and float16 is
+exact only up to 1024. The row's length, which format 1 repeated in every posting of the row (12
+bytes a posting: 620 MiB at 1M passages + 1M sentences), is stored once per row and gathered by
+row id at query time.
 
 Beside them, each segment of the passages keeps the forms its text writes words in (`.forms`):
 which words appear capitalised and which in lower case, so that "the report writes Iran only as a
@@ -44,9 +53,16 @@ TABLES: dict[str, tuple[str, tuple[str, ...], tuple[float, ...]]] = {
     "sentences": ("sentences_fts", ("text",), (1.0,)),
 }
 MAX_LEXICAL_SEGMENTS = 8
+#: What a segment's manifest entry records as its layout; an index of another format is refused
+#: with the rebuild hint (`bot/store.py`). 1: a float32 tf and the row length in every posting;
+#: 2: tf in uint16 units of `TF_UNIT`, row lengths once per row.
+POSTINGS_FORMAT = 2
+#: What one step of a uint16 tf is worth.
+TF_UNIT = 0.5
 #: MaxScore is tried while the rarest phrases hold less than 1/MAXSCORE_SHARE of the postings.
 MAXSCORE_SHARE = 4
-_ARRAYS = ("offsets", "docs", "tf", "length")
+#: Per term: `offsets` (into the postings); per posting: `docs`, `tf`; per row: `lengths`.
+_ARRAYS = ("offsets", "docs", "tf", "lengths")
 #: Per kind, the table and column whose written forms a segment keeps (sentences repeat the
 #: passages' text: their segments keep none).
 FORM_SOURCES = {"passages": ("passages", "text")}
@@ -172,13 +188,20 @@ def write_segment(
     finally:
         if source is not conn:
             source.close()
-    # A row's length is its tokens in all columns, as FTS5's xColumnSize(-1) counts them.
-    length = np.bincount(docs, weights=raw).astype(np.float32)[docs] if len(docs) else np.zeros(0, np.float32)
+    # A row's length is its tokens in all columns, as FTS5's xColumnSize(-1) counts them; kept
+    # once per row, from the segment's first row id (an appended segment's ids start above the
+    # base's), and exact in float32 up to 16M tokens.
+    first = int(docs.min()) if len(docs) else 0
+    lengths = np.bincount(docs - first, weights=raw).astype(np.float32) if len(docs) else np.zeros(0, np.float32)
+    # Every tf in units of 0.5 fits a uint16; a segment with one that does not keeps float32
+    # rather than drift from FTS5's scores.
+    units = tf / np.float32(TF_UNIT)
+    exact = not len(tf) or (np.array_equal(units, np.round(units)) and units.max() <= np.iinfo(np.uint16).max)
     arrays = {
         "offsets": offsets,
         "docs": docs.astype(np.int32) if not len(docs) or docs.max() < 2**31 else docs,
-        "tf": tf,
-        "length": length,
+        "tf": units.astype(np.uint16) if exact else tf,
+        "lengths": lengths,
     }
     (directory / f"{prefix}.terms").write_text("\n".join(terms), encoding="utf-8")
     _write_forms(conn, kind, directory / f"{prefix}.forms", min_rowid)
@@ -189,6 +212,8 @@ def write_segment(
         "rows": rows_total,
         "tokens": int(raw.sum(dtype=np.int64)),
         "forms": kind in FORM_SOURCES,
+        "format": POSTINGS_FORMAT,
+        "first": first,
     }
 
 
@@ -202,8 +227,10 @@ class _Segment:
         self._terms_path = directory / f"{prefix}.terms"
         self._forms_path = directory / f"{prefix}.forms"
         self.has_forms = bool(entry.get("forms"))
+        #: The row id of `lengths[0]`.
+        self.first = int(entry["first"])
         # Plain arrays over the mapped files (np.memmap's per-slice bookkeeping costs microseconds).
-        self.offsets, self.docs, self.tf, self.length = (
+        self.offsets, self.docs, self.tf, self.lengths = (
             np.asarray(np.load(directory / f"{prefix}.{name}.npy", mmap_mode="r")) for name in _ARRAYS
         )
 
@@ -228,6 +255,15 @@ class _Segment:
     def span(self, token: str) -> slice | None:
         i = self.terms.get(token)
         return None if i is None else slice(int(self.offsets[i]), int(self.offsets[i + 1]))
+
+    def postings(self, span: slice) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """A span's row ids, term frequencies (float32) and each row's length, gathered by row id."""
+        docs = self.docs[span]
+        lengths = np.take(self.lengths, docs - self.first if self.first else docs)
+        tf = self.tf[span].astype(np.float32)
+        if self.tf.dtype == np.uint16:
+            tf *= np.float32(TF_UNIT)  # exact: a power of two
+        return docs, tf, lengths
 
 
 class Postings:
@@ -409,12 +445,8 @@ class LexicalIndex:
         idf = math.log((n - hits + 0.5) / (hits + 0.5))
         idf = idf if idf > 0 else 1e-6
         # Segments hold ascending id ranges (later builds append higher ids), so this stays sorted.
-        docs, tf, length = (
-            np.concatenate([getattr(s, name)[sp] for s, sp in parts])
-            if len(parts) > 1
-            else getattr(parts[0][0], name)[parts[0][1]]
-            for name in ("docs", "tf", "length")
-        )
+        found = [s.postings(sp) for s, sp in parts]
+        docs, tf, length = (np.concatenate(a) for a in zip(*found, strict=True)) if len(found) > 1 else found[0]
         denom = length * np.float32(K1 * B / avgdl)
         denom += np.float32(K1 * (1.0 - B))
         denom += tf

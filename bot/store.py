@@ -30,7 +30,7 @@ import faiss
 import numpy as np
 
 from bot.errors import IndexUnavailable
-from bot.lexical_index import MAX_LEXICAL_SEGMENTS, TABLES, LexicalIndex, write_segment
+from bot.lexical_index import MAX_LEXICAL_SEGMENTS, POSTINGS_FORMAT, TABLES, LexicalIndex, write_segment
 from bot.lexical_index import segment_files as lexical_files
 from bot.vector_index import (
     IndexPolicy,
@@ -194,6 +194,15 @@ def live_manifest(index_dir: Path, *, model: str | None = None, splitter: int | 
         )
     if model is not None and manifest.model != model:
         raise IndexUnavailable(f"index was built with model {manifest.model!r}, settings say {model!r}", hint=hint)
+    # Postings arrays of another layout (format 1 repeated each row's length in every posting)
+    # would be misread: refused, and the next build rewrites them in full.
+    formats = {e.get("format", 1) for entries in manifest.lexical.values() for e in entries}
+    if formats - {POSTINGS_FORMAT}:
+        raise IndexUnavailable(
+            f"lexical postings in {path} are in format {min(formats - {POSTINGS_FORMAT})}, "
+            f"this version reads format {POSTINGS_FORMAT}",
+            hint=hint,
+        )
     files = [STORE, *segment_files(manifest, "passages", PASSAGE_VECTORS)]
     files += segment_files(manifest, "sentences", SENTENCE_VECTORS)
     files += [name for entries in manifest.lexical.values() for e in entries for name in lexical_files(e["name"])]

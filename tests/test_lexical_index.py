@@ -93,6 +93,10 @@ def test_incremental_builds_append_then_rewrite_segments(multi_arrays: tuple[Pat
     assert [len(reader.manifest.lexical[k]) for k in ("passages", "sentences")] == [2, 2]
     assert_same_ranking(reader)
     assert Lexicon(reader).term("marrow").known  # a word only the appended segment holds
+    # The appended segment's row lengths start at its own first row, above the base's rows.
+    for kind in ("passages", "sentences"):
+        base, added = reader.manifest.lexical[kind]
+        assert added["first"] >= base["first"] + len(reader.lexical_index(kind).segments[0].lengths)
 
     edit(corpus / "port-strike.md", "roughly $40 million a day", "roughly $45 million a day")
     build_index(corpus, index, embedder, lexical_threshold=0)
@@ -172,3 +176,70 @@ def test_a_truncated_postings_file_is_refused_with_a_hint(multi_arrays: tuple[Pa
     with pytest.raises(IndexUnavailable, match="missing or damaged") as err:
         IndexReader(index)
     assert "build_index.py" in err.value.hint
+
+
+def test_postings_are_six_bytes_with_row_lengths_once(multi_arrays: tuple[Path, Path]):
+    import numpy as np
+
+    _, index = multi_arrays
+    reader = IndexReader(index)
+    for kind, table in (("passages", "passages_fts"), ("sentences", "sentences_fts")):
+        (segment,) = reader.lexical_index(kind).segments
+        assert (segment.docs.dtype, segment.tf.dtype) == (np.int32, np.uint16)
+        # One length per row, as FTS5 counts it (its docsize table: tokens per column).
+        sizes = {r[0]: r[1] for r in reader.query(f"SELECT id, sz FROM {table}_docsize")}
+        assert len(segment.lengths) == max(sizes) + 1 - segment.first
+        for row, blob in sizes.items():
+            tokens, at = 0, 0
+            while at < len(blob):  # FTS5 varints
+                value = 0
+                while True:
+                    byte = blob[at]
+                    at += 1
+                    value = (value << 7) | (byte & 0x7F)
+                    if byte < 0x80:
+                        break
+                tokens += value
+            assert segment.lengths[row - segment.first] == tokens
+
+
+def test_postings_of_the_old_format_are_refused_with_a_hint(multi_arrays: tuple[Path, Path], embedder: Embedder):
+    """An index written when each posting repeated its row's length (format 1) is not misread."""
+    from bot.errors import IndexUnavailable
+
+    corpus, index = multi_arrays
+    reader = IndexReader(index)
+    manifest = json.loads((reader.path / "manifest.json").read_text())
+    for entries in manifest["lexical"].values():
+        for entry in entries:
+            del entry["format"], entry["first"]
+    (reader.path / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(IndexUnavailable, match="format 1, this version reads format 2") as err:
+        IndexReader(index)
+    assert "build_index.py" in err.value.hint
+    # The next build rewrites the postings in full rather than appending to the old ones.
+    build_index(corpus, index, embedder, lexical_threshold=0)
+    assert_same_ranking(IndexReader(index))
+
+
+@pytest.mark.parametrize("repeat", [3, 40_000])
+def test_a_term_frequency_beyond_uint16_keeps_float32(tmp_path: Path, repeat: int):
+    """tf is stored in uint16 steps of 0.5 up to 32,767.5; above that the segment keeps float32, scores stay FTS5's."""
+    import sqlite3
+
+    import numpy as np
+
+    from bot.lexical_index import TOKENIZE, LexicalIndex, write_segment
+
+    conn = sqlite3.connect(":memory:")
+    conn.execute(f"CREATE VIRTUAL TABLE sentences_fts USING fts5(text, tokenize = '{TOKENIZE}')")
+    texts = ["flood " * repeat + "warning", "a flood came", "no water here", "flood flood", *["calm day"] * 6]
+    conn.executemany("INSERT INTO sentences_fts (rowid, text) VALUES (?, ?)", enumerate(texts, start=5))
+    entry = write_segment(conn, "sentences", tmp_path, "lexical-sentences")
+    index = LexicalIndex.load(tmp_path, [entry])
+    (segment,) = index.segments
+    assert segment.tf.dtype == (np.uint16 if repeat < 32_768 else np.float32)
+    assert segment.first == 5 and list(segment.lengths) == [repeat + 1, 3, 3, 2] + [2] * 6
+    got = index.search(["flooding"], 10)
+    want = conn.execute("SELECT rowid, -bm25(sentences_fts) FROM sentences_fts WHERE sentences_fts MATCH 'flood'")
+    assert dict(got) == pytest.approx(dict(want.fetchall()), rel=1e-6)
