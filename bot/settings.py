@@ -43,9 +43,9 @@ class Settings(BaseSettings):
         "auto", description="FAISS index type: exact (flat), approximate (hnsw), or chosen by size (auto)."
     )
     faiss_approx_threshold: int = Field(100_000, ge=1, description="With auto: vectors from which HNSW is used.")
-    faiss_hnsw_m: int = Field(32, ge=4, le=128, description="HNSW links per vector (memory vs recall).")
+    faiss_hnsw_m: int = Field(16, ge=4, le=128, description="HNSW links per vector (memory vs recall).")
     faiss_hnsw_ef_construction: int = Field(80, ge=8, description="HNSW candidate list while building.")
-    faiss_hnsw_ef_search: int = Field(64, ge=8, description="HNSW candidate list per search (speed vs recall).")
+    faiss_hnsw_ef_search: int = Field(128, ge=8, description="HNSW candidate list per search (speed vs recall).")
     faiss_hnsw_storage: Literal["sq8", "fp16", "fp32"] = Field(
         "sq8", description="How HNSW stores vectors: 8-bit codes, half or single floats (memory vs exactness)."
     )

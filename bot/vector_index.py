@@ -45,9 +45,9 @@ class IndexPolicy:
 
     choice: str = "auto"
     approx_threshold: int = 100_000
-    hnsw_m: int = 32
+    hnsw_m: int = 16
     hnsw_ef_construction: int = 80
-    hnsw_ef_search: int = 64
+    hnsw_ef_search: int = 128
     #: How HNSW stores vectors: "sq8", "fp16" or "fp32" (exact indexes always keep float32).
     hnsw_storage: str = "sq8"
 
