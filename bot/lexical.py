@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
-from bot.lexical_index import Postings
+from bot.lexical_index import LexicalIndex, Postings
 from bot.spelling import CloseWords
 from bot.store import IndexReader
 
@@ -380,30 +380,25 @@ class Lexicon:
 
     def search_passages(self, terms: list[Term], limit: int) -> list[tuple[int, float]]:
         """(passage id, BM25 score; higher is better) of the passages matching any term."""
-        words = [t.searched for t in terms if t.searched]
-        if self.passage_postings is not None and (found := self.passage_postings.search(words, limit)) is not None:
-            return found
-        query = " OR ".join(_phrase(w) for w in words)
-        if not query:
-            return []
-        rows = self.reader.query(
-            "SELECT rowid, -bm25(passages_fts, 1.0, 0.5) AS score FROM passages_fts "
-            "WHERE passages_fts MATCH ? ORDER BY bm25(passages_fts, 1.0, 0.5) LIMIT ?",
-            (query, limit),
-        )
-        return [(int(r[0]), float(r[1])) for r in rows]
+        return self._search(self.passage_postings, "passages_fts", "1.0, 0.5", terms, limit)
 
     def search_sentences(self, terms: list[Term], limit: int) -> list[tuple[int, float]]:
         """(sentence id, BM25 score; higher is better) of the sentences matching any term."""
+        return self._search(self.sentence_postings, "sentences_fts", "", terms, limit)
+
+    def _search(
+        self, postings: LexicalIndex | None, table: str, weights: str, terms: list[Term], limit: int
+    ) -> list[tuple[int, float]]:
+        """BM25 over one FTS5 table: on its postings arrays when the index has them, else in SQLite."""
         words = [t.searched for t in terms if t.searched]
-        if self.sentence_postings is not None and (found := self.sentence_postings.search(words, limit)) is not None:
+        if postings is not None and (found := postings.search(words, limit)) is not None:
             return found
         query = " OR ".join(_phrase(w) for w in words)
         if not query:
             return []
+        bm25 = f"bm25({table}, {weights})" if weights else f"bm25({table})"
         rows = self.reader.query(
-            "SELECT rowid, -bm25(sentences_fts) AS score FROM sentences_fts "
-            "WHERE sentences_fts MATCH ? ORDER BY bm25(sentences_fts) LIMIT ?",
+            f"SELECT rowid, -{bm25} AS score FROM {table} WHERE {table} MATCH ? ORDER BY {bm25} LIMIT ?",
             (query, limit),
         )
         return [(int(r[0]), float(r[1])) for r in rows]
