@@ -117,21 +117,43 @@ class BuildPlan:
         )
 
 
-def plan_build(articles: list[Article], index_dir: Path, model: str, *, full: bool = False) -> BuildPlan:
-    """Compare the corpus with the live index; a changed model, splitter or schema means a full build."""
-    plan = BuildPlan()
-    built: dict[str, str] = {}
-    if full:
-        plan.full_reason = "full rebuild requested"
-    elif current_version(index_dir) is None:
-        plan.full_reason = "no index yet"
-    else:
+@dataclass
+class LiveIndex:
+    """The live version a build starts from and its manifest, read once; or why the build is full."""
+
+    version: str | None = None
+    manifest: Manifest | None = None
+    full_reason: str | None = None
+
+    @classmethod
+    def read(cls, index_dir: Path, model: str, *, full: bool = False) -> LiveIndex:
+        """The live version, if an incremental build can start from it (same model, splitter, schema)."""
+        if full:
+            return cls(full_reason="full rebuild requested")
+        if current_version(index_dir) is None:
+            return cls(full_reason="no index yet")
         try:
-            plan.base, plan.base_manifest = live_manifest(index_dir, model=model, splitter=SPLITTER_VERSION)
+            version, manifest = live_manifest(index_dir, model=model, splitter=SPLITTER_VERSION)
         except IndexUnavailable as exc:
-            plan.full_reason = f"full rebuild: {exc}"
-        else:
-            built = {a: v["hash"] for a, v in plan.base_manifest.articles.items()}
+            return cls(full_reason=f"full rebuild: {exc}")
+        return cls(version, manifest)
+
+    def files(self) -> tuple[dict[str, str], dict[str, FileStat]] | None:
+        """Article id → content hash, and → file stat as recorded (see `load_article`).
+
+        Older manifests and files that were changing while read have no stat: those files are hashed.
+        """
+        if self.manifest is None:
+            return None
+        hashes = {a: v["hash"] for a, v in self.manifest.articles.items()}
+        stats = {a: tuple(v["stat"]) for a, v in self.manifest.articles.items() if v.get("stat")}
+        return hashes, stats  # type: ignore[return-value]
+
+
+def plan_build(articles: list[Article], live: LiveIndex) -> BuildPlan:
+    """Compare the corpus with the live index; a changed model, splitter or schema means a full build."""
+    plan = BuildPlan(full_reason=live.full_reason, base=live.version, base_manifest=live.manifest)
+    built = {a: v["hash"] for a, v in live.manifest.articles.items()} if live.manifest else {}
     now = {a.meta.id for a in articles}
     for article in articles:
         old = built.get(article.meta.id)
@@ -186,19 +208,8 @@ def live_hashes(index_dir: Path, model: str) -> dict[str, str] | None:
 
 
 def live_files(index_dir: Path, model: str) -> tuple[dict[str, str], dict[str, FileStat]] | None:
-    """Article id → content hash, and → file stat as recorded, of the live index (see `load_article`).
-
-    Older manifests and files that were changing while read have no stat: those files are hashed.
-    """
-    if current_version(index_dir) is None:
-        return None
-    try:
-        _, manifest = live_manifest(index_dir, model=model, splitter=SPLITTER_VERSION)
-    except IndexUnavailable:
-        return None
-    hashes = {a: v["hash"] for a, v in manifest.articles.items()}
-    stats = {a: tuple(v["stat"]) for a, v in manifest.articles.items() if v.get("stat")}
-    return hashes, stats  # type: ignore[return-value]
+    """Article id → content hash, and → file stat as recorded, of the live index (`LiveIndex.files`)."""
+    return LiveIndex.read(index_dir, model).files()
 
 
 class _BuildLock:
@@ -254,12 +265,13 @@ def build_index(
     with _BuildLock(index_dir):
         prune_versions(index_dir)  # leftovers of a killed build
         # Under the lock, so the live version cannot change between this look and the plan.
-        known = None if full else live_files(index_dir, embedder.model_name)
+        live = LiveIndex.read(index_dir, embedder.model_name, full=full)
+        known = live.files()
         loaded = load_corpus(corpus_dir, known=known and known[0], stats=known and known[1])
         report.skipped, report.warnings, report.duplicates = loaded.skipped, loaded.warnings, loaded.duplicates
         if not loaded.articles:
             _nothing_to_index(corpus_dir, loaded.skipped)
-        plan = plan_build(loaded.articles, index_dir, embedder.model_name, full=full)
+        plan = plan_build(loaded.articles, live)
         report.plan_seconds = time.perf_counter() - started
         report.added, report.changed = len(plan.added), len(plan.changed)
         report.removed, report.unchanged = len(plan.removed), len(plan.unchanged)
@@ -334,6 +346,7 @@ def _write_version(
         index_dir,
         int(passage_vectors.shape[1]),
         base=plan.base,
+        base_manifest=plan.base_manifest,
         policy=index_policy,
         lexical_threshold=lexical_threshold,
         notify=notify,

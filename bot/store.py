@@ -362,7 +362,8 @@ class IndexWriter:
     A build that only adds rows does not read the base's vectors at all: its new vectors go into a
     small segment file, and the base's files are hard-linked into the new version (versions are
     immutable, so sharing the files is safe). Removing rows, crossing the policy's size threshold or
-    reaching MAX_SEGMENTS merges everything into one file again.
+    reaching MAX_SEGMENTS merges everything into one file again. `base_manifest` is the base's
+    manifest when the caller has read it already (a build plans from it), so it is not read twice.
     """
 
     def __init__(
@@ -371,6 +372,7 @@ class IndexWriter:
         dimension: int,
         *,
         base: str | None = None,
+        base_manifest: Manifest | None = None,
         policy: IndexPolicy | None = None,
         lexical_threshold: int | None = None,
         notify: Callable[[str], None] | None = None,
@@ -405,7 +407,7 @@ class IndexWriter:
             self.db.executescript(_SCHEMA)
         else:
             self.base_dir = index_dir / VERSIONS / base
-            self.base_manifest = Manifest.read(self.base_dir / MANIFEST)
+            self.base_manifest = base_manifest or Manifest.read(self.base_dir / MANIFEST)
             # Versions are immutable, so a plain file copy is a consistent snapshot (and fast).
             shutil.copyfile(self.base_dir / STORE, self.path / STORE)
             self.db = sqlite3.connect(self.path / STORE)

@@ -141,12 +141,13 @@ def run_build(settings: Settings, embedder: Embedder, *, full: bool = False, qui
 
 def dry_run(settings: Settings) -> int:
     """Print what a build would change, without the lock, the model or any write."""
-    from bot.build import estimate_embedding, live_files, plan_build
+    from bot.build import LiveIndex, estimate_embedding, plan_build
     from bot.corpus import load_corpus
     from bot.settings import BUNDLED_MODEL
 
     model = settings.embedding_model or BUNDLED_MODEL
-    known = live_files(settings.index_dir, model)
+    live = LiveIndex.read(settings.index_dir, model)
+    known = live.files()
     loaded = load_corpus(settings.corpus_dir, known=known and known[0], stats=known and known[1])
     for line in loaded.duplicates:
         print(f"duplicate: {line}", file=sys.stderr)
@@ -155,7 +156,7 @@ def dry_run(settings: Settings) -> int:
     if not loaded.articles:
         print(f"nothing to index in {settings.corpus_dir}/", file=sys.stderr)
         return EXIT_NOTHING_INDEXED
-    plan = plan_build(loaded.articles, settings.index_dir, model)
+    plan = plan_build(loaded.articles, live)
     if plan.up_to_date:
         print(f"up to date: {len(plan.unchanged)} articles; a build would change nothing")
         return EXIT_PARTIAL if loaded.skipped else EXIT_OK
