@@ -16,9 +16,9 @@ from bot.corpus import ArticleMeta
 from bot.embedder import Embedder
 from bot.lexical import lexicon
 from bot.passages import SPLITTER_VERSION
-from bot.search import Retrieval, article_meta, decide, make_quote, rank_passages, speaker_from_row
+from bot.search import Retrieval, article_meta, decide, make_quotes, rank_passages, speaker_from_row
 from bot.settings import Settings, get_settings
-from bot.store import IndexReader, current_version
+from bot.store import IndexReader, current_stamp, current_version
 
 log = logging.getLogger(__name__)
 
@@ -42,21 +42,25 @@ class Engine:
         self.embedder = embedder or Embedder.from_settings(self.settings)
         self.retrieval = retrieval or Retrieval.named(self.settings.retrieval_mode)
         self._reader: IndexReader | None = None
+        #: `current_stamp` when the live version was last read: unchanged means `_reader` is live.
+        self._stamp: tuple[int, int, int] | None = None
         self._lock = threading.Lock()
 
     @property
     def reader(self) -> IndexReader:
         """The live index, reopened when a build has published a newer version."""
-        version = current_version(self.index_dir)
+        stamp = current_stamp(self.index_dir)
         reader = self._reader
-        if reader is None or reader.version != version:
-            with self._lock:
-                reader = self._reader
-                if reader is None or reader.version != current_version(self.index_dir):
-                    reader = self._open_reader()
-                    if self._reader is not None:
-                        log.info("index reloaded: version %s", reader.version)
-                    self._reader = reader
+        if reader is not None and stamp is not None and stamp == self._stamp:
+            return reader
+        with self._lock:
+            reader = self._reader
+            if reader is None or reader.version != current_version(self.index_dir):
+                reader = self._open_reader()
+                if self._reader is not None:
+                    log.info("index reloaded: version %s", reader.version)
+                self._reader = reader
+            self._stamp = stamp
         return reader
 
     def _open_reader(self) -> IndexReader:
@@ -71,7 +75,9 @@ class Engine:
     def clean_question(self, question: str) -> tuple[str, str | None]:
         """The question as searched, and a notice when it had to be shortened."""
         text = _ANSI_ESCAPE.sub(" ", question)
-        text = " ".join("".join(ch if ch.isprintable() else " " for ch in text).split())
+        if not text.isprintable():
+            text = "".join(ch if ch.isprintable() else " " for ch in text)
+        text = " ".join(text.split())
         limit = self.settings.max_question_chars
         if len(text) > limit:
             return text[:limit], f"question shortened to its first {limit} characters"
@@ -85,9 +91,9 @@ class Engine:
         if not any(ch.isalnum() for ch in text):
             return Answer(question=question, answered=False, notice=notice or "ask a question in words")
         qv = self.embedder.encode([text])[0]
-        terms = lexicon(reader).terms(text)
-        ranked = rank_passages(reader, qv, k, text, self.retrieval, terms)
-        quotes = [make_quote(reader, s, terms) for s in ranked]
+        terms, lexical = lexicon(reader).lookup(text, *self.retrieval.lexical_limits())
+        ranked = rank_passages(reader, qv, k, text, self.retrieval, terms, lexical)
+        quotes = make_quotes(reader, ranked, terms)
         answered = decide(reader, ranked, terms, self.settings)
         return Answer(question=question, answered=answered, quotes=quotes, notice=notice)
 

@@ -8,13 +8,16 @@ vocabulary, so that a key term the report never uses ("Nobel", "French") is know
 
 from __future__ import annotations
 
+import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
 from bot.lexical_index import LexicalIndex, Postings
 from bot.spelling import CloseWords
-from bot.store import IndexReader
+from bot.store import IndexReader, in_list
 
 #: Words that carry no content of their own in a question: function words, question words and
 #: the verbs every news question uses. What is left are the key terms.
@@ -209,6 +212,7 @@ STOPWORDS = frozenset(
     ]
 )
 _WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)*", re.UNICODE)
+_POSSESSIVE = re.compile(r"['’]s$")
 #: Unknown words this long or longer are matched to a close word of the index (typos).
 FUZZY_MIN_CHARS = 5
 FUZZY_CUTOFF = 0.8
@@ -223,7 +227,7 @@ def key_terms(question: str) -> list[str]:
     terms: list[str] = []
     for match in _WORD.finditer(question):
         acronym = len(match.group()) > 1 and match.group().isupper()  # "WHO" is a name, "who" is not
-        word = re.sub(r"['’]s$", "", match.group().casefold()).replace("’", "'")
+        word = _POSSESSIVE.sub("", match.group().casefold()).replace("’", "'")
         if (word in STOPWORDS and not acronym) or (len(word) < 2 and not word.isdigit()):
             continue
         if word not in terms:
@@ -242,7 +246,7 @@ def name_terms(question: str) -> set[str]:
     for i, match in enumerate(_WORD.finditer(question)):
         word = match.group()
         if (i > 0 and word[0].isupper()) or (len(word) > 1 and word.isupper()):
-            names.add(re.sub(r"['’]s$", "", word.casefold()).replace("’", "'"))
+            names.add(_POSSESSIVE.sub("", word.casefold()).replace("’", "'"))
     return names
 
 
@@ -292,35 +296,56 @@ class Lexicon:
 
     def passages_with(self, term: str) -> frozenset[int] | Postings:
         """Ids of the passages whose text or context holds `term` (after stemming)."""
-        if self.passage_postings is not None:
-            found = self.passage_postings.postings(term)
-            if found is not None:
-                return found
-        rows = self.reader.query("SELECT rowid FROM passages_fts WHERE passages_fts MATCH ?", (_phrase(term),))
-        return frozenset(r[0] for r in rows)
+        return self._matching(self.passage_postings, "passages_fts", [term])[0]
 
-    def sentences_holding(self, term: str, sentence_ids: list[int]) -> set[int]:
-        """Which of these sentences hold `term` (after stemming)."""
-        if self.sentence_postings is not None:
-            found = self.sentence_postings.postings(term)
-            if found is not None:
-                return set(found & sentence_ids)
-        marks = ",".join("?" * len(sentence_ids))
-        rows = self.reader.query(
-            f"SELECT rowid FROM sentences_fts WHERE sentences_fts MATCH ? AND rowid IN ({marks})",
-            [_phrase(term), *sentence_ids],
-        )
-        return {r[0] for r in rows}
+    def sentences_holding_each(self, terms: list[str], sentence_ids: list[int]) -> list[frozenset[int]]:
+        """For each term, which of these sentences hold it (after stemming)."""
+        return self._matching(self.sentence_postings, "sentences_fts", terms, sentence_ids)  # type: ignore[return-value]
+
+    def _matching(
+        self, postings: LexicalIndex | None, table: str, terms: list[str], within: list[int] | None = None
+    ) -> list[frozenset[int] | Postings]:
+        """For each term, the rows of an FTS5 table that hold it (only rows of `within`, if given)."""
+        batch = _Union()
+        matched = self._matching_in(batch, postings, table, terms, within)
+        batch.run(self.reader)
+        return matched()
+
+    def _matching_in(
+        self, batch: _Union, postings: LexicalIndex | None, table: str, terms: list[str], within: list[int] | None
+    ) -> Callable[[], list[frozenset[int] | Postings]]:
+        """`_matching` as parts of a statement: returns what gives the answer once it has run.
+
+        The postings arrays answer what they can; FTS5 the other terms, one `MATCH` each.
+        """
+        found: list[frozenset[int] | Postings] = [frozenset()] * len(terms)
+        asked: dict[int, list[tuple[int, Any]]] = {}
+        marks, rows = in_list(within or ())
+        where = f" AND rowid IN ({marks})" if within is not None else ""
+        for i, term in enumerate(terms):
+            if postings is not None and (hit := postings.postings(term)) is not None:
+                found[i] = hit if within is None else hit & within
+            else:
+                select = f"SELECT rowid, NULL FROM {table} WHERE {table} MATCH ?{where}"
+                asked[i] = batch.add(select, [_phrase(term), *rows])
+
+        def answer() -> list[frozenset[int] | Postings]:
+            for i, rows in asked.items():
+                found[i] = frozenset(r for r, _ in rows)
+            return found
+
+        return answer
 
     def term(self, word: str, name: bool = False) -> Term:
-        """A key term's statistics, with a typo fallback to the closest index word.
+        """A key term's statistics, with a typo fallback to the closest index word."""
+        return self._term(word, self.passages_with(word), name)
+
+    def _term(self, word: str, found: frozenset[int] | Postings, name: bool) -> Term:
+        """`term`, given the passages holding the word as written.
 
         The closest word is difflib's choice over the vocabulary, found without scoring every
         word in Python (`bot/spelling.py`): a large index has hundreds of thousands.
         """
-        import math
-
-        found = self.passages_with(word)
         searched: str | None = word
         if not found and len(word) >= FUZZY_MIN_CHARS and not word.isdigit():
             close = self.close_word(word)
@@ -374,34 +399,102 @@ class Lexicon:
         return bool(rows[0][0]) and not rows[0][1]
 
     def terms(self, question: str) -> list[Term]:
-        """The question's key terms with their statistics."""
+        """The question's key terms with their statistics (looked up together: one statement)."""
         names = name_terms(question)
-        return [self.term(w, w in names) for w in key_terms(question)]
+        words = key_terms(question)
+        found = self._matching(self.passage_postings, "passages_fts", words)
+        return [self._term(w, f, w in names) for w, f in zip(words, found, strict=True)]
+
+    def lookup(self, question: str, passages: int, sentences: int) -> tuple[list[Term], Hits]:
+        """`terms(question)` and `search(those terms, passages, sentences)`, in one statement.
+
+        The search runs on the words as written, alongside their lookups; only when a typo turns
+        out to stand for another word does it run again. A word that matches nothing adds nothing
+        to BM25 (no rows, no score), so the result is `search`'s, one statement sooner.
+        """
+        names = name_terms(question)
+        words = key_terms(question)
+        batch = _Union()
+        matched = self._matching_in(batch, self.passage_postings, "passages_fts", words, None)
+        searched = self._search_in(batch, words, passages, sentences)
+        batch.run(self.reader)
+        terms = [self._term(w, f, w in names) for w, f in zip(words, matched(), strict=True)]
+        if any(t.searched not in (None, t.word) for t in terms):
+            return terms, self.search(terms, passages, sentences)
+        return terms, searched()
 
     def search_passages(self, terms: list[Term], limit: int) -> list[tuple[int, float]]:
         """(passage id, BM25 score; higher is better) of the passages matching any term."""
-        return self._search(self.passage_postings, "passages_fts", "1.0, 0.5", terms, limit)
+        return self.search(terms, passages=limit, sentences=0)[0]
 
     def search_sentences(self, terms: list[Term], limit: int) -> list[tuple[int, float]]:
         """(sentence id, BM25 score; higher is better) of the sentences matching any term."""
-        return self._search(self.sentence_postings, "sentences_fts", "", terms, limit)
+        return self.search(terms, passages=0, sentences=limit)[1]
 
-    def _search(
-        self, postings: LexicalIndex | None, table: str, weights: str, terms: list[Term], limit: int
-    ) -> list[tuple[int, float]]:
-        """BM25 over one FTS5 table: on its postings arrays when the index has them, else in SQLite."""
-        words = [t.searched for t in terms if t.searched]
-        if postings is not None and (found := postings.search(words, limit)) is not None:
-            return found
-        query = " OR ".join(_phrase(w) for w in words)
-        if not query:
-            return []
-        bm25 = f"bm25({table}, {weights})" if weights else f"bm25({table})"
-        rows = self.reader.query(
-            f"SELECT rowid, -{bm25} AS score FROM {table} WHERE {table} MATCH ? ORDER BY {bm25} LIMIT ?",
-            (query, limit),
+    def search(self, terms: list[Term], passages: int, sentences: int) -> Hits:
+        """The best `passages` passages and `sentences` sentences by BM25, (id, score) best first."""
+        batch = _Union()
+        searched = self._search_in(batch, [t.searched for t in terms if t.searched], passages, sentences)
+        batch.run(self.reader)
+        return searched()
+
+    def _search_in(self, batch: _Union, words: list[str], passages: int, sentences: int) -> Callable[[], Hits]:
+        """`search` as parts of a statement: on the postings arrays when the index has them, else in FTS5."""
+        sides = (
+            (self.passage_postings, "passages_fts", "bm25(passages_fts, 1.0, 0.5)", passages),
+            (self.sentence_postings, "sentences_fts", "bm25(sentences_fts)", sentences),
         )
-        return [(int(r[0]), float(r[1])) for r in rows]
+        found: list[list[tuple[int, float]]] = [[], []]
+        asked: dict[int, list[tuple[int, Any]]] = {}
+        for side, (postings, table, bm25, limit) in enumerate(sides):
+            if not words or limit <= 0:
+                continue
+            if postings is not None and (hits := postings.search(words, limit)) is not None:
+                found[side] = hits
+                continue
+            select = f"SELECT rowid, -{bm25} FROM {table} WHERE {table} MATCH ? ORDER BY {bm25} LIMIT ?"
+            asked[side] = batch.add(select, [" OR ".join(_phrase(w) for w in words), limit])
+
+        def answer() -> Hits:
+            for side, rows in asked.items():
+                # In the table's order already, unless SQLite merged the parts otherwise.
+                found[side] = sorted(rows, key=lambda hit: -hit[1])
+            return found[0], found[1]
+
+        return answer
+
+
+#: BM25 hits of passages and of sentences: (id, score), best first.
+Hits = tuple[list[tuple[int, float]], list[tuple[int, float]]]
+
+
+class _Union:
+    """SELECTs of two columns (row id, value) run as one `UNION ALL` statement, rows kept apart.
+
+    On a small index each statement costs as much again as its search, so a question's lookups
+    and searches go to SQLite together.
+    """
+
+    #: Parts per statement (SQLite allows 500 in a compound SELECT).
+    LIMIT = 400
+
+    def __init__(self) -> None:
+        self.parts: list[tuple[str, list[object]]] = []
+        self.rows: list[list[tuple[int, Any]]] = []
+
+    def add(self, select: str, params: list[object]) -> list[tuple[int, Any]]:
+        """Queue a SELECT; returns the list its rows will be in once `run` has run."""
+        self.parts.append((select, params))
+        self.rows.append([])
+        return self.rows[-1]
+
+    def run(self, reader: IndexReader) -> None:
+        for first in range(0, len(self.parts), self.LIMIT):
+            chunk = self.parts[first : first + self.LIMIT]
+            sql = " UNION ALL ".join(f"SELECT {first + i}, * FROM ({select})" for i, (select, _) in enumerate(chunk))
+            params = [p for _, ps in chunk for p in ps]
+            for part, rowid, value in reader.query(sql, params, rows=False):
+                self.rows[part].append((rowid, value))
 
 
 @lru_cache(maxsize=4)

@@ -9,7 +9,7 @@ into the best one. The answer is withheld when the best evidence is below `min_s
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from sqlite3 import Row
 
@@ -18,10 +18,10 @@ import numpy as np
 from bot.answer import Quote
 from bot.attribution import Speaker
 from bot.corpus import ArticleMeta
-from bot.lexical import Term, lexicon
+from bot.lexical import Hits, Term, lexicon
 from bot.lexical_index import Postings
 from bot.settings import Settings
-from bot.store import IndexReader
+from bot.store import IndexReader, in_list
 
 #: Weight of the best sentence against the whole passage in a passage's score.
 SENTENCE_WEIGHT = 0.6
@@ -76,6 +76,13 @@ class Retrieval:
     #: captions support the body text without outranking it (not for questions about photos).
     furniture_penalty: float = 0.06
 
+    def lexical_limits(self) -> tuple[int, int]:
+        """How many passages and sentences the lexical side asks BM25 for (0: that side is off)."""
+        return (
+            PASSAGE_CANDIDATES if self.lexical in ("passage", "both") else 0,
+            SENTENCE_CANDIDATES if self.lexical in ("sentence", "both") else 0,
+        )
+
     @classmethod
     def named(cls, mode: str) -> Retrieval:
         """The setting `RETRIEVAL_MODE`: hybrid (the measured best), dense or lexical."""
@@ -101,34 +108,101 @@ class Scored:
     lexical: float = 0.0
 
 
+@dataclass(frozen=True)
+class _Candidates:
+    """The sentences of the candidate passages, ordered by passage and position, with passage facts."""
+
+    sentence_ids: np.ndarray
+    passage_ids: np.ndarray
+    #: Index of each passage's first sentence in the arrays above.
+    starts: np.ndarray
+    #: Sentence texts, read only when the question asks for a kind of answer (a number).
+    texts: list[str] | None
+    #: Per passage: (article id, paragraph, kind).
+    passages: dict[int, tuple[str, int, str]]
+    #: Per sentence: its passage.
+    owner: dict[int, int]
+
+
+def _candidates(reader: IndexReader, passage_ids: set[int], sentence_ids: set[int], with_text: bool) -> _Candidates:
+    """Every sentence of the candidate passages, and what ranking needs of them, in one query.
+
+    Candidates are the passages found and those holding the sentences found; the rows say
+    which passage each found sentence belongs to as well.
+    """
+    parts, params = [], []
+    if sentence_ids:
+        marks, ids = in_list(sentence_ids)
+        parts.append(f"SELECT passage_id FROM sentences WHERE id IN ({marks})")
+        params += ids
+    if passage_ids:
+        marks, ids = in_list(passage_ids)
+        parts.append(f"SELECT id FROM passages WHERE id IN ({marks})")
+        params += ids
+    text = ", s.text" if with_text else ""
+    rows = reader.query(
+        f"SELECT s.id, s.passage_id, p.article_id, p.paragraph, p.kind{text} FROM sentences s "
+        f"JOIN passages p ON p.id = s.passage_id WHERE s.passage_id IN ({' UNION '.join(parts)}) "
+        "ORDER BY s.passage_id, s.position",
+        params,
+        rows=False,
+    )
+    starts, last = [], None
+    for i, r in enumerate(rows):
+        if r[1] != last:
+            starts.append(i)
+            last = r[1]
+    return _Candidates(
+        sentence_ids=np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows)),
+        passage_ids=np.fromiter((r[1] for r in rows), dtype=np.int64, count=len(rows)),
+        starts=np.asarray(starts, dtype=np.int64),
+        texts=[r[5] for r in rows] if with_text else None,
+        passages={r[1]: (r[2], r[3], r[4]) for r in rows},
+        owner={r[0]: r[1] for r in rows},
+    )
+
+
 def _dense_scores(
-    reader: IndexReader, qv: np.ndarray, candidate_ids: list[int], pass_hits: dict[int, float], question: str
-) -> dict[int, tuple[float, int, float]]:
-    """Per passage: (blended dense score, id of the sentence to quote, that sentence's similarity)."""
-    marks = ",".join("?" * len(candidate_ids))
-    sentences = reader.query(f"SELECT id, passage_id, text FROM sentences WHERE passage_id IN ({marks})", candidate_ids)
-    vectors = reader.sentence_vectors([r["id"] for r in sentences])
-    sims = vectors @ qv
-    wanted = answer_type_bonus(question)
-    best: dict[int, tuple[int, float]] = {}
-    best_pick: dict[int, float] = {}
-    top_sim: dict[int, float] = {}
-    for row, sim in zip(sentences, sims, strict=True):
-        pid = row["passage_id"]
-        top_sim[pid] = max(top_sim.get(pid, -1.0), float(sim))
-        pick = float(sim) + (ANSWER_TYPE_BONUS if wanted and wanted.search(row["text"]) else 0.0)
-        if pid not in best or pick > best_pick[pid]:
-            best[pid] = (row["id"], float(sim))
-            best_pick[pid] = pick
-    missing = [pid for pid in candidate_ids if pid not in pass_hits]
+    reader: IndexReader, qv: np.ndarray, cands: _Candidates, pass_hits: dict[int, float]
+) -> tuple[dict[int, tuple[float, int, float]], np.ndarray]:
+    """Dense evidence per passage, and every candidate sentence's similarity to the question.
+
+    Per passage: (blended dense score, id of its most similar sentence, that similarity).
+    """
+    if not len(cands.sentence_ids):
+        return {}, np.zeros(0, np.float32)
+    sims = reader.sentence_vectors(cands.sentence_ids) @ qv
+    starts = cands.starts
+    top_sim = np.maximum.reduceat(sims, starts)
+    # Per passage its most similar sentence, the first in reading order on a tie (lexsort is stable).
+    chosen = np.lexsort((-sims, cands.passage_ids))[starts]
+    passages = cands.passage_ids[starts].tolist()
+    missing = [pid for pid in passages if pid not in pass_hits]
     if missing:
-        pvecs = np.vstack([reader.passage_index.reconstruct(pid) for pid in missing])
-        pass_hits.update(zip(missing, (float(s) for s in pvecs @ qv), strict=True))
-    return {
-        pid: (SENTENCE_WEIGHT * top_sim[pid] + (1 - SENTENCE_WEIGHT) * pass_hits[pid], *best[pid])
-        for pid in candidate_ids
-        if pid in best
+        pass_hits.update(zip(missing, (reader.passage_vectors(missing) @ qv).tolist(), strict=True))
+    dense = {
+        pid: (SENTENCE_WEIGHT * top + (1 - SENTENCE_WEIGHT) * pass_hits[pid], sid, sim)
+        for pid, top, sid, sim in zip(
+            passages, top_sim.tolist(), cands.sentence_ids[chosen].tolist(), sims[chosen].tolist(), strict=True
+        )
     }
+    return dense, sims
+
+
+def _answer_type_pick(s: Scored, cands: _Candidates, sims: np.ndarray, wanted: re.Pattern[str]) -> Scored:
+    """The passage's sentence to quote when the question asks for a kind of answer (a number).
+
+    Only the quoted sentence changes, never the passage's score, so this runs on the k passages
+    kept rather than on every candidate (the pattern costs ~25 µs a sentence).
+    """
+    assert cands.texts is not None
+    first = int(np.searchsorted(cands.passage_ids, s.passage_id))
+    last = int(np.searchsorted(cands.passage_ids, s.passage_id, side="right"))
+    picks = [
+        (float(sims[i]) + (ANSWER_TYPE_BONUS if wanted.search(cands.texts[i]) else 0.0), -i) for i in range(first, last)
+    ]
+    best = -max(picks)[1]
+    return replace(s, sentence_id=int(cands.sentence_ids[best]), sentence_score=float(sims[best]))
 
 
 def _ranks(scores: dict[int, float]) -> dict[int, int]:
@@ -143,50 +217,44 @@ def rank_passages(
     question: str = "",
     retrieval: Retrieval | None = None,
     terms: list[Term] | None = None,
+    lexical: Hits | None = None,
 ) -> list[Scored]:
-    """The k best passages (one per paragraph) for a question and its vector."""
+    """The k best passages (one per paragraph) for a question and its vector.
+
+    `terms` and `lexical` are the question's key terms and BM25 hits when the caller has them
+    (`Lexicon.lookup` finds both in one statement); else they are looked up here.
+    """
     retrieval = retrieval or Retrieval()
-    lex = lexicon(reader)
-    terms = lex.terms(question) if terms is None else terms
+    limits = retrieval.lexical_limits()
+    if terms is None:
+        terms = lexicon(reader).terms(question)
+    if lexical is None:
+        lexical = lexicon(reader).search(terms, *limits)
+    lexical_passages, lexical_sentences = lexical
     sent_hits = reader.search(reader.sentence_index, qv, SENTENCE_CANDIDATES) if retrieval.dense else []
     pass_hits = dict(reader.search(reader.passage_index, qv, PASSAGE_CANDIDATES)) if retrieval.dense else {}
-    lexical_lists: list[dict[int, float]] = []
-    if retrieval.lexical in ("passage", "both"):
-        lexical_lists.append(dict(lex.search_passages(terms, PASSAGE_CANDIDATES)))
-    if retrieval.lexical in ("sentence", "both"):
-        by_passage: dict[int, float] = {}
-        hits = lex.search_sentences(terms, SENTENCE_CANDIDATES)
-        if hits:
-            rows = reader.query(
-                f"SELECT id, passage_id FROM sentences WHERE id IN ({','.join('?' * len(hits))})", [h[0] for h in hits]
-            )
-            owner = {r["id"]: r["passage_id"] for r in rows}
-            for sid, score in hits:
-                pid = owner[sid]
-                by_passage[pid] = max(by_passage.get(pid, 0.0), score)
-        lexical_lists.append(by_passage)
-    ids: set[int] = set()
-    if sent_hits:
-        rows = reader.query(
-            f"SELECT passage_id FROM sentences WHERE id IN ({','.join('?' * len(sent_hits))})",
-            [sid for sid, _ in sent_hits],
-        )
-        ids |= {r["passage_id"] for r in rows}
-    ids |= set(pass_hits)
+    by_sentence = limits[1] > 0
+    lexical_lists: list[dict[int, float]] = [dict(lexical_passages)] if limits[0] else []
+    passage_hits = set(pass_hits)
     for lst in lexical_lists:
-        ids |= set(lst)
-    if not ids:
+        passage_hits |= set(lst)
+    sentence_hits = {sid for sid, _ in sent_hits} | {sid for sid, _ in lexical_sentences}
+    if not passage_hits and not sentence_hits:
         return []
-    candidate_ids = sorted(ids)
-    dense = _dense_scores(reader, qv, candidate_ids, pass_hits, question)
+    wanted = answer_type_bonus(question)
+    cands = _candidates(reader, passage_hits, sentence_hits, with_text=wanted is not None)
+    if by_sentence:
+        by_passage: dict[int, float] = {}
+        for sid, score in lexical_sentences:
+            pid = cands.owner[sid]
+            by_passage[pid] = max(by_passage.get(pid, 0.0), score)
+        lexical_lists.append(by_passage)
+    candidate_ids = sorted(cands.passages)
+    dense, sims = _dense_scores(reader, qv, cands, pass_hits)
     if retrieval.furniture_penalty and not _PHOTO_QUESTION.search(question):
-        marks = ",".join("?" * len(candidate_ids))
-        for r in reader.query(
-            f"SELECT id FROM passages WHERE id IN ({marks}) AND kind IN ('standfirst', 'caption')", candidate_ids
-        ):
-            if r[0] in dense:
-                d = dense[r[0]]
-                dense[r[0]] = (d[0] - retrieval.furniture_penalty, d[1], d[2])
+        for pid, d in dense.items():
+            if cands.passages[pid][2] in ("standfirst", "caption"):
+                dense[pid] = (d[0] - retrieval.furniture_penalty, d[1], d[2])
     fused: dict[int, float] = {}
     shares = coverages(terms, candidate_ids) if retrieval.dense else {}
     if retrieval.fusion == "mix" and retrieval.dense and lexical_lists:
@@ -224,21 +292,18 @@ def rank_passages(
     ]
     # Ties (equal fused ranks) go to the stronger dense evidence.
     scored.sort(key=lambda s: (s.score, s.dense), reverse=True)
-    marks = ",".join("?" * len(candidate_ids))
-    paragraphs = {
-        r["id"]: (r["article_id"], r["paragraph"])
-        for r in reader.query(f"SELECT id, article_id, paragraph FROM passages WHERE id IN ({marks})", candidate_ids)
-    }
     seen: set[tuple[str, int]] = set()
     result: list[Scored] = []
     for s in scored:
-        key = paragraphs[s.passage_id]
+        key = cands.passages[s.passage_id][:2]
         if key in seen:
             continue
         seen.add(key)
         result.append(s)
         if len(result) == k:
             break
+    if wanted:
+        result = [_answer_type_pick(s, cands, sims, wanted) for s in result]
     return result
 
 
@@ -289,14 +354,17 @@ def coverages(terms: list[Term], passage_ids: list[int]) -> dict[int, float]:
     total = sum(t.idf for t in terms)
     if total <= 0:
         return dict.fromkeys(passage_ids, 1.0)
-    ids = np.asarray(passage_ids, dtype=np.int64)
-    held = np.zeros(len(ids), dtype=np.float64)
+    held = dict.fromkeys(passage_ids, 0.0)
+    ids: np.ndarray | None = None
     for t in terms:
         if isinstance(t.passages, Postings):
-            held += t.idf * t.passages.holds(ids)
+            ids = np.asarray(passage_ids, dtype=np.int64) if ids is None else ids
+            holding = [p for p, h in zip(passage_ids, t.passages.holds(ids).tolist(), strict=True) if h]
         else:
-            held += t.idf * np.fromiter((p in t.passages for p in passage_ids), dtype=bool, count=len(ids))
-    return dict(zip(passage_ids, (float(h) / total for h in held), strict=True))
+            holding = t.passages.intersection(passage_ids)
+        for p in holding:
+            held[p] += t.idf
+    return {p: h / total for p, h in held.items()}
 
 
 def decide(reader: IndexReader, ranked: list[Scored], terms: list[Term], settings: Settings) -> bool:
@@ -332,27 +400,28 @@ def decide(reader: IndexReader, ranked: list[Scored], terms: list[Term], setting
 def _sentence_terms(reader: IndexReader, sentence_ids: list[int], terms: list[Term]) -> dict[int, set[str]]:
     """Which key terms each sentence holds (matched as the index stems them)."""
     held: dict[int, set[str]] = {sid: set() for sid in sentence_ids}
-    lex = lexicon(reader)
-    for t in terms:
-        if t.searched:
-            for sid in lex.sentences_holding(t.searched, sentence_ids):
-                held[sid].add(t.word)
+    searched = [t for t in terms if t.searched]
+    if not sentence_ids or not searched:
+        return held
+    found = lexicon(reader).sentences_holding_each([t.searched for t in searched if t.searched], sentence_ids)
+    for t, sids in zip(searched, found, strict=True):
+        for sid in sids:
+            held[sid].add(t.word)
     return held
 
 
-def quote_span(reader: IndexReader, scored: Scored, terms: list[Term], rows: list[Row]) -> tuple[int, int]:
+def quote_span(scored: Scored, terms: list[Term], rows: list[Row], held: dict[int, set[str]]) -> tuple[int, int]:
     """(start, end) in the passage text of the sentence(s) to quote.
 
     The best sentence, extended to a neighbouring sentence of the passage when that neighbour
     holds key terms of the question the best sentence lacks (the answer runs across both), or
     when the best sentence opens a quotation the next one closes. Always whole sentences.
-    `rows` are the passage's sentences in order.
+    `rows` are the passage's sentences in order; `held`, the key terms each sentence holds.
     """
     pos = next(i for i, r in enumerate(rows) if r["id"] == scored.sentence_id)
     start, end = rows[pos]["start"], rows[pos]["end"]
     if len(rows) == 1:
         return start, end
-    held = _sentence_terms(reader, [r["id"] for r in rows], terms)
     idf = {t.word: t.idf for t in terms}
     best = held[rows[pos]["id"]]
     gains = {}
@@ -369,21 +438,48 @@ def quote_span(reader: IndexReader, scored: Scored, terms: list[Term], rows: lis
     return start, end
 
 
-def make_quote(reader: IndexReader, scored: Scored, terms: list[Term] | None = None) -> Quote:
-    """Materialise a scored passage as a `Quote` with its best sentence(s) and its speaker."""
-    p = reader.query("SELECT * FROM passages WHERE id = ?", (scored.passage_id,))[0]
-    rows = reader.query("SELECT * FROM sentences WHERE passage_id = ? ORDER BY position", (scored.passage_id,))
-    s = next(r for r in rows if r["id"] == scored.sentence_id)
-    start, end = quote_span(reader, scored, terms or [], rows)
-    return Quote(
-        passage_id=p["id"],
-        text=p["text"],
-        quote_start=start,
-        quote_end=end,
-        score=scored.dense,
-        speaker=speaker_from_row(s),
-        article=article_meta(reader, p["article_id"]),
-        paragraph=p["paragraph"],
-        kind=p["kind"],
-        section=p["section"],
-    )
+def make_quotes(reader: IndexReader, ranked: list[Scored], terms: list[Term] | None = None) -> list[Quote]:
+    """Materialise scored passages as `Quote`s with their best sentence(s) and speakers.
+
+    Two queries for all of them (passages with their sentences, the key terms those sentences
+    hold), not three per quote.
+    """
+    if not ranked:
+        return []
+    terms = terms or []
+    sentences: dict[int, list[Row]] = {s.passage_id: [] for s in ranked}
+    marks, ids = in_list(sentences)
+    for r in reader.query(
+        "SELECT s.*, p.text AS passage_text, p.article_id, p.paragraph, p.kind, p.section FROM passages p "
+        f"JOIN sentences s ON s.passage_id = p.id WHERE p.id IN ({marks}) ORDER BY p.id, s.position",
+        ids,
+    ):
+        sentences[r["passage_id"]].append(r)
+    # A quote extends only to a neighbour of its sentence: their terms are all it needs.
+    near = []
+    for scored in ranked:
+        rows = sentences[scored.passage_id]
+        if len(rows) > 1:
+            pos = next(i for i, r in enumerate(rows) if r["id"] == scored.sentence_id)
+            near += [r["id"] for r in rows[max(0, pos - 1) : pos + 2]]
+    held = _sentence_terms(reader, near, terms)
+    quotes = []
+    for scored in ranked:
+        rows = sentences[scored.passage_id]
+        p = s = next(r for r in rows if r["id"] == scored.sentence_id)  # the passage's columns are on every row
+        start, end = quote_span(scored, terms, rows, held)
+        quotes.append(
+            Quote(
+                passage_id=scored.passage_id,
+                text=p["passage_text"],
+                quote_start=start,
+                quote_end=end,
+                score=scored.dense,
+                speaker=speaker_from_row(s),
+                article=article_meta(reader, p["article_id"]),
+                paragraph=p["paragraph"],
+                kind=p["kind"],
+                section=p["section"],
+            )
+        )
+    return quotes

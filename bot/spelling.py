@@ -14,6 +14,9 @@ it would choose is dropped, then lets difflib choose among the few words left:
 3. the longest common subsequence, `rapidfuzz.fuzz.ratio` (C++): difflib's matching blocks are
    a common subsequence, so its ratio never exceeds this one.
 
+A slice of at most `_SMALL_SLICE` words (a single report's vocabulary) skips bound 2: rapidfuzz
+scores them all sooner than numpy narrows them.
+
 The answer is therefore the one difflib gives on the whole vocabulary (ties included: difflib
 keeps the greatest (score, word), whatever the order).
 """
@@ -33,6 +36,9 @@ _CLASSES = 26 + 10 + 4
 #: by difflib alone (no real word is).
 _MAX_COUNT = 255
 _SLACK = 1e-9
+#: Up to this many words of the right lengths (a report's vocabulary has a few thousand in all),
+#: rapidfuzz scores them all faster than bound 2 narrows them: 14 µs against 55 µs over 261.
+_SMALL_SLICE = 1024
 
 
 def _classes(codes: np.ndarray) -> np.ndarray:
@@ -77,6 +83,8 @@ class CloseWords:
         lo, hi = int(self.starts[min(shortest, top)]), int(self.starts[min(longest + 1, top)])
         if lo >= hi:
             return None
+        if hi - lo <= _SMALL_SLICE:  # scoring them all in C++ is cheaper than the numpy bound
+            return _choose(word, self.words[lo:hi], cutoff)
         mine = np.bincount(_classes(_codes(word)), minlength=_CLASSES)
         if mine.max() > _MAX_COUNT:
             found = difflib.get_close_matches(word, self.words[lo:hi], n=1, cutoff=cutoff)
@@ -88,9 +96,13 @@ class CloseWords:
         keep = np.flatnonzero(2.0 * shared >= cutoff * (size + self.lengths[lo:hi]) - _SLACK)
         if not len(keep):
             return None
-        from rapidfuzz import fuzz, process  # C++; imported on the first typo, not at start-up
+        return _choose(word, [self.words[lo + int(i)] for i in keep], cutoff)
 
-        candidates = [self.words[lo + int(i)] for i in keep]
-        near = process.extract(word, candidates, scorer=fuzz.ratio, score_cutoff=cutoff * 100 - 1e-6, limit=None)
-        found = difflib.get_close_matches(word, [w for w, _, _ in near], n=1, cutoff=cutoff)
-        return found[0] if found else None
+
+def _choose(word: str, candidates: list[str], cutoff: float) -> str | None:
+    """The word difflib picks among `candidates`, scoring only those rapidfuzz's bound (3.) keeps."""
+    from rapidfuzz import fuzz, process  # C++; imported on the first typo, not at start-up
+
+    near = process.extract(word, candidates, scorer=fuzz.ratio, score_cutoff=cutoff * 100 - 1e-6, limit=None)
+    found = difflib.get_close_matches(word, [w for w, _, _ in near], n=1, cutoff=cutoff)
+    return found[0] if found else None

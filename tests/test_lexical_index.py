@@ -52,8 +52,8 @@ def assert_same_ranking(reader: IndexReader) -> None:
         for word in key_terms(question):
             assert set(arrays.passages_with(word)) == set(fts.passages_with(word)), word
         sentence_ids = [r[0] for r in reader.query("SELECT id FROM sentences ORDER BY id LIMIT 40")]
-        for word in key_terms(question):
-            assert arrays.sentences_holding(word, sentence_ids) == fts.sentences_holding(word, sentence_ids)
+        words = key_terms(question)
+        assert arrays.sentences_holding_each(words, sentence_ids) == fts.sentences_holding_each(words, sentence_ids)
 
 
 def assert_same_names(reader: IndexReader) -> int:

@@ -103,3 +103,44 @@ def test_a_derived_name_needs_a_name_of_the_index_not_a_common_stem(engine: Engi
     assert lex.derived_name("iranian")  # "Iran" is written only capitalised
     assert not lex.derived_name("regimes")  # "regime" is a common word of the report
     assert not lex.derived_name("footage")
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "How many Russian air strikes were counted over Idlib and Hama?",
+        "How many Rusian air strikes were countd over Idlib and Hama?",  # typos: searched again
+        "Who won the Nobel Peace Prize?",  # words the report lacks: no rows, no score
+        "?",
+    ],
+)
+def test_lookup_finds_what_terms_and_search_find_apart(engine: Engine, question: str):
+    lex = lexicon(engine.reader)
+    terms, hits = lex.lookup(question, 32, 64)
+    alone = lex.terms(question)
+    assert [(t.word, t.searched, set(t.passages), t.idf, t.name) for t in terms] == [
+        (t.word, t.searched, set(t.passages), t.idf, t.name) for t in alone
+    ]
+    assert hits == lex.search(alone, 32, 64)
+    assert bool(hits[0]) == bool(hits[1]) == (question != "?")
+
+
+def test_a_question_takes_a_handful_of_sql_statements(engine: Engine):
+    """A statement costs 30-60 µs on a small index, as much as the search in it: this question ran
+    40 (a query per term, per quote, per step), now 5, FTS5's own lookups not counted."""
+    reader = engine.reader
+    ours: list[str] = []
+    reader.db.set_trace_callback(lambda sql: None if sql.startswith("--") else ours.append(sql))
+    try:
+        answer = engine.answer("How many Russian air strikes were counted over Idlib and Hama?")
+    finally:
+        reader.db.set_trace_callback(None)
+    assert answer.answered and len(answer.quotes) == 3
+    # key terms with both BM25 searches; candidates; quotes; their key terms; the names' article
+    assert len(ours) <= 5, ours
+
+
+def test_a_full_build_leaves_one_lexical_segment_per_table(engine: Engine):
+    # FTS5 reads every segment for every term: merged after a full build (was 3 and 9 on the seed).
+    for table in ("passages_fts", "sentences_fts"):
+        assert engine.reader.query(f"SELECT count(DISTINCT segid) FROM {table}_idx")[0][0] == 1

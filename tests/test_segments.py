@@ -7,7 +7,7 @@ from pathlib import Path
 
 from bot.build import build_index
 from bot.embedder import Embedder
-from bot.store import PASSAGE_VECTORS, SENTENCE_VECTORS, VERSIONS, IndexReader
+from bot.store import PASSAGE_VECTORS, SENTENCE_VECTORS, VERSIONS, IndexReader, in_list
 from bot.vector_index import SegmentedIndex
 
 ARTICLE = """---
@@ -72,3 +72,11 @@ def test_added_articles_go_to_segments_and_removal_merges(multi_copy: tuple[Path
     assert merged.passage_index.ntotal == before + 1
     names = {p.name for p in (index / VERSIONS / merged.version).iterdir()}
     assert names >= {PASSAGE_VECTORS, SENTENCE_VECTORS} and not any("-" in n for n in names if n.endswith(".faiss"))
+
+
+def test_in_lists_are_padded_to_a_power_of_two_without_changing_the_set():
+    assert in_list([]) == ("", [])
+    assert in_list([7]) == ("?", [7])
+    assert in_list([5, 6, 7]) == ("?,?,?,?", [5, 6, 7, 7])
+    marks, params = in_list(range(33))
+    assert len(params) == 64 and marks.count("?") == 64 and set(params) == set(range(33))

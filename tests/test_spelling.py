@@ -9,7 +9,7 @@ import pytest
 
 from bot.engine import Engine
 from bot.lexical import FUZZY_CUTOFF, lexicon
-from bot.spelling import CloseWords
+from bot.spelling import _SMALL_SLICE, CloseWords
 from tests.conftest import benchmark_module
 
 misspell = benchmark_module("synthetic_corpus").misspell
@@ -47,3 +47,19 @@ def test_ties_go_to_difflibs_word_and_odd_words_are_handled():
         assert close.closest(word, 0.8) == difflib_choice(word, vocabulary, 0.8), word
     assert close.closest("abcdz", 0.8) == "abcdy"  # equal ratios: difflib keeps the greatest word
     assert CloseWords([]).closest("anything", 0.8) is None
+
+
+def test_a_large_vocabulary_narrowed_by_character_counts_gives_difflibs_word(seed_vocabulary: list[str]):
+    """Above `_SMALL_SLICE` words of the right lengths, the numpy bound narrows them first."""
+    rng = random.Random(11)
+    syllables = ["al", "bar", "cor", "dal", "es", "fen", "gar", "hal", "ir", "kas", "lor", "mar", "ne", "os", "tu"]
+    made = {"".join(rng.choice(syllables) for _ in range(rng.randint(2, 4))) for _ in range(6000)}
+    vocabulary = sorted(made | set(seed_vocabulary))
+    close = CloseWords(vocabulary)
+    long_words = sorted(w for w in made if len(w) >= 6)
+    words = [misspell(rng.choice(long_words), rng) for _ in range(60)] + ["hezbolah", "rusian", "zzzzzzzz"]
+    for word in words:
+        lo, hi = (int(close.starts[min(n, len(close.starts) - 1)]) for n in (len(word) * 2 // 3, len(word) * 3 // 2))
+        assert hi - lo > _SMALL_SLICE, word  # the numpy path runs
+        for cutoff in (FUZZY_CUTOFF, 0.6):
+            assert close.closest(word, cutoff) == difflib_choice(word, vocabulary, cutoff), (word, cutoff)
