@@ -280,6 +280,17 @@ def generate(
     return paths
 
 
+def sentences(count: int, seed: int = 0) -> list[str]:
+    """`count` distinct sentences of the kind the articles are made of (for embedding benchmarks)."""
+    rng = random.Random(seed)
+    writer = _Writer(rng)
+    found: dict[str, None] = {}
+    while len(found) < count:
+        topic = rng.choice(_TOPICS)
+        found.setdefault(writer.sentence(topic, f"{writer.place()} {rng.choice(_REGION_KINDS)}", set()), None)
+    return list(found)
+
+
 def _positive(text: str) -> int:
     value = int(text)
     if value < 1:

@@ -320,14 +320,14 @@ class Lexicon:
         """
         found: list[frozenset[int] | Postings] = [frozenset()] * len(terms)
         asked: dict[int, list[tuple[int, Any]]] = {}
-        marks, rows = in_list(within or ())
+        marks, within_ids = in_list(within or ())
         where = f" AND rowid IN ({marks})" if within is not None else ""
         for i, term in enumerate(terms):
             if postings is not None and (hit := postings.postings(term)) is not None:
                 found[i] = hit if within is None else hit & within
             else:
                 select = f"SELECT rowid, NULL FROM {table} WHERE {table} MATCH ?{where}"
-                asked[i] = batch.add(select, [_phrase(term), *rows])
+                asked[i] = batch.add(select, [_phrase(term), *within_ids])
 
         def answer() -> list[frozenset[int] | Postings]:
             for i, rows in asked.items():

@@ -199,3 +199,10 @@ def test_generator_refuses_to_mix_with_existing_articles(synthetic, tmp_path: Pa
     assert synthetic.main(["--articles", "3", "--paragraphs", "2", "--out", str(tmp_path), "--force"]) == 0
     assert "wrote 3 articles (9 passages" in capsys.readouterr().out
     assert len(list(tmp_path.glob("*.md"))) == 3
+
+
+def test_generator_gives_distinct_sentences_for_embedding_benchmarks(synthetic):
+    made = synthetic.sentences(500, seed=3)
+    assert len(made) == len(set(made)) == 500
+    assert made == synthetic.sentences(500, seed=3) != synthetic.sentences(500, seed=4)
+    assert all(s.strip() == s and s.endswith(".") for s in made)
