@@ -408,20 +408,29 @@ class Lexicon:
     def lookup(self, question: str, passages: int, sentences: int) -> tuple[list[Term], Hits]:
         """`terms(question)` and `search(those terms, passages, sentences)`, in one statement.
 
-        The search runs on the words as written, alongside their lookups; only when a typo turns
-        out to stand for another word does it run again. A word that matches nothing adds nothing
-        to BM25 (no rows, no score), so the result is `search`'s, one statement sooner.
+        FTS5's searches run on the words as written, alongside their lookups: a word no passage
+        holds adds no row and no score to `bm25()`, so the result is `search`'s, one statement
+        sooner. Only a typo that turns out to stand for another word makes it search again. The
+        postings arrays need no statement: they wait for the terms and search what `search` would.
         """
         names = name_terms(question)
         words = key_terms(question)
+        in_fts = (
+            passages if self.passage_postings is None else 0,
+            sentences if self.sentence_postings is None else 0,
+        )
         batch = _Union()
         matched = self._matching_in(batch, self.passage_postings, "passages_fts", words, None)
-        searched = self._search_in(batch, words, passages, sentences)
+        searched = self._search_in(batch, words, *in_fts)
         batch.run(self.reader)
         terms = [self._term(w, f, w in names) for w, f in zip(words, matched(), strict=True)]
         if any(t.searched not in (None, t.word) for t in terms):
             return terms, self.search(terms, passages, sentences)
-        return terms, searched()
+        found = searched()
+        if in_fts == (passages, sentences):
+            return terms, found
+        arrays = self.search(terms, passages - in_fts[0], sentences - in_fts[1])
+        return terms, (found[0] if in_fts[0] else arrays[0], found[1] if in_fts[1] else arrays[1])
 
     def search_passages(self, terms: list[Term], limit: int) -> list[tuple[int, float]]:
         """(passage id, BM25 score; higher is better) of the passages matching any term."""
@@ -475,8 +484,10 @@ class _Union:
     and searches go to SQLite together.
     """
 
-    #: Parts per statement (SQLite allows 500 in a compound SELECT).
+    #: Parts and bound values per statement (SQLite allows 500 parts in a compound SELECT and,
+    #: unless built otherwise, 32,766 values).
     LIMIT = 400
+    MAX_VALUES = 30_000
 
     def __init__(self) -> None:
         self.parts: list[tuple[str, list[object]]] = []
@@ -489,12 +500,20 @@ class _Union:
         return self.rows[-1]
 
     def run(self, reader: IndexReader) -> None:
-        for first in range(0, len(self.parts), self.LIMIT):
-            chunk = self.parts[first : first + self.LIMIT]
+        first = 0
+        while first < len(self.parts):
+            last, values = first, 0
+            while last < len(self.parts) and last - first < self.LIMIT:
+                if last > first and values + len(self.parts[last][1]) > self.MAX_VALUES:
+                    break
+                values += len(self.parts[last][1])
+                last += 1
+            chunk = self.parts[first:last]
             sql = " UNION ALL ".join(f"SELECT {first + i}, * FROM ({select})" for i, (select, _) in enumerate(chunk))
             params = [p for _, ps in chunk for p in ps]
             for part, rowid, value in reader.query(sql, params, rows=False):
                 self.rows[part].append((rowid, value))
+            first = last
 
 
 @lru_cache(maxsize=4)

@@ -16,7 +16,7 @@ import pytest
 from bot.build import build_index
 from bot.embedder import Embedder
 from bot.engine import Engine
-from bot.lexical import Lexicon, key_terms
+from bot.lexical import Lexicon, _Union, key_terms
 from bot.lexical_index import Postings, tokenize, written_forms
 from bot.search import rank_passages
 from bot.settings import Settings
@@ -26,6 +26,7 @@ from tests.test_incremental import NEW_ARTICLE, edit
 
 QUESTIONS = [json.loads(line)["q"] for line in (MULTI_CORPUS.parent / "multi_questions.jsonl").read_text().splitlines()]
 QUESTIONS += [q["q"] for q in dev_questions()] + ["o'brien harbour", "Carrick Point lamp", "floods flooding flooded"]
+QUESTIONS += ["What did D'Arcy say about the floods?"]
 
 
 def fts_only(reader: IndexReader) -> Lexicon:
@@ -62,6 +63,10 @@ def assert_same_ranking(reader: IndexReader) -> None:
         for got_hits, want_hits in zip(got, want, strict=True):
             assert [i for i, _ in got_hits] == [i for i, _ in want_hits], question
             assert [s for _, s in got_hits] == pytest.approx([s for _, s in want_hits], rel=1e-6)
+        # Exactly what the terms and the search give apart, on either side: an unknown word of
+        # several tokens ("d'arcy") must not send the arrays' search to FTS5.
+        for lex in (arrays, fts):
+            assert lex.lookup(question, 20, 30)[1] == lex.search(lex.terms(question), 20, 30), question
 
 
 def assert_same_names(reader: IndexReader) -> int:
@@ -251,3 +256,19 @@ def test_a_term_frequency_beyond_uint16_keeps_float32(tmp_path: Path, repeat: in
     got = index.search(["flooding"], 10)
     want = conn.execute("SELECT rowid, -bm25(sentences_fts) FROM sentences_fts WHERE sentences_fts MATCH 'flood'")
     assert dict(got) == pytest.approx(dict(want.fetchall()), rel=1e-6)
+
+
+def test_statements_split_where_sqlite_would_run_out_of_values(multi_arrays: tuple[Path, Path], monkeypatch):
+    _, index = multi_arrays
+    fts = fts_only(IndexReader(index))
+    sentence_ids = [r[0] for r in fts.reader.query("SELECT id FROM sentences ORDER BY id LIMIT 40")]
+    words = ["flood", "harbour", "strike", "minister", "said"]
+    whole = fts.sentences_holding_each(words, sentence_ids)
+    statements: list[str] = []
+    fts.reader.db.set_trace_callback(lambda sql: None if sql.startswith("--") else statements.append(sql))
+    monkeypatch.setattr(_Union, "MAX_VALUES", 100)  # each part binds 1 + 64 values
+    try:
+        assert fts.sentences_holding_each(words, sentence_ids) == whole
+    finally:
+        fts.reader.db.set_trace_callback(None)
+    assert len(statements) == 5 and any(whole)

@@ -63,3 +63,14 @@ def test_a_large_vocabulary_narrowed_by_character_counts_gives_difflibs_word(see
         assert hi - lo > _SMALL_SLICE, word  # the numpy path runs
         for cutoff in (FUZZY_CUTOFF, 0.6):
             assert close.closest(word, cutoff) == difflib_choice(word, vocabulary, cutoff), (word, cutoff)
+
+
+def test_a_word_with_more_repeats_than_a_count_byte_holds_is_left_to_difflib():
+    """Over `_SMALL_SLICE` words of its lengths, a word with > 255 of one letter skips the counts."""
+    rng = random.Random(5)
+    vocabulary = ["".join(rng.choice("0123456789") for _ in range(rng.randint(250, 350))) for _ in range(1100)]
+    vocabulary += ["e" * 300, "e" * 280 + "f" * 20]
+    close = CloseWords(vocabulary)
+    for word in ["e" * 299, "e" * 281 + "f" * 19, "e" * 260]:
+        assert close.closest(word, FUZZY_CUTOFF) == difflib_choice(word, vocabulary, FUZZY_CUTOFF), word[-30:]
+    assert close.closest("e" * 299, FUZZY_CUTOFF) == "e" * 300
