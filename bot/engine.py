@@ -42,17 +42,18 @@ class Engine:
         self.embedder = embedder or Embedder.from_settings(self.settings)
         self.retrieval = retrieval or Retrieval.named(self.settings.retrieval_mode)
         self._reader: IndexReader | None = None
-        #: `current_stamp` when the live version was last read: unchanged means `_reader` is live.
-        self._stamp: tuple[int, int, int] | None = None
+        #: `_reader` with the `current_stamp` it was checked against, set as one (another thread
+        #: may read it unlocked): an unchanged stamp means that reader is the live version.
+        self._checked: tuple[IndexReader, tuple[int, int, int] | None] | None = None
         self._lock = threading.Lock()
 
     @property
     def reader(self) -> IndexReader:
         """The live index, reopened when a build has published a newer version."""
         stamp = current_stamp(self.index_dir)
-        reader = self._reader
-        if reader is not None and stamp is not None and stamp == self._stamp:
-            return reader
+        checked = self._checked
+        if checked is not None and stamp is not None and checked[1] == stamp and checked[0] is self._reader:
+            return checked[0]
         with self._lock:
             reader = self._reader
             if reader is None or reader.version != current_version(self.index_dir):
@@ -60,7 +61,7 @@ class Engine:
                 if self._reader is not None:
                     log.info("index reloaded: version %s", reader.version)
                 self._reader = reader
-            self._stamp = stamp
+            self._checked = (reader, stamp)
         return reader
 
     def _open_reader(self) -> IndexReader:
