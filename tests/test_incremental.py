@@ -11,6 +11,7 @@ import pytest
 
 import bot.build
 import bot.passages
+import bot.store
 from bot.build import build_index, live_hashes
 from bot.corpus import load_corpus
 from bot.embedder import Embedder
@@ -196,3 +197,22 @@ def test_manifest_records_paths_and_build_time(multi_index: Path):
     manifest = json.loads((multi_index / VERSIONS / current_version(multi_index) / "manifest.json").read_text())
     assert manifest["articles"]["flood"]["path"].endswith("flood.txt")
     assert manifest["build_seconds"] > 0
+
+
+def fts_segments(index: Path) -> list[int]:
+    reader = IndexReader(index)
+    return [reader.query(f"SELECT count(DISTINCT segid) FROM {t}_idx")[0][0] for t in ("passages_fts", "sentences_fts")]
+
+
+def test_an_index_grown_article_by_article_keeps_one_lexical_segment(
+    multi_copy: tuple[Path, Path], embedder: Embedder, monkeypatch: pytest.MonkeyPatch
+):
+    # Each incremental build used to leave FTS5 4-14 segments, every one read for every term.
+    corpus, index = multi_copy
+    (corpus / "lighthouse.md").write_text(NEW_ARTICLE, encoding="utf-8")
+    assert build_index(corpus, index, embedder).added == 1
+    assert fts_segments(index) == [1, 1]
+    (corpus / "lighthouse.md").unlink()
+    monkeypatch.setattr(bot.store, "FTS_OPTIMIZE_MAX_PASSAGES", 0)  # a large index: automerge only
+    assert build_index(corpus, index, embedder).removed == 1
+    assert fts_segments(index) != [1, 1]
