@@ -41,27 +41,26 @@ class Engine:
         self.index_dir = index_dir or self.settings.index_dir
         self.embedder = embedder or Embedder.from_settings(self.settings)
         self.retrieval = retrieval or Retrieval.named(self.settings.retrieval_mode)
-        self._reader: IndexReader | None = None
-        #: `_reader` with the `current_stamp` it was checked against, set as one (another thread
-        #: may read it unlocked): an unchanged stamp means that reader is the live version.
-        self._checked: tuple[IndexReader, tuple[int, int, int] | None] | None = None
+        #: The open reader with the `current_stamp` taken before it was checked or opened, set as
+        #: one pair (other threads read it unlocked): an unchanged stamp means it is still live.
+        self._live: tuple[IndexReader, tuple[int, int, int] | None] | None = None
         self._lock = threading.Lock()
 
     @property
     def reader(self) -> IndexReader:
         """The live index, reopened when a build has published a newer version."""
         stamp = current_stamp(self.index_dir)
-        checked = self._checked
-        if checked is not None and stamp is not None and checked[1] == stamp and checked[0] is self._reader:
-            return checked[0]
+        live = self._live
+        if live is not None and stamp is not None and live[1] == stamp:
+            return live[0]
         with self._lock:
-            reader = self._reader
+            live = self._live
+            reader = live[0] if live is not None else None
             if reader is None or reader.version != current_version(self.index_dir):
                 reader = self._open_reader()
-                if self._reader is not None:
+                if live is not None:
                     log.info("index reloaded: version %s", reader.version)
-                self._reader = reader
-            self._checked = (reader, stamp)
+            self._live = (reader, stamp)
         return reader
 
     def _open_reader(self) -> IndexReader:
@@ -170,9 +169,11 @@ class Engine:
     def reload(self) -> IndexReader:
         """Re-open the index from disk now, even if CURRENT did not change (an admin's /reload)."""
         with self._lock:
-            self._reader = self._open_reader()
-        log.info("index re-opened: version %s", self._reader.version)
-        return self._reader
+            stamp = current_stamp(self.index_dir)
+            reader = self._open_reader()
+            self._live = (reader, stamp)
+        log.info("index re-opened: version %s", reader.version)
+        return reader
 
     def example_questions(self, n: int = 3) -> list[str]:
         """Questions the report can answer, drawn from its section headings and its named sources."""

@@ -343,10 +343,7 @@ def _articles(reader: IndexReader) -> dict[str, ArticleMeta]:
 
 def coverage(terms: list[Term], passage_id: int) -> float:
     """IDF-weighted share of the question's key terms that a passage (or its context) holds."""
-    total = sum(t.idf for t in terms)
-    if total <= 0:
-        return 1.0
-    return sum(t.idf for t in terms if passage_id in t.passages) / total
+    return coverages(terms, [passage_id])[passage_id]
 
 
 def coverages(terms: list[Term], passage_ids: list[int]) -> dict[int, float]:
