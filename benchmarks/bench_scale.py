@@ -104,6 +104,12 @@ def embed_sentences(n: int, seed: int, out: Path) -> np.memmap:
     return np.load(out, mmap_mode="r")  # type: ignore[return-value]
 
 
+def training_sample(vectors: np.ndarray) -> np.ndarray:
+    """Up to 200,000 of the vectors, in order, for quantised storage to learn its value ranges."""
+    n = len(vectors)
+    return np.ascontiguousarray(vectors[np.sort(np.random.default_rng(4).permutation(n)[: min(n, 200_000)])])
+
+
 def build(kind: str, vectors: np.ndarray, args: argparse.Namespace):  # type: ignore[no-untyped-def]
     """An index of `kind` over `vectors`, built as the product (or a tuned IVF) would build it."""
     import faiss
@@ -116,8 +122,7 @@ def build(kind: str, vectors: np.ndarray, args: argparse.Namespace):  # type: ig
         policy = IndexPolicy(hnsw_m=args.m, hnsw_ef_construction=args.ef_construction)
         policy = IndexPolicy(**{**policy.__dict__, "hnsw_storage": args.storage or "fp32"})
         # Quantised HNSW storage learns its value ranges first, from a sample as the product does.
-        sample = vectors[np.sort(np.random.default_rng(4).permutation(n)[: min(n, 200_000)])]
-        index = new_vector_index(kind, DIM, policy, train_on=sample)
+        index = new_vector_index(kind, DIM, policy, train_on=training_sample(vectors))
         for start in range(0, n, 100_000):
             index.add_with_ids(np.ascontiguousarray(vectors[start : start + 100_000]), ids[start : start + 100_000])
         return index
@@ -241,8 +246,7 @@ def build_like_product(vectors: np.ndarray, policy, label: str) -> tuple[object,
 
     n = len(vectors)
     t = time.perf_counter()
-    sample = np.ascontiguousarray(vectors[np.sort(np.random.default_rng(4).permutation(n)[: min(n, 200_000)])])
-    index = new_vector_index(policy.kind_for(n), DIM, policy, train_on=sample)
+    index = new_vector_index(policy.kind_for(n), DIM, policy, train_on=training_sample(vectors))
     for start in range(0, n, 100_000):
         end = min(n, start + 100_000)
         index.add_with_ids(np.ascontiguousarray(vectors[start:end]), np.arange(start, end, dtype=np.int64))

@@ -129,9 +129,9 @@ def current_version(index_dir: Path) -> str | None:
 def in_list(ids: Iterable[int]) -> tuple[str, list[int]]:
     """`?, ?, …` for an SQL `IN (…)` and its parameters, padded to a power of two.
 
-    SQLite prepares each distinct statement text once per connection (Python keeps the last
-    128): with the list length in the text, almost every question's statements were new, and
-    preparing one cost as much as running it. Repeating the last id changes no `IN`.
+    SQLite prepares each distinct statement text once per connection (Python keeps a bounded
+    number of them): with the list length in the text, almost every question's statements were
+    new, and preparing one cost as much as running it. Repeating the last id changes no `IN`.
     """
     params = list(ids)
     if params:
