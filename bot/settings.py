@@ -55,6 +55,11 @@ class Settings(BaseSettings):
         description="Rows (passages, sentences) from which a build also writes FTS5's postings as arrays for BM25.",
     )
 
+    # Builds
+    build_lock_wait_seconds: float = Field(
+        60, ge=0, description="How long a build waits for another build of the same index before giving up."
+    )
+
     # Answers
     top_k: int = Field(3, ge=1, le=20, description="Passages in an answer.")
     answer_min_score: float = Field(
