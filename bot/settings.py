@@ -27,6 +27,9 @@ class Settings(BaseSettings):
     # Paths
     corpus_dir: Path = Field(Path("corpus"), description="Folder of articles to index.")
     index_dir: Path = Field(Path("index"), description="Folder of the built index.")
+    polnear_dir: Path = Field(
+        Path("../shared/polnear"), description="PolNeAR splits for `scripts/evaluate.py --polnear SPLIT`."
+    )
 
     # Model
     embedding_model: str = Field(
