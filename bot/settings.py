@@ -9,7 +9,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, IPvAnyNetwork, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from bot.errors import ConfigError
@@ -61,6 +61,26 @@ class Settings(BaseSettings):
     # Builds
     build_lock_wait_seconds: float = Field(
         60, ge=0, description="How long a build waits for another build of the same index before giving up."
+    )
+
+    # Ingest: what one page or one server may cost (docs/ingest.md)
+    html_max_elements: int = Field(
+        40_000, ge=100, le=10_000_000, description="Pages with more HTML elements are refused unextracted."
+    )
+    html_extract_timeout_seconds: float = Field(
+        30, gt=0, le=3600, allow_inf_nan=False, description="Longest extraction of one page's text."
+    )
+    fetch_timeout_seconds: float = Field(
+        30, gt=0, le=3600, allow_inf_nan=False, description="add_article.py URL: longest wait for any one read."
+    )
+    fetch_deadline_seconds: float = Field(
+        120, gt=0, le=3600, allow_inf_nan=False, description="add_article.py URL: longest whole download."
+    )
+    fetch_allow_private: bool = Field(
+        False, description="add_article.py URL: allow loopback, private and link-local addresses."
+    )
+    fetch_private_networks: Annotated[list[IPvAnyNetwork], NoDecode] = Field(
+        default_factory=list, description="Non-public networks add_article.py may fetch from anyway (CIDR list)."
     )
 
     # Answers
@@ -115,6 +135,14 @@ class Settings(BaseSettings):
             return [part.strip() for part in value.replace(";", ",").split(",") if part.strip()]
         if isinstance(value, int):
             return [value]
+        return value
+
+    @field_validator("fetch_private_networks", mode="before")
+    @classmethod
+    def _split_networks(cls, value: Any) -> Any:
+        """`10.1.0.0/16, 192.168.5.7` from the environment as well as a list from code."""
+        if isinstance(value, str):
+            return [part.strip() for part in value.replace(";", ",").split(",") if part.strip()]
         return value
 
     @field_validator("telegram_base_url", "telegram_webhook_url", "telegram_webhook_secret", mode="before")
