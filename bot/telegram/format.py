@@ -79,7 +79,7 @@ def context_blocks(rows: list[tuple[int, str, str]], focus: int | None, meta: Ar
         return ["That passage is no longer in the index; ask the question again."]
     blocks = [f"<b>{escape(meta.title)}</b>"] if meta else []
     for paragraph, kind, text in rows:
-        label = "standfirst" if kind == "standfirst" else f"¶{paragraph}"
+        label = kind if kind in ("standfirst", "title") else f"¶{paragraph}"
         body = escape(text)
         blocks.append(f"<b>{label}</b> {body}" if paragraph == focus else f"<i>{label}</i> {body}")
     return blocks
