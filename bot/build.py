@@ -65,6 +65,8 @@ class BuildReport:
     removed: int = 0
     unchanged: int = 0
     duplicates: list[str] = field(default_factory=list)
+    #: Indexed articles kept although their file or folder could not be read this time.
+    kept: list[str] = field(default_factory=list)
 
 
 def passage_embedding_text(passage: Passage, title: str) -> str:
@@ -150,11 +152,17 @@ class LiveIndex:
         return hashes, stats  # type: ignore[return-value]
 
 
-def plan_build(articles: list[Article], live: LiveIndex) -> BuildPlan:
-    """Compare the corpus with the live index; a changed model, splitter or schema means a full build."""
+def plan_build(articles: list[Article], live: LiveIndex, keep: Callable[[str], bool] | None = None) -> BuildPlan:
+    """Compare the corpus with the live index; a changed model, splitter or schema means a full build.
+
+    `keep(article_id)` says which indexed articles stay although no file was loaded for them: those
+    whose file or folder could not be read (`CorpusLoad.keeps`). Unreadable is not deleted.
+    """
     plan = BuildPlan(full_reason=live.full_reason, base=live.version, base_manifest=live.manifest)
     built = {a: v["hash"] for a, v in live.manifest.articles.items()} if live.manifest else {}
     now = {a.meta.id for a in articles}
+    if keep is not None:
+        now |= {article_id for article_id in built if keep(article_id)}
     for article in articles:
         old = built.get(article.meta.id)
         if plan.full_reason is not None or old == article.content_hash:
@@ -297,7 +305,9 @@ def build_index(
         report.skipped, report.warnings, report.duplicates = loaded.skipped, loaded.warnings, loaded.duplicates
         if not loaded.articles:
             _nothing_to_index(corpus_dir, loaded.skipped)
-        plan = plan_build(loaded.articles, live)
+        plan = plan_build(loaded.articles, live, loaded.keeps)
+        indexed = plan.base_manifest.articles if plan.base_manifest else {}
+        report.kept = sorted(a for a in indexed if loaded.keeps(a))  # a full build has no text to keep
         report.plan_seconds = time.perf_counter() - started
         report.added, report.changed = len(plan.added), len(plan.changed)
         report.removed, report.unchanged = len(plan.removed), len(plan.unchanged)

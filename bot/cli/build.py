@@ -93,6 +93,13 @@ def print_report(report: BuildReport, index_dir: Path) -> None:
             f"in {report.seconds:.1f} s ({report.embedded} texts embedded, {report.reused} reused; {report.reason})"
         )
         print(f"index: {index_dir}/ version {report.version}")
+    if report.kept:
+        print(
+            f"kept {len(report.kept)} indexed article(s) whose files could not be read: "
+            + ", ".join(report.kept[:5])
+            + (", …" if len(report.kept) > 5 else ""),
+            file=sys.stderr,
+        )
     if report.skipped:
         print(f"partial build: {len(report.skipped)} file(s) skipped, see above", file=sys.stderr)
 
@@ -158,7 +165,7 @@ def dry_run(settings: Settings) -> int:
     if not loaded.articles:
         print(f"nothing to index in {settings.corpus_dir}/", file=sys.stderr)
         return EXIT_NOTHING_INDEXED
-    plan = plan_build(loaded.articles, live)
+    plan = plan_build(loaded.articles, live, loaded.keeps)
     if plan.up_to_date:
         print(f"up to date: {len(plan.unchanged)} articles; a build would change nothing")
         return EXIT_PARTIAL if loaded.skipped else EXIT_OK
@@ -231,7 +238,11 @@ def watch(
                 more = ", …" if len(names) > 5 else ""
                 print(f"corpus changed ({', '.join(names[:5])}{more}): rebuilding", flush=True)
             started = True
-            code = run_build(settings, embedder, quiet=quiet)
+            try:
+                code = run_build(settings, embedder, quiet=quiet)
+            except Exception as exc:  # a bug or a hostile file must not end the watch: say so, go on
+                print(f"error: the build failed ({type(exc).__name__}: {str(exc)[:200]})", file=sys.stderr)
+                code = EXIT_NOTHING_INDEXED
             if code == EXIT_INTERRUPTED:
                 break
             print(f"watching {corpus}/ for changes (Ctrl-C to stop)", flush=True)
