@@ -19,7 +19,8 @@ def parser() -> argparse.ArgumentParser:
     """The argument parser (also read by the tests that check every option is documented)."""
     p = argparse.ArgumentParser(
         prog="query.py",
-        description="Answer a question with quotes from the report, each with its speaker and source.",
+        description="Answer a question with quotes from the indexed articles (the report), each with its speaker "
+        "and source.",
         epilog="With no question and a terminal on stdin, opens the interactive chat.",
     )
     p.add_argument("question", nargs="?", help="the question (quote it in the shell)")
@@ -107,7 +108,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.json:
             print(json.dumps(answer.to_dict(), ensure_ascii=False))
         else:
-            print(format_answer(answer))
+            print(format_answer(answer, engine.wording()))
         return 0
     except ReportBotError as exc:
         return fail(exc)
