@@ -353,6 +353,8 @@ def add_to_corpus(draft: Draft, corpus_dir: Path, *, name: str | None = None, fo
     body = article.body_hash
     probe = max((b.text for b in article.body_blocks), key=len, default="")
     for other in corpus_files(corpus_dir):
+        if other.is_symlink() or not other.is_file():
+            continue  # never read through a link, nor from a FIFO (the loader refuses both too)
         if other.resolve() != target.resolve() and other.suffix.lower() in (".md", ".txt"):
             try:
                 text = other.read_text(encoding="utf-8")
