@@ -13,7 +13,7 @@ import json
 import sys
 from pathlib import Path
 
-from bot.cli.common import fail, settings_from_args
+from bot.cli.common import command, fail, settings_from_args
 from bot.errors import ReportBotError
 
 #: Where `--corpus DIR` without `--index` keeps its index: one folder per corpus, reused.
@@ -55,6 +55,7 @@ def default_index(corpus: Path) -> Path:
     return EVAL_INDEX_ROOT / f"{resolved.name}-{digest}"
 
 
+@command
 def main(argv: list[str] | None = None) -> int:
     """Entry point: 0 when every set was evaluated, 1 on a bad question file or corpus."""
     args = parser().parse_args(argv)
@@ -79,8 +80,6 @@ def main(argv: list[str] | None = None) -> int:
         reports = [evaluate(engine, questions, name=path.name) for path, questions in sets]
     except ReportBotError as exc:
         return fail(exc)
-    except KeyboardInterrupt:
-        return 130
     if args.json:
         out = [r.to_dict() for r in reports]
         print(json.dumps(out[0] if len(out) == 1 else out, ensure_ascii=False))
