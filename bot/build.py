@@ -79,6 +79,8 @@ class BuildReport:
     removed: int = 0
     unchanged: int = 0
     duplicates: list[str] = field(default_factory=list)
+    #: Indexed articles kept although their file or folder could not be read this time.
+    kept: list[str] = field(default_factory=list)
 
 
 def passage_embedding_text(passage: Passage, title: str) -> str:
@@ -169,11 +171,17 @@ class LiveIndex:
         return hashes, stats  # type: ignore[return-value]
 
 
-def plan_build(articles: list[Article], live: LiveIndex) -> BuildPlan:
-    """Compare the corpus with the live index; a changed model, splitter or schema means a full build."""
+def plan_build(articles: list[Article], live: LiveIndex, keep: Callable[[str], bool] | None = None) -> BuildPlan:
+    """Compare the corpus with the live index; a changed model, splitter or schema means a full build.
+
+    `keep(article_id)` says which indexed articles stay although no file was loaded for them: those
+    whose file or folder could not be read (`CorpusLoad.keeps`). Unreadable is not deleted.
+    """
     plan = BuildPlan(full_reason=live.full_reason, base=live.version, base_manifest=live.manifest)
     built = {a: v["hash"] for a, v in live.manifest.articles.items()} if live.manifest else {}
     now = {a.meta.id for a in articles}
+    if keep is not None:
+        now |= {article_id for article_id in built if keep(article_id)}
     for article in articles:
         old = built.get(article.meta.id)
         if plan.full_reason is not None or old == article.content_hash:
@@ -232,22 +240,40 @@ def live_files(index_dir: Path, model: str) -> tuple[dict[str, str], dict[str, F
 
 
 class _BuildLock:
-    """An exclusive lock on the index folder that says who holds it."""
+    """An exclusive lock on the index folder that says who holds it.
 
-    def __init__(self, index_dir: Path) -> None:
+    A build that finds another one running waits up to `wait` seconds for it (saying so through
+    `notify`): two builds started together, e.g. `add_article.py` twice, both succeed in turn.
+    """
+
+    def __init__(self, index_dir: Path, *, wait: float = 0, notify: Callable[[str], None] | None = None) -> None:
         index_dir.mkdir(parents=True, exist_ok=True)
         self.owner = index_dir / OWNER_FILE
         self.lock = FileLock(index_dir / LOCK_FILE, timeout=0)
+        self.wait = wait
+        self.notify = notify
+
+    def _holder(self) -> str:
+        try:
+            return self.owner.read_text(encoding="utf-8").strip() or "another process"
+        except OSError:
+            return "another process"
 
     def __enter__(self) -> _BuildLock:
         try:
-            self.lock.acquire()
+            self.lock.acquire(timeout=0)
         except Timeout:
+            if self.wait <= 0:
+                raise BuildLocked(f"another build is running on this index ({self._holder()})") from None
+            if self.notify:
+                self.notify(
+                    f"another build is running on this index ({self._holder()}); "
+                    f"waiting up to {self.wait:g} s for it to finish"
+                )
             try:
-                holder = self.owner.read_text(encoding="utf-8").strip()
-            except OSError:
-                holder = "another process"
-            raise BuildLocked(f"another build is running on this index ({holder})") from None
+                self.lock.acquire(timeout=self.wait, poll_interval=0.1)
+            except Timeout:
+                raise BuildLocked(f"another build is running on this index ({self._holder()})") from None
         try:
             self.owner.write_text(
                 f"pid {os.getpid()}, since {datetime.now(UTC):%Y-%m-%d %H:%M:%S} UTC", encoding="utf-8"
@@ -276,20 +302,26 @@ def build_index(
     notify: Callable[[str], None] | None = None,
     index_policy: IndexPolicy | None = None,
     lexical_threshold: int | None = None,
+    lock_wait: float | None = None,
 ) -> BuildReport:
     """Build (or refresh) the index of `corpus_dir` in `index_dir`.
 
     Incremental unless `full` or the index was built differently (model, splitter, schema): only
     added and changed articles are split and embedded, removed ones are deleted, and untouched rows
-    keep their ids. `progress(done, total)` is called as texts are embedded; `notify(message)` says
-    what kind of build starts and why; `index_policy` picks the FAISS index type (default: the
-    FAISS_* settings) and `lexical_threshold` from how many rows BM25 postings are written as arrays
-    (default: LEXICAL_POSTINGS_THRESHOLD). Raises `ReportBotError` when nothing could be indexed; a
+    keep their ids. `progress(done, total)` counts the texts really embedded (not those found in
+    the cache; never called when there are none); `lock_wait` is how long to wait for another
+    build holding the lock (default: BUILD_LOCK_WAIT_SECONDS) before raising `BuildLocked`;
+    `notify(message)` says what kind of build starts and why (and that it waits for another
+    build); `index_policy` picks the FAISS index type (default: the FAISS_* settings) and
+    `lexical_threshold` from how many rows BM25 postings are written as arrays (default:
+    LEXICAL_POSTINGS_THRESHOLD). Raises `ReportBotError` when nothing could be indexed; a
     partly bad corpus builds from what loads and lists the rest in `skipped`.
     """
     before = current_version(index_dir) if index_dir.is_dir() else None
     try:
-        return _build_index(corpus_dir, index_dir, embedder, full, progress, notify, index_policy, lexical_threshold)
+        return _build_index(
+            corpus_dir, index_dir, embedder, full, progress, notify, index_policy, lexical_threshold, lock_wait
+        )
     except (OSError, sqlite3.Error, RuntimeError) as exc:
         error = _storage_failure(exc, corpus_dir, index_dir, before)
         if error is None:
@@ -329,12 +361,17 @@ def _build_index(
     notify: Callable[[str], None] | None,
     index_policy: IndexPolicy | None,
     lexical_threshold: int | None,
+    lock_wait: float | None,
 ) -> BuildReport:
     started = time.perf_counter()
     report = BuildReport()
     if not any(corpus_files(corpus_dir)):
         _nothing_to_index(corpus_dir, [])
-    with _BuildLock(index_dir):
+    if lock_wait is None:
+        from bot.settings import get_settings
+
+        lock_wait = get_settings().build_lock_wait_seconds
+    with _BuildLock(index_dir, wait=lock_wait, notify=notify):
         prune_versions(index_dir)  # leftovers of a killed build
         # Under the lock, so the live version cannot change between this look and the plan.
         live = LiveIndex.read(index_dir, embedder.model_name, full=full)
@@ -343,7 +380,9 @@ def _build_index(
         report.skipped, report.warnings, report.duplicates = loaded.skipped, loaded.warnings, loaded.duplicates
         if not loaded.articles:
             _nothing_to_index(corpus_dir, loaded.skipped)
-        plan = plan_build(loaded.articles, live)
+        plan = plan_build(loaded.articles, live, loaded.keeps)
+        indexed = plan.base_manifest.articles if plan.base_manifest else {}
+        report.kept = sorted(a for a in indexed if loaded.keeps(a))  # a full build has no text to keep
         report.plan_seconds = time.perf_counter() - started
         report.added, report.changed = len(plan.added), len(plan.changed)
         report.removed, report.unchanged = len(plan.removed), len(plan.unchanged)
@@ -366,11 +405,10 @@ def _build_index(
                 plan, index_dir, embedder, report, progress, started, index_policy, lexical_threshold, notify
             )
         except (OSError, sqlite3.Error, RuntimeError) as exc:
-            if disk_full(exc, index_dir):
-                # The unfinished version is gone (IndexWriter.abort); the vectors this build added
-                # to the cache may be what filled the disk: keep only those the kept versions use.
-                if prune_embedding_cache(index_dir, drop_if_stuck=True) < 0:
-                    exc.add_note(CACHE_DROPPED)
+            # The unfinished version is gone (IndexWriter.abort); the vectors this build added to
+            # the cache may be what filled the disk: keep only those the kept versions use.
+            if disk_full(exc, index_dir) and prune_embedding_cache(index_dir, drop_if_stuck=True) < 0:
+                exc.add_note(CACHE_DROPPED)
             raise
         prune_embedding_cache(index_dir)
     report.seconds = time.perf_counter() - started
@@ -474,13 +512,6 @@ def _write_version(
 
     cache = EmbeddingCache(index_dir, embedder.model_name)
     total = len(passage_texts) + len(sentence_texts)
-    done = 0
-
-    def tick(n: int) -> None:
-        nonlocal done
-        done += n
-        if progress:
-            progress(done, total)
 
     def dimension() -> int:
         return plan.base_manifest.dimension if plan.base_manifest else embedder.dimension
@@ -490,15 +521,13 @@ def _write_version(
         # One call for both kinds: all missing texts sorted by length together, so batches are
         # as tightly padded as one raw encode of them.
         vectors, report.embedded = cache.embed(
-            passage_texts + sentence_texts, embedder.encode, dimension, on_progress=tick
+            passage_texts + sentence_texts, embedder.encode, dimension, on_progress=progress
         )
     finally:
         cache.close()
     passage_vectors, sentence_vectors = vectors[: len(passage_texts)], vectors[len(passage_texts) :]
     report.embed_seconds = time.perf_counter() - embed_started
     report.reused = total - report.embedded
-    if progress:
-        progress(total, total)
 
     writer = IndexWriter(
         index_dir,

@@ -20,8 +20,8 @@ def human_date(iso: str | None) -> str | None:
 
 def paragraph_label(paragraph: int, kind: str) -> str:
     """`¶12`, or the name of the part for the standfirst and captions."""
-    if kind == "standfirst":
-        return "standfirst"
+    if kind in ("standfirst", "title"):
+        return kind
     if kind == "caption":
         return f"¶{paragraph} (photo caption)"
     return f"¶{paragraph}"

@@ -16,7 +16,9 @@ from bot.corpus import Article, BlockKind
 from bot.sentences import sentence_spans
 
 #: Bumped whenever passages or attribution change shape, so old indexes are rebuilt.
-SPLITTER_VERSION = 2
+SPLITTER_VERSION = 3
+#: The paragraph number of a body title's passage: before the standfirst (0) and paragraph 1.
+TITLE_PARAGRAPH = -1
 MAX_WINDOW_WORDS = 120
 WINDOW_OVERLAP_SENTENCES = 1
 
@@ -80,6 +82,29 @@ def split_article(article: Article) -> list[Passage]:
     passages: list[Passage] = []
     section: str | None = None
     for block in article.blocks:
+        if block.kind is BlockKind.TITLE:
+            # A title taken from the body (a .txt's first line) often holds the story's main fact
+            # ("Flash floods kill at least 23"): it stays searchable as the lead, in the
+            # publisher's voice (its own attributor: a headline sets no pronoun's antecedent).
+            lead = Attributor(publisher_voice(meta.publisher, meta.byline))
+            spans = sentence_spans(block.text)
+            texts = [block.text[s.start : s.end] for s in spans]
+            speakers = lead.paragraph(texts, None, caption=False)
+            passages.append(
+                Passage(
+                    article_id=meta.id,
+                    paragraph=TITLE_PARAGRAPH,
+                    window=0,
+                    kind=block.kind,
+                    section=None,
+                    text=block.text,
+                    sentences=tuple(
+                        Sentence(s.start, s.end, t, sp) for s, t, sp in zip(spans, texts, speakers, strict=True)
+                    ),
+                    paragraph_text=block.text,
+                )
+            )
+            continue
         if block.kind is BlockKind.HEADING:
             section = block.text
             continue
@@ -110,3 +135,61 @@ def split_article(article: Article) -> list[Passage]:
                 )
             )
     return passages
+
+
+@dataclass(frozen=True)
+class BodySentence:
+    """A sentence of an article with its speaker, placed in the body as the corpus file holds it.
+
+    `start`/`end` are character offsets into the text after the front matter (what PolNeAR's
+    offsets and `scripts/attribute.py --json` count); `paragraph` is the reader's paragraph number.
+    """
+
+    start: int
+    end: int
+    text: str
+    paragraph: int
+    speaker: Speaker
+
+
+def _squashed(body: str) -> tuple[str, list[int]]:
+    """`body` with whitespace runs as one space and zero-width characters gone, and where each char was.
+
+    The loader joins a block's lines and folds its spaces; searching the squashed body for a
+    sentence finds it whatever the file's line breaks and spacing were.
+    """
+    chars: list[str] = []
+    where: list[int] = []
+    for i, ch in enumerate(body):
+        if ch in "\u200b\u200c\u200d\u2060\ufeff":
+            continue
+        if ch.isspace():
+            if chars and chars[-1] == " ":
+                continue
+            ch = " "
+        chars.append(ch)
+        where.append(i)
+    return "".join(chars), where
+
+
+def body_sentences(article: Article, body: str) -> list[BodySentence]:
+    """Every sentence of `article` (each once, in reading order) with its offsets into `body`."""
+    squashed, where = _squashed(body)
+    cursor = 0
+    out: list[BodySentence] = []
+    seen: set[tuple[int, int]] = set()
+    for passage in split_article(article):
+        base = passage.paragraph_text.find(passage.text)
+        for s in passage.sentences:
+            key = (passage.paragraph, base + s.start)
+            if key in seen:  # windows overlap by a sentence
+                continue
+            seen.add(key)
+            needle = " ".join(s.text.split())
+            at = squashed.find(needle, cursor)
+            if at < 0:
+                continue  # not in the body as written (cannot happen for text files)
+            end = at + len(needle)
+            cursor = end
+            out.append(BodySentence(where[at], where[end - 1] + 1, s.text, passage.paragraph, s.speaker))
+    return out

@@ -67,6 +67,43 @@ def test_each_format_builds_and_answers_with_its_speaker(tmp_path: Path, embedde
         assert speaker in quote.speaker.name, (question, quote.speaker)
 
 
+def test_title_of_a_titleless_text_file_is_its_title_and_a_searchable_lead(tmp_path: Path, embedder: Embedder):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "bridge.txt").write_text(
+        "Old Kessel bridge to be demolished in May\n\n"
+        "Engineers inspected the structure last week and found cracks in two of its piers.\n\n"
+        "Traffic has been diverted to the ring road since the inspection, the city council said.\n",
+        encoding="utf-8",
+    )
+    article = load_article(corpus / "bridge.txt")
+    assert article.meta.title == "Old Kessel bridge to be demolished in May"
+    build_index(corpus, tmp_path / "index", embedder)
+    engine = Engine(Settings(_env_file=None, index_dir=tmp_path / "index"), embedder=embedder)
+    quotes = engine.answer("When will the bridge be demolished?").quotes
+    lead = next(q for q in quotes if q.kind == "title")  # only the title says "May"
+    assert lead.quote == "Old Kessel bridge to be demolished in May" and lead.paragraph == -1
+
+
+def test_html_figcaption_is_a_photo_caption_with_its_credit(tmp_path: Path, embedder: Embedder):
+    page = ROOT / "tests" / "data" / "html" / "figure.html"
+    article = load_article(page)
+    caption = next(b for b in article.blocks if b.kind is BlockKind.CAPTION)
+    assert caption.text == "Fishing boats return to Kessel harbour on Monday, March 4, 2024."
+    assert caption.credit == "Jane Roe/Example News"
+    # It stands where the figure stood: after the first paragraph, before the second.
+    kinds = [b.kind for b in article.blocks]
+    assert kinds.index(BlockKind.CAPTION) == 2 and kinds[1] is BlockKind.CREDIT
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    shutil.copy(page, corpus)
+    build_index(corpus, tmp_path / "index", embedder)
+    engine = Engine(Settings(_env_file=None, index_dir=tmp_path / "index"), embedder=embedder)
+    top = engine.answer("What does the photo of the fishing boats show?").quotes[0]
+    assert top.kind == "caption" and "Fishing boats return" in top.quote
+    assert "Jane Roe" in top.speaker.label
+
+
 # --- add_article -------------------------------------------------------------------------------
 
 

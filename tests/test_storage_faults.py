@@ -12,6 +12,7 @@ limit fail with EFBIG, the other "no room" error.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import resource
 import shutil
@@ -70,12 +71,9 @@ def fill(disk: Path, leave: int) -> Path:
     """Fill the disk up to `leave` free bytes with one file; returns it."""
     filler = disk / "filler"
     free = shutil.disk_usage(disk).free
-    with open(filler, "wb") as fh:
-        fh.truncate(0)
-        try:
-            os.posix_fallocate(fh.fileno(), 0, max(free - leave, 1))
-        except OSError:
-            pass
+    # ENOSPC at the very end is what we want: a full disk.
+    with open(filler, "wb") as fh, contextlib.suppress(OSError):
+        os.posix_fallocate(fh.fileno(), 0, max(free - leave, 1))
     return filler
 
 

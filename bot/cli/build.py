@@ -1,8 +1,9 @@
 """`scripts/build_index.py` / `report-build`: build or refresh the index from the corpus.
 
-Exit codes: 0 the index matches the corpus, 1 nothing could be indexed (or another build holds the
-lock, or bad settings), 2 a usage error, 3 a partial build: some files were skipped (each is
-listed with its reason), 130 interrupted and 143 terminated (the previous index is unchanged).
+Exit codes: 0 the index matches the corpus, 1 nothing could be indexed (or another build held the
+lock longer than BUILD_LOCK_WAIT_SECONDS, or bad settings), 2 a usage error, 3 a partial build:
+some files were skipped (each is listed with its reason), 130 interrupted and 143 terminated (the
+previous index is unchanged), 141 stdout closed early.
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ EXIT_PARTIAL = 3
 
 EPILOG = """exit codes:
   0    the index matches the corpus (built, updated or already up to date)
-  1    nothing could be indexed, another build holds the lock, or bad settings
+  1    nothing could be indexed, another build held the lock for BUILD_LOCK_WAIT_SECONDS, or bad settings
   2    usage error
   3    partial build: some files were skipped (listed on stderr with the reason)
   130  interrupted (Ctrl-C); the previous index is unchanged
@@ -104,6 +105,13 @@ def print_report(report: BuildReport, index_dir: Path) -> None:
             f"in {report.seconds:.1f} s ({report.embedded} texts embedded, {report.reused} reused; {report.reason})"
         )
         print(f"index: {index_dir}/ version {report.version}")
+    if report.kept:
+        print(
+            f"kept {len(report.kept)} indexed article(s) whose files could not be read: "
+            + ", ".join(report.kept[:5])
+            + (", …" if len(report.kept) > 5 else ""),
+            file=sys.stderr,
+        )
     if report.skipped:
         print(f"partial build: {len(report.skipped)} file(s) skipped, see above", file=sys.stderr)
 
@@ -132,15 +140,16 @@ def run_build(
     bar: tqdm | None = None
 
     def progress(done: int, total: int) -> None:
+        """The bar counts texts really embedded; no work (all cached, only removals) draws none."""
         nonlocal bar
-        if quiet:
+        if quiet or total <= 0:
             return
         if bar is None:
             bar = tqdm(total=total, unit="text", desc="embedding", file=sys.stderr, dynamic_ncols=True)
         bar.update(done - bar.n)
 
     def notify(message: str) -> None:
-        if message.startswith(("full rebuild:", "building the HNSW")):
+        if message.startswith(("full rebuild:", "building the HNSW", "another build is running")):
             tqdm.write(message, file=sys.stderr)  # below the embedding bar, not through it
 
     try:
@@ -204,7 +213,7 @@ def dry_run(settings: Settings) -> int:
     if not loaded.articles:
         print(f"nothing to index in {settings.corpus_dir}/", file=sys.stderr)
         return EXIT_NOTHING_INDEXED
-    plan = plan_build(loaded.articles, live)
+    plan = plan_build(loaded.articles, live, loaded.keeps)
     if plan.up_to_date:
         print(f"up to date: {len(plan.unchanged)} articles; a build would change nothing")
         return EXIT_PARTIAL if loaded.skipped else EXIT_OK
@@ -277,7 +286,11 @@ def watch(
                 more = ", …" if len(names) > 5 else ""
                 print(f"corpus changed ({', '.join(names[:5])}{more}): rebuilding", flush=True)
             started = True
-            code = run_build(settings, embedder, quiet=quiet)
+            try:
+                code = run_build(settings, embedder, quiet=quiet)
+            except Exception as exc:  # a bug or a hostile file must not end the watch: say so, go on
+                print(f"error: the build failed ({type(exc).__name__}: {str(exc)[:200]})", file=sys.stderr)
+                code = EXIT_NOTHING_INDEXED
             if code in (EXIT_INTERRUPTED, EXIT_TERMINATED):
                 break
             print(f"watching {corpus}/ for changes (Ctrl-C to stop)", flush=True)

@@ -26,7 +26,13 @@ def parser() -> argparse.ArgumentParser:
         prog="evaluate.py",
         description="Measure answer quality on a question set (JSON lines: q, expect, speaker, article, negative).",
     )
-    p.add_argument("questions", type=Path, nargs="+", help="question files (JSONL), each reported on its own")
+    p.add_argument("questions", type=Path, nargs="*", help="question files (JSONL), each reported on its own")
+    p.add_argument(
+        "--polnear",
+        metavar="SPLIT",
+        help="measure attribution instead, on PolNeAR's SPLIT (train or dev) in POLNEAR_DIR (../shared/polnear)",
+    )
+    p.add_argument("--limit", type=int, metavar="N", help="with --polnear: only the first N articles")
     p.add_argument(
         "--corpus",
         type=Path,
@@ -38,6 +44,13 @@ def parser() -> argparse.ArgumentParser:
         type=Path,
         metavar="DIR",
         help="index folder to build or reuse (default: INDEX_DIR, or .eval-index/<name> with --corpus)",
+    )
+    p.add_argument(
+        "--articles-from",
+        type=Path,
+        metavar="DIR",
+        help="index, for each set, only the articles it names (`article`: file stems in DIR), linked into "
+        "a per-set corpus under .eval-index/corpora/",
     )
     p.add_argument("--json", action="store_true", help="print figures and per-question results as JSON")
     p.add_argument(
@@ -55,10 +68,45 @@ def default_index(corpus: Path) -> Path:
     return EVAL_INDEX_ROOT / f"{resolved.name}-{digest}"
 
 
+def set_corpus(questions: list[dict], source: Path, name: str) -> Path:
+    """A corpus folder of links to the articles a question set names, built under the eval cache.
+
+    The folder is named after the set and a digest of its articles, so a set is always evaluated
+    over exactly its own articles (20-40 of PolNeAR's, not all 840) and the index is reused.
+    Raises `BadQuestionSet` when a question names no article or one that `source` lacks.
+    """
+    from bot.corpus import SUPPORTED_SUFFIXES
+    from bot.evaluation import BadQuestionSet
+
+    stems = sorted({str(q["article"]) for q in questions if q.get("article")})
+    if not stems:
+        raise BadQuestionSet(f"{name}: no question names its article (`article`), needed by --articles-from")
+    files = {}
+    for stem in stems:
+        found = [source / f"{stem}{suffix}" for suffix in SUPPORTED_SUFFIXES if (source / f"{stem}{suffix}").is_file()]
+        if not found:
+            raise BadQuestionSet(f"{name}: article {stem!r} is not in {source}")
+        files[stem] = found[0].resolve()
+    digest = hashlib.sha1("\n".join(str(f) for f in files.values()).encode("utf-8")).hexdigest()[:8]
+    folder = EVAL_INDEX_ROOT / "corpora" / f"{Path(name).stem}-{digest}"
+    folder.mkdir(parents=True, exist_ok=True)
+    for path in files.values():
+        link = folder / path.name
+        if not link.is_symlink() or link.resolve() != path:
+            link.unlink(missing_ok=True)
+            link.symlink_to(path)
+    return folder
+
+
 @command
 def main(argv: list[str] | None = None) -> int:
     """Entry point: 0 when every set was evaluated, 1 on a bad question file or corpus."""
-    args = parser().parse_args(argv)
+    p = parser()
+    args = p.parse_args(argv)
+    if args.polnear:
+        return polnear_main(args)
+    if not args.questions:
+        p.error("give question files, or --polnear SPLIT")
     if args.corpus is not None and args.index is None:
         args.index = default_index(args.corpus)
     settings = settings_from_args(args)
@@ -73,11 +121,20 @@ def main(argv: list[str] | None = None) -> int:
         from bot.engine import Engine
 
         embedder = Embedder.from_settings(settings)
-        build = build_index(settings.corpus_dir, settings.index_dir, embedder)
-        if not build.up_to_date:
-            print(f"indexed {build.articles} articles into {settings.index_dir}/", file=sys.stderr)
-        engine = Engine(settings, embedder=embedder)
-        reports = [evaluate(engine, questions, name=path.name) for path, questions in sets]
+        reports = []
+        engine: Engine | None = None
+        for path, questions in sets:
+            if engine is not None and args.articles_from is None:
+                reports.append(evaluate(engine, questions, name=path.name))
+                continue
+            if args.articles_from is not None:
+                corpus = set_corpus(questions, args.articles_from, path.name)
+                settings = settings.model_copy(update={"corpus_dir": corpus, "index_dir": default_index(corpus)})
+            build = build_index(settings.corpus_dir, settings.index_dir, embedder)
+            if not build.up_to_date:
+                print(f"indexed {build.articles} articles into {settings.index_dir}/", file=sys.stderr)
+            engine = Engine(settings, embedder=embedder)
+            reports.append(evaluate(engine, questions, name=path.name))
     except ReportBotError as exc:
         return fail(exc)
     if args.json:
@@ -85,6 +142,28 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(out[0] if len(out) == 1 else out, ensure_ascii=False))
     else:
         print("\n\n".join(r.format_text() for r in reports))
+    return 0
+
+
+def polnear_main(args: argparse.Namespace) -> int:
+    """`--polnear SPLIT`: the four attribution measures of PolNeAR's README on one split."""
+    from bot.polnear import evaluate_split
+
+    settings = settings_from_args(args)
+    split_dir = settings.polnear_dir / args.polnear
+    if not (split_dir / "gold.jsonl").is_file():
+        print(f"error: no PolNeAR split at {split_dir} (gold.jsonl missing); set POLNEAR_DIR", file=sys.stderr)
+        return 1
+    if args.limit is not None and args.limit < 1:
+        print("error: --limit must be at least 1", file=sys.stderr)
+        return 1
+    try:
+        report = evaluate_split(split_dir, args.limit, progress=not args.json)
+    except ReportBotError as exc:
+        return fail(exc)
+    except KeyboardInterrupt:
+        return 130
+    print(json.dumps(report.to_dict(), ensure_ascii=False) if args.json else report.format_text())
     return 0
 
 

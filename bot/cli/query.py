@@ -22,7 +22,8 @@ def parser() -> argparse.ArgumentParser:
     """The argument parser (also read by the tests that check every option is documented)."""
     p = argparse.ArgumentParser(
         prog="query.py",
-        description="Answer a question with quotes from the report, each with its speaker and source.",
+        description="Answer a question with quotes from the indexed articles (the report), each with its speaker "
+        "and source.",
         epilog="With no question and a terminal on stdin, opens the interactive chat.",
     )
     p.add_argument("question", nargs="?", help="the question (quote it in the shell)")
@@ -132,6 +133,9 @@ def main(argv: list[str] | None = None) -> int:
         parser().error("--batch needs --json")
     if args.batch and args.question:
         parser().error("--batch reads questions from stdin: give no question argument")
+    if args.question is not None and not args.question.strip():
+        # An empty question is a mistake in the call, not a question the report fails to answer.
+        parser().error('the question is empty: ask it in words, e.g. query.py "Who carried out the air strikes?"')
     try:
         settings = settings_from_args(args)
     except ReportBotError as exc:  # an invalid setting: one line, not a traceback
@@ -162,7 +166,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.json:
             print(dump_line(answer.to_dict()))
         else:
-            print(format_answer(answer))
+            print(format_answer(answer, engine.wording()))
         return 0
     except ReportBotError as exc:
         return fail(exc)
