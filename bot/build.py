@@ -170,6 +170,12 @@ class LiveIndex:
         stats = {a: tuple(v["stat"]) for a, v in self.manifest.articles.items() if v.get("stat")}
         return hashes, stats  # type: ignore[return-value]
 
+    def bodies(self) -> dict[str, str] | None:
+        """Article id → body hash as recorded, for recognising a copy of an unread file's article."""
+        if self.manifest is None:
+            return None
+        return {a: v["body"] for a, v in self.manifest.articles.items() if v.get("body")}
+
 
 def plan_build(articles: list[Article], live: LiveIndex, keep: Callable[[str], bool] | None = None) -> BuildPlan:
     """Compare the corpus with the live index; a changed model, splitter or schema means a full build.
@@ -376,7 +382,7 @@ def _build_index(
         # Under the lock, so the live version cannot change between this look and the plan.
         live = LiveIndex.read(index_dir, embedder.model_name, full=full)
         known = live.files()
-        loaded = load_corpus(corpus_dir, known=known and known[0], stats=known and known[1])
+        loaded = load_corpus(corpus_dir, known=known and known[0], stats=known and known[1], bodies=live.bodies())
         report.skipped, report.warnings, report.duplicates = loaded.skipped, loaded.warnings, loaded.duplicates
         if not loaded.articles:
             _nothing_to_index(corpus_dir, loaded.skipped)
@@ -559,6 +565,7 @@ def _write_version(
         for article, passages in by_article:
             articles[article.meta.id] = {
                 "hash": article.content_hash,
+                "body": article.body_hash,
                 "path": article.meta.path,
                 "passages": len(passages),
                 "stat": article.stat,

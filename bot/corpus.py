@@ -101,11 +101,25 @@ class Article:
     parsed: bool = True
     #: The file's stat when it was read, for the manifest; None when it was changing then.
     stat: FileStat | None = None
+    #: `body_hash` of an unparsed article, as the live index recorded it (None when unknown).
+    known_body: str | None = None
 
     @property
     def body_blocks(self) -> list[Block]:
         """Blocks that hold the report's words (standfirst, paragraphs, captions)."""
         return [b for b in self.blocks if b.kind in PASSAGE_KINDS]
+
+    @property
+    def body_hash(self) -> str | None:
+        """A hash of the article's words alone (its body blocks, spaces unified), not its metadata.
+
+        The same report saved twice under another publisher, title or date has a different
+        `content_hash` but the same body: a build indexes it once and names the file holding it.
+        """
+        if not self.parsed:
+            return self.known_body
+        words = "\n\n".join(" ".join(b.text.split()) for b in self.body_blocks)
+        return hashlib.sha256(words.encode("utf-8")).hexdigest()
 
 
 PASSAGE_KINDS = frozenset({BlockKind.STANDFIRST, BlockKind.PARAGRAPH, BlockKind.CAPTION})
@@ -524,7 +538,11 @@ class CorpusLoad:
 
 
 def load_corpus(
-    corpus_dir: Path, *, known: Mapping[str, str] | None = None, stats: Mapping[str, FileStat] | None = None
+    corpus_dir: Path,
+    *,
+    known: Mapping[str, str] | None = None,
+    stats: Mapping[str, FileStat] | None = None,
+    bodies: Mapping[str, str] | None = None,
 ) -> CorpusLoad:
     """Load every article; a bad file is skipped with its reason and the rest still load.
 
@@ -532,9 +550,14 @@ def load_corpus(
     that file only. Files and folders that cannot be read are listed in `unreadable`. `known` (id →
     hash of the live index) leaves unchanged articles unparsed, and `stats` (id → recorded file
     stat) unread; see `load_article`.
+
+    Two files with the same article body (the same words under other front matter, e.g. another
+    publisher) are one article: the second is listed in `duplicates` with the file already holding
+    it, and not loaded. An article the live index holds unchanged keeps its place over a newcomer;
+    `bodies` (id → `body_hash` recorded by the live index) stands for the bodies of unread files.
     """
     result = CorpusLoad()
-    seen: dict[str, str] = {}
+    loaded: list[Article] = []
     folders: list[tuple[Path, str]] = []
     for path in corpus_files(corpus_dir, folders):
         try:
@@ -551,12 +574,25 @@ def load_corpus(
             log.debug("unexpected error reading %s", path, exc_info=True)
             result.skipped.append(f"{path}: could not be read as an article ({type(exc).__name__}: {str(exc)[:120]})")
             continue
-        if article.content_hash in seen:
-            result.duplicates.append(f"{path}: same text as {seen[article.content_hash]}, indexed once")
-            continue
-        seen[article.content_hash] = str(path)
-        result.warnings.extend(article.warnings)
-        result.articles.append(article)
+        if not article.parsed and bodies is not None:
+            article.known_body = bodies.get(article.meta.id)
+        loaded.append(article)
+    # Articles already indexed unchanged claim their body first, so that a copy added later is
+    # the one reported, whatever the two files' names; then the rest, in path order.
+    holder: dict[str, Article] = {}
+    indexed = {id(a) for a in loaded if not a.parsed or (known is not None and known.get(a.meta.id) == a.content_hash)}
+    for article in sorted(loaded, key=lambda a: id(a) not in indexed):  # stable: path order within each
+        key = article.body_hash or article.content_hash
+        first = holder.setdefault(key, article)
+        if first is not article:
+            same = "same text" if first.content_hash == article.content_hash else "same article body"
+            result.duplicates.append(f"{article.meta.path}: {same} as {first.meta.path}, indexed once (skipped)")
+    kept = {id(a) for a in holder.values()}
+    for article in loaded:
+        if id(article) in kept:
+            result.warnings.extend(article.warnings)
+            result.articles.append(article)
+    result.duplicates.sort()
     for folder, reason in folders:
         if folder == corpus_dir:
             result.skipped.append(f"{folder}/: cannot read the corpus folder ({reason})")

@@ -203,6 +203,8 @@ class Added:
     article: Article
     status: str  # "added", "replaced", "unchanged" or "duplicate"
     duplicate_of: Path | None = None
+    #: A duplicate by its words only: the same article body under other metadata (e.g. publisher).
+    same_body: bool = False
 
 
 def add_to_corpus(draft: Draft, corpus_dir: Path, *, name: str | None = None, force: bool = False) -> Added:
@@ -215,14 +217,25 @@ def add_to_corpus(draft: Draft, corpus_dir: Path, *, name: str | None = None, fo
             return Added(target, article, "unchanged")
         if not force:
             raise TargetExists(f"{target} already exists with different text")
+    # The same words already in the corpus, under any metadata, are not written again. A file is
+    # parsed only if it holds the draft's longest paragraph, so this stays a text scan.
+    body = article.body_hash
+    probe = max((b.text for b in article.body_blocks), key=len, default="")
     for other in corpus_files(corpus_dir):
-        if other.resolve() != target.resolve() and other.suffix.lower() == ".md":
+        if other.resolve() != target.resolve() and other.suffix.lower() in (".md", ".txt"):
             try:
-                same = other.read_text(encoding="utf-8") == document
+                text = other.read_text(encoding="utf-8")
             except (OSError, UnicodeDecodeError):
                 continue
-            if same:
+            if text == document:
                 return Added(other, article, "duplicate", duplicate_of=other)
+            if probe and probe in text:
+                try:
+                    same_body = parse_article(text, other).body_hash == body
+                except Exception:  # a file that does not parse holds no article to be a copy of
+                    continue
+                if same_body:
+                    return Added(other, article, "duplicate", duplicate_of=other, same_body=True)
     status = "replaced" if target.exists() else "added"
     resolved = target.resolve()
     resolved.parent.mkdir(parents=True, exist_ok=True)

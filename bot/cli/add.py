@@ -85,7 +85,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"warning: {line}", file=sys.stderr)
     meta = added.article.meta
     about = " · ".join(str(x) for x in (meta.title, meta.publisher, meta.date) if x)
-    if added.status == "duplicate":
+    if added.status == "duplicate" and added.same_body:
+        print(f"already in the corpus as {added.path} (the same article body, other metadata); nothing written")
+    elif added.status == "duplicate":
         print(f"already in the corpus as {added.path} (same text); nothing written")
     elif added.status == "unchanged":
         print(f"{added.path} already holds this article; nothing written")

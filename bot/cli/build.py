@@ -205,7 +205,7 @@ def dry_run(settings: Settings) -> int:
     model = settings.embedding_model or BUNDLED_MODEL
     live = LiveIndex.read(settings.index_dir, model)
     known = live.files()
-    loaded = load_corpus(settings.corpus_dir, known=known and known[0], stats=known and known[1])
+    loaded = load_corpus(settings.corpus_dir, known=known and known[0], stats=known and known[1], bodies=live.bodies())
     for line in loaded.duplicates:
         print(f"duplicate: {line}", file=sys.stderr)
     for line in loaded.skipped:
