@@ -65,17 +65,17 @@ class Settings(BaseSettings):
 
     # Answers
     top_k: int = Field(3, ge=1, le=20, description="Passages in an answer.")
-    answer_min_score: float = Field(
-        0.22, description="Evidence score below which the bot says the report does not answer."
+    answer_threshold: float | None = Field(
+        None,
+        ge=0,
+        le=1,
+        description="Confidence at or above which the best passage is given as the answer; empty: the fitted one.",
+    )
+    non_english_min_confidence: float = Field(
+        0.9, ge=0, le=1, description="A question not in English is answered only at this confidence or above."
     )
     retrieval_mode: Literal["hybrid", "dense", "lexical"] = Field(
         "hybrid", description="hybrid: dense plus BM25 weighted by key-term coverage; dense or lexical alone."
-    )
-    answer_strong_score: float = Field(
-        0.6, description="Dense evidence at or above which the bot answers even if a key term is missing."
-    )
-    answer_min_coverage: float = Field(
-        0.2, ge=0, le=1, description="Share (IDF-weighted) of the question's key terms the best passage must hold."
     )
     max_question_chars: int = Field(500, ge=20, description="Longer questions are truncated.")
 
@@ -117,7 +117,9 @@ class Settings(BaseSettings):
             return [value]
         return value
 
-    @field_validator("telegram_base_url", "telegram_webhook_url", "telegram_webhook_secret", mode="before")
+    @field_validator(
+        "telegram_base_url", "telegram_webhook_url", "telegram_webhook_secret", "answer_threshold", mode="before"
+    )
     @classmethod
     def _empty_is_unset(cls, value: Any) -> Any:
         """`TELEGRAM_WEBHOOK_URL=` in `.env` means "not set", not an empty URL."""

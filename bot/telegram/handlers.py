@@ -24,6 +24,7 @@ from telegram.error import TelegramError
 from telegram.ext import ApplicationHandlerStop, ContextTypes
 
 from bot.answer import Answer
+from bot.decision import load_model
 from bot.engine import Engine
 from bot.errors import IndexUnavailable, ReportBotError
 from bot.telegram import format as fmt
@@ -317,6 +318,8 @@ async def about(update: Update, context: Context) -> None:
     reader, articles = await asyncio.to_thread(lambda: (engine.reader, engine.articles()))
     m = reader.manifest
     counts = ", ".join(f"{n} {name}" for name, n in sorted(m.counts.items()))
+    model = load_model()
+    threshold = engine.settings.answer_threshold if engine.settings.answer_threshold is not None else model.threshold
     text = (
         "<b>About this bot</b>\n"
         f"<b>Model:</b> {html.escape(m.model)} ({m.dimension} dimensions)\n"
@@ -324,8 +327,8 @@ async def about(update: Update, context: Context) -> None:
         f"<b>Index version:</b> {html.escape(reader.version)}\n"
         f"<b>Articles:</b> {len(articles)}\n"
         f"<b>Holds:</b> {html.escape(counts)}\n"
-        f"<b>Answers:</b> {engine.settings.top_k} passages; below a score of {engine.settings.answer_min_score} "
-        "the bot says the report does not answer."
+        f"<b>Answers:</b> {engine.settings.top_k} passages; decision model {html.escape(model.version)}: "
+        f"below a confidence of {threshold:.2f} the bot says the report does not answer."
     )
     await send_blocks(update.effective_message, [text])
 
