@@ -371,8 +371,9 @@ def _build_index(
 ) -> BuildReport:
     started = time.perf_counter()
     report = BuildReport()
-    if not any(corpus_files(corpus_dir)):
-        _nothing_to_index(corpus_dir, [])
+    unreadable: list[tuple[Path, str]] = []
+    if not any(corpus_files(corpus_dir, unreadable)):
+        _nothing_to_index(corpus_dir, [f"{folder}/: cannot read folder ({why})" for folder, why in unreadable])
     if lock_wait is None:
         from bot.settings import get_settings
 

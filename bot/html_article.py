@@ -151,6 +151,8 @@ def count_elements(data: bytes | str) -> int:
     import lxml.html
     from lxml import etree
 
+    if isinstance(data, str):
+        data = data.encode("utf-8", "surrogatepass")  # lxml refuses text that declares an encoding
     try:
         root = lxml.html.document_fromstring(data)
     except (ValueError, etree.ParserError):
@@ -175,6 +177,8 @@ def extract_html(
             f"{source}: the page has {elements:,} HTML elements, over the limit of {limits.max_elements:,} "
             "(HTML_MAX_ELEMENTS); save the article's text as .txt or .md instead, or raise the limit"
         )
+    import trafilatura  # noqa: F401  (imported outside the budget: the first import takes a second or two)
+
     try:
         with _time_budget(limits.timeout_seconds):
             return _extract(data, source, url)

@@ -150,6 +150,8 @@ def page_date(data: bytes | str, url: str | None, first_block: str | None) -> st
     import lxml.html
     from lxml import etree
 
+    if isinstance(data, str):
+        data = data.encode("utf-8", "surrogatepass")
     try:
         root = lxml.html.document_fromstring(data)
     except (ValueError, etree.ParserError):

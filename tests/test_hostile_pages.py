@@ -411,3 +411,32 @@ def test_no_date_is_made_up_from_any_body_text(words: list[str]):
     first = " ".join(words) + ", officials said."
     fields, _ = extract_html(page(first=first), "p.html")
     assert fields["date"] is None or fields["date"] == dateline_date(first)
+
+
+_TAGS = ["p", "div", "span", "table", "tr", "td", "ul", "li", "h1", "h2", "figure", "figcaption", "article", "a", "b"]
+_HTML = st.recursive(
+    st.text(st.characters(blacklist_categories=("Cs",)), max_size=40).map(
+        lambda t: t.replace("&", "&amp;").replace("<", "&lt;")
+    ),
+    lambda inner: st.tuples(st.sampled_from(_TAGS), st.lists(inner, max_size=6)).map(
+        lambda tc: f"<{tc[0]}>{''.join(tc[1])}</{tc[0]}>"
+    ),
+    max_leaves=60,
+)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(body=_HTML, title=st.text(max_size=30))
+def test_any_html_is_extracted_or_refused_with_its_reason(body: str, title: str):
+    """Arbitrary HTML: fields and blocks, or one `ArticleError` naming the page; never a hang or another error."""
+    data = f"<html><head><title>{title.replace('<', ' ')}</title></head><body>{body}</body></html>"
+    started = time.monotonic()
+    try:
+        fields, text = extract_html(data.encode("utf-8"), "any.html", limits=HtmlLimits(2_000, 10))
+    except ArticleError as exc:
+        assert str(exc).startswith("any.html: ")
+        return
+    finally:
+        assert time.monotonic() - started < 12
+    assert text.strip() and fields["title"]
+    assert fields["date"] is None or fields["date"] == dateline_date(text.split("\n\n")[0])
