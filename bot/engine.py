@@ -21,6 +21,8 @@ from bot.passages import SPLITTER_VERSION
 from bot.search import Retrieval, Scored, article_meta, make_quotes, rank_passages, speaker_from_row
 from bot.settings import Settings, get_settings
 from bot.store import IndexReader, current_stamp, current_version
+from bot.wording import Wording
+from bot.wording import wording as wording_for
 
 log = logging.getLogger(__name__)
 
@@ -90,6 +92,9 @@ class Engine:
         k = k or self.settings.top_k
         reader = self.reader
         text, notice = self.clean_question(question)
+        if notice is not None:
+            # Echo what was searched: a 100 MB batch line used to come back whole in "question".
+            question = text
         if not any(ch.isalnum() for ch in text):
             return Answer(question=question, answered=False, notice=notice or "ask a question in words")
         ranked, quotes, terms = self.evidence(reader, text, k)
@@ -189,6 +194,10 @@ class Engine:
             for r in rows
         ]
 
+    def wording(self) -> Wording:
+        """The words for the index: `the report` for one article, `the articles` for several (manifest count)."""
+        return wording_for(int(self.reader.manifest.counts.get("articles", 0)))
+
     def reload(self) -> IndexReader:
         """Re-open the index from disk now, even if CURRENT did not change (an admin's /reload)."""
         with self._lock:
@@ -210,15 +219,17 @@ class Engine:
         ]
         texts = " ".join(r["text"] for r in reader.query("SELECT text FROM passages"))
         out: list[str] = []
+        words = self.wording()
+        about = f"What {words.does} {words.the} say about"
         speakers = [name for name, _ in self.speakers()]
         for section in sections[: max(n - 1, 1)]:
             first, _, rest = section.partition(" ")
             # Keep a proper noun's capital ("Russia ..."), lower an ordinary first word ("Joint ...").
             if f" {first} " not in texts:
                 first = first[:1].lower() + first[1:]
-            out.append(f"What does the report say about {' '.join(p for p in (first, rest) if p)}?")
+            out.append(f"{about} {' '.join(p for p in (first, rest) if p)}?")
         out.extend(f"What did {name} say?" for name in speakers)
-        out.extend(f"What does the report say about {meta.title}?" for meta, _ in self.articles())
+        out.extend(f"{about} {meta.title}?" for meta, _ in self.articles())
         return list(dict.fromkeys(out))[:n]
 
 
