@@ -170,7 +170,7 @@ class Settings(BaseSettings):
             return [part.strip() for part in value.replace(";", ",").split(",") if part.strip()]
         return value
 
-        @field_validator(
+    @field_validator(
         "telegram_base_url", "telegram_webhook_url", "telegram_webhook_secret", "answer_threshold", mode="before"
     )
     @classmethod

@@ -23,6 +23,7 @@ scikit-learn is needed here only; the bot reads the JSON with plain Python.
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import sys
 from datetime import UTC, datetime
@@ -52,33 +53,47 @@ def collect(paths: list[Path], articles: Path) -> list[dict]:
 
     settings = load_settings()
     embedder = Embedder.from_settings(settings)
-    rows = []
+    sets = []
     for path in paths:
         questions = load_questions(path)
         corpus = set_corpus(questions, articles, path.name)
         index = default_index(corpus)
         build_index(corpus, index, embedder)
-        engine = Engine(settings.model_copy(update={"index_dir": index}), embedder=embedder)
-        reader = engine.reader
-        for q in questions:
-            text, _ = engine.clean_question(q["q"])
-            ranked, quotes, terms = engine.evidence(reader, text, EVAL_DEPTH)
-            f = features(reader, analyse(text), ranked, quotes, terms)
-            expect = [_norm(e) for e in q.get("expect") or []]
-            rank = next((i for i, qu in enumerate(quotes, 1) if any(e in _norm(qu.text) for e in expect)), None)
-            rows.append(
-                {
-                    "id": q["id"],
-                    "set": path.name,
-                    "article": q.get("article"),
-                    "kind": q.get("kind"),
-                    "negative": bool(q.get("negative")),
-                    "rank": rank,
-                    "features": f,
-                }
-            )
+        sets.append((path, questions, Engine(settings.model_copy(update={"index_dir": index}), embedder=embedder)))
+    rows = []
+    for path, questions, engine in sets:
+        rows += [run(engine, q, path.name, off_topic=False) for q in questions]
+        # Off-topic negatives: every other question of this set asked over another set's articles
+        # (none of them shared), unless that corpus happens to hold an expected answer. The labelled
+        # near misses are all on topic; without these the model never sees an unrelated question.
+        for other, _, other_engine in sets:
+            if other == path:
+                continue
+            for q in questions[::2]:
+                row = run(other_engine, q, path.name, off_topic=True)
+                if row["rank"] is None:
+                    rows.append(row)
         print(f"{path.name}: {len(questions)} questions", file=sys.stderr)
     return rows
+
+
+def run(engine, q: dict, set_name: str, off_topic: bool) -> dict:
+    """One question through the engine's retrieval: its features, label and the expected answer's rank."""
+    reader = engine.reader
+    text, _ = engine.clean_question(q["q"])
+    ranked, quotes, terms = engine.evidence(reader, text, EVAL_DEPTH)
+    f = features(reader, analyse(text), ranked, quotes, terms)
+    expect = [_norm(e) for e in q.get("expect") or []]
+    rank = next((i for i, qu in enumerate(quotes, 1) if any(e in _norm(qu.text) for e in expect)), None)
+    return {
+        "id": q["id"] + ("-off" if off_topic else ""),
+        "set": set_name,
+        "article": q.get("article"),
+        "kind": "off_topic" if off_topic else q.get("kind"),
+        "negative": off_topic or bool(q.get("negative")),
+        "rank": None if off_topic else rank,
+        "features": f,
+    }
 
 
 def matrix(rows: list[dict]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -136,12 +151,16 @@ def figures(p: np.ndarray, y: np.ndarray, rank: np.ndarray, threshold: float) ->
 def calibration(p: np.ndarray, y: np.ndarray) -> list[dict]:
     bins = [0.0, 0.2, 0.4, 0.6, 0.8, 1.0001]
     out = []
-    for lo, hi in zip(bins, bins[1:], strict=False):
+    for lo, hi in itertools.pairwise(bins):
         m = (p >= lo) & (p < hi)
         if m.any():
             out.append(
-                {"bin": f"{lo:.1f}-{min(hi, 1):.1f}", "n": int(m.sum()), "mean_p": round(float(p[m].mean()), 3),
-                 "answerable": round(float(y[m].mean()), 3)}
+                {
+                    "bin": f"{lo:.1f}-{min(hi, 1):.1f}",
+                    "n": int(m.sum()),
+                    "mean_p": round(float(p[m].mean()), 3),
+                    "answerable": round(float(y[m].mean()), 3),
+                }
             )
     return out
 
@@ -150,7 +169,9 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("questions", type=Path, nargs="*", default=TRAIN, help="training question sets (never dev)")
     ap.add_argument("--articles-from", type=Path, default=POLNEAR_TRAIN, metavar="DIR")
-    ap.add_argument("--max-refused", type=float, default=0.04, help="share of answerable questions a threshold may refuse")
+    ap.add_argument(
+        "--max-refused", type=float, default=0.04, help="share of answerable questions a threshold may refuse"
+    )
     ap.add_argument("--C", type=float, default=0.5, help="inverse regularisation of the logistic regression")
     ap.add_argument("--folds", type=int, default=5)
     ap.add_argument("--reuse", action="store_true", help=f"reuse the features cached in {CACHE.relative_to(ROOT)}")
@@ -181,7 +202,10 @@ def main(argv: list[str] | None = None) -> int:
         fitted = fit(x[tr][trainable[tr]], y[tr][trainable[tr]], args.C)
         p = fitted.predict_proba(x[te])[:, 1]
         outer[te] = p - t + 0.5  # each fold judged at its own threshold, shifted to a common 0.5
-    cv = figures(outer, y, rank, 0.5)
+    real = np.array([r["kind"] != "off_topic" for r in rows])
+    cv = figures(outer[real], y[real], rank[real], 0.5)
+    cv["off_topic"] = int((~real).sum())
+    cv["off_topic_declined"] = int((~real & (outer < 0.5)).sum())
     kinds = sorted({r["kind"] for r in rows if r["kind"]})
     by_kind = {
         k: figures(outer[m], y[m], rank[m], 0.5) for k in kinds for m in [np.array([r["kind"] == k for r in rows])]
@@ -201,7 +225,7 @@ def main(argv: list[str] | None = None) -> int:
         "cv_thresholds": [round(t, 4) for t in thresholds],
         "cv": cv,
         "cv_by_kind": by_kind,
-        "cv_calibration": calibration(all_oof, y),
+        "cv_calibration": calibration(all_oof[real], y[real]),
     }
     print(json.dumps(report, indent=1))
     coef = dict(zip(FEATURES, lr.coef_[0].tolist(), strict=True))
