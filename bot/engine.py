@@ -13,12 +13,21 @@ from pathlib import Path
 
 from bot.answer import Answer, Quote
 from bot.corpus import ArticleMeta
-from bot.decision import Verdict, decide
+from bot.decision import Verdict, analyse, decide
 from bot.embedder import Embedder
 from bot.language import non_english
 from bot.lexical import Term, lexicon
 from bot.passages import SPLITTER_VERSION
-from bot.search import Retrieval, Scored, article_meta, make_quotes, rank_passages, speaker_from_row
+from bot.search import (
+    SPEAKER_CANDIDATES,
+    Retrieval,
+    Scored,
+    article_meta,
+    make_quotes,
+    prefer_speaker,
+    rank_passages,
+    speaker_from_row,
+)
 from bot.settings import Settings, get_settings
 from bot.store import IndexReader, current_stamp, current_version
 from bot.wording import Wording
@@ -122,7 +131,11 @@ class Engine:
         """
         qv = self.embedder.encode([text])[0]
         terms, lexical = lexicon(reader).lookup(text, *self.retrieval.lexical_limits())
-        ranked = rank_passages(reader, qv, k, text, self.retrieval, terms, lexical)
+        asked = analyse(text).asked_speaker
+        depth = max(k, SPEAKER_CANDIDATES) if asked else k
+        ranked = rank_passages(reader, qv, depth, text, self.retrieval, terms, lexical)
+        if asked:
+            ranked = prefer_speaker(reader, ranked, asked, k)
         return ranked, make_quotes(reader, ranked, terms), terms
 
     def articles(self) -> list[tuple[ArticleMeta, int]]:

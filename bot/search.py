@@ -306,6 +306,35 @@ def rank_passages(
     return result
 
 
+#: Passages looked at for one whose speaker is the one a "What did X say?" question names.
+SPEAKER_CANDIDATES = 10
+
+
+def prefer_speaker(reader: IndexReader, ranked: list[Scored], asked: str, k: int) -> list[Scored]:
+    """The k best passages, those quoting the asked speaker first ("What did Grassley say?").
+
+    Similarity alone ranks a passage *about* Grassley, or quoting his opponent on him, as high as
+    his own words; the question asks for his. Order is kept within each group.
+    """
+    from bot.decision import names_meet, speaker_words
+
+    wanted = speaker_words(asked)
+    if not wanted or not ranked:
+        return ranked[:k]
+    marks, ids = in_list({s.passage_id for s in ranked})
+    quoting = {
+        r[0]
+        for r in reader.query(
+            f"SELECT passage_id, speaker, speaker_full FROM sentences WHERE passage_id IN ({marks}) "
+            "AND speaker_kind = 'source'",
+            ids,
+            rows=False,
+        )
+        if names_meet(wanted, speaker_words(r[1]) | speaker_words(r[2]))
+    }
+    return sorted(ranked, key=lambda s: s.passage_id not in quoting)[:k]
+
+
 def speaker_from_row(row: dict | object) -> Speaker:
     """Rebuild a `Speaker` from a sentences row."""
     r = row  # sqlite3.Row supports mapping access

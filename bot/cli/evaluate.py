@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import shutil
 import json
+import shutil
 import sys
 from pathlib import Path
 
