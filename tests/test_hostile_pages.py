@@ -356,7 +356,12 @@ def test_page_without_date_metadata_stays_undated(tmp_path: Path, first: str):
         ('<meta property="article:published_time" content="2024-03-05T10:00:00Z">', None, None, "2024-03-05"),
         ('<meta name="DC.date.issued" content="2019-11-02">', None, None, "2019-11-02"),
         ('<meta name="date" content="Tue, 05 Mar 2024 10:00:00 GMT">', None, None, "2024-03-05"),
-        ('<script type="application/ld+json">{"@type": "NewsArticle", "datePublished": "2015-10-08"}</script>', None, None, "2015-10-08"),
+        (
+            '<script type="application/ld+json">{"@type": "NewsArticle", "datePublished": "2015-10-08"}</script>',
+            None,
+            None,
+            "2015-10-08",
+        ),
         ('<meta property="article:modified_time" content="2024-03-05">', None, None, None),
         ('<meta property="article:published_time" content="2015-02-30">', None, None, None),
         ("", "https://news.example/2016/07/14/harbour-reopens", None, "2016-07-14"),
@@ -440,3 +445,24 @@ def test_any_html_is_extracted_or_refused_with_its_reason(body: str, title: str)
         assert time.monotonic() - started < 12
     assert text.strip() and fields["title"]
     assert fields["date"] is None or fields["date"] == dateline_date(text.split("\n\n")[0])
+
+
+@pytest.mark.parametrize(
+    ("head", "field", "expected"),
+    [
+        ('<meta property="og:title" content="' + "Long " * 400 + '">', "title", 500),
+        ('<meta name="author" content="' + "Name, " * 200 + '">', "byline", 300),
+        ('<link rel="canonical" href="javascript:alert(1)">', "url", None),
+    ],
+    ids=["2000-char-title", "1200-char-byline", "javascript-canonical"],
+)
+def test_page_metadata_is_bounded_not_fatal(tmp_path: Path, head: str, field: str, expected: int | None):
+    """A page with hostile metadata still loads: over-long text is cut to the front-matter bound, a non-web URL dropped."""
+    path = tmp_path / "page.html"
+    path.write_bytes(page(head=head))
+    meta = load_article(path).meta.to_dict()
+    if expected is None:
+        assert meta[field] is None
+    else:
+        assert meta[field] is None or len(meta[field]) <= expected
+        assert meta["title"]
