@@ -91,6 +91,9 @@ class Engine:
         k = k or self.settings.top_k
         reader = self.reader
         text, notice = self.clean_question(question)
+        if notice is not None:
+            # Echo what was searched: a 100 MB batch line used to come back whole in "question".
+            question = text
         if not any(ch.isalnum() for ch in text):
             return Answer(question=question, answered=False, notice=notice or "ask a question in words")
         qv = self.embedder.encode([text])[0]

@@ -438,6 +438,21 @@ class IndexWriter:
         self.final = index_dir / VERSIONS / self.name
         self.path = self.final.with_name(self.name + ".partial")
         self.path.mkdir(parents=True)
+        try:
+            self._start(index_dir, dimension, base, base_manifest, policy)
+        except BaseException:  # Ctrl-C, SIGTERM or a full disk while starting: no `.partial` left
+            self.abort()
+            raise
+
+    def _start(
+        self,
+        index_dir: Path,
+        dimension: int,
+        base: str | None,
+        base_manifest: Manifest | None,
+        policy: IndexPolicy,
+    ) -> None:
+        """Open the new version's store: empty, or a copy of the base version's."""
         self.base_dir: Path | None = None
         self.base_manifest: Manifest | None = None
         # Per kind: the vectors written so far; until `_materialise`, only those added by this build.
@@ -725,11 +740,17 @@ class IndexWriter:
         _fsync_tree(self.path)
         os.replace(self.path, self.final)
         tmp = self.index_dir / f".{CURRENT}.{os.getpid()}"
-        with open(tmp, "w", encoding="utf-8") as fh:
-            fh.write(self.name + "\n")
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, self.index_dir / CURRENT)
+        try:
+            with open(tmp, "w", encoding="utf-8") as fh:
+                fh.write(self.name + "\n")
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.replace(tmp, self.index_dir / CURRENT)
+        except BaseException:
+            tmp.unlink(missing_ok=True)  # a full disk: the previous CURRENT stays, nothing is left over
+            if current_version(self.index_dir) != self.name:
+                os.replace(self.final, self.path)  # never live: abort() removes it
+            raise
         _fsync_dir(self.index_dir)
         prune_versions(self.index_dir)
         return self.final
@@ -737,7 +758,9 @@ class IndexWriter:
     def abort(self) -> None:
         """Drop the unfinished version; the live one is untouched."""
         try:
-            self.db.close()
+            db = getattr(self, "db", None)  # None when the constructor was cut short before opening it
+            if db is not None:
+                db.close()
         finally:
             shutil.rmtree(self.path, ignore_errors=True)
 

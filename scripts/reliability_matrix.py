@@ -21,6 +21,12 @@ ROOT = Path(__file__).resolve().parent.parent
 #: The test files that make up the matrix, by area.
 AREAS = {
     "Bad input": ["tests/test_bad_input.py", "tests/test_properties.py", "tests/test_settings_errors.py"],
+    "Hostile files (issue 16: links, dotfiles, YAML bombs, bad front matter, unreadable folders)": [
+        "tests/test_hostile_input.py"
+    ],
+    "Hostile pages and servers (issue 16: huge pages, slow servers, internal redirects, made-up dates)": [
+        "tests/test_hostile_pages.py"
+    ],
     "Faults": ["tests/test_faults.py"],
     "Telegram under faults, floods and load": ["tests/telegram/test_telegram_reliability.py"],
     "Telegram security and refusals": [

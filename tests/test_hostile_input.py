@@ -32,7 +32,7 @@ from tests.conftest import unprivileged
 
 GOOD = "A title\n\nThe council approved the budget on Monday, officials said.\n"
 TOKEN = "123456789:AAHsecretSECRETsecretSECRETsecret_xyz"
-BODY = "The council approved the budget on Monday, officials said.\n"
+BODY = "The harbour reopened to shipping on Tuesday, the port authority said.\n"
 
 
 def md(front: str, body: str = BODY) -> str:

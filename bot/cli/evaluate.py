@@ -13,7 +13,7 @@ import json
 import sys
 from pathlib import Path
 
-from bot.cli.common import fail, settings_from_args
+from bot.cli.common import command, fail, settings_from_args
 from bot.errors import ReportBotError
 
 #: Where `--corpus DIR` without `--index` keeps its index: one folder per corpus, reused.
@@ -98,6 +98,7 @@ def set_corpus(questions: list[dict], source: Path, name: str) -> Path:
     return folder
 
 
+@command
 def main(argv: list[str] | None = None) -> int:
     """Entry point: 0 when every set was evaluated, 1 on a bad question file or corpus."""
     p = parser()
@@ -136,8 +137,6 @@ def main(argv: list[str] | None = None) -> int:
             reports.append(evaluate(engine, questions, name=path.name))
     except ReportBotError as exc:
         return fail(exc)
-    except KeyboardInterrupt:
-        return 130
     if args.json:
         out = [r.to_dict() for r in reports]
         print(json.dumps(out[0] if len(out) == 1 else out, ensure_ascii=False))

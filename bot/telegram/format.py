@@ -11,7 +11,7 @@ import re
 from html import escape
 
 from bot.answer import Answer, Quote
-from bot.citation import human_date, source_line
+from bot.citation import UNKNOWN_DATE, human_date, source_line
 from bot.corpus import ArticleMeta
 from bot.wording import REPORT, Wording
 
@@ -91,7 +91,7 @@ def source_html(meta: ArticleMeta, paragraph: int, kind: str, passages: int | No
         ("Title", meta.title),
         ("Publisher", meta.publisher),
         ("Byline", meta.byline),
-        ("Date", human_date(meta.date)),
+        ("Date", human_date(meta.date) or UNKNOWN_DATE),
         ("URL", meta.url or "not recorded"),
         ("Quoted from", source_line(meta, paragraph, kind).rsplit(" · ", 1)[-1]),
         ("Passages indexed", str(passages) if passages is not None else None),
@@ -113,7 +113,7 @@ def sources_blocks(
         return ["The index holds no articles yet."]
     lines = []
     for meta, n in articles:
-        where = " · ".join(p for p in (meta.publisher, human_date(meta.date)) if p)
+        where = " · ".join(p for p in (meta.publisher, human_date(meta.date) or UNKNOWN_DATE) if p)
         lines.append(f"• <b>{escape(meta.title)}</b>\n  {escape(where)} · {n} passages")
     if total is None or total <= len(articles):
         return ["<b>Articles in the index:</b>", *lines]
