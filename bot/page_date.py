@@ -114,7 +114,7 @@ def metadata_date(root: Any) -> str | None:
             continue
         try:
             data = json.loads(script.text[:200_000])
-        except ValueError:
+        except (ValueError, RecursionError):  # broken, or nested past the interpreter's limit
             continue
         for value in _json_dates(data):
             found = parse_date_value(value)

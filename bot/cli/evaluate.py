@@ -69,7 +69,7 @@ def default_index(corpus: Path) -> Path:
 
 
 def set_corpus(questions: list[dict], source: Path, name: str) -> Path:
-    """A corpus folder of links to the articles a question set names, built under the eval cache.
+    """A corpus folder of copies of the articles a question set names, built under the eval cache.
 
     The folder is named after the set and a digest of its articles, so a set is always evaluated
     over exactly its own articles (20-40 of PolNeAR's, not all 840) and the index is reused.
@@ -91,10 +91,12 @@ def set_corpus(questions: list[dict], source: Path, name: str) -> Path:
     folder = EVAL_INDEX_ROOT / "corpora" / f"{Path(name).stem}-{digest}"
     folder.mkdir(parents=True, exist_ok=True)
     for path in files.values():
-        link = folder / path.name
-        if not link.is_symlink() or link.resolve() != path:
-            link.unlink(missing_ok=True)
-            link.symlink_to(path)
+        # Copies, not links: the loader never reads a symlinked or hard-linked file (issue 16).
+        copy = folder / path.name
+        data = path.read_bytes()
+        if copy.is_symlink() or not copy.is_file() or copy.read_bytes() != data:
+            copy.unlink(missing_ok=True)
+            copy.write_bytes(data)
     return folder
 
 
