@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 import faiss
 import numpy as np
 
+from bot import views
 from bot.errors import IndexUnavailable
 from bot.lexical_index import MAX_LEXICAL_SEGMENTS, POSTINGS_FORMAT, TABLES, LexicalIndex, write_segment
 from bot.lexical_index import segment_files as lexical_files
@@ -50,7 +51,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 2
+#: 3: the view tables of `bot/views.py` (speakers, publishers, example questions).
+SCHEMA_VERSION = 3
 CURRENT = "CURRENT"
 VERSIONS = "versions"
 MANIFEST = "manifest.json"
@@ -459,9 +461,13 @@ class IndexWriter:
         self.materialised = {"passages": base is None, "sentences": base is None}
         # Per kind: the base's quantised HNSW index, whose trained ranges a rebuild reuses.
         self._quantised_base: dict[str, faiss.Index] = {}
+        #: Sources whose sentences this build added or removed (their counts are redone at commit);
+        #: None for a full build, which counts every source once.
+        self.touched_sources: set[str] | None = None if base is None else set()
         if base is None:
             self.db = sqlite3.connect(self.path / STORE)
             self.db.executescript(_SCHEMA)
+            self.db.executescript(views.SCHEMA)
         else:
             self.base_dir = index_dir / VERSIONS / base
             self.base_manifest = base_manifest or Manifest.read(self.base_dir / MANIFEST)
@@ -644,6 +650,8 @@ class IndexWriter:
                 sentence_rows.append(
                     (sid, pid, pos, s.start, s.end, s.text, sp.name, sp.kind, sp.via, sp.full_name, sp.rule, sp.said_as)
                 )
+                if self.touched_sources is not None and sp.kind == "source":
+                    self.touched_sources.add(sp.name)
                 sid += 1
             pid += 1
         if (pid - pid0, sid - sid0) != (len(passage_vectors), len(sentence_vectors)):
@@ -670,6 +678,15 @@ class IndexWriter:
                 (article_id,),
             )
         ]
+        if self.touched_sources is not None:
+            self.touched_sources.update(
+                r[0]
+                for r in db.execute(
+                    "SELECT DISTINCT s.speaker FROM sentences s JOIN passages p ON p.id = s.passage_id "
+                    "WHERE p.article_id = ? AND s.speaker_kind = 'source'",
+                    (article_id,),
+                )
+            )
         db.execute(
             "DELETE FROM sentences WHERE passage_id IN (SELECT id FROM passages WHERE article_id = ?)", (article_id,)
         )
@@ -699,6 +716,7 @@ class IndexWriter:
 
     def commit(self, manifest: Manifest) -> Path:
         """Flush everything, rename the version into place and point CURRENT at it."""
+        views.refresh(self.db, self.touched_sources)
         if self.base_dir is None or manifest.counts.get("passages", 0) <= FTS_OPTIMIZE_MAX_PASSAGES:
             # FTS5 writes a segment per flush (an incremental build of one article left 4-14);
             # each term lookup then reads every segment (210 SQLite steps a seed question, 77 after
