@@ -229,6 +229,11 @@ def _download(url: str, policy: FetchPolicy, abandon: threading.Event) -> tuple[
         raise ReportBotError(
             f"cannot fetch {url}: {exc or type(exc).__name__}", hint="check the address and the network"
         ) from exc
+    except (httpx.InvalidURL, UnicodeError) as exc:  # also a redirect's Location
+        raise ReportBotError(
+            f"cannot fetch {url}: not a valid web address ({str(exc)[:120] or type(exc).__name__})",
+            hint="check the address",
+        ) from exc
     return b"".join(chunks), final_url, content_type
 
 

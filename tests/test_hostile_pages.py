@@ -466,3 +466,17 @@ def test_page_metadata_is_bounded_not_fatal(tmp_path: Path, head: str, field: st
     else:
         assert meta[field] is None or len(meta[field]) <= expected
         assert meta["title"]
+
+
+@pytest.mark.parametrize(
+    "source", ["http://", "http://[::1", "http://a..b/", "https://" + "a" * 300 + ".com/", "redirect:http://[::1"]
+)
+def test_odd_urls_are_one_line_not_a_traceback(server: Server, tmp_path: Path, capsys, monkeypatch, source: str):
+    """Malformed addresses (and a redirect to one): exit 1 with one error line and a hint."""
+    monkeypatch.setenv("FETCH_ALLOW_PRIVATE", "true")
+    if source.startswith("redirect:"):
+        server.routes["/r"] = redirect(source.removeprefix("redirect:"))
+        source = f"{server.url}/r"
+    assert add_cli.main([source, "--corpus", str(tmp_path / "corpus"), "--no-build"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and "Traceback" not in err and len(err.splitlines()) <= 2
