@@ -271,6 +271,44 @@ def test_any_front_matter_value_loads_or_is_one_clear_error(field: str, value: s
     assert len(meta.title) <= 500
 
 
+@settings(max_examples=150, deadline=None)
+@given(
+    content=st.one_of(
+        st.binary(max_size=400),
+        st.text(max_size=400).map(lambda t: "---\n" + t),
+        st.lists(
+            st.sampled_from(
+                [
+                    "---",
+                    "title: T",
+                    "a: &x [1]",
+                    "b: *x",
+                    "date: 2015-02-30",
+                    "- x",
+                    "{",
+                    "  k: v",
+                    "",
+                    "Text, he said.",
+                ]
+            ),
+            max_size=12,
+        ).map("\n".join),
+    ),
+    suffix=st.sampled_from([".md", ".txt", ".html"]),
+)
+def test_any_file_content_loads_or_is_skipped_with_its_path(content: bytes | str, suffix: str):
+    """Arbitrary bytes or front-matter-like text in a corpus file: loaded, or skipped with its path; never raised."""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / f"any{suffix}"
+        if isinstance(content, str):
+            path.write_text(content, encoding="utf-8", errors="surrogatepass")
+        else:
+            path.write_bytes(content)
+        loaded = load_corpus(Path(tmp))
+        assert len(loaded.articles) + len(loaded.skipped) == 1
+        assert all(line.startswith(f"{path}: ") and "\n" not in line for line in loaded.skipped)
+
+
 def test_bad_front_matter_in_a_build_is_a_partial_build_not_a_traceback(tmp_path: Path, embedder: Embedder, capsys):
     """The build skips the impossible date and the 5,000-digit number, indexes the rest, exits 3."""
     corpus = tmp_path / "corpus"
