@@ -396,11 +396,17 @@ def test_unreadable_folder_and_file_are_reported_and_their_articles_kept(open_tm
     assert f"skipped: {corpus / 'locked.md'}: cannot read (Permission denied)" in err
     assert "partial build" in err and "kept 2 indexed article(s)" in err
     assert set(IndexReader(index).manifest.articles) == {"good", "sub/inner", "locked"}
-    # Readable again: nothing to redo; deleted: removed.
+    # A full rebuild has no text to keep them: it says so, and they come back once readable.
+    with unprivileged():
+        assert run_build(settings_, embedder, full=True, quiet=True) == EXIT_PARTIAL
+    assert "left out of the new index until it can be read" in capsys.readouterr().err
+    assert set(IndexReader(index).manifest.articles) == {"good"}
     (corpus / "sub").chmod(0o777)
     (corpus / "locked.md").chmod(0o666)
     with unprivileged():
         assert run_build(settings_, embedder, quiet=True) == EXIT_OK
+    assert set(IndexReader(index).manifest.articles) == {"good", "sub/inner", "locked"}
+    # Deleted: removed.
     shutil.rmtree(corpus / "sub")
     with unprivileged():
         assert run_build(settings_, embedder, quiet=True) == EXIT_OK
