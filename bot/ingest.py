@@ -187,7 +187,12 @@ def _guarded_backend(policy: FetchPolicy) -> Any:
             if refused or not addresses:
                 shown = ", ".join(refused or addresses)
                 raise BlockedAddress(f"{host} is {shown}, not a public address")
-            return super().connect_tcp(addresses[0], port, timeout=timeout, **kwargs)
+            for address in addresses[:-1]:  # as socket.create_connection does: each address in turn
+                try:
+                    return super().connect_tcp(address, port, timeout=timeout, **kwargs)
+                except (httpcore.ConnectError, httpcore.ConnectTimeout):
+                    continue
+            return super().connect_tcp(addresses[-1], port, timeout=timeout, **kwargs)
 
     return GuardedBackend()
 
@@ -242,7 +247,7 @@ def fetch(url: str, policy: FetchPolicy | None = None) -> tuple[bytes, str, str]
 
     httpx's timeout bounds each read, so a server sending a byte every few seconds could hold a
     fetch for ever; the download runs in a worker thread that is abandoned at the deadline (it
-    ends by itself at its next read timeout at most).
+    stops at its next chunk, or at its next read timeout).
     """
     policy = policy or FetchPolicy()
     outcome: list[Any] = []
