@@ -67,25 +67,60 @@ class EmbeddingCache:
         dimension: Callable[[], int],
         *,
         batch: int = 256,
-        on_progress: Callable[[int], None] | None = None,
+        on_progress: Callable[[int, int], None] | None = None,
     ) -> tuple[np.ndarray, int]:
-        """Vectors for `texts` (cached where possible) and how many had to be embedded."""
+        """Vectors for `texts` (cached where possible) and how many had to be embedded.
+
+        `on_progress(done, total)` counts the texts really embedded (cached ones are not work):
+        first (0, total), then after each chunk; never called when every text is cached.
+        """
         keys = [cache_key(self.model, t) for t in texts]
         found = self.get_many(list(dict.fromkeys(keys)))
         text_of = dict(zip(keys, texts, strict=True))
         # Longest first over all missing texts, as the encoder sorts within one call: chunks of
         # `batch` (a multiple of the encoder's batch size) then pad like a single call would.
         missing = sorted(dict.fromkeys(k for k in keys if k not in found), key=lambda k: -len(text_of[k]))
+        if on_progress and missing:
+            on_progress(0, len(missing))
         for start in range(0, len(missing), batch):
             chunk = missing[start : start + batch]
             vectors = encode([text_of[k] for k in chunk])
             self.put_many(list(zip(chunk, vectors, strict=True)))
             found.update(zip(chunk, vectors, strict=True))
             if on_progress:
-                on_progress(len(chunk))
+                on_progress(start + len(chunk), len(missing))
         if not texts:
             return np.zeros((0, dimension()), dtype=np.float32), 0
         return np.vstack([found[k] for k in keys]).astype(np.float32, copy=False), len(missing)
+
+    def rows(self) -> int:
+        """How many vectors the cache holds."""
+        return int(self.db.execute("SELECT count(*) FROM vectors").fetchone()[0])
+
+    def prune(self, keep: set[str]) -> int:
+        """Delete every vector whose key is not in `keep`; returns how many went.
+
+        The file shrinks too (VACUUM) once a quarter of it is free pages: deleted rows alone only
+        stop it growing. VACUUM needs room for a copy, so on a full disk it is skipped; the free
+        pages are then reused by the next build.
+        """
+        db = self.db
+        db.execute("PRAGMA temp_store=MEMORY")  # the key list must not need disk space either
+        with db:
+            db.execute("CREATE TEMP TABLE IF NOT EXISTS keep (key TEXT PRIMARY KEY)")
+            db.execute("DELETE FROM keep")
+            db.executemany("INSERT OR IGNORE INTO keep VALUES (?)", ((k,) for k in keep))
+            removed = db.execute("DELETE FROM vectors WHERE key NOT IN (SELECT key FROM keep)").rowcount
+            db.execute("DROP TABLE keep")
+        if removed:
+            free, pages = (db.execute(f"PRAGMA {p}").fetchone()[0] for p in ("freelist_count", "page_count"))
+            try:
+                if free * 4 > pages:
+                    db.execute("VACUUM")
+                db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            except sqlite3.Error:
+                pass
+        return int(removed)
 
     def close(self) -> None:
         """Close the database; vectors are already committed."""

@@ -17,7 +17,9 @@ from bot.corpus import Article, Block, BlockKind
 from bot.sentences import Span, sentence_spans
 
 #: Bumped whenever passages or attribution change shape, so old indexes are rebuilt.
-SPLITTER_VERSION = 3
+SPLITTER_VERSION = 4
+#: The paragraph number of a body title's passage: before the standfirst (0) and paragraph 1.
+TITLE_PARAGRAPH = -1
 MAX_WINDOW_WORDS = 120
 WINDOW_OVERLAP_SENTENCES = 1
 
@@ -82,6 +84,29 @@ def split_article(article: Article) -> list[Passage]:
     section: str | None = None
     blocks: list[tuple[Block, str | None, list[Span], list[str]]] = []
     for block in article.blocks:
+        if block.kind is BlockKind.TITLE:
+            # A title taken from the body (a .txt's first line) often holds the story's main fact
+            # ("Flash floods kill at least 23"): it stays searchable as the lead, in the
+            # publisher's voice (its own attributor: a headline sets no pronoun's antecedent).
+            lead = Attributor(publisher_voice(meta.publisher, meta.byline))
+            spans = sentence_spans(block.text)
+            texts = [block.text[s.start : s.end] for s in spans]
+            speakers = lead.paragraph(texts, None, caption=False)
+            passages.append(
+                Passage(
+                    article_id=meta.id,
+                    paragraph=TITLE_PARAGRAPH,
+                    window=0,
+                    kind=block.kind,
+                    section=None,
+                    text=block.text,
+                    sentences=tuple(
+                        Sentence(s.start, s.end, t, sp) for s, t, sp in zip(spans, texts, speakers, strict=True)
+                    ),
+                    paragraph_text=block.text,
+                )
+            )
+            continue
         if block.kind is BlockKind.HEADING:
             section = block.text
             continue

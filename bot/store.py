@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 import faiss
 import numpy as np
 
+from bot import views
 from bot.errors import IndexUnavailable
 from bot.lexical_index import MAX_LEXICAL_SEGMENTS, POSTINGS_FORMAT, TABLES, LexicalIndex, write_segment
 from bot.lexical_index import segment_files as lexical_files
@@ -50,7 +51,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 2
+#: 3: the view tables of `bot/views.py` (speakers, publishers, example questions).
+SCHEMA_VERSION = 3
 CURRENT = "CURRENT"
 VERSIONS = "versions"
 MANIFEST = "manifest.json"
@@ -436,6 +438,21 @@ class IndexWriter:
         self.final = index_dir / VERSIONS / self.name
         self.path = self.final.with_name(self.name + ".partial")
         self.path.mkdir(parents=True)
+        try:
+            self._start(index_dir, dimension, base, base_manifest, policy)
+        except BaseException:  # Ctrl-C, SIGTERM or a full disk while starting: no `.partial` left
+            self.abort()
+            raise
+
+    def _start(
+        self,
+        index_dir: Path,
+        dimension: int,
+        base: str | None,
+        base_manifest: Manifest | None,
+        policy: IndexPolicy,
+    ) -> None:
+        """Open the new version's store: empty, or a copy of the base version's."""
         self.base_dir: Path | None = None
         self.base_manifest: Manifest | None = None
         # Per kind: the vectors written so far; until `_materialise`, only those added by this build.
@@ -444,9 +461,13 @@ class IndexWriter:
         self.materialised = {"passages": base is None, "sentences": base is None}
         # Per kind: the base's quantised HNSW index, whose trained ranges a rebuild reuses.
         self._quantised_base: dict[str, faiss.Index] = {}
+        #: Sources whose sentences this build added or removed (their counts are redone at commit);
+        #: None for a full build, which counts every source once.
+        self.touched_sources: set[str] | None = None if base is None else set()
         if base is None:
             self.db = sqlite3.connect(self.path / STORE)
             self.db.executescript(_SCHEMA)
+            self.db.executescript(views.SCHEMA)
         else:
             self.base_dir = index_dir / VERSIONS / base
             self.base_manifest = base_manifest or Manifest.read(self.base_dir / MANIFEST)
@@ -629,6 +650,8 @@ class IndexWriter:
                 sentence_rows.append(
                     (sid, pid, pos, s.start, s.end, s.text, sp.name, sp.kind, sp.via, sp.full_name, sp.rule, sp.said_as)
                 )
+                if self.touched_sources is not None and sp.kind == "source":
+                    self.touched_sources.add(sp.name)
                 sid += 1
             pid += 1
         if (pid - pid0, sid - sid0) != (len(passage_vectors), len(sentence_vectors)):
@@ -655,6 +678,15 @@ class IndexWriter:
                 (article_id,),
             )
         ]
+        if self.touched_sources is not None:
+            self.touched_sources.update(
+                r[0]
+                for r in db.execute(
+                    "SELECT DISTINCT s.speaker FROM sentences s JOIN passages p ON p.id = s.passage_id "
+                    "WHERE p.article_id = ? AND s.speaker_kind = 'source'",
+                    (article_id,),
+                )
+            )
         db.execute(
             "DELETE FROM sentences WHERE passage_id IN (SELECT id FROM passages WHERE article_id = ?)", (article_id,)
         )
@@ -684,6 +716,7 @@ class IndexWriter:
 
     def commit(self, manifest: Manifest) -> Path:
         """Flush everything, rename the version into place and point CURRENT at it."""
+        views.refresh(self.db, self.touched_sources)
         if self.base_dir is None or manifest.counts.get("passages", 0) <= FTS_OPTIMIZE_MAX_PASSAGES:
             # FTS5 writes a segment per flush (an incremental build of one article left 4-14);
             # each term lookup then reads every segment (210 SQLite steps a seed question, 77 after
@@ -707,11 +740,17 @@ class IndexWriter:
         _fsync_tree(self.path)
         os.replace(self.path, self.final)
         tmp = self.index_dir / f".{CURRENT}.{os.getpid()}"
-        with open(tmp, "w", encoding="utf-8") as fh:
-            fh.write(self.name + "\n")
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, self.index_dir / CURRENT)
+        try:
+            with open(tmp, "w", encoding="utf-8") as fh:
+                fh.write(self.name + "\n")
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.replace(tmp, self.index_dir / CURRENT)
+        except BaseException:
+            tmp.unlink(missing_ok=True)  # a full disk: the previous CURRENT stays, nothing is left over
+            if current_version(self.index_dir) != self.name:
+                os.replace(self.final, self.path)  # never live: abort() removes it
+            raise
         _fsync_dir(self.index_dir)
         prune_versions(self.index_dir)
         return self.final
@@ -719,7 +758,9 @@ class IndexWriter:
     def abort(self) -> None:
         """Drop the unfinished version; the live one is untouched."""
         try:
-            self.db.close()
+            db = getattr(self, "db", None)  # None when the constructor was cut short before opening it
+            if db is not None:
+                db.close()
         finally:
             shutil.rmtree(self.path, ignore_errors=True)
 

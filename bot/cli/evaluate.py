@@ -13,7 +13,7 @@ import json
 import sys
 from pathlib import Path
 
-from bot.cli.common import fail, settings_from_args
+from bot.cli.common import command, fail, settings_from_args
 from bot.errors import ReportBotError
 
 #: Where `--corpus DIR` without `--index` keeps its index: one folder per corpus, reused.
@@ -75,7 +75,7 @@ def default_index(corpus: Path) -> Path:
 
 
 def set_corpus(questions: list[dict], source: Path, name: str) -> Path:
-    """A corpus folder of links to the articles a question set names, built under the eval cache.
+    """A corpus folder of copies of the articles a question set names, built under the eval cache.
 
     The folder is named after the set and a digest of its articles, so a set is always evaluated
     over exactly its own articles (20-40 of PolNeAR's, not all 840) and the index is reused.
@@ -97,13 +97,16 @@ def set_corpus(questions: list[dict], source: Path, name: str) -> Path:
     folder = EVAL_INDEX_ROOT / "corpora" / f"{Path(name).stem}-{digest}"
     folder.mkdir(parents=True, exist_ok=True)
     for path in files.values():
-        link = folder / path.name
-        if not link.is_symlink() or link.resolve() != path:
-            link.unlink(missing_ok=True)
-            link.symlink_to(path)
+        # Copies, not links: the loader never reads a symlinked or hard-linked file (issue 16).
+        copy = folder / path.name
+        data = path.read_bytes()
+        if copy.is_symlink() or not copy.is_file() or copy.read_bytes() != data:
+            copy.unlink(missing_ok=True)
+            copy.write_bytes(data)
     return folder
 
 
+@command
 def main(argv: list[str] | None = None) -> int:
     """Entry point: 0 when every set was evaluated, 1 on a bad question file or corpus."""
     p = parser()
@@ -142,8 +145,6 @@ def main(argv: list[str] | None = None) -> int:
             reports.append(evaluate(engine, questions, name=path.name))
     except ReportBotError as exc:
         return fail(exc)
-    except KeyboardInterrupt:
-        return 130
     if args.json:
         out = [r.to_dict() for r in reports]
         print(json.dumps(out[0] if len(out) == 1 else out, ensure_ascii=False))
