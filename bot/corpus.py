@@ -145,6 +145,15 @@ def normalise_text(text: str) -> str:
     return "\n".join(lines).strip("\n")
 
 
+def body_of(text: str) -> str:
+    """The body of a corpus file as written: the text after the front matter's closing `---` line.
+
+    What attribution offsets (`scripts/attribute.py --json`, PolNeAR's gold) count characters in.
+    """
+    match = re.match(r"---\r?\n.*?\r?\n---[ \t]*\r?\n", text, re.S)
+    return text[match.end() :] if match else text
+
+
 def decode_bytes(data: bytes, path: Path) -> tuple[str, str | None]:
     """Decode an article's bytes: UTF-8 first, then the best legacy guess, named in a warning."""
     if b"\x00" in data[:8192]:
