@@ -339,7 +339,8 @@ def slug_name(fields: dict[str, Any], document: str) -> str:
 def target_path(corpus_dir: Path, name: str) -> Path:
     """Where `name` lands in the corpus; refuses absolute paths, '..' and symlinks that lead out."""
     relative = Path(name)
-    if relative.is_absolute() or ".." in relative.parts or not relative.name or relative.name.startswith("."):
+    hidden = any(part.startswith(".") for part in relative.parts)  # the loader never reads those
+    if relative.is_absolute() or ".." in relative.parts or not relative.name or hidden:
         raise UnsafeTarget(f"refusing to write {name!r}: not a plain name inside the corpus folder")
     if relative.suffix.lower() != ".md":
         relative = relative.with_name(relative.name + ".md")

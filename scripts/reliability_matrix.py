@@ -116,7 +116,7 @@ def main() -> int:
         "SQLite files, 4 foreign manifests) plus FAISS/SQLite disagreeing, 10 odd questions, 5 invalid settings, "
         "and 25 + 40 + 40 hypothesis examples (arbitrary questions; arbitrary answers and corpus text through every "
         "Telegram view);",
-        "- hostile files (issue 16): 4 linked files (symlinks out and in, a hard link), 6 hidden names, 4 YAML "
+        "- hostile files (issue 16): 4 linked files (symlinks out and in, a hard link), 6 + 3 hidden names, 4 YAML "
         "anchor/alias forms (a 1 KB alias bomb among them), 20 bad front-matter values, unreadable files and "
         "folders, and 60 + 300 + 150 hypothesis examples (arbitrary file names, front-matter values, file "
         "contents);",
