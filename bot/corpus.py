@@ -145,6 +145,15 @@ def normalise_text(text: str) -> str:
     return "\n".join(lines).strip("\n")
 
 
+def body_of(text: str) -> str:
+    """The body of a corpus file as written: the text after the front matter's closing `---` line.
+
+    What attribution offsets (`scripts/attribute.py --json`, PolNeAR's gold) count characters in.
+    """
+    match = re.match(r"---\r?\n.*?\r?\n---[ \t]*\r?\n", text, re.S)
+    return text[match.end() :] if match else text
+
+
 def decode_bytes(data: bytes, path: Path) -> tuple[str, str | None]:
     """Decode an article's bytes: UTF-8 first, then the best legacy guess, named in a warning."""
     if b"\x00" in data[:8192]:
@@ -361,7 +370,7 @@ def _regular_stat(path: Path) -> os.stat_result:
         raise UnreadableFile(f"{path}: cannot read ({exc.strerror or exc})") from exc
     if stat.S_ISLNK(info.st_mode):
         raise ArticleError(
-            f"{path}: symbolic link (to {os.readlink(path)}), not read: only regular files inside the "
+            f"{path}: symbolic link (to {os.readlink(path)!r}), not read: only regular files inside the "
             "corpus folder are articles; copy the file in instead"
         )
     if not stat.S_ISREG(info.st_mode):
@@ -417,7 +426,7 @@ def load_article(
 ) -> Article:
     """Read one article file; raises `ArticleError` with the path and reason when it cannot.
 
-    Symlinks, hard-linked files, FIFOs and devices are refused (`_open_regular`); a file that
+    Symlinks, hard-linked files, FIFOs and devices are refused (`_regular_stat`); a file that
     cannot be read raises `UnreadableFile`, so that the build keeps what it indexed from it.
     With `known` (article id → content hash of the live index), a file whose hash matches is not
     parsed: an unparsed `Article` stands for it, which keeps large incremental builds fast.

@@ -112,6 +112,19 @@ def test_hidden_files_and_folders_are_never_indexed(tmp_path: Path, name: str):
     assert [a.meta.id for a in loaded.articles] == ["good"] and not loaded.skipped
 
 
+@pytest.mark.parametrize("name", [".hidden.md", "sub/.git/page.md", ".cache/x.md"])
+def test_add_article_never_writes_where_the_loader_does_not_read(tmp_path: Path, capsys, name: str):
+    """add_article.py --name into a hidden file or folder is refused: it would never be indexed."""
+    from bot.cli import add as add_cli
+
+    source = tmp_path / "a.txt"
+    source.write_text(GOOD, encoding="utf-8")
+    corpus = tmp_path / "corpus"
+    assert add_cli.main([str(source), "--corpus", str(corpus), "--no-build", "--name", name]) == 1
+    assert "refusing to write" in capsys.readouterr().err
+    assert not corpus.exists() or not any(corpus.rglob("*"))
+
+
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     name=st.text(
@@ -271,6 +284,44 @@ def test_any_front_matter_value_loads_or_is_one_clear_error(field: str, value: s
     assert len(meta.title) <= 500
 
 
+@settings(max_examples=150, deadline=None)
+@given(
+    content=st.one_of(
+        st.binary(max_size=400),
+        st.text(max_size=400).map(lambda t: "---\n" + t),
+        st.lists(
+            st.sampled_from(
+                [
+                    "---",
+                    "title: T",
+                    "a: &x [1]",
+                    "b: *x",
+                    "date: 2015-02-30",
+                    "- x",
+                    "{",
+                    "  k: v",
+                    "",
+                    "Text, he said.",
+                ]
+            ),
+            max_size=12,
+        ).map("\n".join),
+    ),
+    suffix=st.sampled_from([".md", ".txt", ".html"]),
+)
+def test_any_file_content_loads_or_is_skipped_with_its_path(content: bytes | str, suffix: str):
+    """Arbitrary bytes or front-matter-like text in a corpus file: loaded, or skipped with its path; never raised."""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / f"any{suffix}"
+        if isinstance(content, str):
+            path.write_text(content, encoding="utf-8", errors="surrogatepass")
+        else:
+            path.write_bytes(content)
+        loaded = load_corpus(Path(tmp))
+        assert len(loaded.articles) + len(loaded.skipped) == 1
+        assert all(line.startswith(f"{path}: ") and "\n" not in line for line in loaded.skipped)
+
+
 def test_bad_front_matter_in_a_build_is_a_partial_build_not_a_traceback(tmp_path: Path, embedder: Embedder, capsys):
     """The build skips the impossible date and the 5,000-digit number, indexes the rest, exits 3."""
     corpus = tmp_path / "corpus"
@@ -358,11 +409,17 @@ def test_unreadable_folder_and_file_are_reported_and_their_articles_kept(open_tm
     assert f"skipped: {corpus / 'locked.md'}: cannot read (Permission denied)" in err
     assert "partial build" in err and "kept 2 indexed article(s)" in err
     assert set(IndexReader(index).manifest.articles) == {"good", "sub/inner", "locked"}
-    # Readable again: nothing to redo; deleted: removed.
+    # A full rebuild has no text to keep them: it says so, and they come back once readable.
+    with unprivileged():
+        assert run_build(settings_, embedder, full=True, quiet=True) == EXIT_PARTIAL
+    assert "left out of the new index until it can be read" in capsys.readouterr().err
+    assert set(IndexReader(index).manifest.articles) == {"good"}
     (corpus / "sub").chmod(0o777)
     (corpus / "locked.md").chmod(0o666)
     with unprivileged():
         assert run_build(settings_, embedder, quiet=True) == EXIT_OK
+    assert set(IndexReader(index).manifest.articles) == {"good", "sub/inner", "locked"}
+    # Deleted: removed.
     shutil.rmtree(corpus / "sub")
     with unprivileged():
         assert run_build(settings_, embedder, quiet=True) == EXIT_OK

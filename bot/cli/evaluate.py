@@ -34,6 +34,12 @@ def parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--limit", type=int, metavar="N", help="with --polnear: only the first N articles")
     p.add_argument(
+        "--parse-cache",
+        type=Path,
+        metavar="FILE",
+        help="with --polnear: keep parses in FILE (e.g. .cache/train.spacy) to skip the parser on reruns",
+    )
+    p.add_argument(
         "--corpus",
         type=Path,
         metavar="DIR",
@@ -160,7 +166,7 @@ def polnear_main(args: argparse.Namespace) -> int:
         print("error: --limit must be at least 1", file=sys.stderr)
         return 1
     try:
-        report = evaluate_split(split_dir, args.limit, progress=not args.json)
+        report = evaluate_split(split_dir, args.limit, progress=not args.json, parse_cache=args.parse_cache)
     except ReportBotError as exc:
         return fail(exc)
     except KeyboardInterrupt:
