@@ -112,6 +112,19 @@ def test_hidden_files_and_folders_are_never_indexed(tmp_path: Path, name: str):
     assert [a.meta.id for a in loaded.articles] == ["good"] and not loaded.skipped
 
 
+@pytest.mark.parametrize("name", [".hidden.md", "sub/.git/page.md", ".cache/x.md"])
+def test_add_article_never_writes_where_the_loader_does_not_read(tmp_path: Path, capsys, name: str):
+    """add_article.py --name into a hidden file or folder is refused: it would never be indexed."""
+    from bot.cli import add as add_cli
+
+    source = tmp_path / "a.txt"
+    source.write_text(GOOD, encoding="utf-8")
+    corpus = tmp_path / "corpus"
+    assert add_cli.main([str(source), "--corpus", str(corpus), "--no-build", "--name", name]) == 1
+    assert "refusing to write" in capsys.readouterr().err
+    assert not corpus.exists() or not any(corpus.rglob("*"))
+
+
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     name=st.text(

@@ -185,10 +185,15 @@ def test_add_article_refuses_an_internal_redirect_in_one_line(server: Server, tm
         ("fe80::1%eth0", False),
         ("fc00::1", False),
         ("::ffff:10.0.0.1", False),
+        ("64:ff9b::7f00:1", False),
+        ("64:ff9b::5db8:d822", True),
+        ("2002:7f00:1::1", False),
+        ("::127.0.0.1", False),
+        ("2001:0:4136:e378:8000:63bf:80ff:fffe", False),
     ],
 )
 def test_only_public_addresses_are_allowed_by_default(address: str, allowed: bool):
-    """Loopback, private, link-local, shared, unspecified, multicast, IPv4-mapped: all refused by default."""
+    """Loopback, private, link-local, shared, unspecified, multicast, and IPv6 forms carrying them: refused by default."""
     assert FetchPolicy().allows(address) is allowed
     assert FetchPolicy(allow_private=True).allows(address) is True
 
