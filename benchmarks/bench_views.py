@@ -130,18 +130,20 @@ def fill(path: Path, passages: int, seed: int) -> dict[str, Any]:
     views.refresh(db, None)
     db.commit()
     full_refresh = time.perf_counter() - t
-    # An incremental build of one article recounts only that article's sources.
-    touched = [
-        r[0]
-        for r in db.execute(
-            "SELECT DISTINCT s.speaker FROM sentences s JOIN passages p ON p.id = s.passage_id "
-            "WHERE p.article_id = (SELECT max(id) FROM articles) AND s.speaker_kind = 'source'"
-        )
-    ]
+    # An incremental build of one article changes only that article's sources' counts: time the
+    # refresh for the newest article's sentences as if just inserted, then take them back out.
+    forms = db.execute(
+        "SELECT s.speaker, s.speaker_full, count(*) FROM sentences s JOIN passages p ON p.id = s.passage_id "
+        "WHERE p.article_id = (SELECT max(id) FROM articles) AND s.speaker_kind = 'source' "
+        "GROUP BY s.speaker, s.speaker_full"
+    ).fetchall()
     t = time.perf_counter()
-    views.refresh(db, touched)
+    views.refresh(db, {(name, full): n for name, full, n in forms})
     db.commit()
     incremental_refresh = time.perf_counter() - t
+    views.refresh(db, {(name, full): -n for name, full, n in forms})
+    db.commit()
+    touched = {name for name, _, _ in forms}
     db.execute("PRAGMA optimize")
     db.close()
     return {

@@ -22,6 +22,7 @@ import shutil
 import sqlite3
 import threading
 import time
+from collections import Counter
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -461,9 +462,9 @@ class IndexWriter:
         self.materialised = {"passages": base is None, "sentences": base is None}
         # Per kind: the base's quantised HNSW index, whose trained ranges a rebuild reuses.
         self._quantised_base: dict[str, faiss.Index] = {}
-        #: Sources whose sentences this build added or removed (their counts are redone at commit);
-        #: None for a full build, which counts every source once.
-        self.touched_sources: set[str] | None = None if base is None else set()
+        #: (source, full name) → sentences this build inserted minus those it deleted, for the views'
+        #: counts (`views.refresh`); None for a full build, which counts every source once.
+        self.source_changes: Counter[tuple[str, str | None]] | None = None if base is None else Counter()
         if base is None:
             self.db = sqlite3.connect(self.path / STORE)
             self.db.executescript(_SCHEMA)
@@ -650,8 +651,8 @@ class IndexWriter:
                 sentence_rows.append(
                     (sid, pid, pos, s.start, s.end, s.text, sp.name, sp.kind, sp.via, sp.full_name, sp.rule, sp.said_as)
                 )
-                if self.touched_sources is not None and sp.kind == "source":
-                    self.touched_sources.add(sp.name)
+                if self.source_changes is not None and sp.kind == "source":
+                    self.source_changes[sp.name, sp.full_name] += 1
                 sid += 1
             pid += 1
         if (pid - pid0, sid - sid0) != (len(passage_vectors), len(sentence_vectors)):
@@ -678,15 +679,13 @@ class IndexWriter:
                 (article_id,),
             )
         ]
-        if self.touched_sources is not None:
-            self.touched_sources.update(
-                r[0]
-                for r in db.execute(
-                    "SELECT DISTINCT s.speaker FROM sentences s JOIN passages p ON p.id = s.passage_id "
-                    "WHERE p.article_id = ? AND s.speaker_kind = 'source'",
-                    (article_id,),
-                )
-            )
+        if self.source_changes is not None:
+            for name, full, n in db.execute(
+                "SELECT s.speaker, s.speaker_full, count(*) FROM sentences s JOIN passages p ON p.id = s.passage_id "
+                "WHERE p.article_id = ? AND s.speaker_kind = 'source' GROUP BY s.speaker, s.speaker_full",
+                (article_id,),
+            ):
+                self.source_changes[name, full] -= n
         db.execute(
             "DELETE FROM sentences WHERE passage_id IN (SELECT id FROM passages WHERE article_id = ?)", (article_id,)
         )
@@ -716,7 +715,7 @@ class IndexWriter:
 
     def commit(self, manifest: Manifest) -> Path:
         """Flush everything, rename the version into place and point CURRENT at it."""
-        views.refresh(self.db, self.touched_sources)
+        views.refresh(self.db, self.source_changes)
         if self.base_dir is None or manifest.counts.get("passages", 0) <= FTS_OPTIMIZE_MAX_PASSAGES:
             # FTS5 writes a segment per flush (an incremental build of one article left 4-14);
             # each term lookup then reads every segment (210 SQLite steps a seed question, 77 after

@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Mapping
 from typing import Any, Protocol
 
 from bot.wording import wording
@@ -35,6 +35,13 @@ LIST_ARTICLES = 30
 LIST_SPEAKERS = 50
 
 SCHEMA = """
+-- Sentence counts per (source, full name) as written: kept by adding and subtracting what a build
+-- inserts and deletes, so an incremental build never recounts a much-quoted source.
+CREATE TABLE speaker_forms (
+    name TEXT NOT NULL, full TEXT NOT NULL, sentences INTEGER NOT NULL, PRIMARY KEY (name, full)
+);
+CREATE INDEX speaker_forms_by_name ON speaker_forms (name COLLATE NOCASE);
+-- What the views read: one row per source (names compared without case), with its fullest name.
 CREATE TABLE speakers (name TEXT NOT NULL, full TEXT, sentences INTEGER NOT NULL);
 CREATE UNIQUE INDEX speakers_by_name ON speakers (name COLLATE NOCASE);
 CREATE INDEX speakers_by_count ON speakers (sentences DESC, name);
@@ -44,6 +51,8 @@ CREATE TABLE publishers (
 );
 CREATE TABLE summary (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE INDEX articles_by_date ON articles (date DESC, title);
+-- The passages under a section heading, in order: examples find the first headings at once.
+CREATE INDEX passages_with_section ON passages (id) WHERE section IS NOT NULL AND section != '';
 -- A source's sentences in index order: /who NAME reads the first few without sorting them all.
 CREATE INDEX sentences_by_source ON sentences (speaker COLLATE NOCASE, id) WHERE speaker_kind = 'source';
 """
@@ -60,24 +69,39 @@ class Queryable(Protocol):
 # --- Written at build time (IndexWriter.commit) ---------------------------------------------
 
 
-def refresh(db: sqlite3.Connection, sources: Iterable[str] | None) -> None:
-    """Bring the view tables in line with the rows: all of them, or only the given sources' counts.
+def refresh(db: sqlite3.Connection, changes: Mapping[tuple[str, str | None], int] | None) -> None:
+    """Bring the view tables in line with the rows: in full, or by the sentence counts that changed.
 
-    `sources` are the names of the sources whose sentences this build added or removed (None:
-    recount every source, as a full build does). Publishers and examples are cheap: always redone.
+    `changes` maps (source, full name) to how many of its sentences this build inserted (positive)
+    or deleted (negative); None recounts every source, as a full build does. Only the sources
+    named there are redone, from their few forms: no sentence is read. Publishers and examples
+    are cheap (a row per article at most): always redone.
     """
-    if sources is None:
+    if changes is None:
+        db.execute("DELETE FROM speaker_forms")
+        db.execute(
+            "INSERT INTO speaker_forms SELECT speaker, coalesce(speaker_full, ''), count(*) FROM sentences "
+            "WHERE speaker_kind = 'source' GROUP BY speaker, coalesce(speaker_full, '')"
+        )
         db.execute("DELETE FROM speakers")
         db.execute(
-            "INSERT INTO speakers SELECT speaker, max(speaker_full), count(*) FROM sentences "
-            "WHERE speaker_kind = 'source' GROUP BY speaker COLLATE NOCASE"
+            "INSERT INTO speakers SELECT name, max(nullif(full, '')), sum(sentences) FROM speaker_forms "
+            "GROUP BY name COLLATE NOCASE"
         )
     else:
-        for name in set(sources):
+        for (name, full), delta in changes.items():
+            if delta:
+                db.execute(
+                    "INSERT INTO speaker_forms VALUES (?, ?, ?) "
+                    "ON CONFLICT (name, full) DO UPDATE SET sentences = sentences + excluded.sentences",
+                    (name, full or "", delta),
+                )
+        db.execute("DELETE FROM speaker_forms WHERE sentences <= 0")
+        for name in {name.casefold(): name for name, _ in changes}.values():
             db.execute("DELETE FROM speakers WHERE name = ? COLLATE NOCASE", (name,))
             db.execute(
-                "INSERT INTO speakers SELECT speaker, max(speaker_full), count(*) FROM sentences "
-                "WHERE speaker_kind = 'source' AND speaker = ? COLLATE NOCASE GROUP BY speaker COLLATE NOCASE",
+                "INSERT INTO speakers SELECT name, max(nullif(full, '')), sum(sentences) FROM speaker_forms "
+                "WHERE name = ? COLLATE NOCASE GROUP BY name COLLATE NOCASE",
                 (name,),
             )
     db.execute("DELETE FROM publishers")
