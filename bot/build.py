@@ -390,7 +390,13 @@ def _build_index(
             _nothing_to_index(corpus_dir, loaded.skipped)
         plan = plan_build(loaded.articles, live, loaded.keeps)
         indexed = plan.base_manifest.articles if plan.base_manifest else {}
-        report.kept = sorted(a for a in indexed if loaded.keeps(a))  # a full build has no text to keep
+        report.kept = sorted(a for a in indexed if loaded.keeps(a))
+        if plan.full_reason is not None and loaded.unreadable:
+            # A full build starts empty and has no text for them: say so rather than drop them quietly.
+            report.warnings.append(
+                f"{plan.full_reason}: what could not be read is left out of the new index until it can be "
+                "read; an incremental build keeps it"
+            )
         report.plan_seconds = time.perf_counter() - started
         report.added, report.changed = len(plan.added), len(plan.changed)
         report.removed, report.unchanged = len(plan.removed), len(plan.unchanged)

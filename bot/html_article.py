@@ -234,7 +234,25 @@ def _extract(data: bytes | str, source: str | Path, url: str | None) -> tuple[di
         # No <title> or headline: the first block stands in, as in a text file.
         fields["title"] = blocks[0].removeprefix("## ")
         blocks = blocks[1:] or blocks
+    _bound_fields(fields)
     return fields, "\n\n".join(blocks)
+
+
+def _bound_fields(fields: dict[str, Any]) -> None:
+    """Page metadata within what front matter accepts: over-long text cut, a non-web URL dropped.
+
+    A page is not refused for its metadata (a 2,000-character `<title>`, a `javascript:` canonical
+    link): the text is what matters, and the corpus file written from it must load.
+    """
+    from bot.front_matter import MAX_NAME_CHARS, MAX_TITLE_CHARS, MAX_URL_CHARS
+
+    for key, limit in (("title", MAX_TITLE_CHARS), ("publisher", MAX_NAME_CHARS), ("byline", MAX_NAME_CHARS)):
+        value = fields.get(key)
+        if isinstance(value, str) and len(value) > limit:
+            fields[key] = value[: limit - 1].rstrip() + "…"
+    url = fields.get("url")
+    if url and (len(url) > MAX_URL_CHARS or not re.match(r"https?://[^\s/]+", url, re.I)):
+        fields["url"] = None
 
 
 def html_to_document(data: bytes | str, source: str | Path, url: str | None = None) -> str:

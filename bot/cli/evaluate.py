@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-import shutil
 import sys
 from pathlib import Path
 
@@ -34,6 +33,12 @@ def parser() -> argparse.ArgumentParser:
         help="measure attribution instead, on PolNeAR's SPLIT (train or dev) in POLNEAR_DIR (../shared/polnear)",
     )
     p.add_argument("--limit", type=int, metavar="N", help="with --polnear: only the first N articles")
+    p.add_argument(
+        "--parse-cache",
+        type=Path,
+        metavar="FILE",
+        help="with --polnear: keep parses in FILE (e.g. .cache/train.spacy) to skip the parser on reruns",
+    )
     p.add_argument(
         "--corpus",
         type=Path,
@@ -70,7 +75,7 @@ def default_index(corpus: Path) -> Path:
 
 
 def set_corpus(questions: list[dict], source: Path, name: str) -> Path:
-    """A corpus folder of copies of the articles a question set names, in the (ignored) eval cache.
+    """A corpus folder of copies of the articles a question set names, built under the eval cache.
 
     The folder is named after the set and a digest of its articles, so a set is always evaluated
     over exactly its own articles (20-40 of PolNeAR's, not all 840) and the index is reused.
@@ -92,11 +97,12 @@ def set_corpus(questions: list[dict], source: Path, name: str) -> Path:
     folder = EVAL_INDEX_ROOT / "corpora" / f"{Path(name).stem}-{digest}"
     folder.mkdir(parents=True, exist_ok=True)
     for path in files.values():
-        # Copied, not linked: the corpus reader takes only regular files (a link may lead anywhere).
+        # Copies, not links: the loader never reads a symlinked or hard-linked file (issue 16).
         copy = folder / path.name
-        if copy.is_symlink() or not copy.is_file() or copy.read_bytes() != path.read_bytes():
+        data = path.read_bytes()
+        if copy.is_symlink() or not copy.is_file() or copy.read_bytes() != data:
             copy.unlink(missing_ok=True)
-            shutil.copyfile(path, copy)
+            copy.write_bytes(data)
     return folder
 
 
@@ -160,7 +166,7 @@ def polnear_main(args: argparse.Namespace) -> int:
         print("error: --limit must be at least 1", file=sys.stderr)
         return 1
     try:
-        report = evaluate_split(split_dir, args.limit, progress=not args.json)
+        report = evaluate_split(split_dir, args.limit, progress=not args.json, parse_cache=args.parse_cache)
     except ReportBotError as exc:
         return fail(exc)
     except KeyboardInterrupt:

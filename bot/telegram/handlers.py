@@ -23,6 +23,7 @@ from telegram.constants import ChatAction, ChatType, ParseMode
 from telegram.error import TelegramError
 from telegram.ext import ApplicationHandlerStop, ContextTypes
 
+from bot import views
 from bot.answer import Answer
 from bot.decision import load_model
 from bot.engine import Engine
@@ -171,16 +172,22 @@ def help_html(words: Wording, username: str) -> str:
     )
 
 
+#: Article titles /start names (the newest); /sources has the rest.
+START_TITLES = 5
+
+
 async def start(update: Update, context: Context) -> None:
     """Say what the bot is, which articles it quotes, and three questions to try."""
     engine = _engine(context)
     articles, examples, words = await asyncio.to_thread(
-        lambda: (engine.articles(), engine.example_questions(3), engine.wording())
+        lambda: (engine.articles(START_TITLES), engine.example_questions(3), engine.wording())
     )
     titles = "\n".join(
         f"• <b>{html.escape(meta.title)}</b> ({html.escape(meta.publisher or 'unknown publisher')})"
         for meta, _ in articles
     )
+    if words.articles > len(articles):
+        titles += f"\n… and {words.articles - len(articles)} more (/sources)"
     tries = "\n".join(f"• {html.escape(q)}" for q in examples)
     text = (
         f"I answer questions about {words.a} by quoting {'it' if words.one else 'them'} word for word, "
@@ -297,8 +304,8 @@ async def button(update: Update, context: Context) -> None:
         return
     if press.action == "src":
         await query.answer()
-        counts = dict((meta.id, n) for meta, n in await asyncio.to_thread(engine.articles))
-        text = fmt.source_html(quote.article, quote.paragraph, quote.kind, counts.get(quote.article.id))
+        passages = await asyncio.to_thread(engine.article_passages, quote.article.id)
+        text = fmt.source_html(quote.article, quote.paragraph, quote.kind, passages)
         await send_blocks(message, [text])
         return
     rows, version = await asyncio.to_thread(lambda: (engine.paragraph_context(quote.passage_id), engine.reader.version))
@@ -311,8 +318,15 @@ async def button(update: Update, context: Context) -> None:
 
 async def sources(update: Update, context: Context) -> None:
     """The articles in the index, with dates and passage counts."""
-    articles = await asyncio.to_thread(_engine(context).articles)
-    await send_blocks(update.effective_message, fmt.sources_blocks(articles))
+    engine = _engine(context)
+    articles, total, publishers = await asyncio.to_thread(
+        lambda: (
+            engine.articles(views.LIST_ARTICLES),
+            engine.reader.manifest.counts.get("articles", 0),
+            engine.publishers(),
+        )
+    )
+    await send_blocks(update.effective_message, fmt.sources_blocks(articles, total, publishers))
 
 
 async def who(update: Update, context: Context) -> None:
@@ -323,8 +337,10 @@ async def who(update: Update, context: Context) -> None:
         quotes = await asyncio.to_thread(engine.quotes_by, name)
         await send_blocks(update.effective_message, fmt.quotes_by_blocks(name, quotes))
     else:
-        speakers, words = await asyncio.to_thread(lambda: (engine.speakers(), engine.wording()))
-        await send_blocks(update.effective_message, fmt.speakers_blocks(speakers, words))
+        speakers, words, total = await asyncio.to_thread(
+            lambda: (engine.speakers(views.LIST_SPEAKERS), engine.wording(), engine.speaker_count())
+        )
+        await send_blocks(update.effective_message, fmt.speakers_blocks(speakers, words, total))
 
 
 async def about(update: Update, context: Context) -> None:
