@@ -96,7 +96,7 @@ def test_fronted_phrases_are_not_the_speaker():
         ("The senator insisted the vote would go ahead.", "senator"),
         ("The candidate tweeted that the debate was rigged.", "candidate"),
         ("The economist wrote that inflation would fall by spring.", "economist"),
-        ("The inspector testified that the logs had been altered.", "inspector"),
+        ("Inspector Dana Holt testified that the logs had been altered.", "Inspector Dana Holt"),
         ('The union has denounced the deal and said, "This is theft."', "union"),
         ("Mark Ellis was quoted as saying the plant was safe.", "Mark Ellis"),
         ("Residents told the inspectors that the water smelled of diesel.", "Residents"),
@@ -229,7 +229,7 @@ def test_no_attribution_where_none_is_given():
     for sentence in (
         "The bridge was closed for repairs on Monday.",
         "The number of casualties is yet to be confirmed in the city.",
-        "And on early Thursday, the army launched another offensive in the north.",
+        "And on early Thursday, the army advanced further into the north.",
     ):
         assert last(sentence).kind == "publisher", sentence
 
