@@ -50,6 +50,8 @@ MAX_SENTENCES_PER_PARAGRAPH = 400
 MAX_QUOTE_SENTENCES = 6
 #: Time budget per article: past it, the rest of the article is the publisher's words.
 ARTICLE_SECONDS = 30.0
+#: Sentences parsed per call, between checks of the article's time budget.
+PARSE_CHUNK = 256
 #: A cue verb learned with a lower precision than this is not used (fitted on train).
 MIN_CUE_PRECISION = 0.1
 #: Below this precision a cue verb needs a clause or quotation to be an attribution (fitted on train).
@@ -648,14 +650,20 @@ class Attributor:
         from bot.parse import parse
 
         wanted = [s for sentences, _, caption in blocks if not caption for s in sentences[:MAX_SENTENCES_PER_PARAGRAPH]]
-        docs = iter(parse(wanted))
+        # Parsed in chunks while the article's time budget lasts; what is left is not parsed.
+        parsed_all: list[Any] = []
+        for at in range(0, len(wanted), PARSE_CHUNK):
+            if time.monotonic() - self.started > ARTICLE_SECONDS:
+                break
+            parsed_all.extend(parse(wanted[at : at + PARSE_CHUNK]))
+        docs = iter(parsed_all)
         found: list[list[Speaker | None]] = []
         flat: list[_Line] = []
         for b, (sentences, credit, caption) in enumerate(blocks):
             if caption:
                 found.append([Speaker("Photo caption", kind="caption", via=credit, rule="caption") for _ in sentences])
                 continue
-            parsed = [next(docs) for _ in sentences[:MAX_SENTENCES_PER_PARAGRAPH]]
+            parsed = [d for d in (next(docs, None) for _ in sentences[:MAX_SENTENCES_PER_PARAGRAPH]) if d is not None]
             found.append(self._read_paragraph(sentences, parsed, b, flat))
         self._quotations(flat, found)
         return [[s or self.publisher for s in block] for block in found]
