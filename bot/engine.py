@@ -14,7 +14,7 @@ from pathlib import Path
 from bot import views
 from bot.answer import Answer, Quote
 from bot.corpus import ArticleMeta
-from bot.decision import Verdict, analyse, decide
+from bot.decision import QuestionShape, Verdict, analyse, decide
 from bot.embedder import Embedder
 from bot.language import non_english
 from bot.lexical import Term, lexicon
@@ -107,8 +107,9 @@ class Engine:
             question = text
         if not any(ch.isalnum() for ch in text):
             return Answer(question=question, answered=False, notice=notice or "ask a question in words")
-        ranked, quotes, terms = self.evidence(reader, text, k)
-        verdict = decide(reader, text, ranked, quotes, terms, threshold=self.settings.answer_threshold)
+        shape = analyse(text)
+        ranked, quotes, terms = self.evidence(reader, text, k, shape)
+        verdict = decide(reader, text, ranked, quotes, terms, threshold=self.settings.answer_threshold, shape=shape)
         language = non_english(text, sum(t.known for t in terms) / len(terms) if terms else None)
         if language and verdict.confidence < self.settings.non_english_min_confidence:
             # The model reads English only: say so rather than "the report does not answer".
@@ -125,14 +126,16 @@ class Engine:
             possibly_relevant=verdict.possibly_relevant,
         )
 
-    def evidence(self, reader: IndexReader, text: str, k: int) -> tuple[list[Scored], list[Quote], list[Term]]:
+    def evidence(
+        self, reader: IndexReader, text: str, k: int, shape: QuestionShape | None = None
+    ) -> tuple[list[Scored], list[Quote], list[Term]]:
         """The ranked passages for a cleaned question, their quotes and its key terms.
 
         What `answer` decides on; `scripts/fit_decision.py` fits the decision on the same.
         """
         qv = self.embedder.encode([text])[0]
         terms, lexical = lexicon(reader).lookup(text, *self.retrieval.lexical_limits())
-        asked = analyse(text).asked_speaker
+        asked = (shape or analyse(text)).asked_speaker
         depth = max(k, SPEAKER_CANDIDATES) if asked else k
         ranked = rank_passages(reader, qv, depth, text, self.retrieval, terms, lexical)
         if asked:
