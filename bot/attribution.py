@@ -576,7 +576,9 @@ def read_sentence_all(doc: Any, mask: list[bool], quoted: bool) -> Iterator[Foun
         kind = _entity_kind(tokens)
         if any(t.dep_ == "cc" for t in tokens):
             kind = "group"  # "Manafort and Rick Gates": they, not he
-        elif any(c.dep_ == "relcl" and any(g.lower_ == "who" for g in c.children) for c in named.children):
+        elif named.tag_ not in ("NNS", "NNPS") and any(
+            c.dep_ == "relcl" and any(g.lower_ == "who" for g in c.children) for c in named.children
+        ):
             kind = "person"  # "Leila Benali, who runs a clinic": whatever the entity recogniser says
         plural = named.tag_ in ("NNS", "NNPS")
         if kind is None:
