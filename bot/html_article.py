@@ -151,6 +151,8 @@ def count_elements(data: bytes | str) -> int:
     import lxml.html
     from lxml import etree
 
+    if isinstance(data, str):
+        data = data.encode("utf-8", "surrogatepass")  # lxml refuses text that declares an encoding
     try:
         root = lxml.html.document_fromstring(data)
     except (ValueError, etree.ParserError):
@@ -175,6 +177,8 @@ def extract_html(
             f"{source}: the page has {elements:,} HTML elements, over the limit of {limits.max_elements:,} "
             "(HTML_MAX_ELEMENTS); save the article's text as .txt or .md instead, or raise the limit"
         )
+    import trafilatura  # noqa: F401  (imported outside the budget: the first import takes a second or two)
+
     try:
         with _time_budget(limits.timeout_seconds):
             return _extract(data, source, url)
@@ -230,7 +234,25 @@ def _extract(data: bytes | str, source: str | Path, url: str | None) -> tuple[di
         # No <title> or headline: the first block stands in, as in a text file.
         fields["title"] = blocks[0].removeprefix("## ")
         blocks = blocks[1:] or blocks
+    _bound_fields(fields)
     return fields, "\n\n".join(blocks)
+
+
+def _bound_fields(fields: dict[str, Any]) -> None:
+    """Page metadata within what front matter accepts: over-long text cut, a non-web URL dropped.
+
+    A page is not refused for its metadata (a 2,000-character `<title>`, a `javascript:` canonical
+    link): the text is what matters, and the corpus file written from it must load.
+    """
+    from bot.front_matter import MAX_NAME_CHARS, MAX_TITLE_CHARS, MAX_URL_CHARS
+
+    for key, limit in (("title", MAX_TITLE_CHARS), ("publisher", MAX_NAME_CHARS), ("byline", MAX_NAME_CHARS)):
+        value = fields.get(key)
+        if isinstance(value, str) and len(value) > limit:
+            fields[key] = value[: limit - 1].rstrip() + "…"
+    url = fields.get("url")
+    if url and (len(url) > MAX_URL_CHARS or not re.match(r"https?://[^\s/]+", url, re.I)):
+        fields["url"] = None
 
 
 def html_to_document(data: bytes | str, source: str | Path, url: str | None = None) -> str:

@@ -159,12 +159,27 @@ class FetchPolicy:
 
     def allows(self, address: str) -> bool:
         """Whether a resolved address may be connected to."""
-        ip = ipaddress.ip_address(address.split("%", 1)[0])
-        if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-            ip = ip.ipv4_mapped
+        ip: ipaddress.IPv4Address | ipaddress.IPv6Address = ipaddress.ip_address(address.split("%", 1)[0])
+        if isinstance(ip, ipaddress.IPv6Address):
+            ip = _embedded_ipv4(ip) or ip
         if ip.is_global and not ip.is_multicast:
             return True
         return self.allow_private or any(ip in net for net in self.private_networks if net.version == ip.version)
+
+
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")
+_IPV4_COMPATIBLE = ipaddress.ip_network("::/96")
+
+
+def _embedded_ipv4(ip: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    """The IPv4 address an IPv6 one carries (mapped, 6to4, NAT64, IPv4-compatible): it is where it leads."""
+    if ip.ipv4_mapped is not None:
+        return ip.ipv4_mapped
+    if ip.sixtofour is not None:
+        return ip.sixtofour
+    if ip in _NAT64 or (ip in _IPV4_COMPATIBLE and int(ip) > 1):
+        return ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+    return None
 
 
 def _guarded_backend(policy: FetchPolicy) -> Any:
@@ -187,7 +202,12 @@ def _guarded_backend(policy: FetchPolicy) -> Any:
             if refused or not addresses:
                 shown = ", ".join(refused or addresses)
                 raise BlockedAddress(f"{host} is {shown}, not a public address")
-            return super().connect_tcp(addresses[0], port, timeout=timeout, **kwargs)
+            for address in addresses[:-1]:  # as socket.create_connection does: each address in turn
+                try:
+                    return super().connect_tcp(address, port, timeout=timeout, **kwargs)
+                except (httpcore.ConnectError, httpcore.ConnectTimeout):
+                    continue
+            return super().connect_tcp(addresses[-1], port, timeout=timeout, **kwargs)
 
     return GuardedBackend()
 
@@ -229,6 +249,11 @@ def _download(url: str, policy: FetchPolicy, abandon: threading.Event) -> tuple[
         raise ReportBotError(
             f"cannot fetch {url}: {exc or type(exc).__name__}", hint="check the address and the network"
         ) from exc
+    except (httpx.InvalidURL, UnicodeError) as exc:  # also a redirect's Location
+        raise ReportBotError(
+            f"cannot fetch {url}: not a valid web address ({str(exc)[:120] or type(exc).__name__})",
+            hint="check the address",
+        ) from exc
     return b"".join(chunks), final_url, content_type
 
 
@@ -237,7 +262,7 @@ def fetch(url: str, policy: FetchPolicy | None = None) -> tuple[bytes, str, str]
 
     httpx's timeout bounds each read, so a server sending a byte every few seconds could hold a
     fetch for ever; the download runs in a worker thread that is abandoned at the deadline (it
-    ends by itself at its next read timeout at most).
+    stops at its next chunk, or at its next read timeout).
     """
     policy = policy or FetchPolicy()
     outcome: list[Any] = []
@@ -314,7 +339,8 @@ def slug_name(fields: dict[str, Any], document: str) -> str:
 def target_path(corpus_dir: Path, name: str) -> Path:
     """Where `name` lands in the corpus; refuses absolute paths, '..' and symlinks that lead out."""
     relative = Path(name)
-    if relative.is_absolute() or ".." in relative.parts or not relative.name or relative.name.startswith("."):
+    hidden = any(part.startswith(".") for part in relative.parts)  # the loader never reads those
+    if relative.is_absolute() or ".." in relative.parts or not relative.name or hidden:
         raise UnsafeTarget(f"refusing to write {name!r}: not a plain name inside the corpus folder")
     if relative.suffix.lower() != ".md":
         relative = relative.with_name(relative.name + ".md")

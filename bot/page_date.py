@@ -114,7 +114,7 @@ def metadata_date(root: Any) -> str | None:
             continue
         try:
             data = json.loads(script.text[:200_000])
-        except ValueError:
+        except (ValueError, RecursionError):  # broken, or nested past the interpreter's limit
             continue
         for value in _json_dates(data):
             found = parse_date_value(value)
@@ -150,6 +150,8 @@ def page_date(data: bytes | str, url: str | None, first_block: str | None) -> st
     import lxml.html
     from lxml import etree
 
+    if isinstance(data, str):
+        data = data.encode("utf-8", "surrogatepass")
     try:
         root = lxml.html.document_fromstring(data)
     except (ValueError, etree.ParserError):

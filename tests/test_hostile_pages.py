@@ -185,10 +185,15 @@ def test_add_article_refuses_an_internal_redirect_in_one_line(server: Server, tm
         ("fe80::1%eth0", False),
         ("fc00::1", False),
         ("::ffff:10.0.0.1", False),
+        ("64:ff9b::7f00:1", False),
+        ("64:ff9b::5db8:d822", True),
+        ("2002:7f00:1::1", False),
+        ("::127.0.0.1", False),
+        ("2001:0:4136:e378:8000:63bf:80ff:fffe", False),
     ],
 )
 def test_only_public_addresses_are_allowed_by_default(address: str, allowed: bool):
-    """Loopback, private, link-local, shared, unspecified, multicast, IPv4-mapped: all refused by default."""
+    """Loopback, private, link-local, shared, unspecified, multicast, and IPv6 forms carrying them: refused by default."""
     assert FetchPolicy().allows(address) is allowed
     assert FetchPolicy(allow_private=True).allows(address) is True
 
@@ -356,7 +361,12 @@ def test_page_without_date_metadata_stays_undated(tmp_path: Path, first: str):
         ('<meta property="article:published_time" content="2024-03-05T10:00:00Z">', None, None, "2024-03-05"),
         ('<meta name="DC.date.issued" content="2019-11-02">', None, None, "2019-11-02"),
         ('<meta name="date" content="Tue, 05 Mar 2024 10:00:00 GMT">', None, None, "2024-03-05"),
-        ('<script type="application/ld+json">{"@type": "NewsArticle", "datePublished": "2015-10-08"}</script>', None, None, "2015-10-08"),
+        (
+            '<script type="application/ld+json">{"@type": "NewsArticle", "datePublished": "2015-10-08"}</script>',
+            None,
+            None,
+            "2015-10-08",
+        ),
         ('<meta property="article:modified_time" content="2024-03-05">', None, None, None),
         ('<meta property="article:published_time" content="2015-02-30">', None, None, None),
         ("", "https://news.example/2016/07/14/harbour-reopens", None, "2016-07-14"),
@@ -411,3 +421,67 @@ def test_no_date_is_made_up_from_any_body_text(words: list[str]):
     first = " ".join(words) + ", officials said."
     fields, _ = extract_html(page(first=first), "p.html")
     assert fields["date"] is None or fields["date"] == dateline_date(first)
+
+
+_TAGS = ["p", "div", "span", "table", "tr", "td", "ul", "li", "h1", "h2", "figure", "figcaption", "article", "a", "b"]
+_HTML = st.recursive(
+    st.text(st.characters(blacklist_categories=("Cs",)), max_size=40).map(
+        lambda t: t.replace("&", "&amp;").replace("<", "&lt;")
+    ),
+    lambda inner: st.tuples(st.sampled_from(_TAGS), st.lists(inner, max_size=6)).map(
+        lambda tc: f"<{tc[0]}>{''.join(tc[1])}</{tc[0]}>"
+    ),
+    max_leaves=60,
+)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(body=_HTML, title=st.text(max_size=30))
+def test_any_html_is_extracted_or_refused_with_its_reason(body: str, title: str):
+    """Arbitrary HTML: fields and blocks, or one `ArticleError` naming the page; never a hang or another error."""
+    data = f"<html><head><title>{title.replace('<', ' ')}</title></head><body>{body}</body></html>"
+    started = time.monotonic()
+    try:
+        fields, text = extract_html(data.encode("utf-8"), "any.html", limits=HtmlLimits(2_000, 10))
+    except ArticleError as exc:
+        assert str(exc).startswith("any.html: ")
+        return
+    finally:
+        assert time.monotonic() - started < 12
+    assert text.strip() and fields["title"]
+    assert fields["date"] is None or fields["date"] == dateline_date(text.split("\n\n")[0])
+
+
+@pytest.mark.parametrize(
+    ("head", "field", "expected"),
+    [
+        ('<meta property="og:title" content="' + "Long " * 400 + '">', "title", 500),
+        ('<meta name="author" content="' + "Name, " * 200 + '">', "byline", 300),
+        ('<link rel="canonical" href="javascript:alert(1)">', "url", None),
+    ],
+    ids=["2000-char-title", "1200-char-byline", "javascript-canonical"],
+)
+def test_page_metadata_is_bounded_not_fatal(tmp_path: Path, head: str, field: str, expected: int | None):
+    """A page with hostile metadata still loads: over-long text is cut to the front-matter bound, a non-web URL dropped."""
+    path = tmp_path / "page.html"
+    path.write_bytes(page(head=head))
+    meta = load_article(path).meta.to_dict()
+    if expected is None:
+        assert meta[field] is None
+    else:
+        assert meta[field] is None or len(meta[field]) <= expected
+        assert meta["title"]
+
+
+@pytest.mark.parametrize(
+    "source", ["http://", "http://[::1", "http://a..b/", "https://" + "a" * 300 + ".com/", "redirect:http://[::1"]
+)
+def test_odd_urls_are_one_line_not_a_traceback(server: Server, tmp_path: Path, capsys, monkeypatch, source: str):
+    """Malformed addresses (and a redirect to one): exit 1 with one error line and a hint."""
+    monkeypatch.setenv("FETCH_ALLOW_PRIVATE", "true")
+    if source.startswith("redirect:"):
+        server.routes["/r"] = redirect(source.removeprefix("redirect:"))
+        source = f"{server.url}/r"
+    assert add_cli.main([source, "--corpus", str(tmp_path / "corpus"), "--no-build"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and "Traceback" not in err and len(err.splitlines()) <= 2
