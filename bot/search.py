@@ -29,6 +29,21 @@ PASSAGE_CANDIDATES = 32
 #: Added to a sentence's similarity, when choosing the quote, if it holds the kind of answer the
 #: question asks for (a number for "how many"). Passage scores and abstention ignore it.
 ANSWER_TYPE_BONUS = 0.25
+#: The entity kinds (spaCy's labels, stored per sentence in `sentences.slots`) an answer to each
+#: kind of question holds: "how far" a number, "when" a date, "where" a place, "who" a person or body.
+ANSWER_ENTITIES = {
+    "quantity": frozenset({"CARDINAL", "MONEY", "PERCENT", "QUANTITY"}),
+    "when": frozenset({"DATE", "TIME"}),
+    "where": frozenset({"GPE", "LOC", "FAC"}),
+    "who": frozenset({"PERSON", "ORG", "NORP"}),
+}
+#: Passages looked at for one holding the kind of answer asked for.
+TYPE_CANDIDATES = 10
+#: Added to the fused score of a passage that holds the asked kind of answer (fitted on the
+#: PolNeAR training questions: docs/quality.md).
+TYPE_BONUS = 0.05
+
+
 #: IDF a neighbouring sentence must add (key terms the best sentence lacks) to join the quote.
 QUOTE_EXTENSION_GAIN = 1.5
 
@@ -74,6 +89,9 @@ class Retrieval:
     #: Subtracted from the dense score of a title, standfirst or photo caption, so that summaries and
     #: captions support the body text without outranking it (not for questions about photos).
     furniture_penalty: float = 0.06
+    #: Added to the fused score of a passage holding the kind of answer asked for (a number for
+    #: "how many", a date for "when"; `prefer_answer_type`). 0 turns it off.
+    answer_type_bonus: float = TYPE_BONUS
 
     def lexical_limits(self) -> tuple[int, int]:
         """How many passages and sentences the lexical side asks BM25 for (0: that side is off)."""
@@ -333,6 +351,31 @@ def prefer_speaker(reader: IndexReader, ranked: list[Scored], asked: str, k: int
         if names_meet(wanted, speaker_words(r[1]) | speaker_words(r[2]))
     }
     return sorted(ranked, key=lambda s: s.passage_id not in quoting)[:k]
+
+
+def prefer_answer_type(
+    reader: IndexReader, ranked: list[Scored], wanted: frozenset[str], k: int, bonus: float = TYPE_BONUS
+) -> list[Scored]:
+    """The k best passages, re-scored so that those holding the asked kind of answer come first.
+
+    "How far is Clarkston from Atlanta?" ranked a paragraph about Clarkston above the one giving
+    "18 miles"; the answer's kind, read from the build-time parse, tells them apart.
+    """
+    if not ranked or bonus <= 0:
+        return ranked[:k]
+    from bot.slots import read_slots
+
+    marks, ids = in_list({s.passage_id for s in ranked})
+    typed = {
+        pid
+        for pid, slots in reader.query(
+            f"SELECT passage_id, slots FROM sentences WHERE passage_id IN ({marks}) AND slots IS NOT NULL",
+            ids,
+            rows=False,
+        )
+        if wanted.intersection(read_slots(slots)["e"])
+    }
+    return sorted(ranked, key=lambda s: s.score + (bonus if s.passage_id in typed else 0.0), reverse=True)[:k]
 
 
 def speaker_from_row(row: dict | object) -> Speaker:
