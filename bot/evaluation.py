@@ -81,6 +81,10 @@ class QuestionResult:
     seconds: float
     top_quote: str | None = None
     speaker: str | None = None
+    #: The question's kind in the set (`kind` field: "who-said", "terse", ...), for per-kind figures.
+    kind: str | None = None
+    #: The decision's calibrated probability that the top passage answers.
+    confidence: float | None = None
 
 
 def judge(item: dict[str, Any], answer: Answer, seconds: float) -> QuestionResult:
@@ -113,7 +117,46 @@ def judge(item: dict[str, Any], answer: Answer, seconds: float) -> QuestionResul
         seconds=seconds,
         top_quote=top.quote if top else None,
         speaker=top.speaker.label if top else None,
+        kind=item.get("kind"),
+        confidence=getattr(answer, "confidence", None),
     )
+
+
+def _figures(results: list[QuestionResult]) -> dict[str, Any]:
+    """Every figure of some results, as numbers (counts with their totals, rates in [0, 1]).
+
+    "Answered correctly" is answered with an expected passage first: what a user takes as the
+    answer. Precision of "answered" is its share of all answered questions (answered near misses
+    and answered-but-wrong count against it); recall, its share of the answerable questions.
+    """
+    answerable = [r for r in results if not r.negative]
+    negatives = [r for r in results if r.negative]
+    n = len(answerable)
+    spk = [r.speaker_ok for r in answerable if r.speaker_ok is not None]
+    art = [r.article_first for r in answerable if r.article_first is not None]
+    answered = sum(1 for r in results if r.answered)
+    correct = sum(1 for r in answerable if r.answered and r.rank == 1)
+    return {
+        "questions": len(results),
+        "answerable": n,
+        "hit@1": sum(1 for r in answerable if r.rank == 1),
+        "hit@3": sum(1 for r in answerable if r.rank is not None and r.rank <= 3),
+        "hit@5": sum(1 for r in answerable if r.rank is not None and r.rank <= EVAL_DEPTH),
+        "mrr": round(sum(1 / r.rank for r in answerable if r.rank) / n, 4) if n else None,
+        "quote_hit@1": sum(1 for r in answerable if r.quote_hit),
+        "negatives": len(negatives),
+        "negatives_not_answered": sum(1 for r in negatives if not r.answered),
+        "false_abstentions": sum(1 for r in answerable if not r.answered),
+        "answered": answered,
+        "answered_correctly": correct,
+        "answered_precision": round(correct / answered, 4) if answered else None,
+        "answered_recall": round(correct / n, 4) if n else None,
+        "speaker_checked": len(spk),
+        "speaker_correct": sum(spk),
+        "article_checked": len(art),
+        "article_first": sum(art),
+        "mean_query_ms": round(1000 * statistics.fmean(r.seconds for r in results), 1) if results else None,
+    }
 
 
 @dataclass
@@ -139,33 +182,20 @@ class Report:
 
     def figures(self) -> dict[str, Any]:
         """Every figure, as numbers (counts with their totals, rates in [0, 1])."""
-        answerable, negatives = self.answerable, self.negatives
-        n = len(answerable)
-        spk = [r.speaker_ok for r in answerable if r.speaker_ok is not None]
-        art = [r.article_first for r in answerable if r.article_first is not None]
-        return {
-            "questions": len(self.results),
-            "answerable": n,
-            "hit@1": self.hits(1),
-            "hit@3": self.hits(3),
-            "hit@5": self.hits(EVAL_DEPTH),
-            "mrr": round(sum(1 / r.rank for r in answerable if r.rank) / n, 4) if n else None,
-            "quote_hit@1": sum(1 for r in answerable if r.quote_hit),
-            "negatives": len(negatives),
-            "negatives_not_answered": sum(1 for r in negatives if not r.answered),
-            "false_abstentions": sum(1 for r in answerable if not r.answered),
-            "speaker_checked": len(spk),
-            "speaker_correct": sum(spk),
-            "article_checked": len(art),
-            "article_first": sum(art),
-            "mean_query_ms": round(1000 * statistics.fmean(r.seconds for r in self.results), 1)
-            if self.results
-            else None,
-        }
+        return _figures(self.results)
+
+    def by_kind(self) -> dict[str, dict[str, Any]]:
+        """The figures of each kind of question the set labels (`kind`), when it labels any."""
+        kinds = sorted({r.kind for r in self.results if r.kind})
+        return {k: _figures([r for r in self.results if r.kind == k]) for k in kinds}
 
     def to_dict(self) -> dict[str, Any]:
         """Figures and per-question results, for `--json`."""
-        return {"set": self.name, "figures": self.figures(), "results": [asdict(r) for r in self.results]}
+        out: dict[str, Any] = {"set": self.name, "figures": self.figures()}
+        if self.by_kind():
+            out["by_kind"] = self.by_kind()
+        out["results"] = [asdict(r) for r in self.results]
+        return out
 
     def format_text(self, misses: bool = True) -> str:
         """A readable summary, then the questions that went wrong."""
@@ -191,7 +221,25 @@ class Report:
             lines.append(f"  speaker correct           {pct(f['speaker_correct'], f['speaker_checked'])}")
         if f["article_checked"]:
             lines.append(f"  right article first       {pct(f['article_first'], f['article_checked'])}")
+        if f["answered"]:
+            lines.append(
+                f"  answered: precision {f['answered_precision']:.3f}, recall {f['answered_recall'] or 0:.3f}"
+                f" ({f['answered_correctly']} right first of {f['answered']} answered)"
+            )
         lines.append(f"  mean query time           {f['mean_query_ms']} ms")
+        kinds = self.by_kind()
+        if kinds:
+            lines.append("  by kind (hit@1, hit@3, refused / answerable; declined / near misses):")
+        for kind, k in kinds.items():
+            parts = []
+            if k["answerable"]:
+                parts.append(
+                    f"hit@1 {pct(k['hit@1'], k['answerable'])}, hit@3 {pct(k['hit@3'], k['answerable'])}, "
+                    f"refused {pct(k['false_abstentions'], k['answerable'])}"
+                )
+            if k["negatives"]:
+                parts.append(f"declined {pct(k['negatives_not_answered'], k['negatives'])}")
+            lines.append(f"    {kind:<20} " + "; ".join(parts))
         if misses:
             wrong = [
                 r

@@ -107,3 +107,43 @@ def test_evaluate_script_prints_figures_and_json(tmp_path: Path):
     assert "hit@1" in text.stdout and "negatives not answered    1/1" in text.stdout
     bad = run_script("scripts/evaluate.py", str(tmp_path / "missing.jsonl"), "--index", str(index))
     assert bad.returncode == 1 and "cannot read" in bad.stderr and "Traceback" not in bad.stderr
+
+
+@pytest.mark.slow
+def test_articles_from_indexes_only_the_articles_a_set_names(tmp_path: Path):
+    questions = tmp_path / "two.jsonl"
+    questions.write_text(
+        json.dumps(
+            {
+                "id": "a",
+                "q": "How many people were killed in the floods?",
+                "expect": ["At least 23"],
+                "article": "flood",
+                "kind": "fact",
+            }
+        )
+        + "\n"
+        + json.dumps(
+            {
+                "id": "n",
+                "q": "How many ballots were counted?",
+                "negative": True,
+                "article": "wildfire",
+                "kind": "near_miss",
+            }
+        )
+        + "\n",
+        encoding="utf-8",
+    )
+    out = run_script("scripts/evaluate.py", str(questions), "--articles-from", str(DATA / "multi"), "--json")
+    assert out.returncode == 0, out.stderr
+    data = json.loads(out.stdout)
+    assert data["figures"]["hit@3"] == 1 and data["figures"]["article_first"] == 1
+    assert set(data["by_kind"]) == {"fact", "near_miss"}
+    # The election article is not in the set's corpus: its ballots cannot be found.
+    corpora = [d for d in (ROOT / ".eval-index" / "corpora").iterdir() if d.name.startswith("two-")]
+    assert corpora and all(sorted(p.name for p in d.iterdir()) == ["flood.txt", "wildfire.md"] for d in corpora)
+    missing = questions.with_name("bad.jsonl")
+    missing.write_text(json.dumps({"q": "x?", "expect": ["y"], "article": "no-such-article"}) + "\n", encoding="utf-8")
+    bad = run_script("scripts/evaluate.py", str(missing), "--articles-from", str(DATA / "multi"))
+    assert bad.returncode == 1 and "no-such-article" in bad.stderr and "Traceback" not in bad.stderr

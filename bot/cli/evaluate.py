@@ -39,6 +39,13 @@ def parser() -> argparse.ArgumentParser:
         metavar="DIR",
         help="index folder to build or reuse (default: INDEX_DIR, or .eval-index/<name> with --corpus)",
     )
+    p.add_argument(
+        "--articles-from",
+        type=Path,
+        metavar="DIR",
+        help="index, for each set, only the articles it names (`article`: file stems in DIR), linked into "
+        "a per-set corpus under .eval-index/corpora/",
+    )
     p.add_argument("--json", action="store_true", help="print figures and per-question results as JSON")
     p.add_argument(
         "--mode",
@@ -53,6 +60,36 @@ def default_index(corpus: Path) -> Path:
     resolved = corpus.resolve()
     digest = hashlib.sha1(str(resolved).encode("utf-8")).hexdigest()[:8]
     return EVAL_INDEX_ROOT / f"{resolved.name}-{digest}"
+
+
+def set_corpus(questions: list[dict], source: Path, name: str) -> Path:
+    """A corpus folder of links to the articles a question set names, built under the eval cache.
+
+    The folder is named after the set and a digest of its articles, so a set is always evaluated
+    over exactly its own articles (20-40 of PolNeAR's, not all 840) and the index is reused.
+    Raises `BadQuestionSet` when a question names no article or one that `source` lacks.
+    """
+    from bot.corpus import SUPPORTED_SUFFIXES
+    from bot.evaluation import BadQuestionSet
+
+    stems = sorted({str(q["article"]) for q in questions if q.get("article")})
+    if not stems:
+        raise BadQuestionSet(f"{name}: no question names its article (`article`), needed by --articles-from")
+    files = {}
+    for stem in stems:
+        found = [source / f"{stem}{suffix}" for suffix in SUPPORTED_SUFFIXES if (source / f"{stem}{suffix}").is_file()]
+        if not found:
+            raise BadQuestionSet(f"{name}: article {stem!r} is not in {source}")
+        files[stem] = found[0].resolve()
+    digest = hashlib.sha1("\n".join(str(f) for f in files.values()).encode("utf-8")).hexdigest()[:8]
+    folder = EVAL_INDEX_ROOT / "corpora" / f"{Path(name).stem}-{digest}"
+    folder.mkdir(parents=True, exist_ok=True)
+    for path in files.values():
+        link = folder / path.name
+        if not link.is_symlink() or link.resolve() != path:
+            link.unlink(missing_ok=True)
+            link.symlink_to(path)
+    return folder
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -72,11 +109,20 @@ def main(argv: list[str] | None = None) -> int:
         from bot.engine import Engine
 
         embedder = Embedder.from_settings(settings)
-        build = build_index(settings.corpus_dir, settings.index_dir, embedder)
-        if not build.up_to_date:
-            print(f"indexed {build.articles} articles into {settings.index_dir}/", file=sys.stderr)
-        engine = Engine(settings, embedder=embedder)
-        reports = [evaluate(engine, questions, name=path.name) for path, questions in sets]
+        reports = []
+        engine: Engine | None = None
+        for path, questions in sets:
+            if engine is not None and args.articles_from is None:
+                reports.append(evaluate(engine, questions, name=path.name))
+                continue
+            if args.articles_from is not None:
+                corpus = set_corpus(questions, args.articles_from, path.name)
+                settings = settings.model_copy(update={"corpus_dir": corpus, "index_dir": default_index(corpus)})
+            build = build_index(settings.corpus_dir, settings.index_dir, embedder)
+            if not build.up_to_date:
+                print(f"indexed {build.articles} articles into {settings.index_dir}/", file=sys.stderr)
+            engine = Engine(settings, embedder=embedder)
+            reports.append(evaluate(engine, questions, name=path.name))
     except ReportBotError as exc:
         return fail(exc)
     except KeyboardInterrupt:
