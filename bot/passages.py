@@ -110,3 +110,61 @@ def split_article(article: Article) -> list[Passage]:
                 )
             )
     return passages
+
+
+@dataclass(frozen=True)
+class BodySentence:
+    """A sentence of an article with its speaker, placed in the body as the corpus file holds it.
+
+    `start`/`end` are character offsets into the text after the front matter (what PolNeAR's
+    offsets and `scripts/attribute.py --json` count); `paragraph` is the reader's paragraph number.
+    """
+
+    start: int
+    end: int
+    text: str
+    paragraph: int
+    speaker: Speaker
+
+
+def _squashed(body: str) -> tuple[str, list[int]]:
+    """`body` with whitespace runs as one space and zero-width characters gone, and where each char was.
+
+    The loader joins a block's lines and folds its spaces; searching the squashed body for a
+    sentence finds it whatever the file's line breaks and spacing were.
+    """
+    chars: list[str] = []
+    where: list[int] = []
+    for i, ch in enumerate(body):
+        if ch in "\u200b\u200c\u200d\u2060\ufeff":
+            continue
+        if ch.isspace():
+            if chars and chars[-1] == " ":
+                continue
+            ch = " "
+        chars.append(ch)
+        where.append(i)
+    return "".join(chars), where
+
+
+def body_sentences(article: Article, body: str) -> list[BodySentence]:
+    """Every sentence of `article` (each once, in reading order) with its offsets into `body`."""
+    squashed, where = _squashed(body)
+    cursor = 0
+    out: list[BodySentence] = []
+    seen: set[tuple[int, int]] = set()
+    for passage in split_article(article):
+        base = passage.paragraph_text.find(passage.text)
+        for s in passage.sentences:
+            key = (passage.paragraph, base + s.start)
+            if key in seen:  # windows overlap by a sentence
+                continue
+            seen.add(key)
+            needle = " ".join(s.text.split())
+            at = squashed.find(needle, cursor)
+            if at < 0:
+                continue  # not in the body as written (cannot happen for text files)
+            end = at + len(needle)
+            cursor = end
+            out.append(BodySentence(where[at], where[end - 1] + 1, s.text, passage.paragraph, s.speaker))
+    return out

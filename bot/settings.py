@@ -27,6 +27,9 @@ class Settings(BaseSettings):
     # Paths
     corpus_dir: Path = Field(Path("corpus"), description="Folder of articles to index.")
     index_dir: Path = Field(Path("index"), description="Folder of the built index.")
+    polnear_dir: Path = Field(
+        Path("../shared/polnear"), description="PolNeAR splits for `scripts/evaluate.py --polnear SPLIT`."
+    )
 
     # Model
     embedding_model: str = Field(
@@ -60,6 +63,11 @@ class Settings(BaseSettings):
         100_000,
         ge=0,
         description="Rows (passages, sentences) from which a build also writes FTS5's postings as arrays for BM25.",
+    )
+
+    # Builds
+    build_lock_wait_seconds: float = Field(
+        60, ge=0, description="How long a build waits for another build of the same index before giving up."
     )
 
     # Answers

@@ -28,7 +28,7 @@ from pathlib import Path
 from bot.build import _BuildLock
 with _BuildLock(Path(sys.argv[1])):
     print("locked", flush=True)
-    time.sleep(120)
+    time.sleep(float(sys.argv[2]) if len(sys.argv) > 2 else 120)
 """
 
 
@@ -64,9 +64,22 @@ def test_second_build_says_who_holds_the_lock(multi_copy: tuple[Path, Path]):
     holder = start("-c", HOLD_LOCK, str(index))
     try:
         wait_for(lines_of(holder), "locked", timeout=30)
-        result = run_script("scripts/build_index.py", "--full", "--corpus", str(corpus), "--index", str(index))
+        result = run_script(
+            "scripts/build_index.py",
+            "--full",
+            "--corpus",
+            str(corpus),
+            "--index",
+            str(index),
+            env={"BUILD_LOCK_WAIT_SECONDS": "1"},
+        )
         assert result.returncode == 1
-        assert f"another build is running on this index (pid {holder.pid}, since " in result.stderr
+        assert "waiting up to 1 s for it to finish" in result.stderr  # it waited, then gave up
+        assert (
+            result.stderr.rstrip()
+            .splitlines()[-2]
+            .startswith(f"error: another build is running on this index (pid {holder.pid}, since ")
+        )
         assert "Traceback" not in result.stderr
     finally:
         holder.kill()
@@ -74,6 +87,23 @@ def test_second_build_says_who_holds_the_lock(multi_copy: tuple[Path, Path]):
     # Once the holder is gone (even killed), the lock is free again.
     again = run_script("scripts/build_index.py", "--corpus", str(corpus), "--index", str(index))
     assert again.returncode == 0, again.stderr
+
+
+def test_a_build_waits_for_the_running_one_and_then_builds(multi_copy: tuple[Path, Path]):
+    corpus, index = multi_copy
+    holder = start("-c", HOLD_LOCK, str(index), "6")
+    try:
+        wait_for(lines_of(holder), "locked", timeout=30)
+        started = time.monotonic()
+        result = run_script("scripts/build_index.py", "--full", "--corpus", str(corpus), "--index", str(index))
+        waited = time.monotonic() - started
+    finally:
+        holder.kill()
+        holder.wait()
+    assert result.returncode == 0, result.stderr
+    assert f"another build is running on this index (pid {holder.pid}, since " in result.stderr
+    assert "waiting up to 60 s for it to finish" in result.stderr  # the default BUILD_LOCK_WAIT_SECONDS
+    assert "indexed " in result.stdout and waited >= 1
 
 
 def test_leftover_partial_versions_are_cleaned_by_the_next_build(multi_copy: tuple[Path, Path], embedder: Embedder):

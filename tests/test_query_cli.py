@@ -86,6 +86,14 @@ def test_bad_arguments_exit_2_with_usage(args: list[str]):
     assert "usage:" in result.stderr and "Traceback" not in result.stderr
 
 
+@pytest.mark.parametrize("question", ["", "   ", "\t\n"])
+def test_empty_question_is_a_usage_error(question: str, seed_index: Path):
+    result = run_script("scripts/query.py", "--index", str(seed_index), question)
+    assert result.returncode == 2
+    assert "the question is empty: ask it in words" in result.stderr and "usage:" in result.stderr
+    assert result.stdout == "" and "Traceback" not in result.stderr
+
+
 def test_build_script_summary_and_partial_corpus(corpus_copy: Path, tmp_path: Path):
     (corpus_copy / "empty.md").write_text("", encoding="utf-8")
     index = tmp_path / "index"

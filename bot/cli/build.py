@@ -1,8 +1,9 @@
 """`scripts/build_index.py` / `report-build`: build or refresh the index from the corpus.
 
-Exit codes: 0 the index matches the corpus, 1 nothing could be indexed (or another build holds the
-lock, or bad settings), 2 a usage error, 3 a partial build: some files were skipped (each is
-listed with its reason), 130 interrupted (the previous index is unchanged).
+Exit codes: 0 the index matches the corpus, 1 nothing could be indexed (or another build held the
+lock longer than BUILD_LOCK_WAIT_SECONDS, or bad settings), 2 a usage error, 3 a partial build:
+some files were skipped (each is listed with its reason), 130 interrupted (the previous index is
+unchanged).
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ EXIT_INTERRUPTED = 130
 
 EPILOG = """exit codes:
   0    the index matches the corpus (built, updated or already up to date)
-  1    nothing could be indexed, another build holds the lock, or bad settings
+  1    nothing could be indexed, another build held the lock for BUILD_LOCK_WAIT_SECONDS, or bad settings
   2    usage error
   3    partial build: some files were skipped (listed on stderr with the reason)
   130  interrupted; the previous index is unchanged
@@ -106,15 +107,16 @@ def run_build(settings: Settings, embedder: Embedder, *, full: bool = False, qui
     bar: tqdm | None = None
 
     def progress(done: int, total: int) -> None:
+        """The bar counts texts really embedded; no work (all cached, only removals) draws none."""
         nonlocal bar
-        if quiet:
+        if quiet or total <= 0:
             return
         if bar is None:
             bar = tqdm(total=total, unit="text", desc="embedding", file=sys.stderr, dynamic_ncols=True)
         bar.update(done - bar.n)
 
     def notify(message: str) -> None:
-        if message.startswith(("full rebuild:", "building the HNSW")):
+        if message.startswith(("full rebuild:", "building the HNSW", "another build is running")):
             tqdm.write(message, file=sys.stderr)  # below the embedding bar, not through it
 
     try:

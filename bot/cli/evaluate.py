@@ -26,7 +26,13 @@ def parser() -> argparse.ArgumentParser:
         prog="evaluate.py",
         description="Measure answer quality on a question set (JSON lines: q, expect, speaker, article, negative).",
     )
-    p.add_argument("questions", type=Path, nargs="+", help="question files (JSONL), each reported on its own")
+    p.add_argument("questions", type=Path, nargs="*", help="question files (JSONL), each reported on its own")
+    p.add_argument(
+        "--polnear",
+        metavar="SPLIT",
+        help="measure attribution instead, on PolNeAR's SPLIT (train or dev) in POLNEAR_DIR (../shared/polnear)",
+    )
+    p.add_argument("--limit", type=int, metavar="N", help="with --polnear: only the first N articles")
     p.add_argument(
         "--corpus",
         type=Path,
@@ -94,7 +100,12 @@ def set_corpus(questions: list[dict], source: Path, name: str) -> Path:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point: 0 when every set was evaluated, 1 on a bad question file or corpus."""
-    args = parser().parse_args(argv)
+    p = parser()
+    args = p.parse_args(argv)
+    if args.polnear:
+        return polnear_main(args)
+    if not args.questions:
+        p.error("give question files, or --polnear SPLIT")
     if args.corpus is not None and args.index is None:
         args.index = default_index(args.corpus)
     settings = settings_from_args(args)
@@ -132,6 +143,28 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(out[0] if len(out) == 1 else out, ensure_ascii=False))
     else:
         print("\n\n".join(r.format_text() for r in reports))
+    return 0
+
+
+def polnear_main(args: argparse.Namespace) -> int:
+    """`--polnear SPLIT`: the four attribution measures of PolNeAR's README on one split."""
+    from bot.polnear import evaluate_split
+
+    settings = settings_from_args(args)
+    split_dir = settings.polnear_dir / args.polnear
+    if not (split_dir / "gold.jsonl").is_file():
+        print(f"error: no PolNeAR split at {split_dir} (gold.jsonl missing); set POLNEAR_DIR", file=sys.stderr)
+        return 1
+    if args.limit is not None and args.limit < 1:
+        print("error: --limit must be at least 1", file=sys.stderr)
+        return 1
+    try:
+        report = evaluate_split(split_dir, args.limit, progress=not args.json)
+    except ReportBotError as exc:
+        return fail(exc)
+    except KeyboardInterrupt:
+        return 130
+    print(json.dumps(report.to_dict(), ensure_ascii=False) if args.json else report.format_text())
     return 0
 
 

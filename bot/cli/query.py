@@ -74,6 +74,9 @@ def main(argv: list[str] | None = None) -> int:
         parser().error("--batch needs --json")
     if args.batch and args.question:
         parser().error("--batch reads questions from stdin: give no question argument")
+    if args.question is not None and not args.question.strip():
+        # An empty question is a mistake in the call, not a question the report fails to answer.
+        parser().error('the question is empty: ask it in words, e.g. query.py "Who carried out the air strikes?"')
     try:
         settings = settings_from_args(args)
     except ReportBotError as exc:  # an invalid setting: one line, not a traceback
