@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Literal
 import numpy as np
 
 from bot.errors import ConfigError
+from bot.onnx_encoder import QUANTISATION_VERSION
 from bot.settings import BUNDLED_MODEL, Settings
 
 if TYPE_CHECKING:
@@ -65,7 +66,7 @@ class Embedder:
         self.model_setting = model_name or BUNDLED_MODEL
         #: What the vectors are named by in manifests and the embedding cache. int8 vectors differ
         #: from fp32 ones (cosine ~0.99), so they carry their own name and are never mixed.
-        self.model_name = self.model_setting + ("#int8" if precision == "int8" else "")
+        self.model_name = self.model_setting + (f"#int8-v{QUANTISATION_VERSION}" if precision == "int8" else "")
         self.precision = precision
         self.backend = backend
         self.batch_size = batch_size

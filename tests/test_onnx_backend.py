@@ -91,11 +91,11 @@ def test_int8_is_the_default_and_close_to_fp32(onnx_embedder: Embedder):
     assert (settings.embedding_backend, settings.embedding_precision) == ("onnx", "int8")
     int8 = Embedder.from_settings(settings)
     int8.cache_dir = onnx_embedder.cache_dir
-    assert int8.model_name == BUNDLED_MODEL + "#int8"  # its own name: never mixed with fp32 vectors
+    assert int8.model_name == BUNDLED_MODEL + "#int8-v3"  # its own name: never mixed with fp32 vectors
     texts = [q["q"] for q in dev_questions()]
     cosines = np.sum(int8.encode(texts) * onnx_embedder.encode(texts), axis=1)
     assert 0.97 < float(cosines.mean()) < 0.9999  # close, and really quantised
-    assert list(Path(onnx_embedder.cache_dir).glob("onnx/*/model.int8.onnx"))
+    assert list(Path(onnx_embedder.cache_dir).glob("onnx/*/model.int8-v*.onnx"))
 
 
 def test_torch_runs_fp32_unless_told_otherwise():
@@ -108,6 +108,6 @@ def test_torch_runs_fp32_unless_told_otherwise():
 
 def test_an_fp32_index_tells_an_int8_engine_to_rebuild(torch_index: Path):
     engine = Engine(Settings(_env_file=None, index_dir=torch_index))
-    with pytest.raises(IndexUnavailable, match="#int8") as info:
+    with pytest.raises(IndexUnavailable, match="#int8-v3") as info:
         engine.answer("Is the Russian navy involved?")
     assert "rebuild" in (info.value.hint or "") or "build" in (info.value.hint or "")
