@@ -96,9 +96,8 @@ def _quantise(source: Path, target: Path) -> None:
     Per channel because per-tensor scales cost too much accuracy here (cosine to fp32 ~0.96
     against ~0.99); MatMul only because quantising the embeddings' Gather hurt more than it saved.
     """
-    from onnxruntime.quantization import QuantType, quantize_dynamic
-
     import onnx
+    from onnxruntime.quantization import QuantType, quantize_dynamic
 
     matmuls = [n.name for n in onnx.load(str(source), load_external_data=False).graph.node if n.op_type == "MatMul"]
     keep = [n for n in matmuls if n.endswith(KEEP_FP32)]
