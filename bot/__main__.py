@@ -5,13 +5,14 @@ from __future__ import annotations
 import logging
 import sys
 
-from bot.cli.common import configure_logging, fail
+from bot.cli.common import command, configure_logging, fail
 from bot.errors import IndexUnavailable, ReportBotError
 from bot.settings import get_settings
 
 
-def main() -> int:
-    """Start the face the settings ask for."""
+@command
+def main(argv: list[str] | None = None) -> int:
+    """Start the face the settings ask for (`argv` is unused: the settings say everything)."""
     try:
         settings = get_settings()
     except ReportBotError as exc:  # an invalid setting: one line naming it, not a traceback

@@ -9,8 +9,10 @@ means a full build into an empty version. Either way the new version is swapped 
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
+import sqlite3
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -21,14 +23,26 @@ from filelock import FileLock, Timeout
 
 from bot.corpus import Article, FileStat, corpus_files, load_corpus
 from bot.embedder import Embedder
-from bot.embedding_cache import EmbeddingCache, count_uncached
-from bot.errors import IndexUnavailable, ReportBotError
+from bot.embedding_cache import CACHE_FILE, EmbeddingCache, cache_key, count_uncached
+from bot.errors import IndexUnavailable, ReportBotError, disk_full, storage_error
 from bot.passages import SPLITTER_VERSION, Passage, split_article
-from bot.store import SCHEMA_VERSION, IndexWriter, Manifest, current_version, live_manifest, prune_versions
+from bot.store import (
+    MANIFEST,
+    SCHEMA_VERSION,
+    STORE,
+    VERSIONS,
+    IndexWriter,
+    Manifest,
+    current_version,
+    live_manifest,
+    prune_versions,
+)
 from bot.vector_index import IndexPolicy
 
 log = logging.getLogger(__name__)
 
+#: Said when a build on a full disk had to delete the embedding cache to leave the disk as it found it.
+CACHE_DROPPED = "the embedding cache was emptied to free space (the next build embeds again)"
 LOCK_FILE = "build.lock"
 OWNER_FILE = "build.owner"
 
@@ -65,12 +79,19 @@ class BuildReport:
     removed: int = 0
     unchanged: int = 0
     duplicates: list[str] = field(default_factory=list)
+    #: Indexed articles kept although their file or folder could not be read this time.
+    kept: list[str] = field(default_factory=list)
 
 
 def passage_embedding_text(passage: Passage, title: str) -> str:
     """What is embedded for a passage: its words with the context a reader has (title, section)."""
-    context = f"{title}. {passage.section}." if passage.section else f"{title}."
-    return f"{context} {passage.text}"
+    return embedding_text(title, passage.section, passage.text)
+
+
+def embedding_text(title: str, section: str | None, text: str) -> str:
+    """`passage_embedding_text` from stored columns: a version's cache keys are recomputed from its store."""
+    context = f"{title}. {section}." if section else f"{title}."
+    return f"{context} {text}"
 
 
 def sentence_embedding_text(sentence: str) -> str:
@@ -149,12 +170,24 @@ class LiveIndex:
         stats = {a: tuple(v["stat"]) for a, v in self.manifest.articles.items() if v.get("stat")}
         return hashes, stats  # type: ignore[return-value]
 
+    def bodies(self) -> dict[str, str] | None:
+        """Article id → body hash as recorded, for recognising a copy of an unread file's article."""
+        if self.manifest is None:
+            return None
+        return {a: v["body"] for a, v in self.manifest.articles.items() if v.get("body")}
 
-def plan_build(articles: list[Article], live: LiveIndex) -> BuildPlan:
-    """Compare the corpus with the live index; a changed model, splitter or schema means a full build."""
+
+def plan_build(articles: list[Article], live: LiveIndex, keep: Callable[[str], bool] | None = None) -> BuildPlan:
+    """Compare the corpus with the live index; a changed model, splitter or schema means a full build.
+
+    `keep(article_id)` says which indexed articles stay although no file was loaded for them: those
+    whose file or folder could not be read (`CorpusLoad.keeps`). Unreadable is not deleted.
+    """
     plan = BuildPlan(full_reason=live.full_reason, base=live.version, base_manifest=live.manifest)
     built = {a: v["hash"] for a, v in live.manifest.articles.items()} if live.manifest else {}
     now = {a.meta.id for a in articles}
+    if keep is not None:
+        now |= {article_id for article_id in built if keep(article_id)}
     for article in articles:
         old = built.get(article.meta.id)
         if plan.full_reason is not None or old == article.content_hash:
@@ -247,12 +280,22 @@ class _BuildLock:
                 self.lock.acquire(timeout=self.wait, poll_interval=0.1)
             except Timeout:
                 raise BuildLocked(f"another build is running on this index ({self._holder()})") from None
-        self.owner.write_text(f"pid {os.getpid()}, since {datetime.now(UTC):%Y-%m-%d %H:%M:%S} UTC", encoding="utf-8")
+        try:
+            self.owner.write_text(
+                f"pid {os.getpid()}, since {datetime.now(UTC):%Y-%m-%d %H:%M:%S} UTC", encoding="utf-8"
+            )
+        except BaseException:  # a full disk, or Ctrl-C right here: leave neither file nor lock
+            self.__exit__()
+            raise
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self.owner.unlink(missing_ok=True)
-        self.lock.release()
+        try:
+            self.owner.unlink(missing_ok=True)
+        except OSError:  # a folder where the owner file goes: reported when the build wrote it
+            pass
+        finally:
+            self.lock.release()
 
 
 def build_index(
@@ -280,10 +323,57 @@ def build_index(
     LEXICAL_POSTINGS_THRESHOLD). Raises `ReportBotError` when nothing could be indexed; a
     partly bad corpus builds from what loads and lists the rest in `skipped`.
     """
+    before = current_version(index_dir) if index_dir.is_dir() else None
+    try:
+        return _build_index(
+            corpus_dir, index_dir, embedder, full, progress, notify, index_policy, lexical_threshold, lock_wait
+        )
+    except (OSError, sqlite3.Error, RuntimeError) as exc:
+        error = _storage_failure(exc, corpus_dir, index_dir, before)
+        if error is None:
+            raise
+        raise error from exc
+
+
+def _storage_failure(
+    exc: BaseException, corpus_dir: Path, index_dir: Path, before: str | None
+) -> ReportBotError | None:
+    """A failed read or write of the index or corpus folder as one line saying what is left."""
+    filename = str(getattr(exc, "filename", "") or "")
+    in_corpus = bool(filename) and Path(filename).resolve().is_relative_to(corpus_dir.resolve())
+    try:
+        after = current_version(index_dir)
+    except OSError:
+        after = before
+    if after != before and after is not None:
+        outcome = f"the new index (version {after}) is live"
+    elif before is not None:
+        outcome = "the previous index is unchanged and still answers"
+    else:
+        outcome = "no index was written"
+    if CACHE_DROPPED in getattr(exc, "__notes__", ()):
+        outcome += f"; {CACHE_DROPPED}"
+    if in_corpus:
+        return storage_error(exc, corpus_dir, outcome=outcome, flag="--corpus")
+    return storage_error(exc, index_dir, outcome=outcome)
+
+
+def _build_index(
+    corpus_dir: Path,
+    index_dir: Path,
+    embedder: Embedder,
+    full: bool,
+    progress: Callable[[int, int], None] | None,
+    notify: Callable[[str], None] | None,
+    index_policy: IndexPolicy | None,
+    lexical_threshold: int | None,
+    lock_wait: float | None,
+) -> BuildReport:
     started = time.perf_counter()
     report = BuildReport()
-    if not any(corpus_files(corpus_dir)):
-        _nothing_to_index(corpus_dir, [])
+    unreadable: list[tuple[Path, str]] = []
+    if not any(corpus_files(corpus_dir, unreadable)):
+        _nothing_to_index(corpus_dir, [f"{folder}/: cannot read folder ({why})" for folder, why in unreadable])
     if lock_wait is None:
         from bot.settings import get_settings
 
@@ -293,11 +383,19 @@ def build_index(
         # Under the lock, so the live version cannot change between this look and the plan.
         live = LiveIndex.read(index_dir, embedder.model_name, full=full)
         known = live.files()
-        loaded = load_corpus(corpus_dir, known=known and known[0], stats=known and known[1])
+        loaded = load_corpus(corpus_dir, known=known and known[0], stats=known and known[1], bodies=live.bodies())
         report.skipped, report.warnings, report.duplicates = loaded.skipped, loaded.warnings, loaded.duplicates
         if not loaded.articles:
             _nothing_to_index(corpus_dir, loaded.skipped)
-        plan = plan_build(loaded.articles, live)
+        plan = plan_build(loaded.articles, live, loaded.keeps)
+        indexed = plan.base_manifest.articles if plan.base_manifest else {}
+        report.kept = sorted(a for a in indexed if loaded.keeps(a))
+        if plan.full_reason is not None and loaded.unreadable:
+            # A full build starts empty and has no text for them: say so rather than drop them quietly.
+            report.warnings.append(
+                f"{plan.full_reason}: what could not be read is left out of the new index until it can be "
+                "read; an incremental build keeps it"
+            )
         report.plan_seconds = time.perf_counter() - started
         report.added, report.changed = len(plan.added), len(plan.changed)
         report.removed, report.unchanged = len(plan.removed), len(plan.unchanged)
@@ -307,15 +405,100 @@ def build_index(
             report.articles = len(plan.base_manifest.articles)
             report.passages = plan.base_manifest.counts["passages"]
             report.sentences = plan.base_manifest.counts["sentences"]
+            if _cache_oversized(index_dir, plan.base_manifest):
+                prune_embedding_cache(index_dir)
             report.seconds = time.perf_counter() - started
             return report
         report.full = plan.full_reason is not None
         report.reason = plan.full_reason or f"incremental: {plan.summary()}"
         if notify:
             notify(report.reason)
-        _write_version(plan, index_dir, embedder, report, progress, started, index_policy, lexical_threshold, notify)
+        try:
+            _write_version(
+                plan, index_dir, embedder, report, progress, started, index_policy, lexical_threshold, notify
+            )
+        except (OSError, sqlite3.Error, RuntimeError) as exc:
+            # The unfinished version is gone (IndexWriter.abort); the vectors this build added to
+            # the cache may be what filled the disk: keep only those the kept versions use.
+            if disk_full(exc, index_dir) and prune_embedding_cache(index_dir, drop_if_stuck=True) < 0:
+                exc.add_note(CACHE_DROPPED)
+            raise
+        prune_embedding_cache(index_dir)
     report.seconds = time.perf_counter() - started
     return report
+
+
+def used_cache_keys(index_dir: Path) -> set[str]:
+    """Cache keys of every vector the finished versions on disk were built from.
+
+    Recomputed from each version's store (titles, sections, passage and sentence texts) and its
+    manifest's model, exactly as `_write_version` embeds them; about 1 s per 400,000 texts.
+    """
+    keys: set[str] = set()
+    root = index_dir / VERSIONS
+    if not root.is_dir():
+        return keys
+    for version in root.iterdir():
+        if version.name.endswith(".partial") or not (version / MANIFEST).is_file():
+            continue
+        model = Manifest.read(version / MANIFEST).model
+        db = sqlite3.connect(f"file:{(version / STORE).resolve()}?mode=ro&immutable=1", uri=True)
+        try:
+            rows = db.execute(
+                "SELECT a.title, p.section, p.text FROM passages p JOIN articles a ON a.id = p.article_id"
+            )
+            keys.update(cache_key(model, embedding_text(t, sec, text)) for t, sec, text in rows)
+            sentences = db.execute("SELECT text FROM sentences")
+            keys.update(cache_key(model, sentence_embedding_text(t)) for (t,) in sentences)
+        finally:
+            db.close()
+    return keys
+
+
+def prune_embedding_cache(index_dir: Path, *, drop_if_stuck: bool = False) -> int:
+    """Keep only the cached vectors of the versions on disk (the live one and the one before it).
+
+    Called under the build lock after every build that wrote a version, and after one that failed
+    on a full disk. With `drop_if_stuck`, a cache that cannot even be pruned (no room for SQLite's
+    journal) is deleted: it only saves re-embedding, and it must not keep the disk full.
+    Returns how many vectors were removed.
+    """
+    path = index_dir / CACHE_FILE
+    if not path.is_file():
+        return 0
+    try:
+        keep = used_cache_keys(index_dir)
+        cache = EmbeddingCache(index_dir, "")
+        try:
+            removed = cache.prune(keep)
+        finally:
+            cache.close()
+    except (OSError, sqlite3.Error, ValueError, KeyError, TypeError) as exc:
+        log.debug("could not prune the embedding cache %s: %s", path, exc)
+        if not drop_if_stuck:
+            return 0
+        for leftover in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+            with contextlib.suppress(OSError):
+                leftover.unlink(missing_ok=True)
+        return -1
+    if removed:
+        log.debug("embedding cache: %d vectors no longer used by the kept versions removed", removed)
+    return removed
+
+
+def _cache_oversized(index_dir: Path, manifest: Manifest) -> bool:
+    """Whether the cache file is clearly bigger than the live version's vectors need (cheap: a stat).
+
+    An up-to-date build then prunes it too, so a cache grown before pruning existed shrinks
+    without waiting for the next change.
+    """
+    try:
+        size = (index_dir / CACHE_FILE).stat().st_size
+    except OSError:
+        return False
+    vectors = manifest.counts.get("passages", 0) + manifest.counts.get("sentences", 0)
+    # Twice the live version (the one before it is about as big), plus SQLite's key and page overhead.
+    return size > 2 * vectors * (manifest.dimension * 4 + 200) + (1 << 20)
 
 
 def _write_version(
@@ -389,6 +572,7 @@ def _write_version(
         for article, passages in by_article:
             articles[article.meta.id] = {
                 "hash": article.content_hash,
+                "body": article.body_hash,
                 "path": article.meta.path,
                 "passages": len(passages),
                 "stat": article.stat,

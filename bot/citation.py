@@ -20,14 +20,19 @@ def human_date(iso: str | None) -> str | None:
 
 def paragraph_label(paragraph: int, kind: str) -> str:
     """`¶12`, or the name of the part for the standfirst and captions."""
-    if kind == "standfirst":
-        return "standfirst"
+    if kind in ("standfirst", "title"):
+        return kind
     if kind == "caption":
         return f"¶{paragraph} (photo caption)"
     return f"¶{paragraph}"
 
 
+#: What a source line shows for an article whose date is not known: never a guessed one.
+UNKNOWN_DATE = "date unknown"
+
+
 def source_line(article: ArticleMeta, paragraph: int, kind: str) -> str:
-    """`TRT World · Syrian regime initiates ... · 8 Oct 2015 · ¶12`."""
-    parts = [article.publisher, article.title, human_date(article.date), paragraph_label(paragraph, kind)]
+    """`TRT World · Syrian regime initiates ... · 8 Oct 2015 · ¶12` (`date unknown` when it is)."""
+    when = human_date(article.date) or UNKNOWN_DATE
+    parts = [article.publisher, article.title, when, paragraph_label(paragraph, kind)]
     return " · ".join(p for p in parts if p)

@@ -9,6 +9,7 @@ paragraphs, captions and the standfirst become passages.
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import logging
 import os
@@ -100,11 +101,25 @@ class Article:
     parsed: bool = True
     #: The file's stat when it was read, for the manifest; None when it was changing then.
     stat: FileStat | None = None
+    #: `body_hash` of an unparsed article, as the live index recorded it (None when unknown).
+    known_body: str | None = None
 
     @property
     def body_blocks(self) -> list[Block]:
         """Blocks that hold the report's words (standfirst, paragraphs, captions)."""
         return [b for b in self.blocks if b.kind in PASSAGE_KINDS]
+
+    @property
+    def body_hash(self) -> str | None:
+        """A hash of the article's words alone (its body blocks, spaces unified), not its metadata.
+
+        The same report saved twice under another publisher, title or date has a different
+        `content_hash` but the same body: a build indexes it once and names the file holding it.
+        """
+        if not self.parsed:
+            return self.known_body
+        words = "\n\n".join(" ".join(b.text.split()) for b in self.body_blocks)
+        return hashlib.sha256(words.encode("utf-8")).hexdigest()
 
 
 PASSAGE_KINDS = frozenset({BlockKind.STANDFIRST, BlockKind.PARAGRAPH, BlockKind.CAPTION})
@@ -130,6 +145,15 @@ def normalise_text(text: str) -> str:
     return "\n".join(lines).strip("\n")
 
 
+def body_of(text: str) -> str:
+    """The body of a corpus file as written: the text after the front matter's closing `---` line.
+
+    What attribution offsets (`scripts/attribute.py --json`, PolNeAR's gold) count characters in.
+    """
+    match = re.match(r"---\r?\n.*?\r?\n---[ \t]*\r?\n", text, re.S)
+    return text[match.end() :] if match else text
+
+
 def decode_bytes(data: bytes, path: Path) -> tuple[str, str | None]:
     """Decode an article's bytes: UTF-8 first, then the best legacy guess, named in a warning."""
     if b"\x00" in data[:8192]:
@@ -148,20 +172,25 @@ def decode_bytes(data: bytes, path: Path) -> tuple[str, str | None]:
 
 
 def split_front_matter(text: str, path: Path) -> tuple[dict[str, Any], str]:
-    """YAML front matter between `---` lines, parsed by python-frontmatter."""
+    """YAML front matter between `---` lines and the body; the fields are checked by `article_fields`.
+
+    Parsed by python-frontmatter with a loader that refuses anchors and aliases and keeps every
+    value as text (`bot/front_matter.py`): a hostile header costs at most 64 KiB of parsing.
+    """
     if not text.startswith("---"):
         return {}, text
-    import frontmatter
-    import yaml
+    from bot.front_matter import split
 
-    try:
-        post = frontmatter.loads(text)
-    except yaml.YAMLError as exc:
-        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise ArticleError(f"{path}: malformed front matter ({first})") from exc
-    if not isinstance(post.metadata, dict):
-        raise ArticleError(f"{path}: front matter is not a mapping of fields")
-    return dict(post.metadata), post.content
+    return split(text, path)
+
+
+def article_fields(raw: dict[str, Any], path: Path) -> dict[str, str | None]:
+    """The five article fields of raw front matter, validated (real date, bounded text, http(s) url)."""
+    if not raw:
+        return dict.fromkeys(FRONT_MATTER_FIELDS)
+    from bot.front_matter import validate_fields
+
+    return validate_fields(raw, path)
 
 
 #: Front matter fields in the order a normalised corpus file lists them.
@@ -187,17 +216,22 @@ def format_article(fields: dict[str, Any], body: str) -> str:
 
 
 def as_iso_date(value: Any, path: Path) -> str | None:
-    """Front matter dates as ISO strings; YAML may hand us a date object or a string."""
+    """A date as an ISO string; YAML or the command line may hand us a date object or a string.
+
+    Only a real calendar date passes (`2015-02-30` does not), as an `ArticleError` naming the file.
+    """
     if value in (None, ""):
         return None
     if isinstance(value, datetime):
         return value.date().isoformat()
     if isinstance(value, date):
         return value.isoformat()
+    from bot.front_matter import parse_iso_date
+
     try:
-        return date.fromisoformat(str(value).strip()[:10]).isoformat()
+        return parse_iso_date(str(value)[:100])
     except ValueError as exc:
-        raise ArticleError(f"{path}: date {value!r} is not an ISO date (YYYY-MM-DD)") from exc
+        raise ArticleError(f"{path}: date {str(value)[:40]!r} is {exc}") from None
 
 
 def _clean(value: Any) -> str | None:
@@ -266,7 +300,8 @@ def classify_blocks(raw_blocks: list[str], meta_title: str | None, byline: str |
 
 def parse_article(text: str, path: Path, article_id: str | None = None) -> Article:
     """Parse decoded text (with optional front matter) into an `Article`."""
-    fields, body = split_front_matter(text, path)
+    raw, body = split_front_matter(text, path)
+    fields = article_fields(raw, path)
     body = normalise_text(body)
     raw_blocks = [b for b in re.split(r"\n\s*\n", body) if b.strip()]
     meta_title = _clean(fields.get("title"))
@@ -274,7 +309,7 @@ def parse_article(text: str, path: Path, article_id: str | None = None) -> Artic
         # The first line is the title even when no blank line follows it.
         first, rest = raw_blocks[0].split("\n", 1)
         raw_blocks[:1] = [first, rest]
-    byline = _clean(fields.get("byline") or fields.get("author"))
+    byline = _clean(fields["byline"])
     blocks = classify_blocks(raw_blocks, meta_title, byline)
     if meta_title:
         # The title from front matter is authoritative; drop a body title that repeats it.
@@ -286,15 +321,15 @@ def parse_article(text: str, path: Path, article_id: str | None = None) -> Artic
         byline = next((b.text for b in blocks if b.kind is BlockKind.BYLINE), None)
     if not any(b.kind in PASSAGE_KINDS for b in blocks):
         raise ArticleError(f"{path}: no paragraphs to index")
-    publisher = _clean(fields.get("publisher") or fields.get("site") or fields.get("sitename"))
+    publisher = fields["publisher"]
     if publisher is None and byline:
         publisher = re.sub(r"\s+and agencies$", "", byline, flags=re.I) or None
     meta = ArticleMeta(
         id=article_id or path.stem,
         title=title,
         publisher=publisher,
-        date=as_iso_date(fields.get("date"), path),
-        url=_clean(fields.get("url")),
+        date=fields["date"],
+        url=fields["url"],
         byline=byline,
         path=str(path),
     )
@@ -318,6 +353,70 @@ def file_stat(path: Path, info: Any) -> FileStat | None:
     return (str(path), int(info.st_size), int(info.st_mtime_ns), int(info.st_ctime_ns))
 
 
+class UnreadableFile(ArticleError):
+    """A file the build could not read (permissions, I/O error): its indexed article is kept."""
+
+
+def _regular_stat(path: Path) -> os.stat_result:
+    """The stat of a corpus file that may be read; `ArticleError` for what must not be.
+
+    Only a regular file with one name is an article. A symlink is refused (`ln -s ../.env
+    corpus/notes.txt` would publish the bot's token), and so is a file with several hard links,
+    which may be the same file outside the corpus folder.
+    """
+    try:
+        info = os.lstat(path)
+    except OSError as exc:
+        raise UnreadableFile(f"{path}: cannot read ({exc.strerror or exc})") from exc
+    if stat.S_ISLNK(info.st_mode):
+        raise ArticleError(
+            f"{path}: symbolic link (to {os.readlink(path)!r}), not read: only regular files inside the "
+            "corpus folder are articles; copy the file in instead"
+        )
+    if not stat.S_ISREG(info.st_mode):
+        # A FIFO or device would block or never end; only regular files are articles.
+        raise ArticleError(f"{path}: not a regular file")
+    if info.st_nlink > 1:
+        raise ArticleError(
+            f"{path}: has {info.st_nlink} hard links, not read: it may be a file from outside the corpus "
+            "folder; copy the file in instead"
+        )
+    return info
+
+
+def _open_regular(path: Path, info: os.stat_result) -> int:
+    """Open the file `_regular_stat` checked.
+
+    `O_NOFOLLOW` keeps the refusal of links even if the file is swapped for one between the check
+    and the read; `O_NONBLOCK` keeps a FIFO from blocking the open.
+    """
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise ArticleError(f"{path}: became a symbolic link while read, not read") from exc
+        raise UnreadableFile(f"{path}: cannot read ({exc.strerror or exc})") from exc
+    opened = os.fstat(fd)
+    if (opened.st_dev, opened.st_ino) != (info.st_dev, info.st_ino) or not stat.S_ISREG(opened.st_mode):
+        os.close(fd)
+        raise ArticleError(f"{path}: replaced while read; the next build reads it again")
+    return fd
+
+
+def _read_all(fd: int, path: Path, size: int) -> bytes:
+    """The file's bytes, at most `MAX_ARTICLE_BYTES` of them (a file may grow while read)."""
+    try:
+        with os.fdopen(fd, "rb", closefd=True) as handle:
+            data = handle.read(MAX_ARTICLE_BYTES + 1)
+    except OSError as exc:
+        raise UnreadableFile(f"{path}: cannot read ({exc.strerror or exc})") from exc
+    if len(data) > MAX_ARTICLE_BYTES:
+        raise ArticleError(
+            f"{path}: {max(size, len(data)) / 1e6:.1f} MB is over the {MAX_ARTICLE_BYTES // 2**20} MiB limit"
+        )
+    return data
+
+
 def load_article(
     path: Path,
     corpus_dir: Path | None = None,
@@ -327,6 +426,8 @@ def load_article(
 ) -> Article:
     """Read one article file; raises `ArticleError` with the path and reason when it cannot.
 
+    Symlinks, hard-linked files, FIFOs and devices are refused (`_regular_stat`); a file that
+    cannot be read raises `UnreadableFile`, so that the build keeps what it indexed from it.
     With `known` (article id → content hash of the live index), a file whose hash matches is not
     parsed: an unparsed `Article` stands for it, which keeps large incremental builds fast.
     With `stats` too (article id → the file's stat when the live index read it), a file whose
@@ -335,22 +436,15 @@ def load_article(
     keeps size, mtime and ctime, e.g. after setting the clock back, is only seen by `--full`.)
     """
     article_id = _article_id(path, corpus_dir)
-    try:
-        info = path.stat()
-        if not stat.S_ISREG(info.st_mode):
-            # A FIFO or device would block or never end; only regular files are articles.
-            raise ArticleError(f"{path}: not a regular file")
-        current = file_stat(path, info)
-        if known is not None and stats is not None and article_id in known:
-            recorded = stats.get(article_id)
-            if current is not None and recorded is not None and tuple(recorded) == current:
-                return _known_article(article_id, path, known[article_id], current)
-        size = info.st_size
-        if size > MAX_ARTICLE_BYTES:
-            raise ArticleError(f"{path}: {size / 1e6:.1f} MB is over the {MAX_ARTICLE_BYTES // 2**20} MiB limit")
-        data = path.read_bytes()
-    except OSError as exc:
-        raise ArticleError(f"{path}: cannot read ({exc.strerror or exc})") from exc
+    info = _regular_stat(path)
+    current = file_stat(path, info)
+    if known is not None and stats is not None and article_id in known:
+        recorded = stats.get(article_id)
+        if current is not None and recorded is not None and tuple(recorded) == current:
+            return _known_article(article_id, path, known[article_id], current)
+    if info.st_size > MAX_ARTICLE_BYTES:
+        raise ArticleError(f"{path}: {info.st_size / 1e6:.1f} MB is over the {MAX_ARTICLE_BYTES // 2**20} MiB limit")
+    data = _read_all(_open_regular(path, info), path, info.st_size)
     if not data.strip():
         raise ArticleError(f"{path}: empty file")
     if path.suffix.lower() in HTML_SUFFIXES:
@@ -391,26 +485,43 @@ def _article_id(path: Path, corpus_dir: Path | None) -> str:
     return path.stem
 
 
-def corpus_files(corpus_dir: Path) -> Iterator[Path]:
+def _folder_id(folder: Path, corpus_dir: Path) -> str:
+    """The id prefix of the articles below `folder` (`sub/deeper/`); "" for the corpus folder itself."""
+    try:
+        relative = folder.relative_to(corpus_dir).as_posix()
+    except ValueError:
+        return ""
+    return "" if relative == "." else relative + "/"
+
+
+def corpus_files(corpus_dir: Path, unreadable: list[tuple[Path, str]] | None = None) -> Iterator[Path]:
     """Article files below `corpus_dir`, sorted, without following symlinked folders (no loops).
 
-    `os.scandir` tells folders from files without a `stat` per file (pathlib's rglob plus
-    `is_dir` cost three), which matters when planning a build over 10,000 files.
+    Hidden files and folders (a name starting with `.`: `.env`, `.git/`) are never articles. A
+    folder that cannot be listed is appended to `unreadable` with the reason, so that the build
+    can report it and keep what it indexed from there. `os.scandir` tells folders from files
+    without a `stat` per file (pathlib's rglob plus `is_dir` cost three), which matters when
+    planning a build over 10,000 files.
     """
     if not corpus_dir.is_dir():
         return
     found: list[str] = []
     folders = [str(corpus_dir)]
     while folders:
+        folder = folders.pop()
         try:
-            entries = list(os.scandir(folders.pop()))
-        except OSError:
-            continue  # an unreadable subfolder: skipped, as rglob did
+            entries = list(os.scandir(folder))
+        except OSError as exc:
+            if unreadable is not None:
+                unreadable.append((Path(folder), exc.strerror or str(exc)))
+            continue
         for entry in entries:
+            if entry.name.startswith("."):
+                continue
             if entry.is_dir(follow_symlinks=False):
                 folders.append(entry.path)
-            elif not entry.name.startswith(".") and os.path.splitext(entry.name)[1].lower() in SUPPORTED_SUFFIXES:
-                found.append(entry.path)  # FIFOs, dangling links and the like are reported by load_article
+            elif os.path.splitext(entry.name)[1].lower() in SUPPORTED_SUFFIXES:
+                found.append(entry.path)  # symlinks, FIFOs and the like are reported by load_article
     for path in sorted(found):  # the same order as sorting by as_posix() on POSIX
         yield Path(path)
 
@@ -424,28 +535,81 @@ class CorpusLoad:
     warnings: list[str] = field(default_factory=list)
     #: Files with the same text as one loaded before them: reported, indexed once.
     duplicates: list[str] = field(default_factory=list)
+    #: Article ids (a file's id, or a folder's id followed by `/`) that could not be read: what
+    #: the live index holds of them is kept until they are readable again or deleted.
+    unreadable: list[str] = field(default_factory=list)
+
+    def keeps(self, article_id: str) -> bool:
+        """Whether an indexed article must stay because its file or folder could not be read."""
+        return any(
+            article_id == u or ((u == "" or u.endswith("/")) and article_id.startswith(u)) for u in self.unreadable
+        )
 
 
 def load_corpus(
-    corpus_dir: Path, *, known: Mapping[str, str] | None = None, stats: Mapping[str, FileStat] | None = None
+    corpus_dir: Path,
+    *,
+    known: Mapping[str, str] | None = None,
+    stats: Mapping[str, FileStat] | None = None,
+    bodies: Mapping[str, str] | None = None,
 ) -> CorpusLoad:
     """Load every article; a bad file is skipped with its reason and the rest still load.
 
-    `known` (id → hash of the live index) leaves unchanged articles unparsed, and `stats` (id →
-    recorded file stat) unread; see `load_article`.
+    Whatever goes wrong with one file (hostile front matter, a page that trips the extractor) skips
+    that file only. Files and folders that cannot be read are listed in `unreadable`. `known` (id →
+    hash of the live index) leaves unchanged articles unparsed, and `stats` (id → recorded file
+    stat) unread; see `load_article`.
+
+    Two files with the same article body (the same words under other front matter, e.g. another
+    publisher) are one article: the second is listed in `duplicates` with the file already holding
+    it, and not loaded. An article the live index holds unchanged keeps its place over a newcomer;
+    `bodies` (id → `body_hash` recorded by the live index) stands for the bodies of unread files.
     """
     result = CorpusLoad()
-    seen: dict[str, str] = {}
-    for path in corpus_files(corpus_dir):
+    loaded: list[Article] = []
+    folders: list[tuple[Path, str]] = []
+    for path in corpus_files(corpus_dir, folders):
         try:
             article = load_article(path, corpus_dir, known=known, stats=stats)
+        except UnreadableFile as exc:
+            result.skipped.append(f"{exc}; its indexed article is kept until it can be read or is deleted")
+            result.unreadable.append(_article_id(path, corpus_dir))
+            continue
         except ArticleError as exc:
             result.skipped.append(str(exc))
             continue
-        if article.content_hash in seen:
-            result.duplicates.append(f"{path}: same text as {seen[article.content_hash]}, indexed once")
+        except (RecursionError, ValueError, TypeError, LookupError, ArithmeticError, OSError) as exc:
+            # A bug's or a hostile file's last line of defence: one file, not the whole build.
+            log.debug("unexpected error reading %s", path, exc_info=True)
+            result.skipped.append(f"{path}: could not be read as an article ({type(exc).__name__}: {str(exc)[:120]})")
             continue
-        seen[article.content_hash] = str(path)
-        result.warnings.extend(article.warnings)
-        result.articles.append(article)
+        if not article.parsed and bodies is not None:
+            article.known_body = bodies.get(article.meta.id)
+        loaded.append(article)
+    # Articles already indexed unchanged claim their body first, so that a copy added later is
+    # the one reported, whatever the two files' names; then the rest, in path order.
+    holder: dict[str, Article] = {}
+    indexed = {id(a) for a in loaded if not a.parsed or (known is not None and known.get(a.meta.id) == a.content_hash)}
+    for article in sorted(loaded, key=lambda a: id(a) not in indexed):  # stable: path order within each
+        key = article.body_hash or article.content_hash
+        first = holder.setdefault(key, article)
+        if first is not article:
+            same = "same text" if first.content_hash == article.content_hash else "same article body"
+            result.duplicates.append(f"{article.meta.path}: {same} as {first.meta.path}, indexed once (skipped)")
+    kept = {id(a) for a in holder.values()}
+    for article in loaded:
+        if id(article) in kept:
+            result.warnings.extend(article.warnings)
+            result.articles.append(article)
+    result.duplicates.sort()
+    for folder, reason in folders:
+        if folder == corpus_dir:
+            result.skipped.append(f"{folder}/: cannot read the corpus folder ({reason})")
+        else:
+            result.skipped.append(
+                f"{folder}/: cannot read folder ({reason}); the articles indexed from it are kept until it "
+                "can be read or is deleted"
+            )
+        result.unreadable.append(_folder_id(folder, corpus_dir))
+    result.skipped.sort()
     return result

@@ -93,6 +93,35 @@ class EmbeddingCache:
             return np.zeros((0, dimension()), dtype=np.float32), 0
         return np.vstack([found[k] for k in keys]).astype(np.float32, copy=False), len(missing)
 
+    def rows(self) -> int:
+        """How many vectors the cache holds."""
+        return int(self.db.execute("SELECT count(*) FROM vectors").fetchone()[0])
+
+    def prune(self, keep: set[str]) -> int:
+        """Delete every vector whose key is not in `keep`; returns how many went.
+
+        The file shrinks too (VACUUM) once a quarter of it is free pages: deleted rows alone only
+        stop it growing. VACUUM needs room for a copy, so on a full disk it is skipped; the free
+        pages are then reused by the next build.
+        """
+        db = self.db
+        db.execute("PRAGMA temp_store=MEMORY")  # the key list must not need disk space either
+        with db:
+            db.execute("CREATE TEMP TABLE IF NOT EXISTS keep (key TEXT PRIMARY KEY)")
+            db.execute("DELETE FROM keep")
+            db.executemany("INSERT OR IGNORE INTO keep VALUES (?)", ((k,) for k in keep))
+            removed = db.execute("DELETE FROM vectors WHERE key NOT IN (SELECT key FROM keep)").rowcount
+            db.execute("DROP TABLE keep")
+        if removed:
+            free, pages = (db.execute(f"PRAGMA {p}").fetchone()[0] for p in ("freelist_count", "page_count"))
+            try:
+                if free * 4 > pages:
+                    db.execute("VACUUM")
+                db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            except sqlite3.Error:
+                pass
+        return int(removed)
+
     def close(self) -> None:
         """Close the database; vectors are already committed."""
         self.db.close()

@@ -13,6 +13,7 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from bot import views
 from bot.answer import Answer, Quote
 from bot.corpus import ArticleMeta
 from bot.embedder import Embedder
@@ -21,6 +22,8 @@ from bot.passages import SPLITTER_VERSION
 from bot.search import Retrieval, article_meta, decide, make_quotes, rank_passages, speaker_from_row
 from bot.settings import Settings, get_settings
 from bot.store import IndexReader, current_stamp, current_version
+from bot.wording import Wording
+from bot.wording import wording as wording_for
 
 log = logging.getLogger(__name__)
 
@@ -94,6 +97,9 @@ class Engine:
         k = k or self.settings.top_k
         reader = self.reader
         text, notice = self.clean_question(question)
+        if notice is not None:
+            # Echo what was searched: a 100 MB batch line used to come back whole in "question".
+            question = text
         if not any(ch.isalnum() for ch in text):
             return Answer(question=question, answered=False, notice=notice or "ask a question in words")
         # The question's embedding (onnxruntime or torch, which release the GIL) and the lexical
@@ -106,11 +112,18 @@ class Engine:
         answered = decide(reader, ranked, terms, self.settings)
         return Answer(question=question, answered=answered, quotes=quotes, notice=notice)
 
-    def articles(self) -> list[tuple[ArticleMeta, int]]:
-        """Every indexed article with its passage count, newest first."""
+    def articles(self, limit: int | None = None) -> list[tuple[ArticleMeta, int]]:
+        """Indexed articles with their passage counts, newest first: all, or the first `limit`."""
         reader = self.reader
-        rows = reader.query("SELECT id, passages FROM articles ORDER BY date DESC, title")
-        return [(article_meta(reader, r["id"]), r["passages"]) for r in rows]
+        return [(article_meta(reader, a), n) for a, n in views.newest_articles(reader, limit)]
+
+    def article_passages(self, article_id: str) -> int | None:
+        """How many passages one article has in the index (None when it is not there)."""
+        return views.article_passages(self.reader, article_id)
+
+    def publishers(self) -> list[tuple[str, int, int, str | None, str | None]]:
+        """(publisher, articles, passages, first date, last date) per publisher, the largest first."""
+        return views.publishers(self.reader)
 
     def paragraph_context(self, passage_id: int, around: int = 1) -> list[tuple[int, str, str]]:
         """The paragraph holding a passage and its neighbours: (paragraph no., kind, text)."""
@@ -125,40 +138,27 @@ class Engine:
         )
         return [(r["paragraph"], r["kind"], r["text"]) for r in rows]
 
-    def speakers(self) -> list[tuple[str, int]]:
+    def speakers(self, limit: int | None = None) -> list[tuple[str, int]]:
         """Named sources and how many sentences are attributed to each, most quoted first.
 
         Names are the attribution's normalised ones (an acronym with its full name, "the
         ministry" as the fuller name used first), shown as `SOHR (Syrian Observatory for Human
-        Rights)` when the report spelled the acronym out.
+        Rights)` when the report spelled the acronym out. Read from the counts the build kept.
         """
-        rows = self.reader.query(
-            "SELECT speaker, max(speaker_full) AS full, count(*) AS n FROM sentences WHERE speaker_kind = 'source' "
-            "GROUP BY speaker COLLATE NOCASE ORDER BY n DESC, speaker"
-        )
-        return [(f"{r['speaker']} ({r['full']})" if r["full"] else r["speaker"], r["n"]) for r in rows]
+        return views.speakers(self.reader, limit)
+
+    def speaker_count(self) -> int:
+        """How many named sources the index holds."""
+        return views.speaker_count(self.reader)
 
     def quotes_by(self, name: str, limit: int = 20) -> list[Quote]:
         """Sentences attributed to a speaker, found by name, full name or acronym, in any case.
 
         `SOHR`, `sohr`, `Syrian Observatory for Human Rights` and `SOHR (Syrian Observatory for
-        Human Rights)` (a line of `speakers()`) all find the same quotes.
+        Human Rights)` (a line of `speakers()`) all find the same quotes, in index order.
         """
         reader = self.reader
-        wanted = " ".join(name.replace("’", "'").split())
-        wanted = re.sub(r"^the\s+", "", wanted, flags=re.I)
-        listed = re.fullmatch(r"(?P<name>.+?)\s*\((?P<full>[^()]+)\)", wanted)
-        if listed:
-            wanted = listed.group("name")
-        like = f"%{wanted}%"
-        rows = reader.query(
-            "SELECT s.*, p.text AS ptext, p.article_id, p.paragraph, p.kind, p.section FROM sentences s "
-            "JOIN passages p ON p.id = s.passage_id WHERE s.speaker_kind = 'source' AND "
-            "(s.speaker LIKE ? OR s.speaker_full LIKE ? OR s.speaker IN "
-            "(SELECT speaker FROM sentences WHERE speaker_full LIKE ?)) "
-            "ORDER BY p.article_id, p.paragraph, s.position LIMIT ?",
-            (like, like, like, limit),
-        )
+        rows = views.source_sentences(reader, views.source_names(reader, name), limit)
         return [
             Quote(
                 passage_id=r["passage_id"],
@@ -175,6 +175,10 @@ class Engine:
             for r in rows
         ]
 
+    def wording(self) -> Wording:
+        """The words for the index: `the report` for one article, `the articles` for several (manifest count)."""
+        return wording_for(int(self.reader.manifest.counts.get("articles", 0)))
+
     def reload(self) -> IndexReader:
         """Re-open the index from disk now, even if CURRENT did not change (an admin's /reload)."""
         with self._lock:
@@ -185,27 +189,8 @@ class Engine:
         return reader
 
     def example_questions(self, n: int = 3) -> list[str]:
-        """Questions the report can answer, drawn from its section headings and its named sources."""
-        reader = self.reader
-        sections = [
-            r["section"]
-            for r in reader.query(
-                "SELECT section, min(id) AS first FROM passages WHERE section IS NOT NULL AND section != '' "
-                "GROUP BY section ORDER BY first"
-            )
-        ]
-        texts = " ".join(r["text"] for r in reader.query("SELECT text FROM passages"))
-        out: list[str] = []
-        speakers = [name for name, _ in self.speakers()]
-        for section in sections[: max(n - 1, 1)]:
-            first, _, rest = section.partition(" ")
-            # Keep a proper noun's capital ("Russia ..."), lower an ordinary first word ("Joint ...").
-            if f" {first} " not in texts:
-                first = first[:1].lower() + first[1:]
-            out.append(f"What does the report say about {' '.join(p for p in (first, rest) if p)}?")
-        out.extend(f"What did {name} say?" for name in speakers)
-        out.extend(f"What does the report say about {meta.title}?" for meta, _ in self.articles())
-        return list(dict.fromkeys(out))[:n]
+        """Questions the index can answer (from its sections, sources and titles), chosen at build time."""
+        return views.examples(self.reader, n)
 
 
 _default: Engine | None = None

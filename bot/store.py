@@ -22,6 +22,7 @@ import shutil
 import sqlite3
 import threading
 import time
+from collections import Counter
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -29,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 import faiss
 import numpy as np
 
+from bot import views
 from bot.errors import IndexUnavailable
 from bot.lexical_index import MAX_LEXICAL_SEGMENTS, POSTINGS_FORMAT, TABLES, LexicalIndex, write_segment
 from bot.lexical_index import segment_files as lexical_files
@@ -50,7 +52,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 2
+#: 3: the view tables of `bot/views.py` (speakers, publishers, example questions).
+SCHEMA_VERSION = 3
 CURRENT = "CURRENT"
 VERSIONS = "versions"
 MANIFEST = "manifest.json"
@@ -436,6 +439,21 @@ class IndexWriter:
         self.final = index_dir / VERSIONS / self.name
         self.path = self.final.with_name(self.name + ".partial")
         self.path.mkdir(parents=True)
+        try:
+            self._start(index_dir, dimension, base, base_manifest, policy)
+        except BaseException:  # Ctrl-C, SIGTERM or a full disk while starting: no `.partial` left
+            self.abort()
+            raise
+
+    def _start(
+        self,
+        index_dir: Path,
+        dimension: int,
+        base: str | None,
+        base_manifest: Manifest | None,
+        policy: IndexPolicy,
+    ) -> None:
+        """Open the new version's store: empty, or a copy of the base version's."""
         self.base_dir: Path | None = None
         self.base_manifest: Manifest | None = None
         # Per kind: the vectors written so far; until `_materialise`, only those added by this build.
@@ -444,9 +462,13 @@ class IndexWriter:
         self.materialised = {"passages": base is None, "sentences": base is None}
         # Per kind: the base's quantised HNSW index, whose trained ranges a rebuild reuses.
         self._quantised_base: dict[str, faiss.Index] = {}
+        #: (source, full name) → sentences this build inserted minus those it deleted, for the views'
+        #: counts (`views.refresh`); None for a full build, which counts every source once.
+        self.source_changes: Counter[tuple[str, str | None]] | None = None if base is None else Counter()
         if base is None:
             self.db = sqlite3.connect(self.path / STORE)
             self.db.executescript(_SCHEMA)
+            self.db.executescript(views.SCHEMA)
         else:
             self.base_dir = index_dir / VERSIONS / base
             self.base_manifest = base_manifest or Manifest.read(self.base_dir / MANIFEST)
@@ -629,6 +651,8 @@ class IndexWriter:
                 sentence_rows.append(
                     (sid, pid, pos, s.start, s.end, s.text, sp.name, sp.kind, sp.via, sp.full_name, sp.rule, sp.said_as)
                 )
+                if self.source_changes is not None and sp.kind == "source":
+                    self.source_changes[sp.name, sp.full_name] += 1
                 sid += 1
             pid += 1
         if (pid - pid0, sid - sid0) != (len(passage_vectors), len(sentence_vectors)):
@@ -655,6 +679,13 @@ class IndexWriter:
                 (article_id,),
             )
         ]
+        if self.source_changes is not None:
+            for name, full, n in db.execute(
+                "SELECT s.speaker, s.speaker_full, count(*) FROM sentences s JOIN passages p ON p.id = s.passage_id "
+                "WHERE p.article_id = ? AND s.speaker_kind = 'source' GROUP BY s.speaker, s.speaker_full",
+                (article_id,),
+            ):
+                self.source_changes[name, full] -= n
         db.execute(
             "DELETE FROM sentences WHERE passage_id IN (SELECT id FROM passages WHERE article_id = ?)", (article_id,)
         )
@@ -684,6 +715,7 @@ class IndexWriter:
 
     def commit(self, manifest: Manifest) -> Path:
         """Flush everything, rename the version into place and point CURRENT at it."""
+        views.refresh(self.db, self.source_changes)
         if self.base_dir is None or manifest.counts.get("passages", 0) <= FTS_OPTIMIZE_MAX_PASSAGES:
             # FTS5 writes a segment per flush (an incremental build of one article left 4-14);
             # each term lookup then reads every segment (210 SQLite steps a seed question, 77 after
@@ -707,11 +739,17 @@ class IndexWriter:
         _fsync_tree(self.path)
         os.replace(self.path, self.final)
         tmp = self.index_dir / f".{CURRENT}.{os.getpid()}"
-        with open(tmp, "w", encoding="utf-8") as fh:
-            fh.write(self.name + "\n")
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, self.index_dir / CURRENT)
+        try:
+            with open(tmp, "w", encoding="utf-8") as fh:
+                fh.write(self.name + "\n")
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.replace(tmp, self.index_dir / CURRENT)
+        except BaseException:
+            tmp.unlink(missing_ok=True)  # a full disk: the previous CURRENT stays, nothing is left over
+            if current_version(self.index_dir) != self.name:
+                os.replace(self.final, self.path)  # never live: abort() removes it
+            raise
         _fsync_dir(self.index_dir)
         prune_versions(self.index_dir)
         return self.final
@@ -719,7 +757,9 @@ class IndexWriter:
     def abort(self) -> None:
         """Drop the unfinished version; the live one is untouched."""
         try:
-            self.db.close()
+            db = getattr(self, "db", None)  # None when the constructor was cut short before opening it
+            if db is not None:
+                db.close()
         finally:
             shutil.rmtree(self.path, ignore_errors=True)
 

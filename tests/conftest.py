@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import json
 import os
 import shutil
 import subprocess
 import sys
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
 
@@ -111,3 +114,32 @@ def multi_copy(tmp_path: Path, multi_index: Path) -> tuple[Path, Path]:
     shutil.copytree(MULTI_CORPUS, corpus)
     shutil.copytree(multi_index, index)
     return corpus, index
+
+
+@contextlib.contextmanager
+def unprivileged() -> Iterator[None]:
+    """Run the block as user `nobody` when the tests run as root, so that file permissions apply."""
+    if os.geteuid() != 0:
+        yield
+        return
+    os.setegid(65534)
+    os.seteuid(65534)
+    try:
+        yield
+    finally:
+        os.seteuid(0)
+        os.setegid(0)
+
+
+@pytest.fixture
+def open_tmp() -> Iterator[Path]:
+    """A temporary folder anyone may use (pytest's own is private to root, which `nobody` cannot enter)."""
+    path = Path(tempfile.mkdtemp(prefix="hostile-"))
+    path.chmod(0o777)
+    try:
+        yield path
+    finally:
+        for p in path.rglob("*"):
+            with contextlib.suppress(OSError):
+                p.chmod(0o755)
+        shutil.rmtree(path, ignore_errors=True)

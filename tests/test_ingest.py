@@ -67,6 +67,43 @@ def test_each_format_builds_and_answers_with_its_speaker(tmp_path: Path, embedde
         assert speaker in quote.speaker.name, (question, quote.speaker)
 
 
+def test_title_of_a_titleless_text_file_is_its_title_and_a_searchable_lead(tmp_path: Path, embedder: Embedder):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "bridge.txt").write_text(
+        "Old Kessel bridge to be demolished in May\n\n"
+        "Engineers inspected the structure last week and found cracks in two of its piers.\n\n"
+        "Traffic has been diverted to the ring road since the inspection, the city council said.\n",
+        encoding="utf-8",
+    )
+    article = load_article(corpus / "bridge.txt")
+    assert article.meta.title == "Old Kessel bridge to be demolished in May"
+    build_index(corpus, tmp_path / "index", embedder)
+    engine = Engine(Settings(_env_file=None, index_dir=tmp_path / "index"), embedder=embedder)
+    quotes = engine.answer("When will the bridge be demolished?").quotes
+    lead = next(q for q in quotes if q.kind == "title")  # only the title says "May"
+    assert lead.quote == "Old Kessel bridge to be demolished in May" and lead.paragraph == -1
+
+
+def test_html_figcaption_is_a_photo_caption_with_its_credit(tmp_path: Path, embedder: Embedder):
+    page = ROOT / "tests" / "data" / "html" / "figure.html"
+    article = load_article(page)
+    caption = next(b for b in article.blocks if b.kind is BlockKind.CAPTION)
+    assert caption.text == "Fishing boats return to Kessel harbour on Monday, March 4, 2024."
+    assert caption.credit == "Jane Roe/Example News"
+    # It stands where the figure stood: after the first paragraph, before the second.
+    kinds = [b.kind for b in article.blocks]
+    assert kinds.index(BlockKind.CAPTION) == 2 and kinds[1] is BlockKind.CREDIT
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    shutil.copy(page, corpus)
+    build_index(corpus, tmp_path / "index", embedder)
+    engine = Engine(Settings(_env_file=None, index_dir=tmp_path / "index"), embedder=embedder)
+    top = engine.answer("What does the photo of the fishing boats show?").quotes[0]
+    assert top.kind == "caption" and "Fishing boats return" in top.quote
+    assert "Jane Roe" in top.speaker.label
+
+
 # --- add_article -------------------------------------------------------------------------------
 
 
@@ -152,7 +189,8 @@ def test_add_article_refuses_a_symlink_that_leads_out(tmp_path: Path, capsys):
     assert not list(outside.iterdir())
 
 
-def test_add_article_bad_sources_say_why(tmp_path: Path, capsys):
+def test_add_article_bad_sources_say_why(tmp_path: Path, capsys, monkeypatch):
+    monkeypatch.setenv("FETCH_ALLOW_PRIVATE", "true")  # 127.0.0.1:9 is refused before connecting otherwise
     corpus = tmp_path / "corpus"
     (tmp_path / "notes.pdf").write_bytes(b"%PDF-1.4")
     cases = {
@@ -204,7 +242,10 @@ def test_add_article_from_url_writes_and_indexes_only_it(web_server: str, multi_
     corpus, index = multi_copy
     before = IndexReader(index)
     url = f"{web_server}/news/harbour"
-    result = run_script("scripts/add_article.py", url, "--corpus", str(corpus), "--index", str(index), "--quiet")
+    allow = {"FETCH_ALLOW_PRIVATE": "true"}  # the test server is on loopback
+    result = run_script(
+        "scripts/add_article.py", url, "--corpus", str(corpus), "--index", str(index), "--quiet", env=allow
+    )
     assert result.returncode == 0, result.stderr
     written = corpus / "coast-times-2024-03-05-harbour-reopens-after-storm.md"
     assert f"added {written}" in result.stdout
@@ -222,7 +263,9 @@ def test_add_article_from_url_writes_and_indexes_only_it(web_server: str, multi_
     assert new_passages == 4
     assert f"({new_passages + new_sentences} texts embedded, 0 reused;" in result.stdout
 
-    missing = run_script("scripts/add_article.py", f"{web_server}/gone", "--corpus", str(corpus), "--no-build")
+    missing = run_script(
+        "scripts/add_article.py", f"{web_server}/gone", "--corpus", str(corpus), "--no-build", env=allow
+    )
     assert missing.returncode == 1
     assert "the server answered 404" in missing.stderr and "Traceback" not in missing.stderr
 

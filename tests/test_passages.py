@@ -37,7 +37,8 @@ def test_sentence_offsets_slice_the_passage_text():
 def test_long_paragraph_becomes_overlapping_sentence_windows():
     sentences = [f"Sentence number {i} tells one more fact about the harbour and its ships today." for i in range(30)]
     article = parse_article("Harbour news\n\n" + " ".join(sentences) + "\n", Path("long.txt"))
-    windows = split_article(article)
+    lead, *windows = split_article(article)
+    assert (lead.kind, lead.paragraph, lead.text) == ("title", -1, "Harbour news")  # the title stays searchable
     assert len(windows) > 1
     assert all(len(w.text.split()) <= MAX_WINDOW_WORDS for w in windows)
     assert {w.paragraph for w in windows} == {1}

@@ -8,6 +8,7 @@ These checks need no model: they read `../shared/polnear` beside the checkout, a
 from __future__ import annotations
 
 import json
+from collections import Counter
 from functools import cache
 from pathlib import Path
 
@@ -132,3 +133,17 @@ def test_no_article_in_two_sets() -> None:
         for article in {row["article"] for row in _rows(path)}:
             assert article not in owner, f"{article} in {owner.get(article)} and {path.name}"
             owner[article] = path.name
+
+
+def test_training_sets_are_big_enough_to_learn_from() -> None:
+    """Issue 19's floor for the training set: train_a and train_b together."""
+    if not (SETS / "train_b.jsonl").exists():
+        pytest.skip("train_b.jsonl not written yet")
+    rows = [row for name in ("train_a.jsonl", "train_b.jsonl") for row in _rows(SETS / name)]
+    kinds = Counter(row["kind"] for row in rows)
+    assert len(rows) >= 400, len(rows)
+    assert len({row["article"] for row in rows}) >= 40
+    assert kinds["near_miss"] >= 150, kinds
+    assert kinds["who_said"] >= 50, kinds
+    assert kinds["terse"] >= 50, kinds
+    assert kinds["what_did_x_say"] >= 50, kinds

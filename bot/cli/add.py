@@ -10,9 +10,17 @@ from __future__ import annotations
 import argparse
 import sys
 
-from bot.cli.build import EPILOG, run_build
-from bot.cli.common import add_path_options, fail, settings_from_args
-from bot.errors import ReportBotError
+from bot.cli.build import EPILOG, finish_command, run_build
+from bot.cli.common import (
+    add_path_options,
+    command,
+    fail,
+    interrupted_code,
+    interrupted_word,
+    say,
+    settings_from_args,
+)
+from bot.errors import ReportBotError, storage_error
 
 
 def parser() -> argparse.ArgumentParser:
@@ -39,6 +47,7 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
+@command
 def main(argv: list[str] | None = None) -> int:
     """Entry point: write the corpus file, then build; 1 when the source cannot be added."""
     args = parser().parse_args(argv)
@@ -46,10 +55,10 @@ def main(argv: list[str] | None = None) -> int:
         settings = settings_from_args(args)
     except ReportBotError as exc:  # an invalid setting: one line, not a traceback
         return fail(exc)
-    from bot.ingest import add_to_corpus, apply_overrides, read_source
+    from bot.ingest import FetchPolicy, add_to_corpus, apply_overrides, read_source
 
     try:
-        draft = read_source(args.source)
+        draft = read_source(args.source, FetchPolicy.from_settings(settings))
         apply_overrides(
             draft,
             {
@@ -60,14 +69,25 @@ def main(argv: list[str] | None = None) -> int:
                 "url": args.url,
             },
         )
-        added = add_to_corpus(draft, settings.corpus_dir, name=args.name, force=args.force)
+        try:
+            added = add_to_corpus(draft, settings.corpus_dir, name=args.name, force=args.force)
+        except OSError as exc:  # a full or read-only corpus disk; add_to_corpus removed its temporary file
+            error = storage_error(exc, settings.corpus_dir, outcome="nothing was added", flag="--corpus")
+            if error is None:
+                raise
+            raise error from exc
     except ReportBotError as exc:
         return fail(exc)
+    except KeyboardInterrupt as exc:  # while downloading or parsing: nothing was written
+        say(f"{interrupted_word(exc)}: nothing was added to the corpus")
+        return interrupted_code(exc)
     for line in draft.warnings:
         print(f"warning: {line}", file=sys.stderr)
     meta = added.article.meta
     about = " · ".join(str(x) for x in (meta.title, meta.publisher, meta.date) if x)
-    if added.status == "duplicate":
+    if added.status == "duplicate" and added.same_body:
+        print(f"already in the corpus as {added.path} (the same article body, other metadata); nothing written")
+    elif added.status == "duplicate":
         print(f"already in the corpus as {added.path} (same text); nothing written")
     elif added.status == "unchanged":
         print(f"{added.path} already holds this article; nothing written")
@@ -77,10 +97,17 @@ def main(argv: list[str] | None = None) -> int:
     if args.no_build:
         print(f"index not updated (--no-build); run: python scripts/build_index.py --corpus {settings.corpus_dir}")
         return 0
-    from bot.embedder import Embedder
+    pending = str(added.path) if added.status in ("added", "replaced") else None
+    try:
+        from bot.embedder import Embedder
 
-    embedder = Embedder.from_settings(settings)
-    return run_build(settings, embedder, quiet=args.quiet)
+        embedder = Embedder.from_settings(settings)
+    except KeyboardInterrupt as exc:  # while the model loads: the file is written, the index is not
+        state = f"{added.path} is in the corpus but not in the index" if pending else "the index was not updated"
+        say(f"{interrupted_word(exc)}: {state}; the previous index is unchanged")
+        say(f"hint: to finish, run: {finish_command(settings)}")
+        return interrupted_code(exc)
+    return run_build(settings, embedder, quiet=args.quiet, pending=pending)
 
 
 if __name__ == "__main__":

@@ -2,19 +2,30 @@
 
 Exit codes: 0 the index matches the corpus, 1 nothing could be indexed (or another build held the
 lock longer than BUILD_LOCK_WAIT_SECONDS, or bad settings), 2 a usage error, 3 a partial build:
-some files were skipped (each is listed with its reason), 130 interrupted (the previous index is
-unchanged).
+some files were skipped (each is listed with its reason), 130 interrupted and 143 terminated (the
+previous index is unchanged), 141 stdout closed early.
 """
 
 from __future__ import annotations
 
 import argparse
+import shlex
 import sys
 import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from bot.cli.common import add_path_options, fail, settings_from_args
+from bot.cli.common import (
+    EXIT_INTERRUPTED,
+    EXIT_TERMINATED,
+    add_path_options,
+    command,
+    fail,
+    interrupted_code,
+    interrupted_word,
+    say,
+    settings_from_args,
+)
 from bot.errors import ReportBotError
 
 if TYPE_CHECKING:
@@ -25,14 +36,15 @@ if TYPE_CHECKING:
 EXIT_OK = 0
 EXIT_NOTHING_INDEXED = 1
 EXIT_PARTIAL = 3
-EXIT_INTERRUPTED = 130
 
 EPILOG = """exit codes:
   0    the index matches the corpus (built, updated or already up to date)
   1    nothing could be indexed, another build held the lock for BUILD_LOCK_WAIT_SECONDS, or bad settings
   2    usage error
   3    partial build: some files were skipped (listed on stderr with the reason)
-  130  interrupted; the previous index is unchanged
+  130  interrupted (Ctrl-C); the previous index is unchanged
+  141  stdout closed early (e.g. piped into head); nothing else is affected
+  143  terminated (SIGTERM); cleaned up like Ctrl-C, the previous index is unchanged
 """
 
 
@@ -93,16 +105,37 @@ def print_report(report: BuildReport, index_dir: Path) -> None:
             f"in {report.seconds:.1f} s ({report.embedded} texts embedded, {report.reused} reused; {report.reason})"
         )
         print(f"index: {index_dir}/ version {report.version}")
+    if report.kept:
+        print(
+            f"kept {len(report.kept)} indexed article(s) whose files could not be read: "
+            + ", ".join(report.kept[:5])
+            + (", …" if len(report.kept) > 5 else ""),
+            file=sys.stderr,
+        )
     if report.skipped:
         print(f"partial build: {len(report.skipped)} file(s) skipped, see above", file=sys.stderr)
 
 
-def run_build(settings: Settings, embedder: Embedder, *, full: bool = False, quiet: bool = False) -> int:
-    """One build with a progress bar and summary; the exit code."""
+def run_build(
+    settings: Settings,
+    embedder: Embedder,
+    *,
+    full: bool = False,
+    quiet: bool = False,
+    pending: str | None = None,
+) -> int:
+    """One build with a progress bar and summary; the exit code.
+
+    `pending` names what the caller already changed in the corpus (add_article.py's new file):
+    if the build is interrupted, the user is told it is not indexed yet and how to finish.
+    """
     from tqdm import tqdm
 
     from bot.build import build_index
+    from bot.store import current_version
     from bot.vector_index import IndexPolicy
+
+    before = current_version(settings.index_dir) if settings.index_dir.is_dir() else None
 
     bar: tqdm | None = None
 
@@ -131,14 +164,36 @@ def run_build(settings: Settings, embedder: Embedder, *, full: bool = False, qui
         )
     except ReportBotError as exc:
         return fail(exc)
-    except KeyboardInterrupt:
-        print("interrupted: the previous index is unchanged", file=sys.stderr)
-        return EXIT_INTERRUPTED
+    except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM (Terminated): the clean-up has run
+        if bar is not None:
+            bar.close()
+            bar = None
+        after = current_version(settings.index_dir) if settings.index_dir.is_dir() else None
+        if after != before and after is not None:
+            say(f"{interrupted_word(exc)} after the new index went live (version {after})")
+        else:
+            state = "the previous index is unchanged" if before is not None else "no index was written"
+            if pending is not None:
+                say(
+                    f"{interrupted_word(exc)}: {pending} is in the corpus but not in the index; {state}\n"
+                    f"hint: to index it, run: {finish_command(settings)}"
+                )
+            else:
+                say(f"{interrupted_word(exc)}: {state}")
+        return interrupted_code(exc)
     finally:
         if bar is not None:
             bar.close()
     print_report(report, settings.index_dir)
     return exit_code(report)
+
+
+def finish_command(settings: Settings) -> str:
+    """The build command that indexes what an interrupted add left in the corpus."""
+    return (
+        f"python scripts/build_index.py --corpus {shlex.quote(str(settings.corpus_dir))} "
+        f"--index {shlex.quote(str(settings.index_dir))}"
+    )
 
 
 def dry_run(settings: Settings) -> int:
@@ -150,7 +205,7 @@ def dry_run(settings: Settings) -> int:
     model = Embedder.from_settings(settings).model_name  # names the vectors (with "#int8"); loads nothing
     live = LiveIndex.read(settings.index_dir, model)
     known = live.files()
-    loaded = load_corpus(settings.corpus_dir, known=known and known[0], stats=known and known[1])
+    loaded = load_corpus(settings.corpus_dir, known=known and known[0], stats=known and known[1], bodies=live.bodies())
     for line in loaded.duplicates:
         print(f"duplicate: {line}", file=sys.stderr)
     for line in loaded.skipped:
@@ -158,7 +213,7 @@ def dry_run(settings: Settings) -> int:
     if not loaded.articles:
         print(f"nothing to index in {settings.corpus_dir}/", file=sys.stderr)
         return EXIT_NOTHING_INDEXED
-    plan = plan_build(loaded.articles, live)
+    plan = plan_build(loaded.articles, live, loaded.keeps)
     if plan.up_to_date:
         print(f"up to date: {len(plan.unchanged)} articles; a build would change nothing")
         return EXIT_PARTIAL if loaded.skipped else EXIT_OK
@@ -231,16 +286,21 @@ def watch(
                 more = ", …" if len(names) > 5 else ""
                 print(f"corpus changed ({', '.join(names[:5])}{more}): rebuilding", flush=True)
             started = True
-            code = run_build(settings, embedder, quiet=quiet)
-            if code == EXIT_INTERRUPTED:
+            try:
+                code = run_build(settings, embedder, quiet=quiet)
+            except Exception as exc:  # a bug or a hostile file must not end the watch: say so, go on
+                print(f"error: the build failed ({type(exc).__name__}: {str(exc)[:200]})", file=sys.stderr)
+                code = EXIT_NOTHING_INDEXED
+            if code in (EXIT_INTERRUPTED, EXIT_TERMINATED):
                 break
             print(f"watching {corpus}/ for changes (Ctrl-C to stop)", flush=True)
     except KeyboardInterrupt:
         pass
     print("stopped watching", flush=True)
-    return code if code == EXIT_INTERRUPTED else EXIT_OK
+    return code if code in (EXIT_INTERRUPTED, EXIT_TERMINATED) else EXIT_OK
 
 
+@command
 def main(argv: list[str] | None = None) -> int:
     """Entry point; see EPILOG for the exit codes."""
     args = parser().parse_args(argv)

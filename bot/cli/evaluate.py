@@ -13,7 +13,7 @@ import json
 import sys
 from pathlib import Path
 
-from bot.cli.common import fail, settings_from_args
+from bot.cli.common import command, fail, settings_from_args
 from bot.errors import ReportBotError
 
 #: Where `--corpus DIR` without `--index` keeps its index: one folder per corpus, reused.
@@ -33,6 +33,12 @@ def parser() -> argparse.ArgumentParser:
         help="measure attribution instead, on PolNeAR's SPLIT (train or dev) in POLNEAR_DIR (../shared/polnear)",
     )
     p.add_argument("--limit", type=int, metavar="N", help="with --polnear: only the first N articles")
+    p.add_argument(
+        "--parse-cache",
+        type=Path,
+        metavar="FILE",
+        help="with --polnear: keep parses in FILE (e.g. .cache/train.spacy) to skip the parser on reruns",
+    )
     p.add_argument(
         "--corpus",
         type=Path,
@@ -69,7 +75,7 @@ def default_index(corpus: Path) -> Path:
 
 
 def set_corpus(questions: list[dict], source: Path, name: str) -> Path:
-    """A corpus folder of links to the articles a question set names, built under the eval cache.
+    """A corpus folder of copies of the articles a question set names, built under the eval cache.
 
     The folder is named after the set and a digest of its articles, so a set is always evaluated
     over exactly its own articles (20-40 of PolNeAR's, not all 840) and the index is reused.
@@ -91,13 +97,16 @@ def set_corpus(questions: list[dict], source: Path, name: str) -> Path:
     folder = EVAL_INDEX_ROOT / "corpora" / f"{Path(name).stem}-{digest}"
     folder.mkdir(parents=True, exist_ok=True)
     for path in files.values():
-        link = folder / path.name
-        if not link.is_symlink() or link.resolve() != path:
-            link.unlink(missing_ok=True)
-            link.symlink_to(path)
+        # Copies, not links: the loader never reads a symlinked or hard-linked file (issue 16).
+        copy = folder / path.name
+        data = path.read_bytes()
+        if copy.is_symlink() or not copy.is_file() or copy.read_bytes() != data:
+            copy.unlink(missing_ok=True)
+            copy.write_bytes(data)
     return folder
 
 
+@command
 def main(argv: list[str] | None = None) -> int:
     """Entry point: 0 when every set was evaluated, 1 on a bad question file or corpus."""
     p = parser()
@@ -136,8 +145,6 @@ def main(argv: list[str] | None = None) -> int:
             reports.append(evaluate(engine, questions, name=path.name))
     except ReportBotError as exc:
         return fail(exc)
-    except KeyboardInterrupt:
-        return 130
     if args.json:
         out = [r.to_dict() for r in reports]
         print(json.dumps(out[0] if len(out) == 1 else out, ensure_ascii=False))
@@ -159,7 +166,7 @@ def polnear_main(args: argparse.Namespace) -> int:
         print("error: --limit must be at least 1", file=sys.stderr)
         return 1
     try:
-        report = evaluate_split(split_dir, args.limit, progress=not args.json)
+        report = evaluate_split(split_dir, args.limit, progress=not args.json, parse_cache=args.parse_cache)
     except ReportBotError as exc:
         return fail(exc)
     except KeyboardInterrupt:

@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
+import re
 import sys
-from typing import Any
+from collections.abc import Iterable
+from typing import Any, TextIO
 
-from bot.cli.common import add_path_options, fail, settings_from_args
+from bot.cli.common import add_path_options, command, fail, settings_from_args
 from bot.errors import ReportBotError
 
 
@@ -19,7 +22,8 @@ def parser() -> argparse.ArgumentParser:
     """The argument parser (also read by the tests that check every option is documented)."""
     p = argparse.ArgumentParser(
         prog="query.py",
-        description="Answer a question with quotes from the report, each with its speaker and source.",
+        description="Answer a question with quotes from the indexed articles (the report), each with its speaker "
+        "and source.",
         epilog="With no question and a terminal on stdin, opens the interactive chat.",
     )
     p.add_argument("question", nargs="?", help="the question (quote it in the shell)")
@@ -36,35 +40,90 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
-def _read_question(line: str) -> tuple[Any, str | None]:
-    """The id and question of one batch line; the question is None when the line is unusable."""
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _finite_or_text(text: str) -> float | str:
+    """A JSON number as a float, or as its own text when it does not fit one (`1e999`)."""
+    value = float(text)
+    return value if math.isfinite(value) else text
+
+
+def utf8_safe(text: str) -> str:
+    """`text` with lone surrogates (JSON escapes of half a pair, undecodable argv bytes) made U+FFFD.
+
+    They cannot be written as UTF-8, nor tokenised: one such line used to end a batch with a traceback.
+    """
     try:
-        item = json.loads(line)
-    except json.JSONDecodeError:
-        return None, None
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return _SURROGATE.sub("\ufffd", text)
+    return text
+
+
+def read_question(line: str) -> tuple[Any, str | None, str | None]:
+    """The id and question of one batch line, or the id and why the line cannot be used.
+
+    Any JSON the decoder refuses (syntax, nesting deeper than it recurses, a 5,000-digit integer)
+    is a bad line; `NaN`, `Infinity` and numbers beyond a float become their text, so that the
+    echoed id is still valid JSON.
+    """
+    try:
+        item = json.loads(line, parse_constant=str, parse_float=_finite_or_text)
+    except RecursionError:
+        return None, None, "not usable JSON (nested too deeply)"
+    except ValueError as exc:  # JSONDecodeError, and int() refusing thousands of digits
+        return None, None, f"not JSON ({str(exc)[:120]})"
     if not isinstance(item, dict):
-        return None, None
+        return None, None, f"expected a JSON object with a string 'q', got {type(item).__name__}"
     question = item.get("q")
-    return item.get("id"), question if isinstance(question, str) else None
+    if not isinstance(question, str):
+        return item.get("id"), None, "expected a JSON object with a string 'q'"
+    return item.get("id"), question, None
 
 
-def _batch(engine: Any, k: int | None) -> int:
-    """JSONL in, JSONL out, in order; a bad line gets an error object and the rest go on."""
+def dump_line(data: dict[str, Any]) -> str:
+    """One JSON line that any JSON reader accepts: no NaN, no lone surrogate.
+
+    An id that still cannot be written (nested deeper than the encoder recurses) is replaced by
+    null with an error saying so.
+    """
+    try:
+        text = json.dumps(data, ensure_ascii=False, allow_nan=False)
+    except (ValueError, RecursionError, TypeError):
+        data = {**data, "id": None}
+        data.setdefault("error", "the id cannot be written back as JSON")
+        text = json.dumps(data, ensure_ascii=False, allow_nan=False, default=str)
+    return utf8_safe(text)
+
+
+def run_batch(engine: Any, k: int | None, lines: Iterable[bytes], out: TextIO) -> int:
+    """JSONL in, JSONL out, in order; every bad line gets an error object and the rest go on.
+
+    Lines are read as bytes and decoded with undecodable bytes replaced, so one line in another
+    encoding is an answer (or an error object), not the end of the batch. Returns 1 if any line
+    was bad, else 0.
+    """
     status = 0
-    for lineno, line in enumerate(sys.stdin, 1):
+    for lineno, raw in enumerate(lines, 1):
+        line = raw.decode("utf-8", "replace")
+        if lineno == 1:
+            line = line.removeprefix("\ufeff")  # a BOM, as some editors save UTF-8
         if not line.strip():
             continue
-        ident, question = _read_question(line)
-        if question is None:
-            error = f"line {lineno}: expected a JSON object with a string 'q'"
-            print(json.dumps({"id": ident, "error": error}), flush=True)
+        ident, question, error = read_question(line)
+        if error is not None or question is None:
+            out.write(dump_line({"id": ident, "error": f"line {lineno}: {error}"}) + "\n")
+            out.flush()
             status = 1
             continue
-        answer = engine.answer(question, k)
-        print(json.dumps(answer.to_dict(ident), ensure_ascii=False), flush=True)
+        answer = engine.answer(utf8_safe(question), k)
+        out.write(dump_line(answer.to_dict(ident)) + "\n")
+        out.flush()
     return status
 
 
+@command
 def main(argv: list[str] | None = None) -> int:
     """Entry point; returns the exit code."""
     args = parser().parse_args(argv)
@@ -93,26 +152,24 @@ def main(argv: list[str] | None = None) -> int:
                 else:
                     print(json.dumps([q.to_dict() for q in engine.quotes_by(args.speaker)], ensure_ascii=False))
             else:
-                print(format_speakers(engine, args.speaker or ""))
+                print(format_speakers(engine, args.speaker or "", limit=None))
             return 0
         if args.batch:
             engine.reader  # fail fast, before reading stdin, when there is no index  # noqa: B018
-            return _batch(engine, args.k)
+            return run_batch(engine, args.k, sys.stdin.buffer, sys.stdout)
         if args.question is None:
             if sys.stdin.isatty() and not args.json:
                 engine.reader  # noqa: B018
                 return chat(engine)
             parser().error("give a question (or --json --batch with questions on stdin)")
-        answer = engine.answer(args.question, args.k)
+        answer = engine.answer(utf8_safe(args.question), args.k)
         if args.json:
-            print(json.dumps(answer.to_dict(), ensure_ascii=False))
+            print(dump_line(answer.to_dict()))
         else:
-            print(format_answer(answer))
+            print(format_answer(answer, engine.wording()))
         return 0
     except ReportBotError as exc:
         return fail(exc)
-    except KeyboardInterrupt:
-        return 130
 
 
 if __name__ == "__main__":

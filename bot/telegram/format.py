@@ -11,8 +11,9 @@ import re
 from html import escape
 
 from bot.answer import Answer, Quote
-from bot.citation import human_date, source_line
+from bot.citation import UNKNOWN_DATE, human_date, source_line
 from bot.corpus import ArticleMeta
+from bot.wording import REPORT, Wording
 
 #: Telegram's limit on one message, in UTF-16 code units after entity parsing; we measure the raw
 #: HTML, which is never shorter, so a message that fits here fits there.
@@ -45,18 +46,19 @@ def short_quote_html(quote: Quote, number: int | None = None) -> str:
     return f"{head}«{escape(quote.quote)}»\n{attribution_html(quote)}"
 
 
-def answer_blocks(answer: Answer, offset: int = 0) -> list[str]:
-    """The answer as HTML blocks (each well-formed), best quote first."""
+def answer_blocks(answer: Answer, offset: int = 0, words: Wording = REPORT) -> list[str]:
+    """The answer as HTML blocks (each well-formed), best quote first, worded for the index."""
     blocks: list[str] = []
     if answer.notice:
         blocks.append(f"<i>({escape(answer.notice)})</i>")
     quotes = answer.quotes[offset:]
     if not quotes:
-        blocks.append("No more passages." if offset else "The report has nothing on this.")
+        blocks.append("No more passages." if offset else f"{words.The} {words.has} nothing on this.")
         return blocks
     if not answer.answered:
         blocks.append(
-            "The report does not answer this question. The closest passages are below: <i>related, not an answer</i>."
+            f"{words.The} {words.does} not answer this question. "
+            "The closest passages are below: <i>related, not an answer</i>."
         )
         blocks.extend(short_quote_html(q, i) for i, q in enumerate(quotes, offset + 1))
         return blocks
@@ -66,7 +68,7 @@ def answer_blocks(answer: Answer, offset: int = 0) -> list[str]:
     best, *more = quotes
     blocks.append(f"<blockquote>{quote_html(best)}</blockquote>\n{attribution_html(best)}")
     if more:
-        blocks.append("<b>Also in the report:</b>")
+        blocks.append(f"<b>Also in {words.the}:</b>")
         blocks.extend(short_quote_html(q, i) for i, q in enumerate(more[:2], 2))
     return blocks
 
@@ -77,7 +79,7 @@ def context_blocks(rows: list[tuple[int, str, str]], focus: int | None, meta: Ar
         return ["That passage is no longer in the index; ask the question again."]
     blocks = [f"<b>{escape(meta.title)}</b>"] if meta else []
     for paragraph, kind, text in rows:
-        label = "standfirst" if kind == "standfirst" else f"¶{paragraph}"
+        label = kind if kind in ("standfirst", "title") else f"¶{paragraph}"
         body = escape(text)
         blocks.append(f"<b>{label}</b> {body}" if paragraph == focus else f"<i>{label}</i> {body}")
     return blocks
@@ -89,7 +91,7 @@ def source_html(meta: ArticleMeta, paragraph: int, kind: str, passages: int | No
         ("Title", meta.title),
         ("Publisher", meta.publisher),
         ("Byline", meta.byline),
-        ("Date", human_date(meta.date)),
+        ("Date", human_date(meta.date) or UNKNOWN_DATE),
         ("URL", meta.url or "not recorded"),
         ("Quoted from", source_line(meta, paragraph, kind).rsplit(" · ", 1)[-1]),
         ("Passages indexed", str(passages) if passages is not None else None),
@@ -97,23 +99,49 @@ def source_html(meta: ArticleMeta, paragraph: int, kind: str, passages: int | No
     return "\n".join(f"<b>{name}:</b> {escape(value)}" for name, value in rows if value)
 
 
-def sources_blocks(articles: list[tuple[ArticleMeta, int]]) -> list[str]:
-    """The indexed articles with dates and passage counts."""
+def sources_blocks(
+    articles: list[tuple[ArticleMeta, int]],
+    total: int | None = None,
+    publishers: list[tuple[str, int, int, str | None, str | None]] | None = None,
+) -> list[str]:
+    """The indexed articles with dates and passage counts.
+
+    On a large index (`total` above the articles given) a line per publisher comes first, then the
+    newest articles: a message, not a hundred thousand lines.
+    """
     if not articles:
         return ["The index holds no articles yet."]
     lines = []
     for meta, n in articles:
-        where = " · ".join(p for p in (meta.publisher, human_date(meta.date)) if p)
+        where = " · ".join(p for p in (meta.publisher, human_date(meta.date) or UNKNOWN_DATE) if p)
         lines.append(f"• <b>{escape(meta.title)}</b>\n  {escape(where)} · {n} passages")
-    return ["<b>Articles in the index:</b>", *lines]
+    if total is None or total <= len(articles):
+        return ["<b>Articles in the index:</b>", *lines]
+    publishers = publishers or []
+    shown = publishers[:20]
+    rows = "\n".join(
+        f"• {escape(name or 'no publisher')}: {n} articles, {p} passages"
+        + (f" ({escape(human_date(first) or '')} to {escape(human_date(last) or '')})" if first and last else "")
+        for name, n, p, first, last in shown
+    )
+    more = f"\n… and {len(publishers) - len(shown)} more publishers" if len(publishers) > len(shown) else ""
+    return [
+        f"<b>{total} articles in the index</b>, from {len(publishers)} publishers:\n{rows}{more}",
+        f"<b>The newest {len(articles)}:</b>",
+        *lines,
+    ]
 
 
-def speakers_blocks(speakers: list[tuple[str, int]]) -> list[str]:
-    """Every named source with how many sentences the report attributes to it."""
+def speakers_blocks(speakers: list[tuple[str, int]], words: Wording = REPORT, total: int | None = None) -> list[str]:
+    """The named sources with how many sentences the index attributes to each (the first of `total`)."""
     if not speakers:
-        return ["The report names no sources."]
+        return [f"{words.The} name no sources." if not words.one else "The report names no sources."]
     lines = "\n".join(f"• {escape(name)}: {n}" for name, n in speakers)
-    return [f"<b>Named sources</b> (sentences attributed):\n{lines}", "Send <code>/who NAME</code> for their quotes."]
+    more = f"\n… and {total - len(speakers)} more" if total is not None and total > len(speakers) else ""
+    return [
+        f"<b>Named sources</b> (sentences attributed):\n{lines}{more}",
+        "Send <code>/who NAME</code> for their quotes.",
+    ]
 
 
 def quotes_by_blocks(name: str, quotes: list[Quote]) -> list[str]:

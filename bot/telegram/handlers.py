@@ -23,6 +23,7 @@ from telegram.constants import ChatAction, ChatType, ParseMode
 from telegram.error import TelegramError
 from telegram.ext import ApplicationHandlerStop, ContextTypes
 
+from bot import views
 from bot.answer import Answer
 from bot.engine import Engine
 from bot.errors import IndexUnavailable, ReportBotError
@@ -30,12 +31,13 @@ from bot.telegram import format as fmt
 from bot.telegram.access import Access
 from bot.telegram.flood import FloodGuard, Verdict
 from bot.telegram.keyboards import Asked, answer_keyboard, parse, recall, remember
+from bot.wording import Wording
 
 log = logging.getLogger(__name__)
 
 #: Commands registered with setMyCommands, in menu order.
 COMMANDS = [
-    ("ask", "Ask the report a question (in groups)"),
+    ("ask", "Ask a question (in groups)"),
     ("sources", "The articles in the index"),
     ("who", "Quotes by a source, or all sources"),
     ("about", "Model, index build time and counts"),
@@ -43,8 +45,8 @@ COMMANDS = [
     ("start", "What this bot is, with example questions"),
 ]
 
-HELP = """<b>Ask me about the report</b> and I answer with its own words: a verbatim quote, who said it, \
-and where it stands in the article. Nothing is made up; when the report does not answer, I say so.
+HELP = """<b>Ask me about {the}</b> and I answer with {its} own words: a verbatim quote, who said it, \
+and where it stands in the article. Nothing is made up; when {the} {does} not answer, I say so.
 
 In a private chat, just send your question. In a group, use /ask <i>question</i>, mention me, \
 or reply to one of my messages. Anywhere, type @{username} <i>question</i> to share a quote.
@@ -52,7 +54,7 @@ or reply to one of my messages. Anywhere, type @{username} <i>question</i> to sh
 Under each answer: <b>More</b> (the next passages), <b>Context</b> (the whole paragraph and its \
 neighbours), <b>Source</b> (the article's details).
 
-/sources: the articles in the index
+/sources: each article in the index, with its date
 /who [name]: the quotes by a source, or every source with its count
 /about: the model and the index
 /help: this message"""
@@ -162,26 +164,42 @@ async def _throttle(update: Update, context: Context) -> None:
     raise ApplicationHandlerStop
 
 
+def help_html(words: Wording, username: str) -> str:
+    """/help, worded for the index: "the report" for one article, "the articles" for several."""
+    return HELP.format(
+        the=words.the, its="its" if words.one else "their", does=words.does, username=html.escape(username)
+    )
+
+
+#: Article titles /start names (the newest); /sources has the rest.
+START_TITLES = 5
+
+
 async def start(update: Update, context: Context) -> None:
-    """Say what the bot is, which report it quotes, and three questions to try."""
+    """Say what the bot is, which articles it quotes, and three questions to try."""
     engine = _engine(context)
-    articles, examples = await asyncio.to_thread(lambda: (engine.articles(), engine.example_questions(3)))
+    articles, examples, words = await asyncio.to_thread(
+        lambda: (engine.articles(START_TITLES), engine.example_questions(3), engine.wording())
+    )
     titles = "\n".join(
         f"• <b>{html.escape(meta.title)}</b> ({html.escape(meta.publisher or 'unknown publisher')})"
         for meta, _ in articles
     )
+    if words.articles > len(articles):
+        titles += f"\n… and {words.articles - len(articles)} more (/sources)"
     tries = "\n".join(f"• {html.escape(q)}" for q in examples)
     text = (
-        "I answer questions about a news report by quoting it word for word, with who said it and where. "
-        "I never make anything up: when the report does not answer, I say so.\n\n"
-        f"<b>The report:</b>\n{titles}\n\n<b>Try asking:</b>\n{tries}\n\n/help for everything else."
+        f"I answer questions about {words.a} by quoting {'it' if words.one else 'them'} word for word, "
+        f"with who said it and where. I never make anything up: when {words.the} {words.does} not answer, "
+        f"I say so.\n\n<b>{words.The}:</b>\n{titles}\n\n<b>Try asking:</b>\n{tries}\n\n/help for everything else."
     )
     await send_blocks(update.effective_message, [text])
 
 
 async def help_command(update: Update, context: Context) -> None:
     """How to use the bot."""
-    await send_blocks(update.effective_message, [HELP.format(username=html.escape(context.bot.username or "bot"))])
+    words = await asyncio.to_thread(_engine(context).wording)
+    await send_blocks(update.effective_message, [help_html(words, context.bot.username or "bot")])
 
 
 async def ask_command(update: Update, context: Context) -> None:
@@ -206,7 +224,8 @@ async def group_text(update: Update, context: Context) -> None:
         return
     question = _strip_mention(message, context).strip()
     if not question:
-        await message.reply_text("Ask me a question about the report, for example: /ask What happened in Idlib?")
+        words = await asyncio.to_thread(_engine(context).wording)
+        await message.reply_text(f"Ask me a question about {words.the}, for example: /ask What happened in Idlib?")
         return
     await answer_question(message, context, question)
 
@@ -243,7 +262,8 @@ async def answer_question(message: Message, context: Context, question: str) -> 
         answer, version = await asyncio.to_thread(_ask, engine, question, None)
     shown = 1 + min(2, len(answer.quotes) - 1) if answer.answered and answer.quotes else len(answer.quotes)
     asked = Asked(question, tuple(answer.quotes[:shown]), shown, version)
-    sent = await send_blocks(message, fmt.answer_blocks(answer), asked if answer.quotes else None)
+    words = engine.wording()  # the reader _ask just used: a stat, no reopening
+    sent = await send_blocks(message, fmt.answer_blocks(answer, 0, words), asked if answer.quotes else None)
     if sent is not None and answer.quotes:
         remember(context.chat_data, sent.message_id, asked)
 
@@ -272,7 +292,8 @@ async def button(update: Update, context: Context) -> None:
         extra = answer.quotes[press.number :]
         more = Asked(asked.question, tuple(extra), press.number + len(extra), version)
         last = len(answer.quotes) < press.number + engine.settings.top_k
-        sent = await send_blocks(message, fmt.answer_blocks(answer, press.number), more if extra else None, not last)
+        blocks = fmt.answer_blocks(answer, press.number, engine.wording())
+        sent = await send_blocks(message, blocks, more if extra else None, not last)
         if sent is not None and extra:
             remember(context.chat_data, sent.message_id, more)
         return
@@ -282,8 +303,8 @@ async def button(update: Update, context: Context) -> None:
         return
     if press.action == "src":
         await query.answer()
-        counts = dict((meta.id, n) for meta, n in await asyncio.to_thread(engine.articles))
-        text = fmt.source_html(quote.article, quote.paragraph, quote.kind, counts.get(quote.article.id))
+        passages = await asyncio.to_thread(engine.article_passages, quote.article.id)
+        text = fmt.source_html(quote.article, quote.paragraph, quote.kind, passages)
         await send_blocks(message, [text])
         return
     rows, version = await asyncio.to_thread(lambda: (engine.paragraph_context(quote.passage_id), engine.reader.version))
@@ -296,8 +317,15 @@ async def button(update: Update, context: Context) -> None:
 
 async def sources(update: Update, context: Context) -> None:
     """The articles in the index, with dates and passage counts."""
-    articles = await asyncio.to_thread(_engine(context).articles)
-    await send_blocks(update.effective_message, fmt.sources_blocks(articles))
+    engine = _engine(context)
+    articles, total, publishers = await asyncio.to_thread(
+        lambda: (
+            engine.articles(views.LIST_ARTICLES),
+            engine.reader.manifest.counts.get("articles", 0),
+            engine.publishers(),
+        )
+    )
+    await send_blocks(update.effective_message, fmt.sources_blocks(articles, total, publishers))
 
 
 async def who(update: Update, context: Context) -> None:
@@ -308,13 +336,16 @@ async def who(update: Update, context: Context) -> None:
         quotes = await asyncio.to_thread(engine.quotes_by, name)
         await send_blocks(update.effective_message, fmt.quotes_by_blocks(name, quotes))
     else:
-        await send_blocks(update.effective_message, fmt.speakers_blocks(await asyncio.to_thread(engine.speakers)))
+        speakers, words, total = await asyncio.to_thread(
+            lambda: (engine.speakers(views.LIST_SPEAKERS), engine.wording(), engine.speaker_count())
+        )
+        await send_blocks(update.effective_message, fmt.speakers_blocks(speakers, words, total))
 
 
 async def about(update: Update, context: Context) -> None:
     """The model, when the index was built, and what it holds."""
     engine = _engine(context)
-    reader, articles = await asyncio.to_thread(lambda: (engine.reader, engine.articles()))
+    reader, words = await asyncio.to_thread(lambda: (engine.reader, engine.wording()))
     m = reader.manifest
     counts = ", ".join(f"{n} {name}" for name, n in sorted(m.counts.items()))
     text = (
@@ -322,10 +353,10 @@ async def about(update: Update, context: Context) -> None:
         f"<b>Model:</b> {html.escape(m.model)} ({m.dimension} dimensions)\n"
         f"<b>Index built:</b> {html.escape(m.built_at)} in {m.build_seconds:.1f} s\n"
         f"<b>Index version:</b> {html.escape(reader.version)}\n"
-        f"<b>Articles:</b> {len(articles)}\n"
+        f"<b>Articles:</b> {m.counts.get('articles', 0)}\n"
         f"<b>Holds:</b> {html.escape(counts)}\n"
         f"<b>Answers:</b> {engine.settings.top_k} passages; below a score of {engine.settings.answer_min_score} "
-        "the bot says the report does not answer."
+        f"the bot says {words.the} {words.does} not answer."
     )
     await send_blocks(update.effective_message, [text])
 
@@ -353,9 +384,11 @@ async def inline_query(update: Update, context: Context) -> None:
     if not question:
         await query.answer([], cache_time=300)
         return
-    answer, _ = await asyncio.to_thread(_ask, _engine(context), question, 5)
+    engine = _engine(context)
+    answer, _ = await asyncio.to_thread(_ask, engine, question, 5)
+    words = engine.wording()
     related = "" if answer.answered else "Related, not an answer: "
-    preface = "" if answer.answered else f"<i>Related to “{html.escape(question)}” (not answered by the report):</i>\n"
+    preface = "" if answer.answered else f"<i>Related to “{html.escape(question)}” (not answered by {words.the}):</i>\n"
     results = [
         InlineQueryResultArticle(
             id=f"{i}-{q.passage_id}",
@@ -381,7 +414,7 @@ async def on_error(update: object, context: Context) -> None:
     if not isinstance(update, Update):
         return
     text = (
-        "The report's index is unavailable right now; the bot's operator has been told."
+        "The index of the articles is unavailable right now; the bot's operator has been told."
         if isinstance(error, IndexUnavailable)
         else "Sorry, something went wrong on my side. Please try again."
     )
@@ -389,9 +422,7 @@ async def on_error(update: object, context: Context) -> None:
         if update.callback_query:
             await update.callback_query.answer(text, show_alert=True)
         elif update.inline_query:
-            short = (
-                "The report's index is unavailable" if isinstance(error, IndexUnavailable) else "Something went wrong"
-            )
+            short = "The index is unavailable" if isinstance(error, IndexUnavailable) else "Something went wrong"
             button = InlineQueryResultsButton(short, start_parameter="unavailable")
             await update.inline_query.answer([], cache_time=0, is_personal=True, button=button)
         elif update.effective_message:
