@@ -18,9 +18,11 @@ and, as the floor they replace, the statements the engine ran before (every pass
 /start, a GROUP BY of every sentence for /who, a LIKE over every sentence for /who NAME, every
 article for /sources). Target: each view ≤ 100 ms at 1M passages.
 
-    python benchmarks/bench_views.py --passages 100000           # ~5 min to fill on 2 busy cores
-    python benchmarks/bench_views.py                             # 1,000,000: ~40-60 min to fill
-    python benchmarks/bench_views.py --store DIR                 # reuse (or keep) the filled store
+    python benchmarks/bench_views.py --passages 100000           # 4 min to fill before spaCy parsing
+    python benchmarks/bench_views.py                             # 1,000,000: hours (spaCy parses 2.8M sentences)
+    python benchmarks/bench_views.py --store FILE                # reuse (or keep) the filled store
+    python benchmarks/bench_views.py --store /tmp/v1m.sqlite --replicate 10 --from /tmp/v100k.sqlite
+                                                                 # 1M as 10 copies of a parsed 100k store
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ import argparse
 import io
 import multiprocessing
 import random
+import shutil
 import sqlite3
 import sys
 import time
@@ -130,8 +133,26 @@ def fill(path: Path, passages: int, seed: int) -> dict[str, Any]:
     views.refresh(db, None)
     db.commit()
     full_refresh = time.perf_counter() - t
-    # An incremental build of one article changes only that article's sources' counts: time the
-    # refresh for the newest article's sentences as if just inserted, then take them back out.
+    incremental_refresh, touched = time_incremental(db)
+    db.execute("PRAGMA optimize")
+    db.close()
+    return {
+        "articles": n_articles,
+        "passages": pid,
+        "sentences": sid,
+        "fill_s": round(filled, 1),
+        "refresh_full_s": round(full_refresh, 3),
+        "refresh_one_article_s": round(incremental_refresh, 3),
+        "sources_touched": len(touched),
+    }
+
+
+def time_incremental(db: sqlite3.Connection) -> tuple[float, set[str]]:
+    """Seconds `views.refresh` takes after an incremental build of one article, and its sources.
+
+    Times the refresh for the newest article's sentences as if just inserted, then takes them back
+    out (untimed), so the store is left as it was.
+    """
     forms = db.execute(
         "SELECT s.speaker, s.speaker_full, count(*) FROM sentences s JOIN passages p ON p.id = s.passage_id "
         "WHERE p.article_id = (SELECT max(id) FROM articles) AND s.speaker_kind = 'source' "
@@ -144,16 +165,65 @@ def fill(path: Path, passages: int, seed: int) -> dict[str, Any]:
     views.refresh(db, {(name, full): -n for name, full, n in forms})
     db.commit()
     touched = {name for name, _, _ in forms}
+    return incremental_refresh, touched
+
+
+def replicate(source: Path, path: Path, times: int) -> dict[str, Any]:
+    """A store holding `times` copies of `source`'s articles under new ids (FTS5 filled by the triggers).
+
+    Parsing 1M passages with spaCy takes hours on this machine; copies of a parsed store scale what
+    the views depend on (articles, sentences per source) while the source names stay those of the
+    copied store (the generator's names are nearly exhausted at 100,000 passages: 6,069 sources).
+    """
+    started = time.perf_counter()
+    shutil.copyfile(source, path)
+    db = sqlite3.connect(path)
+    db.executescript("PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF;")
+    (passages, sentences) = (
+        db.execute("SELECT max(id) + 1 FROM passages").fetchone()[0],
+        db.execute("SELECT max(id) + 1 FROM sentences").fetchone()[0],
+    )
+    for k in range(1, times):
+        suffix = f"-r{k}"
+        db.execute(
+            "INSERT INTO articles SELECT id || ?, title, publisher, date, url, byline, path, content_hash, passages "
+            "FROM articles WHERE id NOT LIKE '%-r%'",
+            (suffix,),
+        )
+        db.execute(
+            "INSERT INTO paragraphs SELECT article_id || ?, paragraph, kind, section, text FROM paragraphs "
+            "WHERE article_id NOT LIKE '%-r%'",
+            (suffix,),
+        )
+        db.execute(
+            "INSERT INTO passages SELECT id + ?, article_id || ?, paragraph, window, kind, section, text, content_hash "
+            "FROM passages WHERE id < ?",
+            (k * passages, suffix, passages),
+        )
+        db.execute(
+            "INSERT INTO sentences SELECT id + ?, passage_id + ?, position, start, end, text, speaker, speaker_kind, "
+            "speaker_via, speaker_full, speaker_rule, said_as FROM sentences WHERE id < ?",
+            (k * sentences, k * passages, sentences),
+        )
+        db.commit()
+        print(f"  copy {k + 1} of {times}: {time.perf_counter() - started:.0f} s", flush=True)
+    for table in ("passages_fts", "sentences_fts"):
+        db.execute(f"INSERT INTO {table} ({table}) VALUES ('optimize')")
+    db.commit()
+    t = time.perf_counter()
+    views.refresh(db, None)
+    db.commit()
+    full_refresh = time.perf_counter() - t
+    incremental_refresh, touched = time_incremental(db)
     db.execute("PRAGMA optimize")
     db.close()
     return {
-        "articles": n_articles,
-        "passages": pid,
-        "sentences": sid,
-        "fill_s": round(filled, 1),
-        "refresh_full_s": round(full_refresh, 3),
         "refresh_one_article_s": round(incremental_refresh, 3),
         "sources_touched": len(touched),
+        "replicated_from": str(source),
+        "copies": times,
+        "fill_s": round(time.perf_counter() - started, 1),
+        "refresh_full_s": round(full_refresh, 3),
     }
 
 
@@ -219,6 +289,13 @@ def main() -> None:
     p.add_argument("--passages", type=int, default=1_000_000, help="passages in the store (default 1,000,000)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--store", type=Path, help="store file to reuse or keep (default: a fresh one in /tmp)")
+    p.add_argument(
+        "--replicate",
+        type=int,
+        metavar="K",
+        help="instead of parsing, make the store from K copies of --from (a store this script filled)",
+    )
+    p.add_argument("--from", dest="source", type=Path, help="with --replicate: the store to copy")
     p.add_argument("--runs", type=int, default=30, help="timed runs per view (after one warm-up)")
     p.add_argument("--before-runs", type=int, default=3, help="timed runs of each replaced statement")
     args = p.parse_args()
@@ -226,6 +303,10 @@ def main() -> None:
     path = args.store or Path(f"/tmp/report-bot-views-{args.passages}.sqlite")
     if path.exists() and args.store is not None:
         built: dict[str, Any] = {"reused": str(path)}
+    elif args.replicate:
+        print(f"making {path} from {args.replicate} copies of {args.source}", flush=True)
+        built = replicate(args.source, path, args.replicate)
+        print(built, flush=True)
     else:
         path.unlink(missing_ok=True)
         print(f"filling {path} with ~{args.passages:,} passages (real split and attribution)", flush=True)

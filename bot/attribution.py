@@ -34,6 +34,7 @@ import json
 import re
 import time
 from collections import deque
+from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from functools import cache
 from pathlib import Path
@@ -50,10 +51,16 @@ MAX_SENTENCES_PER_PARAGRAPH = 400
 MAX_QUOTE_SENTENCES = 6
 #: Time budget per article: past it, the rest of the article is the publisher's words.
 ARTICLE_SECONDS = 30.0
+#: Sentences parsed per call, between checks of the article's time budget.
+PARSE_CHUNK = 256
 #: A cue verb learned with a lower precision than this is not used (fitted on train).
-MIN_CUE_PRECISION = 0.2
+MIN_CUE_PRECISION = 0.1
 #: Below this precision a cue verb needs a clause or quotation to be an attribution (fitted on train).
-STRONG_CUE_PRECISION = 0.35
+STRONG_CUE_PRECISION = 0.125
+#: Below this precision a cue verb needs a subject that is a plausible source (fitted on train).
+SOURCE_CHECK_PRECISION = 0.5
+#: A noun heading at least this many sources on train is a plausible source.
+SOURCE_NOUN_MIN_COUNT = 3
 
 
 @dataclass(frozen=True)
@@ -107,6 +114,23 @@ def cue_forms() -> frozenset[str]:
     data = json.loads((DATA / "cues.json").read_text(encoding="utf-8"))
     verbs = cue_verbs()
     return frozenset(f for lemma, v in data["verbs"].items() if lemma in verbs for f in v["forms"])
+
+
+@cache
+def source_nouns() -> frozenset[str]:
+    """Common nouns that head annotated sources on train ("official", "poll", "spokesman")."""
+    data = json.loads((DATA / "cues.json").read_text(encoding="utf-8"))
+    return frozenset(n for n, count in data.get("source_nouns", {}).items() if count >= SOURCE_NOUN_MIN_COUNT)
+
+
+def _plausible_source(head: Any) -> bool:
+    """Whether a weak cue's subject can be a source ("Delegates questioned", not "Photos showed").
+
+    A name, an entity, a pronoun, or a noun that heads sources on train.
+    """
+    if head.pos_ in ("PROPN", "PRON") or head.ent_type_ in ("PERSON", "ORG", "NORP", "GPE"):
+        return True
+    return head.lemma_.lower() in source_nouns()
 
 
 @cache
@@ -200,6 +224,7 @@ _SUBJECTS = {"nsubj", "nsubjpass", "csubj"}
 _CLIMB = {"xcomp", "conj", "advcl", "pcomp", "prep", "ccomp_no"}
 _VIA_NOUNS = {"comment", "remark", "statement", "interview", "post", "tweet", "broadcast", "video", "op", "column"}
 _VIA_VERBS = {"publish", "carry", "broadcast", "air", "post", "quote", "run", "report"}
+_NOT_SOURCE_ENTITIES = {"DATE", "TIME", "ORDINAL", "MONEY", "QUANTITY"}
 _ORG_LABELS = {"ORG", "NORP", "GPE", "FAC", "PRODUCT", "WORK_OF_ART", "LOC"}
 
 
@@ -265,6 +290,28 @@ def _closing_tokens(cue: Any, head: Any) -> list[Any]:
     return tokens or [head]
 
 
+def _orphan_subject(cue: Any) -> Any | None:
+    """The subject of a cue the parser left without one ("Col. X, a spokesman in Baghdad, said").
+
+    The person or organisation named in the noun phrase right before the cue, found by climbing
+    from the phrase's last word through appositions, conjunctions and prepositions.
+    """
+    doc = cue.doc
+    i = cue.i - 1
+    while i >= 0 and (doc[i].is_punct or doc[i].pos_ in ("ADV", "AUX", "PART", "SPACE")):
+        i -= 1
+    if i < 0 or doc[i].pos_ not in ("NOUN", "PROPN"):
+        return None
+    tok = doc[i]
+    for _ in range(8):
+        if tok.pos_ == "PROPN" and tok.ent_type_ in ("PERSON", "ORG"):
+            return tok
+        if tok.head.i == tok.i or tok.head.pos_ not in ("NOUN", "PROPN", "ADP"):
+            return None
+        tok = tok.head
+    return None
+
+
 def _source_token(cue: Any) -> tuple[Any | None, str]:
     """The token heading the cue's source and the rule that found it."""
     if cue.lower_ == "according":
@@ -299,6 +346,10 @@ def _source_token(cue: Any) -> tuple[Any | None, str]:
         hops += 1
         subject = _subject(verb) if verb.pos_ in ("VERB", "AUX") else None
         rule = "clause"
+    if subject is None and cue.dep_ in ("ROOT", "ccomp"):
+        orphan = _orphan_subject(cue)
+        if orphan is not None:
+            return orphan, "orphan"
     if subject is not None and subject.lower_ in _RELATIVE and not subject.text.isupper():
         holder = verb if verb.dep_ == "relcl" else cue
         if holder.dep_ == "relcl":
@@ -439,9 +490,13 @@ def _is_cue(tok: Any, mask: list[bool], quoted: bool) -> bool:
     # A verb used as a noun phrase's modifier ("the claims filed") is not a cue.
     if tok.dep_ in ("amod", "compound", "acl") and not quoted:
         return False
-    # "where 350,000 Syrians have claimed asylum": a relative clause is a cue only as "X, who said".
-    if tok.dep_ == "relcl" and not any(c.dep_ in _SUBJECTS and c.lower_ in _RELATIVE for c in tok.children):
-        return False
+    # A relative clause is a cue with a subject of its own: "X, who said", "things X has said".
+    if tok.dep_ == "relcl":
+        subjects = [c for c in tok.children if c.dep_ in _SUBJECTS]
+        if not subjects:
+            return False
+        if subjects[0].lower_ not in _RELATIVE and cue_verbs()[tok.lemma_.lower()] < SOURCE_CHECK_PRECISION:
+            return False  # "the war, where 350,000 Syrians have claimed asylum": no report
     # A verb that is a cue less often than not ("show", "continue", "sign") is one only when it
     # introduces a clause, a quotation, or closes the sentence as its attribution.
     if cue_verbs()[tok.lemma_.lower()] < STRONG_CUE_PRECISION:
@@ -464,8 +519,8 @@ def _is_tail(tok: Any) -> bool:
     i = tok.i - 1
     while i >= 0 and doc[i].pos_ in _TAIL_POS and doc[i].text not in _TAIL_STOPS:
         i -= 1
-    if i < 0 or doc[i].text not in _TAIL_STOPS:
-        return False
+    if i < 0 or doc[i].text not in _TAIL_STOPS or doc[i + 1].pos_ == "CCONJ":
+        return False  # ", but he also warned": a clause of its own
     # The words before the comma are the content (a clause), not a fronted "On Thursday,"; the
     # source comes after it ("..., SOHR and rebels told Reuters", "..., said Mr. Garin").
     subject = _subject(tok) or _closing_np(tok)
@@ -483,21 +538,35 @@ def _cue_rank(tok: Any) -> tuple[int, int, float, int]:
         node = node.head
         depth += 1
     precision = 1.0 if tok.lower_ == "according" else cue_verbs().get(tok.lemma_.lower(), 0.0)
-    return (0 if _is_tail(tok) else 1, depth, -precision, tok.i)
+    # A closing attribution and "according to X" name the sentence's source whatever verbs its
+    # content holds ("Claims must be filed by June, according to the ministry").
+    first = tok.lower_ == "according" or _is_tail(tok)
+    return (0 if first else 1, depth, -precision, tok.i)
 
 
 def read_sentence(doc: Any, mask: list[bool], quoted: bool) -> Found | None:
     """The source one parsed sentence names (before pronoun resolution), or None."""
+    return next(read_sentence_all(doc, mask, quoted), None)
+
+
+def read_sentence_all(doc: Any, mask: list[bool], quoted: bool) -> Iterator[Found]:
+    """Every source the sentence's cues name, best first (the article resolves pronouns in turn)."""
     cues = sorted((t for t in doc if _is_cue(t, mask, quoted)), key=_cue_rank)
     for cue in cues:
         head, rule = _source_token(cue)
         if head is None or _in_quote(head, mask) or head.pos_ in ("VERB", "AUX", "SCONJ", "ADP"):
             continue
+        if head.ent_type_ in _NOT_SOURCE_ENTITIES:
+            continue  # "filed by June", "said on Monday": times and numbers say nothing
+        weak = cue.lower_ != "according" and cue_verbs().get(cue.lemma_.lower(), 0.0) < SOURCE_CHECK_PRECISION
+        if weak and not _plausible_source(head):
+            continue
         cue_text = "according to" if rule == "according-to" else cue.text
         lower = head.lower_ if not (head.text.isupper() and len(head.text) > 1) else head.text
         if lower in _PRONOUNS:
-            return Found(lower, head, rule, cue_text, via=_via(cue), pronoun=lower)
-        if lower in ("this", "that", "there", "what", "which", "who", "these", "those", "all", "some", "one"):
+            yield Found(lower, head, rule, cue_text, via=_via(cue), pronoun=lower)
+            continue
+        if lower in ("this", "that", "there", "what", "which", "who", "these", "those"):
             continue
         named, roles = _describe(head)
         tokens = _closing_tokens(cue, head) if rule == "closing" else _name_tokens(named)
@@ -505,7 +574,11 @@ def read_sentence(doc: Any, mask: list[bool], quoted: bool) -> Found | None:
         if not name or len(name) > 120:
             continue
         kind = _entity_kind(tokens)
-        if any(c.dep_ == "relcl" and any(g.lower_ == "who" for g in c.children) for c in named.children):
+        if any(t.dep_ == "cc" for t in tokens):
+            kind = "group"  # "Manafort and Rick Gates": they, not he
+        elif named.tag_ not in ("NNS", "NNPS") and any(
+            c.dep_ == "relcl" and any(g.lower_ == "who" for g in c.children) for c in named.children
+        ):
             kind = "person"  # "Leila Benali, who runs a clinic": whatever the entity recogniser says
         plural = named.tag_ in ("NNS", "NNPS")
         if kind is None:
@@ -516,7 +589,7 @@ def read_sentence(doc: Any, mask: list[bool], quoted: bool) -> Found | None:
         definite = named.pos_ == "NOUN" and has_det and not any(t.pos_ == "PROPN" for t in tokens)
         if definite and kind == "org" and named.ent_type_ == "":
             kind = "unknown"
-        return Found(
+        yield Found(
             name,
             named,
             rule,
@@ -527,7 +600,6 @@ def read_sentence(doc: Any, mask: list[bool], quoted: bool) -> Found | None:
             gender=_gender_of(tokens) if kind in ("person", "unknown") else None,
             roles=tuple(roles),
         )
-    return None
 
 
 # --- the article --------------------------------------------------------------------------------
@@ -554,7 +626,7 @@ class Mention:
     speaker: Speaker
     kind: str
     gender: str | None
-    at: int
+    at: float  # when last named: the sentence number, plus a fraction for the order within it
     words: set[str] = field(default_factory=set)
     roles: set[str] = field(default_factory=set)
 
@@ -599,6 +671,7 @@ class Attributor:
         self.short_forms: dict[str, str] = {}
         self.mentions: deque[Mention] = deque(maxlen=64)
         self.clock = 0
+        self._tick = 0
         self.last_quoted: Speaker | None = None
         self.started = time.monotonic()
 
@@ -618,14 +691,20 @@ class Attributor:
         from bot.parse import parse
 
         wanted = [s for sentences, _, caption in blocks if not caption for s in sentences[:MAX_SENTENCES_PER_PARAGRAPH]]
-        docs = iter(parse(wanted))
+        # Parsed in chunks while the article's time budget lasts; what is left is not parsed.
+        parsed_all: list[Any] = []
+        for at in range(0, len(wanted), PARSE_CHUNK):
+            if time.monotonic() - self.started > ARTICLE_SECONDS:
+                break
+            parsed_all.extend(parse(wanted[at : at + PARSE_CHUNK]))
+        docs = iter(parsed_all)
         found: list[list[Speaker | None]] = []
         flat: list[_Line] = []
         for b, (sentences, credit, caption) in enumerate(blocks):
             if caption:
                 found.append([Speaker("Photo caption", kind="caption", via=credit, rule="caption") for _ in sentences])
                 continue
-            parsed = [next(docs) for _ in sentences[:MAX_SENTENCES_PER_PARAGRAPH]]
+            parsed = [d for d in (next(docs, None) for _ in sentences[:MAX_SENTENCES_PER_PARAGRAPH]) if d is not None]
             found.append(self._read_paragraph(sentences, parsed, b, flat))
         self._quotations(flat, found)
         return [[s or self.publisher for s in block] for block in found]
@@ -645,10 +724,15 @@ class Attributor:
             mask, open_end, marks = quote_mask(sentence, open_quote)
             flat.append(_Line(block, i, open_quote, open_end, marks, i == 0, starts_quoted, ends_colon))
             self.clock += 1
+            self._tick = 0
             self._note_acronyms(sentence)
-            speaker = self._resolve(read_sentence(docs[i], mask, marks or open_quote), docs[i])
-            if speaker is None:
-                self._note_people(docs[i], mask)
+            candidates = list(read_sentence_all(docs[i], mask, marks or open_quote))
+            # People named as subjects may be a later "she said", and one named before a pronoun
+            # in the same sentence its antecedent ("Feyisa Lilesa, who won the silver, ... he
+            # says"); they are noted before the speaker, who stays the latest mention.
+            pronoun_at = next((f.head.i for f in candidates if f.pronoun is not None), None)
+            self._note_people(docs[i], mask, before=pronoun_at)
+            speaker = next((sp for f in candidates if (sp := self._resolve(f)) is not None), None)
             found.append(speaker)
             open_quote = open_end
         return found
@@ -705,15 +789,46 @@ class Attributor:
             for k in range(2, len(words)):
                 self.short_forms.setdefault(" ".join(words[:k]), match.group("short"))
 
-    def _note_people(self, doc: Any, mask: list[bool]) -> None:
-        """A person named as a sentence's subject may be a later "she said"."""
-        for ent in doc.ents:
-            if ent.label_ != "PERSON" or _in_quote(ent.root, mask):
+    def _note_people(self, doc: Any, mask: list[bool], before: int | None = None) -> None:
+        """Note the subjects (before token `before`) a later pronoun may mean.
+
+        People for "she said", organisations for "it said", groups and coordinated names ("Cruz
+        and Trump") for "they".
+        """
+        for tok in doc:
+            if (
+                tok.dep_ not in ("nsubj", "nsubjpass")
+                or _in_quote(tok, mask)
+                or (before is not None and tok.i >= before)
+            ):
                 continue
-            if ent.root.dep_ in ("nsubj", "nsubjpass") or ent.root.head.dep_ in ("nsubj", "nsubjpass"):
-                tokens = _name_tokens(ent.root)
-                name = _text(tokens)
-                self._remember(Speaker(name, rule="subject"), "person", _gender_of(tokens), set())
+            if tok.pos_ not in ("PROPN", "NOUN"):
+                continue
+            conjoined = any(c.dep_ == "conj" for c in tok.children)
+            if conjoined:
+                tokens = sorted(
+                    [tok, *(t for c in tok.children if c.dep_ == "conj" for t in c.subtree)], key=lambda t: t.i
+                )
+                tokens = [t for t in tokens if not t.is_punct or t.text == "&"]
+                if any(t.ent_type_ in ("PERSON", "ORG", "NORP") for t in tokens):
+                    self._remember(Speaker(_text(tokens), rule="subject"), "group", None, set())
+                continue
+            label = tok.ent_type_
+            if label == "PERSON":
+                tokens = _name_tokens(tok)
+                if any(t.dep_ == "cc" for t in tokens):  # "Manafort and business associate Rick Gates"
+                    self._remember(Speaker(_text(tokens), rule="subject"), "group", None, set())
+                else:
+                    self._remember(Speaker(_text(tokens), rule="subject"), "person", _gender_of(tokens), set())
+            elif label in ("ORG", "NORP") and tok.pos_ == "PROPN":
+                tokens = _name_tokens(tok)
+                kind = "group" if tok.tag_ == "NNPS" or label == "NORP" else "org"
+                self._remember(Speaker(_text(tokens), rule="subject"), kind, None, set())
+
+    def _now(self) -> float:
+        """The current sentence's number, plus a small step per mention within it."""
+        self._tick += 1
+        return self.clock + self._tick / 1000
 
     def _remember(self, speaker: Speaker, kind: str, gender: str | None, roles: set[str]) -> Mention:
         single = len(speaker.name.split()) == 1 and speaker.name[:1].isupper()
@@ -721,11 +836,11 @@ class Attributor:
         for mention in self.mentions:
             if (kind == "person" or single) and mention.kind == "person" and words and words == mention.words:
                 # The same person again ("Mr. Garin" after "Geoff Garin"): keep the fuller name.
-                mention.at = self.clock
+                mention.at = self._now()
                 mention.gender = mention.gender or gender
                 mention.roles |= roles
                 return mention
-        mention = Mention(speaker, kind, gender, self.clock, words, set(roles))
+        mention = Mention(speaker, kind, gender, self._now(), words, set(roles))
         self.mentions.append(mention)
         return mention
 
@@ -756,7 +871,7 @@ class Attributor:
                 return mention
         return None
 
-    def _resolve(self, found: Found | None, doc: Any) -> Speaker | None:
+    def _resolve(self, found: Found | None) -> Speaker | None:
         if found is None:
             return None
         if found.pronoun is not None:
@@ -765,14 +880,14 @@ class Attributor:
             mention = self._antecedent(found.pronoun)
             if mention is None:
                 return None
-            mention.at = self.clock
+            mention.at = self._now()
             if found.pronoun in ("he", "she") and mention.gender is None:
                 mention.gender = _PRONOUNS[found.pronoun]
             return replace(mention.speaker, rule="pronoun", said_as=found.pronoun, via=found.via, cue=found.cue)
         if found.definite:
             mention = self._description(found)
             if mention is not None:
-                mention.at = self.clock
+                mention.at = self._now()
                 return replace(mention.speaker, rule="description", said_as=found.name, via=found.via, cue=found.cue)
         name = found.name
         acronym = _ACRONYM.fullmatch(name)

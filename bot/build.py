@@ -26,6 +26,7 @@ from bot.embedder import Embedder
 from bot.embedding_cache import CACHE_FILE, EmbeddingCache, cache_key, count_uncached
 from bot.errors import IndexUnavailable, ReportBotError, disk_full, storage_error
 from bot.passages import SPLITTER_VERSION, Passage, split_article
+from bot.slots import sentence_slots
 from bot.store import (
     MANIFEST,
     SCHEMA_VERSION,
@@ -542,6 +543,9 @@ def _write_version(
     report.embed_seconds = time.perf_counter() - embed_started
     report.reused = total - report.embedded
 
+    # The answer slots of every new sentence, from one batched parse (the question side reads them).
+    slots = sentence_slots([s.text for _, passages in by_article for p in passages for s in p.sentences])
+
     writer = IndexWriter(
         index_dir,
         int(passage_vectors.shape[1]),
@@ -563,6 +567,7 @@ def _write_version(
                 passages,
                 passage_vectors[pi : pi + len(passages)],
                 sentence_vectors[si : si + n_sentences],
+                slots[si : si + n_sentences],
             )
             pi, si = pi + len(passages), si + n_sentences
         counts = writer.counts()

@@ -31,6 +31,9 @@ log = logging.getLogger(__name__)
 SUPPORTED_SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm")
 #: Endings read as web pages: main text and metadata extracted by trafilatura.
 HTML_SUFFIXES = (".html", ".htm")
+#: Titles longer than this (a first line that is a whole paragraph) are shown shortened; front
+#: matter titles over it are refused (`bot/front_matter.py`).
+MAX_TITLE_CHARS = 500
 #: Files larger than this are refused instead of swamping the index.
 MAX_ARTICLE_BYTES = 5 * 1024 * 1024
 #: A file changed this recently when it is read may change again within the same timestamp
@@ -317,6 +320,8 @@ def parse_article(text: str, path: Path, article_id: str | None = None) -> Artic
     title = meta_title or next((b.text for b in blocks if b.kind is BlockKind.TITLE), None)
     if not title:
         raise ArticleError(f"{path}: no title (empty file or no text)")
+    if len(title) > MAX_TITLE_CHARS:  # a first line that is a whole paragraph: shown shortened
+        title = title[: MAX_TITLE_CHARS - 1].rstrip() + "…"
     if byline is None:
         byline = next((b.text for b in blocks if b.kind is BlockKind.BYLINE), None)
     if not any(b.kind in PASSAGE_KINDS for b in blocks):

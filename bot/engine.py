@@ -16,10 +16,21 @@ from pathlib import Path
 from bot import views
 from bot.answer import Answer, Quote
 from bot.corpus import ArticleMeta
+from bot.decision import QuestionShape, Verdict, analyse, decide
 from bot.embedder import Embedder
-from bot.lexical import lexicon
+from bot.language import non_english
+from bot.lexical import Term, lexicon
 from bot.passages import SPLITTER_VERSION
-from bot.search import Retrieval, article_meta, decide, make_quotes, rank_passages, speaker_from_row
+from bot.search import (
+    SPEAKER_CANDIDATES,
+    Retrieval,
+    Scored,
+    article_meta,
+    make_quotes,
+    prefer_speaker,
+    rank_passages,
+    speaker_from_row,
+)
 from bot.settings import Settings, get_settings
 from bot.store import IndexReader, current_stamp, current_version
 from bot.wording import Wording
@@ -102,15 +113,43 @@ class Engine:
             question = text
         if not any(ch.isalnum() for ch in text):
             return Answer(question=question, answered=False, notice=notice or "ask a question in words")
+        shape = analyse(text)
+        ranked, quotes, terms = self.evidence(reader, text, k, shape)
+        verdict = decide(reader, text, ranked, quotes, terms, threshold=self.settings.answer_threshold, shape=shape)
+        language = non_english(text, sum(t.known for t in terms) / len(terms) if terms else None)
+        if language and verdict.confidence < self.settings.non_english_min_confidence:
+            # The model reads English only: say so rather than "the report does not answer".
+            verdict = Verdict(False, verdict.confidence, verdict.version)
+            english = f"questions must be asked in English (this looks like {language})"
+            notice = f"{english}; {notice}" if notice else english
+        return Answer(
+            question=question,
+            answered=verdict.answered,
+            quotes=quotes,
+            notice=notice,
+            confidence=verdict.confidence,
+            decision=verdict.version,
+            possibly_relevant=verdict.possibly_relevant,
+        )
+
+    def evidence(
+        self, reader: IndexReader, text: str, k: int, shape: QuestionShape | None = None
+    ) -> tuple[list[Scored], list[Quote], list[Term]]:
+        """The ranked passages for a cleaned question, their quotes and its key terms.
+
+        What `answer` decides on; `scripts/fit_decision.py` fits the decision on the same.
+        """
         # The question's embedding (onnxruntime or torch, which release the GIL) and the lexical
         # lookup (SQLite, which does too) overlap: a query costs max(encode, lookup), not the sum.
         pending = _ENCODER_POOL.submit(self.embedder.encode, [text])
         terms, lexical = lexicon(reader).lookup(text, *self.retrieval.lexical_limits())
         qv = pending.result()[0]
-        ranked = rank_passages(reader, qv, k, text, self.retrieval, terms, lexical)
-        quotes = make_quotes(reader, ranked, terms)
-        answered = decide(reader, ranked, terms, self.settings)
-        return Answer(question=question, answered=answered, quotes=quotes, notice=notice)
+        asked = (shape or analyse(text)).asked_speaker
+        depth = max(k, SPEAKER_CANDIDATES) if asked else k
+        ranked = rank_passages(reader, qv, depth, text, self.retrieval, terms, lexical)
+        if asked:
+            ranked = prefer_speaker(reader, ranked, asked, k)
+        return ranked, make_quotes(reader, ranked, terms), terms
 
     def articles(self, limit: int | None = None) -> list[tuple[ArticleMeta, int]]:
         """Indexed articles with their passage counts, newest first: all, or the first `limit`."""

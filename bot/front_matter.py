@@ -26,6 +26,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationEr
 from yaml.composer import ComposerError
 from yaml.events import AliasEvent, CollectionStartEvent, ScalarEvent
 
+from bot.corpus import MAX_TITLE_CHARS
 from bot.errors import ArticleError
 
 #: Front matter longer than this is refused unread: five short fields fit in a few hundred bytes.
@@ -33,7 +34,6 @@ MAX_FRONT_MATTER_BYTES = 64 * 1024
 #: Mappings and lists nested deeper than this are refused (the fields we read are flat).
 MAX_DEPTH = 16
 #: Bounds of the text fields, in characters (a URL may be long, a title may not).
-MAX_TITLE_CHARS = 500
 MAX_NAME_CHARS = 300
 MAX_URL_CHARS = 2048
 

@@ -27,7 +27,7 @@ class Settings(BaseSettings):
     """Runtime settings; environment variables win over `.env`, which wins over defaults."""
 
     # allow_inf_nan=False: `nan` or `inf` in a float setting is an error, not a threshold every
-    # comparison fails (ANSWER_MIN_SCORE=nan answered nothing, or everything, silently).
+    # comparison fails (ANSWER_THRESHOLD=nan answered nothing, or everything, silently).
     model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore", allow_inf_nan=False)
 
     # Paths
@@ -98,17 +98,17 @@ class Settings(BaseSettings):
 
     # Answers
     top_k: int = Field(3, ge=1, le=20, description="Passages in an answer.")
-    answer_min_score: float = Field(
-        0.22, ge=0, le=1, description="Evidence score below which the bot says the report does not answer."
+    answer_threshold: float | None = Field(
+        None,
+        ge=0,
+        le=1,
+        description="Confidence at or above which the best passage is given as the answer; empty: the fitted one.",
+    )
+    non_english_min_confidence: float = Field(
+        0.9, ge=0, le=1, description="A question not in English is answered only at this confidence or above."
     )
     retrieval_mode: Literal["hybrid", "dense", "lexical"] = Field(
         "hybrid", description="hybrid: dense plus BM25 weighted by key-term coverage; dense or lexical alone."
-    )
-    answer_strong_score: float = Field(
-        0.6, ge=0, le=1, description="Dense evidence at or above which the bot answers even if a key term is missing."
-    )
-    answer_min_coverage: float = Field(
-        0.2, ge=0, le=1, description="Share (IDF-weighted) of the question's key terms the best passage must hold."
     )
     max_question_chars: int = Field(500, ge=20, description="Longer questions are truncated.")
 
@@ -159,16 +159,6 @@ class Settings(BaseSettings):
             raise ValueError("should name a folder")
         return value
 
-    @model_validator(mode="after")
-    def _thresholds_in_order(self) -> Settings:
-        """The strong-evidence threshold cannot sit below the one under which nothing is answered."""
-        if self.answer_strong_score < self.answer_min_score:
-            raise ValueError(
-                f"ANSWER_STRONG_SCORE ({self.answer_strong_score}) should be at least "
-                f"ANSWER_MIN_SCORE ({self.answer_min_score})"
-            )
-        return self
-
     @field_validator("telegram_allowed_ids", "telegram_admin_ids", mode="before")
     @classmethod
     def _split_ids(cls, value: Any) -> Any:
@@ -187,7 +177,9 @@ class Settings(BaseSettings):
             return [part.strip() for part in value.replace(";", ",").split(",") if part.strip()]
         return value
 
-    @field_validator("telegram_base_url", "telegram_webhook_url", "telegram_webhook_secret", mode="before")
+    @field_validator(
+        "telegram_base_url", "telegram_webhook_url", "telegram_webhook_secret", "answer_threshold", mode="before"
+    )
     @classmethod
     def _empty_is_unset(cls, value: Any) -> Any:
         """`TELEGRAM_WEBHOOK_URL=` in `.env` means "not set", not an empty URL."""

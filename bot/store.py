@@ -53,7 +53,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 #: 3: the view tables of `bot/views.py` (speakers, publishers, example questions).
-SCHEMA_VERSION = 3
+#: 4: sentences carry their answer slots (`bot/slots.py`), parsed at build time.
+SCHEMA_VERSION = 4
 CURRENT = "CURRENT"
 VERSIONS = "versions"
 MANIFEST = "manifest.json"
@@ -85,7 +86,7 @@ CREATE TABLE sentences (
     id INTEGER PRIMARY KEY, passage_id INTEGER NOT NULL, position INTEGER NOT NULL,
     start INTEGER NOT NULL, end INTEGER NOT NULL, text TEXT NOT NULL,
     speaker TEXT NOT NULL, speaker_kind TEXT NOT NULL, speaker_via TEXT, speaker_full TEXT,
-    speaker_rule TEXT NOT NULL, said_as TEXT
+    speaker_rule TEXT NOT NULL, said_as TEXT, slots TEXT
 );
 CREATE INDEX passages_by_article ON passages (article_id, paragraph);
 CREATE INDEX sentences_by_passage ON sentences (passage_id, position);
@@ -617,11 +618,13 @@ class IndexWriter:
         passages: Sequence[Passage],
         passage_vectors: np.ndarray,
         sentence_vectors: np.ndarray,
+        slots: Sequence[str | None] | None = None,
     ) -> tuple[int, int]:
         """Insert an article with its paragraphs, passages, sentences and their vectors.
 
-        `passage_vectors[i]` belongs to `passages[i]`; `sentence_vectors` to the passages'
-        sentences in order. Returns (passages, sentences) inserted.
+        `passage_vectors[i]` belongs to `passages[i]`; `sentence_vectors` and `slots` (each
+        sentence's answer slots as JSON, `bot/slots.py`) to the passages' sentences in order.
+        Returns (passages, sentences) inserted.
         """
         db = self.db
         db.execute(
@@ -648,8 +651,12 @@ class IndexWriter:
             passage_rows.append((pid, meta.id, p.paragraph, p.window, str(p.kind), p.section, p.text, p.content_hash))
             for pos, s in enumerate(p.sentences):
                 sp = s.speaker
+                slot = slots[sid - sid0] if slots is not None else None
                 sentence_rows.append(
-                    (sid, pid, pos, s.start, s.end, s.text, sp.name, sp.kind, sp.via, sp.full_name, sp.rule, sp.said_as)
+                    (
+                        *(sid, pid, pos, s.start, s.end, s.text),
+                        *(sp.name, sp.kind, sp.via, sp.full_name, sp.rule, sp.said_as, slot),
+                    )
                 )
                 if self.source_changes is not None and sp.kind == "source":
                     self.source_changes[sp.name, sp.full_name] += 1
@@ -662,7 +669,7 @@ class IndexWriter:
             )
         db.executemany("INSERT INTO paragraphs VALUES (?,?,?,?,?)", list(paragraphs.values()))
         db.executemany("INSERT INTO passages VALUES (?,?,?,?,?,?,?,?)", passage_rows)
-        db.executemany("INSERT INTO sentences VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", sentence_rows)
+        db.executemany("INSERT INTO sentences VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)", sentence_rows)
         self.add_vectors("passages", list(range(pid0, pid)), passage_vectors)
         self.add_vectors("sentences", list(range(sid0, sid)), sentence_vectors)
         self.next_passage_id, self.next_sentence_id = pid, sid

@@ -57,6 +57,13 @@ def format_answer(answer: Answer, words: Wording = REPORT) -> str:
         if len(answer.quotes) > 1:
             out.append(f"\nAlso in {words.the}:")
             out.extend(format_quote(q, i) for i, q in enumerate(answer.quotes[1:], 2))
+    elif answer.possibly_relevant:
+        # A middling confidence: the closest passage may hold the answer; the reader judges.
+        out.append(f"{words.The} may not answer this. Possibly relevant (not a sure answer):")
+        out.append(format_quote(answer.quotes[0], 1))
+        if len(answer.quotes) > 1:
+            out.append("\nRelated, not an answer:")
+            out.extend(format_quote(q, i) for i, q in enumerate(answer.quotes[1:], 2))
     else:
         out.append(f"{words.The} {words.does} not answer this. The closest passages (related, not an answer):")
         out.extend(format_quote(q, i) for i, q in enumerate(answer.quotes, 1))

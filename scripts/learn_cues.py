@@ -1,23 +1,26 @@
 #!/usr/bin/env python3
 """Fit the attribution cue lexicon and the first-name genders from PolNeAR train.
 
-    PYTHONPATH=. .venv/bin/python scripts/learn_cues.py [--split DIR] [--min-count 3] [--min-precision 0.2]
+    PYTHONPATH=. .venv/bin/python scripts/learn_cues.py [--split DIR] [--min-count 2] [--min-precision 0.1]
 
 Cues: every annotated cue of `SPLIT/gold.jsonl` is tagged and lemmatised by the pinned spaCy
 pipeline; a verb lemma is kept when it is a cue at least `--min-count` times and its forms are
 cues in at least `--min-precision` of their occurrences in the split's text (so "say" and
 "tweet" stay, "make" and "take" do not). Nouns inside cues ("in a statement") and multi-word
-cues without a verb ("according to") are kept by the same two tests. Written to
+cues without a verb ("according to") are kept by the same two tests. The common nouns heading
+annotated sources ("officials", "spokesman", "poll") are kept when seen `--min-count` times. Written to
 `bot/data/cues.json` with the counts, so every entry can be traced to the data.
 
-First names: in the same articles, a person written "Mr. Lastname" (or Mrs./Ms.) and in full as
-"Firstname Lastname" gives that first name's gender; names seen mostly one way (at least 2
-articles, 90%) go to `bot/data/first_names.json`. Only names and counts are stored, no text.
+First names: a person written "Mr. Lastname" (or Mrs./Ms.) and "Firstname Lastname" in one
+article, or a sentence naming "Firstname Lastname" followed by one opening "He"/"She", gives that
+first name's gender; names seen mostly one way (80% of the articles naming them) go to
+`bot/data/first_names.json`. Only names are stored, no text.
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import re
 import sys
@@ -29,7 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bot.corpus import body_of
 
 DATA = Path(__file__).resolve().parent.parent / "bot" / "data"
-LEXICON_VERSION = 1
+LEXICON_VERSION = 2
 
 
 def learn_cues(split: Path, min_count: int, min_precision: float) -> dict:
@@ -71,6 +74,14 @@ def learn_cues(split: Path, min_count: int, min_precision: float) -> dict:
         total = max(len(re.findall(rf"\b{re.escape(phrase)}\b", joined)), n)
         if n / total >= min_precision:
             phrase_table[phrase] = {"cue": n, "seen": total, "precision": round(n / total, 3)}
+    # Sources: the common nouns that head annotated sources ("officials", "spokesman", "poll").
+    sources = [g["source"] for g in gold if g.get("source") and not g.get("source_is_pronoun")]
+    heads: Counter = Counter()
+    for doc in parse(sources):
+        root = next((t for t in doc if t.head.i == t.i), None)
+        if root is not None and root.pos_ == "NOUN" and root.lemma_.isalpha():
+            heads[root.lemma_.lower()] += 1
+    source_nouns = {lemma: n for lemma, n in sorted(heads.items()) if n >= min_count}
     return {
         "version": LEXICON_VERSION,
         "fitted_on": f"PolNeAR {split.name} ({len(gold)} attributions)",
@@ -79,43 +90,59 @@ def learn_cues(split: Path, min_count: int, min_precision: float) -> dict:
         "verbs": table(verb_forms),
         "nouns": table(noun_forms),
         "phrases": dict(sorted(phrase_table.items())),
+        "source_nouns": source_nouns,
     }
 
 
 TITLES = {"mr": "m", "mrs": "f", "ms": "f", "miss": "f"}
 
 
+_FULL_NAME = re.compile(r"\b([A-Z][a-z]{2,}) (?:[A-Z]\. )?([A-Z][a-z]+(?:-[A-Z][a-z]+)?)\b")
+
+
 def learn_first_names(split: Path) -> dict:
-    """First name → "m"/"f" from articles that write the same person as "Mr. X" and "First X"."""
+    """First name → "m"/"f", from two signals in the split's text.
+
+    - titles: an article writing "Mr. Lastname" (or Mrs./Ms.) and "Firstname Lastname";
+    - pronouns: a sentence naming one "Firstname Lastname", and the next one opening "He"/"She".
+
+    A name is kept when 80% of the articles that give it a gender give the same, and it is never written in lower
+    case in the split (a capitalised "But Trump" is not a first name).
+    """
     votes: dict[str, Counter] = defaultdict(Counter)
     lower: Counter = Counter()
     for path in sorted((split / "corpus").glob("*.md")):
         text = body_of(path.read_text(encoding="utf-8"))
         lower.update(re.findall(r"\b[a-z]+\b", text))
-        titled = {}
+        titled: dict[str, set[str]] = {}
         for title, last in re.findall(r"\b(Mr|Mrs|Ms|Miss)\.? ([A-Z][a-z]+(?:-[A-Z][a-z]+)?)\b", text):
             titled.setdefault(last, set()).add(TITLES[title.lower()])
         seen_here: set[tuple[str, str]] = set()
-        for first, last in re.findall(r"\b([A-Z][a-z]{2,}) (?:[A-Z]\. )?([A-Z][a-z]+(?:-[A-Z][a-z]+)?)\b", text):
+        for first, last in _FULL_NAME.findall(text):
             genders = titled.get(last)
-            if genders and len(genders) == 1 and first not in ("Mr", "Mrs", "Ms", "Miss"):
+            if genders and len(genders) == 1:
                 seen_here.add((first, next(iter(genders))))
+        sentences = re.split(r"(?<=[.!?\"”’])\s+", text)
+        for here, after in itertools.pairwise(sentences):
+            names = _FULL_NAME.findall(here)
+            pronoun = re.match(r"[\"“]?(He|She)\b", after)
+            if len(names) == 1 and pronoun:
+                seen_here.add((names[0][0], "m" if pronoun.group(1) == "He" else "f"))
         for first, gender in seen_here:
             votes[first][gender] += 1
     names = {}
     for first, count in votes.items():
         gender, n = count.most_common(1)[0]
-        # A capitalised common word ("But Trump said") is not a first name.
-        if n >= 2 and n / sum(count.values()) >= 0.9 and lower[first.lower()] == 0:
+        if n / sum(count.values()) >= 0.8 and lower[first.lower()] == 0:
             names[first] = gender
-    return {"version": 1, "fitted_on": f"PolNeAR {split.name}", "names": dict(sorted(names.items()))}
+    return {"version": 2, "fitted_on": f"PolNeAR {split.name}", "names": dict(sorted(names.items()))}
 
 
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--split", type=Path, default=Path("../shared/polnear/train"))
-    p.add_argument("--min-count", type=int, default=3)
-    p.add_argument("--min-precision", type=float, default=0.2)
+    p.add_argument("--min-count", type=int, default=2)
+    p.add_argument("--min-precision", type=float, default=0.1)
     args = p.parse_args()
     if not (args.split / "gold.jsonl").is_file():
         print(f"error: no gold.jsonl in {args.split}", file=sys.stderr)

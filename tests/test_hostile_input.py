@@ -248,6 +248,20 @@ def test_one_bad_front_matter_value_skips_only_that_file(tmp_path: Path, front: 
     assert line.startswith(f"{tmp_path / 'odd.md'}: ") and reason in line and len(line) < 400, line
 
 
+def test_a_paragraph_long_first_line_is_a_bounded_title_and_can_be_added(tmp_path: Path, capsys):
+    """A .txt whose first line is 2,000 characters: loaded with a title cut to 500, and add_article.py accepts it."""
+    from bot.cli import add as add_cli
+
+    source = tmp_path / "long.txt"
+    source.write_text("Word " * 400 + "\n\n" + BODY, encoding="utf-8")
+    title = load_article(source).meta.title
+    assert len(title) <= 500 and title.endswith("…")
+    corpus = tmp_path / "corpus"
+    assert add_cli.main([str(source), "--corpus", str(corpus), "--no-build"]) == 0, capsys.readouterr().err
+    [written] = corpus.glob("*.md")
+    assert load_article(written).meta.title == title
+
+
 def test_front_matter_numbers_and_words_stay_text(tmp_path: Path):
     """`title: 1984`, `publisher: yes`, `byline: 0x1F` are the text written, not a number or a boolean."""
     path = tmp_path / "a.md"

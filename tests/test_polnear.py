@@ -77,3 +77,41 @@ def test_a_real_run_on_two_dev_articles():
     assert report.articles == 2 and d["overall"]["named"] > 0
     json.dumps(d)  # JSON-ready
     assert Path(SHARED / "polnear" / "dev").is_dir()
+
+
+PRONOUN_CHECK = Path(__file__).parent / "data" / "pronoun_check.jsonl"
+
+
+def test_pronoun_hand_check_is_well_formed_and_at_least_80_percent_right():
+    rows = [json.loads(line) for line in PRONOUN_CHECK.read_text(encoding="utf-8").splitlines() if line]
+    assert len(rows) == 100
+    keys = {"article", "source_start", "source_end", "content_start", "content_end", "pronoun"}
+    keys |= {"system_speaker", "rule", "verdict"}
+    for row in rows:
+        assert keys <= set(row) and set(row) <= keys | {"note"}, row
+        assert row["pronoun"] in {"he", "she", "they", "it"}
+        assert row["verdict"] in {"right", "wrong"}
+        assert row["verdict"] == "right" or row["note"], row  # every wrong one says why
+        assert row["verdict"] == "wrong" or row["system_speaker"], row  # the publisher is never right
+        assert 0 <= row["source_start"] < row["source_end"] and row["content_start"] < row["content_end"]
+        assert all(len(str(v)) < 200 for v in row.values())  # ids, offsets and names: no article text
+    assert len({(r["article"], r["source_start"], r["content_start"]) for r in rows}) == 100
+    accuracy = sum(r["verdict"] == "right" for r in rows) / len(rows)
+    assert accuracy >= 0.80
+    readme = (PRONOUN_CHECK.parent / "README.md").read_text(encoding="utf-8")
+    assert f"{round(accuracy * 100)} of 100 right" in readme
+
+
+@pytest.mark.skipif(not (SHARED / "polnear" / "dev" / "gold.jsonl").exists(), reason="../shared/polnear not here")
+def test_pronoun_hand_check_points_at_dev_gold_pronouns():
+    from bot.polnear import load_gold
+
+    gold = load_gold(SHARED / "polnear" / "dev")
+    rows = [json.loads(line) for line in PRONOUN_CHECK.read_text(encoding="utf-8").splitlines() if line]
+    for row in rows:
+        match = [
+            g
+            for g in gold[row["article"]]
+            if g["source_start"] == row["source_start"] and g["content_start"] == row["content_start"]
+        ]
+        assert match and match[0]["source_is_pronoun"] and match[0]["source"].lower() == row["pronoun"], row

@@ -55,6 +55,14 @@ def answer_blocks(answer: Answer, offset: int = 0, words: Wording = REPORT) -> l
     if not quotes:
         blocks.append("No more passages." if offset else f"{words.The} {words.has} nothing on this.")
         return blocks
+    if not answer.answered and answer.possibly_relevant and not offset:
+        # A middling confidence: the closest passage may hold the answer; the reader judges.
+        blocks.append(f"{words.The} may not answer this. <i>Possibly relevant</i> (not a sure answer):")
+        blocks.append(short_quote_html(quotes[0], 1))
+        if len(quotes) > 1:
+            blocks.append("<i>Related, not an answer:</i>")
+            blocks.extend(short_quote_html(q, i) for i, q in enumerate(quotes[1:], 2))
+        return blocks
     if not answer.answered:
         blocks.append(
             f"{words.The} {words.does} not answer this question. "

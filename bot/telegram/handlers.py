@@ -25,6 +25,7 @@ from telegram.ext import ApplicationHandlerStop, ContextTypes
 
 from bot import views
 from bot.answer import Answer
+from bot.decision import load_model
 from bot.engine import Engine
 from bot.errors import IndexUnavailable, ReportBotError
 from bot.telegram import format as fmt
@@ -348,6 +349,8 @@ async def about(update: Update, context: Context) -> None:
     reader, words = await asyncio.to_thread(lambda: (engine.reader, engine.wording()))
     m = reader.manifest
     counts = ", ".join(f"{n} {name}" for name, n in sorted(m.counts.items()))
+    model = load_model()
+    threshold = engine.settings.answer_threshold if engine.settings.answer_threshold is not None else model.threshold
     text = (
         "<b>About this bot</b>\n"
         f"<b>Model:</b> {html.escape(m.model)} ({m.dimension} dimensions)\n"
@@ -355,8 +358,8 @@ async def about(update: Update, context: Context) -> None:
         f"<b>Index version:</b> {html.escape(reader.version)}\n"
         f"<b>Articles:</b> {m.counts.get('articles', 0)}\n"
         f"<b>Holds:</b> {html.escape(counts)}\n"
-        f"<b>Answers:</b> {engine.settings.top_k} passages; below a score of {engine.settings.answer_min_score} "
-        f"the bot says {words.the} {words.does} not answer."
+        f"<b>Answers:</b> {engine.settings.top_k} passages; decision model {html.escape(model.version)}: "
+        f"below a confidence of {threshold:.2f} the bot says {words.the} {words.does} not answer."
     )
     await send_blocks(update.effective_message, [text])
 
@@ -389,13 +392,22 @@ async def inline_query(update: Update, context: Context) -> None:
     words = engine.wording()
     related = "" if answer.answered else "Related, not an answer: "
     preface = "" if answer.answered else f"<i>Related to “{html.escape(question)}” (not answered by {words.the}):</i>\n"
+    if answer.notice and "English" in answer.notice:
+        preface = f"<i>({html.escape(answer.notice)})</i>\n" + preface
+
+    def label(i: int) -> tuple[str, str]:
+        """The title prefix and message preface of result i (the same verdict as the chat's)."""
+        if i == 0 and answer.possibly_relevant:
+            return "Possibly relevant: ", preface.replace("Related to", "Possibly relevant to")
+        return related, preface
+
     results = [
         InlineQueryResultArticle(
             id=f"{i}-{q.passage_id}",
-            title=f"{related}{q.speaker.label}"[:200],
+            title=f"{label(i)[0]}{q.speaker.label}"[:200],
             description=q.quote[:300],
             input_message_content=InputTextMessageContent(
-                preface + fmt.inline_html(q),
+                label(i)[1] + fmt.inline_html(q),
                 parse_mode=ParseMode.HTML,
             ),
         )
