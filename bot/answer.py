@@ -29,7 +29,7 @@ class Quote:
     section: str | None
     #: The answer slots of the passage's sentences (JSON, `bot/slots.py`), for the decision.
     slots: tuple[str | None, ...] = ()
-    #: The speakers of the passage's sentences (labels), for "What did X say?".
+    #: The named speakers of the passage's sentences (name and full name), for "What did X say?".
     speakers: tuple[str, ...] = ()
 
     @property

@@ -137,6 +137,7 @@ _PERSONISH = frozenset({"PERSON", "ORG", "NORP", "GPE"})
 _NUMBERISH = frozenset({"CARDINAL", "MONEY", "PERCENT", "QUANTITY"})
 
 
+@lru_cache(maxsize=8192)
 def _stem(word: str) -> str:
     """A light stem, so that "staffers" meets "staffer" and "died" meets "die"."""
     w = word.casefold().strip(".,;:!?'’\"()")
@@ -424,14 +425,16 @@ def decide(
     terms: list[Term],
     model: DecisionModel | None = None,
     threshold: float | None = None,
+    shape: QuestionShape | None = None,
 ) -> Verdict:
     """Whether the best passage answers `question`: one verdict for every face.
 
-    `threshold` (the `ANSWER_THRESHOLD` setting) overrides the fitted one when given.
+    `threshold` (the `ANSWER_THRESHOLD` setting) overrides the fitted one when given; `shape` is
+    the question's analysis when the caller has it.
     """
     model = model or load_model()
     if not ranked or not quotes:
         return Verdict(False, 0.0, model.version)
-    p = model.probability(features(reader, analyse(question), ranked, quotes, terms))
+    p = model.probability(features(reader, shape or analyse(question), ranked, quotes, terms))
     cut = model.threshold if threshold is None else threshold
     return Verdict(p >= cut, p, model.version, possibly_relevant=model.possibly <= p < cut)

@@ -7,14 +7,16 @@ build has published a new version: a running bot picks up a rebuilt index on its
 from __future__ import annotations
 
 import logging
+import os
 import re
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from bot import views
 from bot.answer import Answer, Quote
 from bot.corpus import ArticleMeta
-from bot.decision import Verdict, analyse, decide
+from bot.decision import QuestionShape, Verdict, analyse, decide
 from bot.embedder import Embedder
 from bot.language import non_english
 from bot.lexical import Term, lexicon
@@ -38,6 +40,10 @@ log = logging.getLogger(__name__)
 
 #: Terminal colour and cursor codes pasted into a question.
 _ANSI_ESCAPE = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]")
+
+#: Encodes questions beside the lexical lookup. Shared by every engine of the process and sized
+#: to the machine: the bot answers from several threads, and each encode is itself multi-threaded.
+_ENCODER_POOL = ThreadPoolExecutor(max_workers=os.cpu_count() or 2, thread_name_prefix="encode")
 
 
 class Engine:
@@ -107,8 +113,9 @@ class Engine:
             question = text
         if not any(ch.isalnum() for ch in text):
             return Answer(question=question, answered=False, notice=notice or "ask a question in words")
-        ranked, quotes, terms = self.evidence(reader, text, k)
-        verdict = decide(reader, text, ranked, quotes, terms, threshold=self.settings.answer_threshold)
+        shape = analyse(text)
+        ranked, quotes, terms = self.evidence(reader, text, k, shape)
+        verdict = decide(reader, text, ranked, quotes, terms, threshold=self.settings.answer_threshold, shape=shape)
         language = non_english(text, sum(t.known for t in terms) / len(terms) if terms else None)
         if language and verdict.confidence < self.settings.non_english_min_confidence:
             # The model reads English only: say so rather than "the report does not answer".
@@ -125,14 +132,19 @@ class Engine:
             possibly_relevant=verdict.possibly_relevant,
         )
 
-    def evidence(self, reader: IndexReader, text: str, k: int) -> tuple[list[Scored], list[Quote], list[Term]]:
+    def evidence(
+        self, reader: IndexReader, text: str, k: int, shape: QuestionShape | None = None
+    ) -> tuple[list[Scored], list[Quote], list[Term]]:
         """The ranked passages for a cleaned question, their quotes and its key terms.
 
         What `answer` decides on; `scripts/fit_decision.py` fits the decision on the same.
         """
-        qv = self.embedder.encode([text])[0]
+        # The question's embedding (onnxruntime or torch, which release the GIL) and the lexical
+        # lookup (SQLite, which does too) overlap: a query costs max(encode, lookup), not the sum.
+        pending = _ENCODER_POOL.submit(self.embedder.encode, [text])
         terms, lexical = lexicon(reader).lookup(text, *self.retrieval.lexical_limits())
-        asked = analyse(text).asked_speaker
+        qv = pending.result()[0]
+        asked = (shape or analyse(text)).asked_speaker
         depth = max(k, SPEAKER_CANDIDATES) if asked else k
         ranked = rank_passages(reader, qv, depth, text, self.retrieval, terms, lexical)
         if asked:

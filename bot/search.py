@@ -476,7 +476,9 @@ def make_quotes(reader: IndexReader, ranked: list[Scored], terms: list[Term] | N
                 kind=p["kind"],
                 section=p["section"],
                 slots=tuple(r["slots"] for r in rows),
-                speakers=tuple(speaker_from_row(r).label for r in rows if r["speaker_kind"] == "source"),
+                speakers=tuple(
+                    f"{r['speaker']} {r['speaker_full'] or ''}" for r in rows if r["speaker_kind"] == "source"
+                ),
             )
         )
     return quotes
