@@ -24,12 +24,10 @@ from bot.passages import SPLITTER_VERSION
 from bot.search import (
     ANSWER_ENTITIES,
     SPEAKER_CANDIDATES,
-    TYPE_CANDIDATES,
     Retrieval,
     Scored,
     article_meta,
     make_quotes,
-    prefer_answer_type,
     prefer_speaker,
     rank_passages,
     speaker_from_row,
@@ -150,12 +148,10 @@ class Engine:
         shape = shape or analyse(text)
         asked = shape.asked_speaker
         wanted = ANSWER_ENTITIES.get(shape.kind) if self.retrieval.answer_type_bonus > 0 else None
-        depth = max(k, SPEAKER_CANDIDATES) if asked else max(k, TYPE_CANDIDATES) if wanted else k
-        ranked = rank_passages(reader, qv, depth, text, self.retrieval, terms, lexical)
+        depth = max(k, SPEAKER_CANDIDATES) if asked else k
+        ranked = rank_passages(reader, qv, depth, text, self.retrieval, terms, lexical, entities=wanted)
         if asked:
             ranked = prefer_speaker(reader, ranked, asked, k)
-        elif wanted:
-            ranked = prefer_answer_type(reader, ranked, wanted, k, self.retrieval.answer_type_bonus)
         return ranked, make_quotes(reader, ranked, terms), terms
 
     def articles(self, limit: int | None = None) -> list[tuple[ArticleMeta, int]]:
