@@ -81,11 +81,11 @@ def fill(db: sqlite3.Connection, passages: int, sentences: int, seed: int) -> li
                     sample.append(block)
             for pos, s in enumerate(_SENTENCE_END.split(block)):
                 if sid < sentences:
-                    srow.append((sid, pid, pos, 0, len(s), s, "", "none", None, None, "none", None))
+                    srow.append((sid, pid, pos, 0, len(s), s, "", "none", None, None, "none", None, None))
                     sid += 1
             pid += 1
         db.executemany("INSERT INTO passages VALUES (?,?,?,?,?,?,?,?)", [r for r in prow if r[0] < passages])
-        db.executemany("INSERT INTO sentences VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", srow)
+        db.executemany("INSERT INTO sentences VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)", srow)
     db.commit()
     return sample
 

@@ -27,6 +27,10 @@ class Quote:
     paragraph: int
     kind: str
     section: str | None
+    #: The answer slots of the passage's sentences (JSON, `bot/slots.py`), for the decision.
+    slots: tuple[str | None, ...] = ()
+    #: The named speakers of the passage's sentences (name and full name), for "What did X say?".
+    speakers: tuple[str, ...] = ()
 
     @property
     def quote(self) -> str:
@@ -63,6 +67,12 @@ class Answer:
     answered: bool
     quotes: list[Quote] = field(default_factory=list)
     notice: str | None = None
+    #: The decision's calibrated probability that the first quote answers (`bot/decision.py`).
+    confidence: float = 0.0
+    #: Which decision model decided (its version).
+    decision: str | None = None
+    #: Not answered, but the first quote is close enough to show as "possibly relevant".
+    possibly_relevant: bool = False
 
     def to_dict(self, id: Any = None) -> dict[str, Any]:
         """The JSON object of the query contract."""
@@ -70,6 +80,9 @@ class Answer:
             "id": id,
             "question": self.question,
             "answered": self.answered,
+            "confidence": round(self.confidence, 4),
+            "possibly_relevant": self.possibly_relevant,
+            "decision": self.decision,
             "passages": [q.to_dict() for q in self.quotes],
         }
         if self.notice:

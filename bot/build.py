@@ -26,6 +26,7 @@ from bot.embedder import Embedder
 from bot.embedding_cache import CACHE_FILE, EmbeddingCache, cache_key, count_uncached
 from bot.errors import IndexUnavailable, ReportBotError, disk_full, storage_error
 from bot.passages import SPLITTER_VERSION, Passage, split_article
+from bot.slots import sentence_slots
 from bot.store import (
     MANIFEST,
     SCHEMA_VERSION,
@@ -371,8 +372,9 @@ def _build_index(
 ) -> BuildReport:
     started = time.perf_counter()
     report = BuildReport()
-    if not any(corpus_files(corpus_dir)):
-        _nothing_to_index(corpus_dir, [])
+    unreadable: list[tuple[Path, str]] = []
+    if not any(corpus_files(corpus_dir, unreadable)):
+        _nothing_to_index(corpus_dir, [f"{folder}/: cannot read folder ({why})" for folder, why in unreadable])
     if lock_wait is None:
         from bot.settings import get_settings
 
@@ -388,7 +390,13 @@ def _build_index(
             _nothing_to_index(corpus_dir, loaded.skipped)
         plan = plan_build(loaded.articles, live, loaded.keeps)
         indexed = plan.base_manifest.articles if plan.base_manifest else {}
-        report.kept = sorted(a for a in indexed if loaded.keeps(a))  # a full build has no text to keep
+        report.kept = sorted(a for a in indexed if loaded.keeps(a))
+        if plan.full_reason is not None and loaded.unreadable:
+            # A full build starts empty and has no text for them: say so rather than drop them quietly.
+            report.warnings.append(
+                f"{plan.full_reason}: what could not be read is left out of the new index until it can be "
+                "read; an incremental build keeps it"
+            )
         report.plan_seconds = time.perf_counter() - started
         report.added, report.changed = len(plan.added), len(plan.changed)
         report.removed, report.unchanged = len(plan.removed), len(plan.unchanged)
@@ -535,6 +543,9 @@ def _write_version(
     report.embed_seconds = time.perf_counter() - embed_started
     report.reused = total - report.embedded
 
+    # The answer slots of every new sentence, from one batched parse (the question side reads them).
+    slots = sentence_slots([s.text for _, passages in by_article for p in passages for s in p.sentences])
+
     writer = IndexWriter(
         index_dir,
         int(passage_vectors.shape[1]),
@@ -556,6 +567,7 @@ def _write_version(
                 passages,
                 passage_vectors[pi : pi + len(passages)],
                 sentence_vectors[si : si + n_sentences],
+                slots[si : si + n_sentences],
             )
             pi, si = pi + len(passages), si + n_sentences
         counts = writer.counts()

@@ -27,7 +27,12 @@ def paragraph_label(paragraph: int, kind: str) -> str:
     return f"¶{paragraph}"
 
 
+#: What a source line shows for an article whose date is not known: never a guessed one.
+UNKNOWN_DATE = "date unknown"
+
+
 def source_line(article: ArticleMeta, paragraph: int, kind: str) -> str:
-    """`TRT World · Syrian regime initiates ... · 8 Oct 2015 · ¶12`."""
-    parts = [article.publisher, article.title, human_date(article.date), paragraph_label(paragraph, kind)]
+    """`TRT World · Syrian regime initiates ... · 8 Oct 2015 · ¶12` (`date unknown` when it is)."""
+    when = human_date(article.date) or UNKNOWN_DATE
+    parts = [article.publisher, article.title, when, paragraph_label(paragraph, kind)]
     return " · ".join(p for p in parts if p)

@@ -31,6 +31,9 @@ log = logging.getLogger(__name__)
 SUPPORTED_SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm")
 #: Endings read as web pages: main text and metadata extracted by trafilatura.
 HTML_SUFFIXES = (".html", ".htm")
+#: Titles longer than this (a first line that is a whole paragraph) are shown shortened; front
+#: matter titles over it are refused (`bot/front_matter.py`).
+MAX_TITLE_CHARS = 500
 #: Files larger than this are refused instead of swamping the index.
 MAX_ARTICLE_BYTES = 5 * 1024 * 1024
 #: A file changed this recently when it is read may change again within the same timestamp
@@ -143,6 +146,15 @@ def normalise_text(text: str) -> str:
     text = _ZERO_WIDTH.sub("", text)
     lines = [_SPACES.sub(" ", line).strip() for line in text.split("\n")]
     return "\n".join(lines).strip("\n")
+
+
+def body_of(text: str) -> str:
+    """The body of a corpus file as written: the text after the front matter's closing `---` line.
+
+    What attribution offsets (`scripts/attribute.py --json`, PolNeAR's gold) count characters in.
+    """
+    match = re.match(r"---\r?\n.*?\r?\n---[ \t]*\r?\n", text, re.S)
+    return text[match.end() :] if match else text
 
 
 def decode_bytes(data: bytes, path: Path) -> tuple[str, str | None]:
@@ -308,6 +320,8 @@ def parse_article(text: str, path: Path, article_id: str | None = None) -> Artic
     title = meta_title or next((b.text for b in blocks if b.kind is BlockKind.TITLE), None)
     if not title:
         raise ArticleError(f"{path}: no title (empty file or no text)")
+    if len(title) > MAX_TITLE_CHARS:  # a first line that is a whole paragraph: shown shortened
+        title = title[: MAX_TITLE_CHARS - 1].rstrip() + "…"
     if byline is None:
         byline = next((b.text for b in blocks if b.kind is BlockKind.BYLINE), None)
     if not any(b.kind in PASSAGE_KINDS for b in blocks):
@@ -361,7 +375,7 @@ def _regular_stat(path: Path) -> os.stat_result:
         raise UnreadableFile(f"{path}: cannot read ({exc.strerror or exc})") from exc
     if stat.S_ISLNK(info.st_mode):
         raise ArticleError(
-            f"{path}: symbolic link (to {os.readlink(path)}), not read: only regular files inside the "
+            f"{path}: symbolic link (to {os.readlink(path)!r}), not read: only regular files inside the "
             "corpus folder are articles; copy the file in instead"
         )
     if not stat.S_ISREG(info.st_mode):
@@ -417,7 +431,7 @@ def load_article(
 ) -> Article:
     """Read one article file; raises `ArticleError` with the path and reason when it cannot.
 
-    Symlinks, hard-linked files, FIFOs and devices are refused (`_open_regular`); a file that
+    Symlinks, hard-linked files, FIFOs and devices are refused (`_regular_stat`); a file that
     cannot be read raises `UnreadableFile`, so that the build keeps what it indexed from it.
     With `known` (article id → content hash of the live index), a file whose hash matches is not
     parsed: an unparsed `Article` stands for it, which keeps large incremental builds fast.

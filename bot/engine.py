@@ -11,12 +11,24 @@ import re
 import threading
 from pathlib import Path
 
+from bot import views
 from bot.answer import Answer, Quote
 from bot.corpus import ArticleMeta
+from bot.decision import QuestionShape, Verdict, analyse, decide
 from bot.embedder import Embedder
-from bot.lexical import lexicon
+from bot.language import non_english
+from bot.lexical import Term, lexicon
 from bot.passages import SPLITTER_VERSION
-from bot.search import Retrieval, article_meta, decide, make_quotes, rank_passages, speaker_from_row
+from bot.search import (
+    SPEAKER_CANDIDATES,
+    Retrieval,
+    Scored,
+    article_meta,
+    make_quotes,
+    prefer_speaker,
+    rank_passages,
+    speaker_from_row,
+)
 from bot.settings import Settings, get_settings
 from bot.store import IndexReader, current_stamp, current_version
 from bot.wording import Wording
@@ -95,18 +107,53 @@ class Engine:
             question = text
         if not any(ch.isalnum() for ch in text):
             return Answer(question=question, answered=False, notice=notice or "ask a question in words")
+        shape = analyse(text)
+        ranked, quotes, terms = self.evidence(reader, text, k, shape)
+        verdict = decide(reader, text, ranked, quotes, terms, threshold=self.settings.answer_threshold, shape=shape)
+        language = non_english(text, sum(t.known for t in terms) / len(terms) if terms else None)
+        if language and verdict.confidence < self.settings.non_english_min_confidence:
+            # The model reads English only: say so rather than "the report does not answer".
+            verdict = Verdict(False, verdict.confidence, verdict.version)
+            english = f"questions must be asked in English (this looks like {language})"
+            notice = f"{english}; {notice}" if notice else english
+        return Answer(
+            question=question,
+            answered=verdict.answered,
+            quotes=quotes,
+            notice=notice,
+            confidence=verdict.confidence,
+            decision=verdict.version,
+            possibly_relevant=verdict.possibly_relevant,
+        )
+
+    def evidence(
+        self, reader: IndexReader, text: str, k: int, shape: QuestionShape | None = None
+    ) -> tuple[list[Scored], list[Quote], list[Term]]:
+        """The ranked passages for a cleaned question, their quotes and its key terms.
+
+        What `answer` decides on; `scripts/fit_decision.py` fits the decision on the same.
+        """
         qv = self.embedder.encode([text])[0]
         terms, lexical = lexicon(reader).lookup(text, *self.retrieval.lexical_limits())
-        ranked = rank_passages(reader, qv, k, text, self.retrieval, terms, lexical)
-        quotes = make_quotes(reader, ranked, terms)
-        answered = decide(reader, ranked, terms, self.settings)
-        return Answer(question=question, answered=answered, quotes=quotes, notice=notice)
+        asked = (shape or analyse(text)).asked_speaker
+        depth = max(k, SPEAKER_CANDIDATES) if asked else k
+        ranked = rank_passages(reader, qv, depth, text, self.retrieval, terms, lexical)
+        if asked:
+            ranked = prefer_speaker(reader, ranked, asked, k)
+        return ranked, make_quotes(reader, ranked, terms), terms
 
-    def articles(self) -> list[tuple[ArticleMeta, int]]:
-        """Every indexed article with its passage count, newest first."""
+    def articles(self, limit: int | None = None) -> list[tuple[ArticleMeta, int]]:
+        """Indexed articles with their passage counts, newest first: all, or the first `limit`."""
         reader = self.reader
-        rows = reader.query("SELECT id, passages FROM articles ORDER BY date DESC, title")
-        return [(article_meta(reader, r["id"]), r["passages"]) for r in rows]
+        return [(article_meta(reader, a), n) for a, n in views.newest_articles(reader, limit)]
+
+    def article_passages(self, article_id: str) -> int | None:
+        """How many passages one article has in the index (None when it is not there)."""
+        return views.article_passages(self.reader, article_id)
+
+    def publishers(self) -> list[tuple[str, int, int, str | None, str | None]]:
+        """(publisher, articles, passages, first date, last date) per publisher, the largest first."""
+        return views.publishers(self.reader)
 
     def paragraph_context(self, passage_id: int, around: int = 1) -> list[tuple[int, str, str]]:
         """The paragraph holding a passage and its neighbours: (paragraph no., kind, text)."""
@@ -121,40 +168,27 @@ class Engine:
         )
         return [(r["paragraph"], r["kind"], r["text"]) for r in rows]
 
-    def speakers(self) -> list[tuple[str, int]]:
+    def speakers(self, limit: int | None = None) -> list[tuple[str, int]]:
         """Named sources and how many sentences are attributed to each, most quoted first.
 
         Names are the attribution's normalised ones (an acronym with its full name, "the
         ministry" as the fuller name used first), shown as `SOHR (Syrian Observatory for Human
-        Rights)` when the report spelled the acronym out.
+        Rights)` when the report spelled the acronym out. Read from the counts the build kept.
         """
-        rows = self.reader.query(
-            "SELECT speaker, max(speaker_full) AS full, count(*) AS n FROM sentences WHERE speaker_kind = 'source' "
-            "GROUP BY speaker COLLATE NOCASE ORDER BY n DESC, speaker"
-        )
-        return [(f"{r['speaker']} ({r['full']})" if r["full"] else r["speaker"], r["n"]) for r in rows]
+        return views.speakers(self.reader, limit)
+
+    def speaker_count(self) -> int:
+        """How many named sources the index holds."""
+        return views.speaker_count(self.reader)
 
     def quotes_by(self, name: str, limit: int = 20) -> list[Quote]:
         """Sentences attributed to a speaker, found by name, full name or acronym, in any case.
 
         `SOHR`, `sohr`, `Syrian Observatory for Human Rights` and `SOHR (Syrian Observatory for
-        Human Rights)` (a line of `speakers()`) all find the same quotes.
+        Human Rights)` (a line of `speakers()`) all find the same quotes, in index order.
         """
         reader = self.reader
-        wanted = " ".join(name.replace("’", "'").split())
-        wanted = re.sub(r"^the\s+", "", wanted, flags=re.I)
-        listed = re.fullmatch(r"(?P<name>.+?)\s*\((?P<full>[^()]+)\)", wanted)
-        if listed:
-            wanted = listed.group("name")
-        like = f"%{wanted}%"
-        rows = reader.query(
-            "SELECT s.*, p.text AS ptext, p.article_id, p.paragraph, p.kind, p.section FROM sentences s "
-            "JOIN passages p ON p.id = s.passage_id WHERE s.speaker_kind = 'source' AND "
-            "(s.speaker LIKE ? OR s.speaker_full LIKE ? OR s.speaker IN "
-            "(SELECT speaker FROM sentences WHERE speaker_full LIKE ?)) "
-            "ORDER BY p.article_id, p.paragraph, s.position LIMIT ?",
-            (like, like, like, limit),
-        )
+        rows = views.source_sentences(reader, views.source_names(reader, name), limit)
         return [
             Quote(
                 passage_id=r["passage_id"],
@@ -185,29 +219,8 @@ class Engine:
         return reader
 
     def example_questions(self, n: int = 3) -> list[str]:
-        """Questions the report can answer, drawn from its section headings and its named sources."""
-        reader = self.reader
-        sections = [
-            r["section"]
-            for r in reader.query(
-                "SELECT section, min(id) AS first FROM passages WHERE section IS NOT NULL AND section != '' "
-                "GROUP BY section ORDER BY first"
-            )
-        ]
-        texts = " ".join(r["text"] for r in reader.query("SELECT text FROM passages"))
-        out: list[str] = []
-        words = self.wording()
-        about = f"What {words.does} {words.the} say about"
-        speakers = [name for name, _ in self.speakers()]
-        for section in sections[: max(n - 1, 1)]:
-            first, _, rest = section.partition(" ")
-            # Keep a proper noun's capital ("Russia ..."), lower an ordinary first word ("Joint ...").
-            if f" {first} " not in texts:
-                first = first[:1].lower() + first[1:]
-            out.append(f"{about} {' '.join(p for p in (first, rest) if p)}?")
-        out.extend(f"What did {name} say?" for name in speakers)
-        out.extend(f"{about} {meta.title}?" for meta, _ in self.articles())
-        return list(dict.fromkeys(out))[:n]
+        """Questions the index can answer (from its sections, sources and titles), chosen at build time."""
+        return views.examples(self.reader, n)
 
 
 _default: Engine | None = None

@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 from datetime import date
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, ClassVar
 
 import frontmatter
 import yaml
@@ -26,6 +26,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationEr
 from yaml.composer import ComposerError
 from yaml.events import AliasEvent, CollectionStartEvent, ScalarEvent
 
+from bot.corpus import MAX_TITLE_CHARS
 from bot.errors import ArticleError
 
 #: Front matter longer than this is refused unread: five short fields fit in a few hundred bytes.
@@ -33,62 +34,38 @@ MAX_FRONT_MATTER_BYTES = 64 * 1024
 #: Mappings and lists nested deeper than this are refused (the fields we read are flat).
 MAX_DEPTH = 16
 #: Bounds of the text fields, in characters (a URL may be long, a title may not).
-MAX_TITLE_CHARS = 500
 MAX_NAME_CHARS = 300
 MAX_URL_CHARS = 2048
 
 _NULL_TAG = "tag:yaml.org,2002:null"
-_STR_TAG = "tag:yaml.org,2002:str"
+#: Scalar tags SafeLoader would build into dates, numbers, booleans or bytes: all kept as text here.
 _SCALAR_TAGS = ("bool", "int", "float", "timestamp", "binary", "null", "value", "merge")
 
 
-class _TextOnlyResolver(yaml.resolver.Resolver):
-    """Resolves plain scalars to text, except an empty value or `~`/`null`, which mean "no value"."""
-
-
-_TextOnlyResolver.yaml_implicit_resolvers = {
-    first: [(tag, regexp) for tag, regexp in resolvers if tag == _NULL_TAG]
-    for first, resolvers in yaml.resolver.Resolver.yaml_implicit_resolvers.items()
-}
-
-
-class _TextConstructor(yaml.constructor.SafeConstructor):
-    """SafeConstructor that turns explicitly tagged scalars (`!!int`, `!!timestamp` ...) into text."""
-
-    def construct_text(self, node: yaml.Node) -> str | None:
-        if not isinstance(node, yaml.ScalarNode):
-            raise yaml.constructor.ConstructorError(None, None, f"unexpected {node.tag}", node.start_mark)
-        if node.tag == _NULL_TAG:
-            return None
-        return str(node.value)
-
-
-for _tag in _SCALAR_TAGS:
-    _TextConstructor.add_constructor(f"tag:yaml.org,2002:{_tag}", _TextConstructor.construct_text)
-
-
-class NoAliasLoader(
-    yaml.reader.Reader,
-    yaml.scanner.Scanner,
-    yaml.parser.Parser,
-    yaml.composer.Composer,
-    _TextConstructor,
-    _TextOnlyResolver,
-):
-    """A safe YAML loader that refuses anchors, aliases and deep nesting, and builds only text.
+class NoAliasLoader(yaml.SafeLoader):
+    """`yaml.SafeLoader` that refuses anchors, aliases and deep nesting, and builds only text.
 
     Refusing at compose time means an alias bomb is stopped at its first `&anchor`, before any
-    node is built: nothing is expanded, whatever the document's size.
+    node is built: nothing is expanded, whatever the document's size. Plain scalars resolve to
+    text (only an empty value, `~` or `null` mean "no value"), and explicitly tagged ones
+    (`!!int`, `!!timestamp` ...) are constructed as the text written, so no value can fail to
+    convert or turn a title into a number.
     """
 
+    yaml_implicit_resolvers: ClassVar[dict[str, list[tuple[str, Any]]]] = {
+        first: [(tag, regexp) for tag, regexp in resolvers if tag == _NULL_TAG]
+        for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+    }
+
     def __init__(self, stream: str) -> None:
-        yaml.reader.Reader.__init__(self, stream)
-        yaml.scanner.Scanner.__init__(self)
-        yaml.parser.Parser.__init__(self)
-        yaml.composer.Composer.__init__(self)
-        _TextConstructor.__init__(self)
-        _TextOnlyResolver.__init__(self)
+        super().__init__(stream)
         self._depth = 0
+
+    def construct_text(self, node: yaml.Node) -> str | None:
+        """A tagged scalar as the text written (None for `!!null`)."""
+        if not isinstance(node, yaml.ScalarNode):
+            raise yaml.constructor.ConstructorError(None, None, f"unexpected {node.tag}", node.start_mark)
+        return None if node.tag == _NULL_TAG else str(node.value)
 
     def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node | None:
         """The next node, unless it is an alias, carries an anchor or nests too deep."""
@@ -104,6 +81,10 @@ class NoAliasLoader(
             return super().compose_node(parent, index)
         finally:
             self._depth -= 1
+
+
+for _tag in _SCALAR_TAGS:
+    NoAliasLoader.add_constructor(f"tag:yaml.org,2002:{_tag}", NoAliasLoader.construct_text)
 
 
 def _text_or_none(value: Any) -> Any:

@@ -9,12 +9,18 @@ trafilatura takes seconds to import, so it is imported here, when a page is read
 
 from __future__ import annotations
 
+import contextlib
 import re
+import signal
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from bot.corpus import format_article
 from bot.errors import ArticleError
+from bot.page_date import page_date
 
 _SPACES = re.compile(r"\s+")
 #: A credit at the end of a caption: "... Photo: Jane Roe/Example News", "(Credit: Reuters)".
@@ -77,25 +83,113 @@ def _with_captions(blocks: list[str], captions: list[Caption], site: str | None)
 
     The corpus format marks a caption by the `Photo by:` line before it, so the loader gives it
     the kind, paragraph number and speaker (the photo credit) of every other photo caption.
+    Linear in blocks plus captions (a page may hold thousands of each): lookups go through a set
+    of the texts present and the first position of each paragraph.
     """
-    out = list(blocks)
-    for previous, caption, credit in reversed(captions):
-        if any(_norm(caption) == _norm(b) for b in out):
-            continue  # trafilatura kept it after all
-        at = len(out)
-        if previous:
-            want = _norm(previous)
-            at = next((i + 1 for i, b in enumerate(out) if _norm(b) == want), len(out))
-        out[at:at] = [f"Photo by: {credit or site or 'unknown'}", caption]
+    norms = [_norm(b) for b in blocks]
+    present = set(norms)
+    first_at: dict[str, int] = {}
+    for i, text in enumerate(norms):
+        first_at.setdefault(text, i)
+    after: dict[int, list[str]] = {}  # block index (len(blocks) = the end) -> lines inserted after it
+    for previous, caption, credit in captions:
+        key = _norm(caption)
+        if key in present:
+            continue  # trafilatura kept it after all (or an earlier figure had the same caption)
+        present.add(key)
+        at = first_at.get(_norm(previous), len(blocks)) if previous else len(blocks)
+        after.setdefault(at, []).extend([f"Photo by: {credit or site or 'unknown'}", caption])
+    out: list[str] = []
+    for i, block in enumerate(blocks):
+        out.append(block)
+        out.extend(after.get(i, []))
+    out.extend(after.get(len(blocks), []))
     return out
 
 
-def extract_html(data: bytes | str, source: str | Path, url: str | None = None) -> tuple[dict[str, Any], str]:
+@dataclass(frozen=True)
+class HtmlLimits:
+    """Bounds on the work one page may cost: trafilatura slows down more than linearly on big pages."""
+
+    max_elements: int = 40_000
+    timeout_seconds: float = 30.0
+
+    @classmethod
+    def from_settings(cls) -> HtmlLimits:
+        """HTML_MAX_ELEMENTS and HTML_EXTRACT_TIMEOUT_SECONDS."""
+        from bot.settings import get_settings
+
+        settings = get_settings()
+        return cls(settings.html_max_elements, settings.html_extract_timeout_seconds)
+
+
+class _OutOfTime(BaseException):
+    """Raised by the alarm inside trafilatura; a BaseException so that its `except Exception` lets it by."""
+
+
+@contextlib.contextmanager
+def _time_budget(seconds: float) -> Iterator[None]:
+    """Interrupt the block after `seconds` (SIGALRM); only in the main thread, where signals arrive."""
+    if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "setitimer"):
+        yield
+        return
+
+    def alarm(signum: int, frame: Any) -> None:
+        raise _OutOfTime
+
+    previous = signal.signal(signal.SIGALRM, alarm)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def count_elements(data: bytes | str) -> int:
+    """HTML elements of a page, counted by lxml's parser (linear, ~0.1 s for 5 MB)."""
+    import lxml.html
+    from lxml import etree
+
+    if isinstance(data, str):
+        data = data.encode("utf-8", "surrogatepass")  # lxml refuses text that declares an encoding
+    try:
+        root = lxml.html.document_fromstring(data)
+    except (ValueError, etree.ParserError):
+        return 0
+    return sum(1 for _ in root.iter())
+
+
+def extract_html(
+    data: bytes | str, source: str | Path, url: str | None = None, *, limits: HtmlLimits | None = None
+) -> tuple[dict[str, Any], str]:
     """Front matter fields and body (blocks separated by blank lines) of a web page.
 
     `url` is where the page came from, if known; the page's own canonical URL wins over it. Raises
-    `ArticleError` when no article text can be found.
+    `ArticleError` when no article text can be found, and when the page is over `limits` (default:
+    the settings): more elements than HTML_MAX_ELEMENTS, or extraction longer than
+    HTML_EXTRACT_TIMEOUT_SECONDS. A 20,000-row table took 44 s before these bounds.
     """
+    limits = limits or HtmlLimits.from_settings()
+    elements = count_elements(data)
+    if elements > limits.max_elements:
+        raise ArticleError(
+            f"{source}: the page has {elements:,} HTML elements, over the limit of {limits.max_elements:,} "
+            "(HTML_MAX_ELEMENTS); save the article's text as .txt or .md instead, or raise the limit"
+        )
+    import trafilatura  # noqa: F401  (imported outside the budget: the first import takes a second or two)
+
+    try:
+        with _time_budget(limits.timeout_seconds):
+            return _extract(data, source, url)
+    except _OutOfTime:
+        raise ArticleError(
+            f"{source}: extracting the page took over {limits.timeout_seconds:g} s "
+            "(HTML_EXTRACT_TIMEOUT_SECONDS); save the article's text as .txt or .md instead"
+        ) from None
+
+
+def _extract(data: bytes | str, source: str | Path, url: str | None) -> tuple[dict[str, Any], str]:
     import trafilatura
     from lxml import etree
 
@@ -109,6 +203,8 @@ def extract_html(data: bytes | str, source: str | Path, url: str | None = None) 
         include_images=False,
         include_formatting=False,
         include_links=False,
+        # Its date is not used (see `page_date`): a cheap search, never the body's free text.
+        date_extraction_params={"extensive_search": False, "original_date": True},
     )
     if not xml:
         raise ArticleError(f"{source}: no article text found in the page")
@@ -125,19 +221,38 @@ def extract_html(data: bytes | str, source: str | Path, url: str | None = None) 
     if not blocks:
         raise ArticleError(f"{source}: no article text found in the page")
     blocks = _with_captions(blocks, figure_captions(data), (doc.get("sitename") or "").strip() or None)
-    date = (doc.get("date") or "").strip() or None
     fields = {
         "title": (doc.get("title") or "").strip() or None,
         "publisher": (doc.get("sitename") or "").strip() or None,
-        "date": date[:10] if date else None,
+        "date": None,
         "url": (doc.get("url") or "").strip() or url,
         "byline": (doc.get("author") or "").strip() or None,
     }
+    # Metadata, address or dateline only: trafilatura's own date may be any year in the text.
+    fields["date"] = page_date(data, fields["url"], blocks[0] if blocks else None)
     if fields["title"] is None:
         # No <title> or headline: the first block stands in, as in a text file.
         fields["title"] = blocks[0].removeprefix("## ")
         blocks = blocks[1:] or blocks
+    _bound_fields(fields)
     return fields, "\n\n".join(blocks)
+
+
+def _bound_fields(fields: dict[str, Any]) -> None:
+    """Page metadata within what front matter accepts: over-long text cut, a non-web URL dropped.
+
+    A page is not refused for its metadata (a 2,000-character `<title>`, a `javascript:` canonical
+    link): the text is what matters, and the corpus file written from it must load.
+    """
+    from bot.front_matter import MAX_NAME_CHARS, MAX_TITLE_CHARS, MAX_URL_CHARS
+
+    for key, limit in (("title", MAX_TITLE_CHARS), ("publisher", MAX_NAME_CHARS), ("byline", MAX_NAME_CHARS)):
+        value = fields.get(key)
+        if isinstance(value, str) and len(value) > limit:
+            fields[key] = value[: limit - 1].rstrip() + "…"
+    url = fields.get("url")
+    if url and (len(url) > MAX_URL_CHARS or not re.match(r"https?://[^\s/]+", url, re.I)):
+        fields["url"] = None
 
 
 def html_to_document(data: bytes | str, source: str | Path, url: str | None = None) -> str:

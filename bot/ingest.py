@@ -9,11 +9,14 @@ the corpus is known to load; it is written atomically and never outside the corp
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import os
 import re
+import socket
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.corpus import (
     FRONT_MATTER_FIELDS,
@@ -29,6 +32,9 @@ from bot.corpus import (
     split_front_matter,
 )
 from bot.errors import ArticleError, ReportBotError
+
+if TYPE_CHECKING:
+    from bot.settings import Settings
 
 TEXT_SUFFIXES = (".txt", ".md", ".markdown")
 USER_AGENT = "report-bot/0.1 (add_article)"
@@ -119,13 +125,109 @@ def draft_from_file(path: Path) -> Draft:
     return draft
 
 
-def draft_from_url(url: str, *, timeout: float = 30.0) -> Draft:
-    """Fetch a web page (or a plain text file) and draft it; the URL goes into the front matter."""
+class BlockedAddress(ReportBotError):
+    """A URL (or a redirect) leads to a loopback, private or link-local address."""
+
+    hint = (
+        "only public addresses are fetched; set FETCH_ALLOW_PRIVATE=true, or list the network in "
+        "FETCH_PRIVATE_NETWORKS, to fetch from this one"
+    )
+
+
+@dataclass(frozen=True)
+class FetchPolicy:
+    """What a URL fetch may do: how long it may take and which addresses it may connect to."""
+
+    #: Longest wait for any one read (connect, a chunk of headers or body).
+    timeout: float = 30.0
+    #: Longest whole fetch, redirects included, however slowly the server sends.
+    deadline: float = 120.0
+    #: Loopback, private, link-local and other non-public addresses allowed.
+    allow_private: bool = False
+    #: Non-public networks allowed anyway.
+    private_networks: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> FetchPolicy:
+        """FETCH_TIMEOUT_SECONDS, FETCH_DEADLINE_SECONDS, FETCH_ALLOW_PRIVATE, FETCH_PRIVATE_NETWORKS."""
+        return cls(
+            timeout=settings.fetch_timeout_seconds,
+            deadline=settings.fetch_deadline_seconds,
+            allow_private=settings.fetch_allow_private,
+            private_networks=tuple(settings.fetch_private_networks),
+        )
+
+    def allows(self, address: str) -> bool:
+        """Whether a resolved address may be connected to."""
+        ip: ipaddress.IPv4Address | ipaddress.IPv6Address = ipaddress.ip_address(address.split("%", 1)[0])
+        if isinstance(ip, ipaddress.IPv6Address):
+            ip = _embedded_ipv4(ip) or ip
+        if ip.is_global and not ip.is_multicast:
+            return True
+        return self.allow_private or any(ip in net for net in self.private_networks if net.version == ip.version)
+
+
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")
+_IPV4_COMPATIBLE = ipaddress.ip_network("::/96")
+
+
+def _embedded_ipv4(ip: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    """The IPv4 address an IPv6 one carries (mapped, 6to4, NAT64, IPv4-compatible): it is where it leads."""
+    if ip.ipv4_mapped is not None:
+        return ip.ipv4_mapped
+    if ip.sixtofour is not None:
+        return ip.sixtofour
+    if ip in _NAT64 or (ip in _IPV4_COMPATIBLE and int(ip) > 1):
+        return ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+    return None
+
+
+def _guarded_backend(policy: FetchPolicy) -> Any:
+    """An httpcore network backend that resolves each host itself and connects only to allowed addresses.
+
+    Checking at connect time covers every hop of a redirect chain and leaves no gap between the
+    check and the connection (a DNS answer that changes in between cannot slip an internal address
+    through): the socket goes to the very address that was checked. TLS still verifies the host name.
+    """
+    import httpcore
+
+    class GuardedBackend(httpcore.SyncBackend):
+        def connect_tcp(self, host: str, port: int, timeout: float | None = None, **kwargs: Any) -> Any:
+            try:
+                infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+            except OSError as exc:
+                raise httpcore.ConnectError(f"cannot resolve {host}: {exc.strerror or exc}") from exc
+            addresses = list(dict.fromkeys(str(info[4][0]) for info in infos))
+            refused = [a for a in addresses if not policy.allows(a)]
+            if refused or not addresses:
+                shown = ", ".join(refused or addresses)
+                raise BlockedAddress(f"{host} is {shown}, not a public address")
+            for address in addresses[:-1]:  # as socket.create_connection does: each address in turn
+                try:
+                    return super().connect_tcp(address, port, timeout=timeout, **kwargs)
+                except (httpcore.ConnectError, httpcore.ConnectTimeout):
+                    continue
+            return super().connect_tcp(addresses[-1], port, timeout=timeout, **kwargs)
+
+    return GuardedBackend()
+
+
+def _download(url: str, policy: FetchPolicy, abandon: threading.Event) -> tuple[bytes, str, str]:
+    """The page's bytes, final URL and content type; raises `ArticleError` or `ReportBotError`."""
     import httpx
 
+    transport = httpx.HTTPTransport(retries=0, trust_env=False)
+    transport._pool._network_backend = _guarded_backend(policy)  # type: ignore[attr-defined]
     try:
         with (
-            httpx.Client(follow_redirects=True, timeout=timeout, headers={"User-Agent": USER_AGENT}) as client,
+            httpx.Client(
+                transport=transport,
+                follow_redirects=True,
+                max_redirects=10,
+                timeout=policy.timeout,
+                trust_env=False,  # an environment proxy would hide where we connect
+                headers={"User-Agent": USER_AGENT},
+            ) as client,
             client.stream("GET", url) as response,
         ):
             if response.status_code >= 400:
@@ -133,17 +235,62 @@ def draft_from_url(url: str, *, timeout: float = 30.0) -> Draft:
             chunks: list[bytes] = []
             size = 0
             for chunk in response.iter_bytes():
+                if abandon.is_set():
+                    raise ArticleError(f"{url}: abandoned")
                 size += len(chunk)
                 if size > MAX_ARTICLE_BYTES:
                     raise ArticleError(f"{url}: page is over the {MAX_ARTICLE_BYTES // 2**20} MiB limit")
                 chunks.append(chunk)
             final_url = str(response.url)
             content_type = response.headers.get("content-type", "").split(";")[0].strip().lower()
+    except BlockedAddress as exc:
+        raise BlockedAddress(f"refusing to fetch {url}: {exc}") from None
     except httpx.HTTPError as exc:
         raise ReportBotError(
             f"cannot fetch {url}: {exc or type(exc).__name__}", hint="check the address and the network"
         ) from exc
-    data = b"".join(chunks)
+    except (httpx.InvalidURL, UnicodeError) as exc:  # also a redirect's Location
+        raise ReportBotError(
+            f"cannot fetch {url}: not a valid web address ({str(exc)[:120] or type(exc).__name__})",
+            hint="check the address",
+        ) from exc
+    return b"".join(chunks), final_url, content_type
+
+
+def fetch(url: str, policy: FetchPolicy | None = None) -> tuple[bytes, str, str]:
+    """Download `url` within `policy.deadline` seconds overall: bytes, final URL, content type.
+
+    httpx's timeout bounds each read, so a server sending a byte every few seconds could hold a
+    fetch for ever; the download runs in a worker thread that is abandoned at the deadline (it
+    stops at its next chunk, or at its next read timeout).
+    """
+    policy = policy or FetchPolicy()
+    outcome: list[Any] = []
+    abandon = threading.Event()
+
+    def work() -> None:
+        try:
+            outcome.append(_download(url, policy, abandon))
+        except BaseException as exc:  # handed to the waiting thread
+            outcome.append(exc)
+
+    worker = threading.Thread(target=work, name="fetch", daemon=True)
+    worker.start()
+    worker.join(policy.deadline)
+    if worker.is_alive():
+        abandon.set()
+        raise ReportBotError(
+            f"cannot fetch {url}: no complete answer within {policy.deadline:g} s (FETCH_DEADLINE_SECONDS)",
+            hint="try again later, or save the page and add the file",
+        )
+    if isinstance(outcome[0], BaseException):
+        raise outcome[0]
+    return outcome[0]
+
+
+def draft_from_url(url: str, *, policy: FetchPolicy | None = None) -> Draft:
+    """Fetch a web page (or a plain text file) and draft it; the URL goes into the front matter."""
+    data, final_url, content_type = fetch(url, policy)
     if not data.strip():
         raise ArticleError(f"{url}: the page is empty")
     if content_type in ("text/plain", "text/markdown"):
@@ -154,9 +301,18 @@ def draft_from_url(url: str, *, timeout: float = 30.0) -> Draft:
     return draft_from_html(data, url, url=final_url)
 
 
-def read_source(source: str) -> Draft:
-    """A draft from a file path or an http(s) URL."""
-    return draft_from_url(source) if is_url(source) else draft_from_file(Path(source).expanduser())
+def read_source(source: str, policy: FetchPolicy | None = None) -> Draft:
+    """A draft from a file path or an http(s) URL (fetched under `policy`, default: FetchPolicy()).
+
+    Whatever goes wrong with the source's content is an `ArticleError` naming it, never a traceback.
+    """
+    try:
+        if is_url(source):
+            return draft_from_url(source, policy=policy)
+        return draft_from_file(Path(source).expanduser())
+    except (RecursionError, ValueError, TypeError, LookupError, ArithmeticError) as exc:
+        reason = f"{type(exc).__name__}: {str(exc)[:120]}"
+        raise ArticleError(f"{source}: could not be read as an article ({reason})") from exc
 
 
 def apply_overrides(draft: Draft, overrides: dict[str, str | None]) -> None:
@@ -183,7 +339,8 @@ def slug_name(fields: dict[str, Any], document: str) -> str:
 def target_path(corpus_dir: Path, name: str) -> Path:
     """Where `name` lands in the corpus; refuses absolute paths, '..' and symlinks that lead out."""
     relative = Path(name)
-    if relative.is_absolute() or ".." in relative.parts or not relative.name or relative.name.startswith("."):
+    hidden = any(part.startswith(".") for part in relative.parts)  # the loader never reads those
+    if relative.is_absolute() or ".." in relative.parts or not relative.name or hidden:
         raise UnsafeTarget(f"refusing to write {name!r}: not a plain name inside the corpus folder")
     if relative.suffix.lower() != ".md":
         relative = relative.with_name(relative.name + ".md")
@@ -222,6 +379,8 @@ def add_to_corpus(draft: Draft, corpus_dir: Path, *, name: str | None = None, fo
     body = article.body_hash
     probe = max((b.text for b in article.body_blocks), key=len, default="")
     for other in corpus_files(corpus_dir):
+        if other.is_symlink() or not other.is_file():
+            continue  # never read through a link, nor from a FIFO (the loader refuses both too)
         if other.resolve() != target.resolve() and other.suffix.lower() in (".md", ".txt"):
             try:
                 text = other.read_text(encoding="utf-8")

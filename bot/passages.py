@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from pathlib import Path
 
 from bot.attribution import Attributor, Speaker, publisher_voice
-from bot.corpus import Article, BlockKind
-from bot.sentences import sentence_spans
+from bot.corpus import Article, Block, BlockKind
+from bot.sentences import Span, sentence_spans
 
 #: Bumped whenever passages or attribution change shape, so old indexes are rebuilt.
-SPLITTER_VERSION = 3
+SPLITTER_VERSION = 4
 #: The paragraph number of a body title's passage: before the standfirst (0) and paragraph 1.
 TITLE_PARAGRAPH = -1
 MAX_WINDOW_WORDS = 120
@@ -81,6 +82,7 @@ def split_article(article: Article) -> list[Passage]:
     attributor = Attributor(publisher_voice(meta.publisher, meta.byline))
     passages: list[Passage] = []
     section: str | None = None
+    blocks: list[tuple[Block, str | None, list[Span], list[str]]] = []
     for block in article.blocks:
         if block.kind is BlockKind.TITLE:
             # A title taken from the body (a .txt's first line) often holds the story's main fact
@@ -110,10 +112,12 @@ def split_article(article: Article) -> list[Passage]:
             continue
         if block.kind not in (BlockKind.STANDFIRST, BlockKind.PARAGRAPH, BlockKind.CAPTION):
             continue
+        spans = sentence_spans(block.text)
+        blocks.append((block, section, spans, [block.text[s.start : s.end] for s in spans]))
+    # One batch for the whole article: the parser runs once over all its sentences.
+    all_speakers = attributor.article([(texts, b.credit, b.kind is BlockKind.CAPTION) for b, _, _, texts in blocks])
+    for (block, section, spans, sentence_texts), speakers in zip(blocks, all_speakers, strict=True):
         text = block.text
-        spans = sentence_spans(text)
-        sentence_texts = [text[s.start : s.end] for s in spans]
-        speakers = attributor.paragraph(sentence_texts, block.credit, caption=block.kind is BlockKind.CAPTION)
         word_counts = [len(t.split()) for t in sentence_texts]
         for window_no, (a, b) in enumerate(_windows(len(spans), word_counts)):
             base = spans[a].start
@@ -193,3 +197,18 @@ def body_sentences(article: Article, body: str) -> list[BodySentence]:
             cursor = end
             out.append(BodySentence(where[at], where[end - 1] + 1, s.text, passage.paragraph, s.speaker))
     return out
+
+
+def article_body_sentences(path: Path, corpus_dir: Path | None = None) -> list[BodySentence]:
+    """`body_sentences` of one corpus file, with the body read as the file holds it."""
+    from bot.corpus import HTML_SUFFIXES, body_of, decode_bytes, load_article
+
+    article = load_article(path, corpus_dir)
+    data = path.read_bytes()
+    if path.suffix.lower() in HTML_SUFFIXES:
+        from bot.html_article import html_to_document
+
+        text = html_to_document(data, path)
+    else:
+        text, _ = decode_bytes(data, path)
+    return body_sentences(article, body_of(text))

@@ -5,7 +5,8 @@ each gold attribution is compared with the speaker of the sentences holding its 
 
 - **source accuracy** (named sources): the speaker covering most of the content's characters
   shares a content word with the gold source (lower-cased; determiners, possessives, pronouns,
-  prepositions and titles left out). The narrator (publisher, byline) never counts as right.
+  prepositions and titles left out; a source that is only a title, "the senator", is matched on
+  it). The narrator (publisher, byline) never counts as right.
 - **pronoun figure**: of the attributions whose gold source is a pronoun, the share given to a
   named speaker at all (whether it is the right one is checked by hand: `tests/data/pronoun_check.jsonl`).
 - **missed**: of all sourced attributions, the share left to the narrator.
@@ -44,13 +45,17 @@ SPEECH_VERBS = _words(
 )
 _IRREGULAR = {"said", "told", "wrote", "written", "says", "tells"}
 #: Words that never decide whether two names are the same source.
-_NOT_CONTENT = frozenset(
+_FUNCTION_WORDS = frozenset(
     _words(
         "a an the this that these those his her its their our my your whose which who whom "
         "he she it they we i you him them us me one ones "
-        "of in on at by for from with to into about as over under after before between among via and or "
+        "of in on at by for from with to into about as over under after before between among via and or 's ’s s"
+    )
+)
+_TITLES = frozenset(
+    _words(
         "mr mrs ms miss dr sen senator rep representative gov governor pres president prof sir lady lord "
-        "gen general col lt sgt capt rev st jr sr 's ’s s"
+        "gen general col lt sgt capt rev st jr sr"
     )
 )
 
@@ -74,20 +79,17 @@ def is_speech_cue(cue: str | None) -> bool:
     return bool(cue) and any(w in SPEECH_FORMS for w in re.findall(r"[a-z]+", cue.lower()))
 
 
-def content_words(name: str) -> set[str]:
-    """The words that identify a source: lower-cased, possessives off, function words and titles out."""
+def content_words(name: str, *, titles: bool = False) -> set[str]:
+    """The words that identify a source: lower-cased, possessives off, function words and titles out.
+
+    With `titles`, titles stay: a source that is only a title ("the senator") is matched on it.
+    """
     words = set()
     for w in re.findall(r"[\w'’.-]+", name.lower()):
         w = re.sub(r"['’]s?$", "", w).strip(".-'’")
-        if w and w not in _NOT_CONTENT:
+        if w and w not in _FUNCTION_WORDS and (titles or w not in _TITLES):
             words.add(w)
     return words
-
-
-def body_of(text: str) -> str:
-    """The body of a corpus file as written: the text after the front matter's closing `---` line."""
-    match = re.match(r"---\r?\n.*?\r?\n---[ \t]*\r?\n", text, re.S)
-    return text[match.end() :] if match else text
 
 
 @dataclass
@@ -199,9 +201,13 @@ def _fmt(value: float | None) -> str:
 
 
 def speaker_is(speaker: Any, source: str) -> bool:
-    """Whether a system speaker (name, full name, via) shares a content word with a gold source."""
-    ours = content_words(f"{speaker.name} {speaker.full_name or ''}")
-    return bool(ours & content_words(source))
+    """Whether a system speaker (name, full name, description said as) shares a content word with a gold source."""
+    # A description resolved to a name ("the governor" → Chris Christie) is matched on both.
+    ours = f"{speaker.name} {speaker.full_name or ''} {getattr(speaker, 'said_as', None) or ''}"
+    theirs = content_words(source)
+    if not theirs:  # "the senator", "the governor": only a title to go by
+        return bool(content_words(ours, titles=True) & content_words(source, titles=True))
+    return bool(content_words(ours) & theirs)
 
 
 def _overlap(a: tuple[int, int], b: tuple[int, int]) -> int:
@@ -257,10 +263,20 @@ def score_article(report: PolnearReport, sentences: list[Any], gold: Iterable[di
                 p.right += right
 
 
-def evaluate_split(split_dir: Path, limit: int | None = None, progress: bool = False) -> PolnearReport:
-    """Attribute every article of a PolNeAR split (or the first `limit`) and score it."""
-    from bot.corpus import load_article
+def evaluate_split(
+    split_dir: Path, limit: int | None = None, progress: bool = False, parse_cache: Path | None = None
+) -> PolnearReport:
+    """Attribute every article of a PolNeAR split (or the first `limit`) and score it.
+
+    With `parse_cache` (a file in an ignored folder such as `.cache/`), parses are read from and
+    saved to it, so repeated runs while developing skip the parser; `seconds` then excludes parsing.
+    """
+    from bot import parse
+    from bot.corpus import body_of, load_article
     from bot.passages import body_sentences
+
+    if parse_cache is not None:
+        parse.load_cache(parse_cache)
 
     gold = load_gold(split_dir)
     files = sorted((split_dir / "corpus").glob("*.md"))[: limit or None]
@@ -274,4 +290,6 @@ def evaluate_split(split_dir: Path, limit: int | None = None, progress: bool = F
         score_article(report, sentences, gold.get(path.stem, []))
         if progress and n % 50 == 0:
             print(f"  {n}/{len(files)} articles", flush=True, file=sys.stderr)
+    if parse_cache is not None:
+        parse.save_cache(parse_cache)
     return report

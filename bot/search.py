@@ -3,7 +3,7 @@
 Dense retrieval on two levels: sentences (one fact each, sharp) and passages (context: title,
 section, neighbouring sentences). A passage scores by its best sentence blended with its own
 similarity; its best sentence becomes the quote. Overlapping windows of one paragraph are folded
-into the best one. The answer is withheld when the best evidence is below `min_score`.
+into the best one. Whether the best passage answers is `bot/decision.py`'s to say.
 """
 
 from __future__ import annotations
@@ -20,7 +20,6 @@ from bot.attribution import Speaker
 from bot.corpus import ArticleMeta
 from bot.lexical import Hits, Term, lexicon
 from bot.lexical_index import Postings
-from bot.settings import Settings
 from bot.store import IndexReader, in_list
 
 #: Weight of the best sentence against the whole passage in a passage's score.
@@ -307,6 +306,35 @@ def rank_passages(
     return result
 
 
+#: Passages looked at for one whose speaker is the one a "What did X say?" question names.
+SPEAKER_CANDIDATES = 10
+
+
+def prefer_speaker(reader: IndexReader, ranked: list[Scored], asked: str, k: int) -> list[Scored]:
+    """The k best passages, those quoting the asked speaker first ("What did Grassley say?").
+
+    Similarity alone ranks a passage *about* Grassley, or quoting his opponent on him, as high as
+    his own words; the question asks for his. Order is kept within each group.
+    """
+    from bot.decision import names_meet, speaker_words
+
+    wanted = speaker_words(asked)
+    if not wanted or not ranked:
+        return ranked[:k]
+    marks, ids = in_list({s.passage_id for s in ranked})
+    quoting = {
+        r[0]
+        for r in reader.query(
+            f"SELECT passage_id, speaker, speaker_full FROM sentences WHERE passage_id IN ({marks}) "
+            "AND speaker_kind = 'source'",
+            ids,
+            rows=False,
+        )
+        if names_meet(wanted, speaker_words(r[1]) | speaker_words(r[2]))
+    }
+    return sorted(ranked, key=lambda s: s.passage_id not in quoting)[:k]
+
+
 def speaker_from_row(row: dict | object) -> Speaker:
     """Rebuild a `Speaker` from a sentences row."""
     r = row  # sqlite3.Row supports mapping access
@@ -362,36 +390,6 @@ def coverages(terms: list[Term], passage_ids: list[int]) -> dict[int, float]:
         for p in holding:
             held[p] += t.idf
     return {p: h / total for p, h in held.items()}
-
-
-def decide(reader: IndexReader, ranked: list[Scored], terms: list[Term], settings: Settings) -> bool:
-    """Whether the best passage answers the question: one decision on the fused evidence.
-
-    Dense similarity alone cannot tell "How many Iranian soldiers were killed?" (0.50) from
-    "Where is Maasran?" (0.32), so it is combined with the key terms: a term the report never uses
-    ("Nobel", "French", "Iranian") is strong evidence of a question it does not answer, and the best
-    passage must hold enough of the question's key terms. Very strong dense evidence answers anyway
-    (paraphrases share no words). Thresholds are settings, calibrated in `docs/quality.md`.
-    """
-    if not ranked:
-        return False
-    top = ranked[0]
-    if top.dense < settings.answer_min_score:
-        return False
-    if top.dense >= settings.answer_strong_score:
-        return True
-    names = [t for t in terms if t.name]
-    if names:
-        article = {
-            r[0]
-            for r in reader.query(
-                "SELECT id FROM passages WHERE article_id = (SELECT article_id FROM passages WHERE id = ?)",
-                (top.passage_id,),
-            )
-        }
-        if any(not (t.passages & article) for t in names):
-            return False
-    return coverage(terms, top.passage_id) >= settings.answer_min_coverage
 
 
 def _sentence_terms(reader: IndexReader, sentence_ids: list[int], terms: list[Term]) -> dict[int, set[str]]:
@@ -477,6 +475,10 @@ def make_quotes(reader: IndexReader, ranked: list[Scored], terms: list[Term] | N
                 paragraph=p["paragraph"],
                 kind=p["kind"],
                 section=p["section"],
+                slots=tuple(r["slots"] for r in rows),
+                speakers=tuple(
+                    f"{r['speaker']} {r['speaker_full'] or ''}" for r in rows if r["speaker_kind"] == "source"
+                ),
             )
         )
     return quotes

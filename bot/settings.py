@@ -10,7 +10,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import Field, IPvAnyNetwork, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from bot.errors import ConfigError
@@ -27,7 +27,7 @@ class Settings(BaseSettings):
     """Runtime settings; environment variables win over `.env`, which wins over defaults."""
 
     # allow_inf_nan=False: `nan` or `inf` in a float setting is an error, not a threshold every
-    # comparison fails (ANSWER_MIN_SCORE=nan answered nothing, or everything, silently).
+    # comparison fails (ANSWER_THRESHOLD=nan answered nothing, or everything, silently).
     model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore", allow_inf_nan=False)
 
     # Paths
@@ -69,19 +69,39 @@ class Settings(BaseSettings):
         60, ge=0, le=86_400, description="How long a build waits for another build of the same index before giving up."
     )
 
+    # Ingest: what one page or one server may cost (docs/ingest.md)
+    html_max_elements: int = Field(
+        40_000, ge=100, le=10_000_000, description="Pages with more HTML elements are refused unextracted."
+    )
+    html_extract_timeout_seconds: float = Field(
+        30, gt=0, le=3600, allow_inf_nan=False, description="Longest extraction of one page's text."
+    )
+    fetch_timeout_seconds: float = Field(
+        30, gt=0, le=3600, allow_inf_nan=False, description="add_article.py URL: longest wait for any one read."
+    )
+    fetch_deadline_seconds: float = Field(
+        120, gt=0, le=3600, allow_inf_nan=False, description="add_article.py URL: longest whole download."
+    )
+    fetch_allow_private: bool = Field(
+        False, description="add_article.py URL: allow loopback, private and link-local addresses."
+    )
+    fetch_private_networks: Annotated[list[IPvAnyNetwork], NoDecode] = Field(
+        default_factory=list, description="Non-public networks add_article.py may fetch from anyway (CIDR list)."
+    )
+
     # Answers
     top_k: int = Field(3, ge=1, le=20, description="Passages in an answer.")
-    answer_min_score: float = Field(
-        0.22, ge=0, le=1, description="Evidence score below which the bot says the report does not answer."
+    answer_threshold: float | None = Field(
+        None,
+        ge=0,
+        le=1,
+        description="Confidence at or above which the best passage is given as the answer; empty: the fitted one.",
+    )
+    non_english_min_confidence: float = Field(
+        0.9, ge=0, le=1, description="A question not in English is answered only at this confidence or above."
     )
     retrieval_mode: Literal["hybrid", "dense", "lexical"] = Field(
         "hybrid", description="hybrid: dense plus BM25 weighted by key-term coverage; dense or lexical alone."
-    )
-    answer_strong_score: float = Field(
-        0.6, ge=0, le=1, description="Dense evidence at or above which the bot answers even if a key term is missing."
-    )
-    answer_min_coverage: float = Field(
-        0.2, ge=0, le=1, description="Share (IDF-weighted) of the question's key terms the best passage must hold."
     )
     max_question_chars: int = Field(500, ge=20, description="Longer questions are truncated.")
 
@@ -132,16 +152,6 @@ class Settings(BaseSettings):
             raise ValueError("should name a folder")
         return value
 
-    @model_validator(mode="after")
-    def _thresholds_in_order(self) -> Settings:
-        """The strong-evidence threshold cannot sit below the one under which nothing is answered."""
-        if self.answer_strong_score < self.answer_min_score:
-            raise ValueError(
-                f"ANSWER_STRONG_SCORE ({self.answer_strong_score}) should be at least "
-                f"ANSWER_MIN_SCORE ({self.answer_min_score})"
-            )
-        return self
-
     @field_validator("telegram_allowed_ids", "telegram_admin_ids", mode="before")
     @classmethod
     def _split_ids(cls, value: Any) -> Any:
@@ -152,7 +162,17 @@ class Settings(BaseSettings):
             return [value]
         return value
 
-    @field_validator("telegram_base_url", "telegram_webhook_url", "telegram_webhook_secret", mode="before")
+    @field_validator("fetch_private_networks", mode="before")
+    @classmethod
+    def _split_networks(cls, value: Any) -> Any:
+        """`10.1.0.0/16, 192.168.5.7` from the environment as well as a list from code."""
+        if isinstance(value, str):
+            return [part.strip() for part in value.replace(";", ",").split(",") if part.strip()]
+        return value
+
+    @field_validator(
+        "telegram_base_url", "telegram_webhook_url", "telegram_webhook_secret", "answer_threshold", mode="before"
+    )
     @classmethod
     def _empty_is_unset(cls, value: Any) -> Any:
         """`TELEGRAM_WEBHOOK_URL=` in `.env` means "not set", not an empty URL."""

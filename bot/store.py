@@ -22,6 +22,7 @@ import shutil
 import sqlite3
 import threading
 import time
+from collections import Counter
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -29,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 import faiss
 import numpy as np
 
+from bot import views
 from bot.errors import IndexUnavailable
 from bot.lexical_index import MAX_LEXICAL_SEGMENTS, POSTINGS_FORMAT, TABLES, LexicalIndex, write_segment
 from bot.lexical_index import segment_files as lexical_files
@@ -50,7 +52,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 2
+#: 3: the view tables of `bot/views.py` (speakers, publishers, example questions).
+#: 4: sentences carry their answer slots (`bot/slots.py`), parsed at build time.
+SCHEMA_VERSION = 4
 CURRENT = "CURRENT"
 VERSIONS = "versions"
 MANIFEST = "manifest.json"
@@ -82,7 +86,7 @@ CREATE TABLE sentences (
     id INTEGER PRIMARY KEY, passage_id INTEGER NOT NULL, position INTEGER NOT NULL,
     start INTEGER NOT NULL, end INTEGER NOT NULL, text TEXT NOT NULL,
     speaker TEXT NOT NULL, speaker_kind TEXT NOT NULL, speaker_via TEXT, speaker_full TEXT,
-    speaker_rule TEXT NOT NULL, said_as TEXT
+    speaker_rule TEXT NOT NULL, said_as TEXT, slots TEXT
 );
 CREATE INDEX passages_by_article ON passages (article_id, paragraph);
 CREATE INDEX sentences_by_passage ON sentences (passage_id, position);
@@ -459,9 +463,13 @@ class IndexWriter:
         self.materialised = {"passages": base is None, "sentences": base is None}
         # Per kind: the base's quantised HNSW index, whose trained ranges a rebuild reuses.
         self._quantised_base: dict[str, faiss.Index] = {}
+        #: (source, full name) → sentences this build inserted minus those it deleted, for the views'
+        #: counts (`views.refresh`); None for a full build, which counts every source once.
+        self.source_changes: Counter[tuple[str, str | None]] | None = None if base is None else Counter()
         if base is None:
             self.db = sqlite3.connect(self.path / STORE)
             self.db.executescript(_SCHEMA)
+            self.db.executescript(views.SCHEMA)
         else:
             self.base_dir = index_dir / VERSIONS / base
             self.base_manifest = base_manifest or Manifest.read(self.base_dir / MANIFEST)
@@ -610,11 +618,13 @@ class IndexWriter:
         passages: Sequence[Passage],
         passage_vectors: np.ndarray,
         sentence_vectors: np.ndarray,
+        slots: Sequence[str | None] | None = None,
     ) -> tuple[int, int]:
         """Insert an article with its paragraphs, passages, sentences and their vectors.
 
-        `passage_vectors[i]` belongs to `passages[i]`; `sentence_vectors` to the passages'
-        sentences in order. Returns (passages, sentences) inserted.
+        `passage_vectors[i]` belongs to `passages[i]`; `sentence_vectors` and `slots` (each
+        sentence's answer slots as JSON, `bot/slots.py`) to the passages' sentences in order.
+        Returns (passages, sentences) inserted.
         """
         db = self.db
         db.execute(
@@ -641,9 +651,15 @@ class IndexWriter:
             passage_rows.append((pid, meta.id, p.paragraph, p.window, str(p.kind), p.section, p.text, p.content_hash))
             for pos, s in enumerate(p.sentences):
                 sp = s.speaker
+                slot = slots[sid - sid0] if slots is not None else None
                 sentence_rows.append(
-                    (sid, pid, pos, s.start, s.end, s.text, sp.name, sp.kind, sp.via, sp.full_name, sp.rule, sp.said_as)
+                    (
+                        *(sid, pid, pos, s.start, s.end, s.text),
+                        *(sp.name, sp.kind, sp.via, sp.full_name, sp.rule, sp.said_as, slot),
+                    )
                 )
+                if self.source_changes is not None and sp.kind == "source":
+                    self.source_changes[sp.name, sp.full_name] += 1
                 sid += 1
             pid += 1
         if (pid - pid0, sid - sid0) != (len(passage_vectors), len(sentence_vectors)):
@@ -653,7 +669,7 @@ class IndexWriter:
             )
         db.executemany("INSERT INTO paragraphs VALUES (?,?,?,?,?)", list(paragraphs.values()))
         db.executemany("INSERT INTO passages VALUES (?,?,?,?,?,?,?,?)", passage_rows)
-        db.executemany("INSERT INTO sentences VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", sentence_rows)
+        db.executemany("INSERT INTO sentences VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)", sentence_rows)
         self.add_vectors("passages", list(range(pid0, pid)), passage_vectors)
         self.add_vectors("sentences", list(range(sid0, sid)), sentence_vectors)
         self.next_passage_id, self.next_sentence_id = pid, sid
@@ -670,6 +686,13 @@ class IndexWriter:
                 (article_id,),
             )
         ]
+        if self.source_changes is not None:
+            for name, full, n in db.execute(
+                "SELECT s.speaker, s.speaker_full, count(*) FROM sentences s JOIN passages p ON p.id = s.passage_id "
+                "WHERE p.article_id = ? AND s.speaker_kind = 'source' GROUP BY s.speaker, s.speaker_full",
+                (article_id,),
+            ):
+                self.source_changes[name, full] -= n
         db.execute(
             "DELETE FROM sentences WHERE passage_id IN (SELECT id FROM passages WHERE article_id = ?)", (article_id,)
         )
@@ -699,6 +722,7 @@ class IndexWriter:
 
     def commit(self, manifest: Manifest) -> Path:
         """Flush everything, rename the version into place and point CURRENT at it."""
+        views.refresh(self.db, self.source_changes)
         if self.base_dir is None or manifest.counts.get("passages", 0) <= FTS_OPTIMIZE_MAX_PASSAGES:
             # FTS5 writes a segment per flush (an incremental build of one article left 4-14);
             # each term lookup then reads every segment (210 SQLite steps a seed question, 77 after

@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TextIO
 
+from bot import views
 from bot.answer import Answer, Quote
 from bot.citation import source_line
 from bot.engine import Engine
@@ -56,6 +57,13 @@ def format_answer(answer: Answer, words: Wording = REPORT) -> str:
         if len(answer.quotes) > 1:
             out.append(f"\nAlso in {words.the}:")
             out.extend(format_quote(q, i) for i, q in enumerate(answer.quotes[1:], 2))
+    elif answer.possibly_relevant:
+        # A middling confidence: the closest passage may hold the answer; the reader judges.
+        out.append(f"{words.The} may not answer this. Possibly relevant (not a sure answer):")
+        out.append(format_quote(answer.quotes[0], 1))
+        if len(answer.quotes) > 1:
+            out.append("\nRelated, not an answer:")
+            out.extend(format_quote(q, i) for i, q in enumerate(answer.quotes[1:], 2))
     else:
         out.append(f"{words.The} {words.does} not answer this. The closest passages (related, not an answer):")
         out.extend(format_quote(q, i) for i, q in enumerate(answer.quotes, 1))
@@ -63,18 +71,37 @@ def format_answer(answer: Answer, words: Wording = REPORT) -> str:
 
 
 def format_sources(engine: Engine) -> str:
-    """The indexed articles with dates and passage counts."""
+    """The indexed articles with dates and passage counts; on a large index, per publisher and the newest."""
+    total = engine.reader.manifest.counts.get("articles", 0)
     rows = [
-        f"- {source_line(meta, 0, 'paragraph').rsplit(' · ', 1)[0]} ({n} passages)" for meta, n in engine.articles()
+        f"- {source_line(meta, 0, 'paragraph').rsplit(' · ', 1)[0]} ({n} passages)"
+        for meta, n in engine.articles(views.LIST_ARTICLES)
     ]
-    return "Articles in the index:\n" + "\n".join(rows)
+    if total <= len(rows):
+        return "Articles in the index:\n" + "\n".join(rows)
+    publishers = engine.publishers()
+    by_publisher = [
+        f"- {name or 'no publisher'}: {n} articles, {p} passages ({first or '?'} to {last or '?'})"
+        for name, n, p, first, last in publishers[: views.LIST_ARTICLES]
+    ]
+    more = f" (and {len(publishers) - len(by_publisher)} more)" if len(publishers) > len(by_publisher) else ""
+    return (
+        f"{total} articles in the index, from {len(publishers)} publishers{more}:\n"
+        + "\n".join(by_publisher)
+        + f"\n\nThe newest {len(rows)}:\n"
+        + "\n".join(rows)
+    )
 
 
-def format_speakers(engine: Engine, name: str = "") -> str:
-    """Quotes attributed to `name`, or every named source with its count."""
+def format_speakers(engine: Engine, name: str = "", limit: int | None = views.LIST_SPEAKERS) -> str:
+    """Quotes attributed to `name`, or the named sources with their counts (the first `limit`; None: all)."""
     if not name:
-        rows = [f"- {speaker}: {n}" for speaker, n in engine.speakers()]
-        return "Named sources (sentences attributed):\n" + "\n".join(rows)
+        rows = [f"- {speaker}: {n}" for speaker, n in engine.speakers(limit)]
+        text = "Named sources (sentences attributed):\n" + "\n".join(rows)
+        total = engine.speaker_count() if limit is not None and len(rows) == limit else len(rows)
+        if total > len(rows):
+            text += f"\n… and {total - len(rows)} more (scripts/query.py --speakers lists them all)"
+        return text
     quotes = engine.quotes_by(name)
     if not quotes:
         return f"No quotes attributed to {name!r}."

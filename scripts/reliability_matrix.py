@@ -21,6 +21,12 @@ ROOT = Path(__file__).resolve().parent.parent
 #: The test files that make up the matrix, by area.
 AREAS = {
     "Bad input": ["tests/test_bad_input.py", "tests/test_properties.py", "tests/test_settings_errors.py"],
+    "Hostile files (issue 16: links, dotfiles, YAML bombs, bad front matter, unreadable folders)": [
+        "tests/test_hostile_input.py"
+    ],
+    "Hostile pages and servers (issue 16: huge pages, slow servers, internal redirects, made-up dates)": [
+        "tests/test_hostile_pages.py"
+    ],
     "Faults": ["tests/test_faults.py"],
     "Telegram under faults, floods and load": ["tests/telegram/test_telegram_reliability.py"],
     "Telegram security and refusals": [
@@ -110,6 +116,14 @@ def main() -> int:
         "SQLite files, 4 foreign manifests) plus FAISS/SQLite disagreeing, 10 odd questions, 5 invalid settings, "
         "and 25 + 40 + 40 hypothesis examples (arbitrary questions; arbitrary answers and corpus text through every "
         "Telegram view);",
+        "- hostile files (issue 16): 4 linked files (symlinks out and in, a hard link), 6 + 3 hidden names, 4 YAML "
+        "anchor/alias forms (a 1 KB alias bomb among them), 20 bad front-matter values, unreadable files and "
+        "folders, and 60 + 300 + 150 hypothesis examples (arbitrary file names, front-matter values, file "
+        "contents);",
+        "- hostile pages and servers (issue 16): 12 redirects to internal addresses and schemes, 19 addresses "
+        "classified, 2 trickling servers, 3 hostile markdown bodies by URL, 5 malformed URLs, 4 huge pages, 3 pages "
+        "with hostile metadata, 17 date cases, and 40 + 40 hypothesis examples (body text full of dates; arbitrary "
+        "HTML);",
         "- faults injected: 20 `kill -9` during builds, 6 rebuilds under 3 answering threads, a missing and a "
         "damaged index under the running bot, the Bot API slowed (0.7 s per call) and killed mid-reply then "
         "restarted on the same port, an unreachable API at start-up, a second instance on the same token;",

@@ -32,7 +32,7 @@ from tests.conftest import unprivileged
 
 GOOD = "A title\n\nThe council approved the budget on Monday, officials said.\n"
 TOKEN = "123456789:AAHsecretSECRETsecretSECRETsecret_xyz"
-BODY = "The council approved the budget on Monday, officials said.\n"
+BODY = "The harbour reopened to shipping on Tuesday, the port authority said.\n"
 
 
 def md(front: str, body: str = BODY) -> str:
@@ -110,6 +110,19 @@ def test_hidden_files_and_folders_are_never_indexed(tmp_path: Path, name: str):
     hidden.write_text(f"Secret\n\nTELEGRAM_BOT_TOKEN={TOKEN}, the file said.\n", encoding="utf-8")
     loaded = load_corpus(tmp_path)
     assert [a.meta.id for a in loaded.articles] == ["good"] and not loaded.skipped
+
+
+@pytest.mark.parametrize("name", [".hidden.md", "sub/.git/page.md", ".cache/x.md"])
+def test_add_article_never_writes_where_the_loader_does_not_read(tmp_path: Path, capsys, name: str):
+    """add_article.py --name into a hidden file or folder is refused: it would never be indexed."""
+    from bot.cli import add as add_cli
+
+    source = tmp_path / "a.txt"
+    source.write_text(GOOD, encoding="utf-8")
+    corpus = tmp_path / "corpus"
+    assert add_cli.main([str(source), "--corpus", str(corpus), "--no-build", "--name", name]) == 1
+    assert "refusing to write" in capsys.readouterr().err
+    assert not corpus.exists() or not any(corpus.rglob("*"))
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -235,6 +248,20 @@ def test_one_bad_front_matter_value_skips_only_that_file(tmp_path: Path, front: 
     assert line.startswith(f"{tmp_path / 'odd.md'}: ") and reason in line and len(line) < 400, line
 
 
+def test_a_paragraph_long_first_line_is_a_bounded_title_and_can_be_added(tmp_path: Path, capsys):
+    """A .txt whose first line is 2,000 characters: loaded with a title cut to 500, and add_article.py accepts it."""
+    from bot.cli import add as add_cli
+
+    source = tmp_path / "long.txt"
+    source.write_text("Word " * 400 + "\n\n" + BODY, encoding="utf-8")
+    title = load_article(source).meta.title
+    assert len(title) <= 500 and title.endswith("…")
+    corpus = tmp_path / "corpus"
+    assert add_cli.main([str(source), "--corpus", str(corpus), "--no-build"]) == 0, capsys.readouterr().err
+    [written] = corpus.glob("*.md")
+    assert load_article(written).meta.title == title
+
+
 def test_front_matter_numbers_and_words_stay_text(tmp_path: Path):
     """`title: 1984`, `publisher: yes`, `byline: 0x1F` are the text written, not a number or a boolean."""
     path = tmp_path / "a.md"
@@ -269,6 +296,44 @@ def test_any_front_matter_value_loads_or_is_one_clear_error(field: str, value: s
         assert len(meta.date) == 10 and meta.date[4] == "-"
     assert all(v is None or isinstance(v, str) for v in meta.to_dict().values())
     assert len(meta.title) <= 500
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    content=st.one_of(
+        st.binary(max_size=400),
+        st.text(max_size=400).map(lambda t: "---\n" + t),
+        st.lists(
+            st.sampled_from(
+                [
+                    "---",
+                    "title: T",
+                    "a: &x [1]",
+                    "b: *x",
+                    "date: 2015-02-30",
+                    "- x",
+                    "{",
+                    "  k: v",
+                    "",
+                    "Text, he said.",
+                ]
+            ),
+            max_size=12,
+        ).map("\n".join),
+    ),
+    suffix=st.sampled_from([".md", ".txt", ".html"]),
+)
+def test_any_file_content_loads_or_is_skipped_with_its_path(content: bytes | str, suffix: str):
+    """Arbitrary bytes or front-matter-like text in a corpus file: loaded, or skipped with its path; never raised."""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / f"any{suffix}"
+        if isinstance(content, str):
+            path.write_text(content, encoding="utf-8", errors="surrogatepass")
+        else:
+            path.write_bytes(content)
+        loaded = load_corpus(Path(tmp))
+        assert len(loaded.articles) + len(loaded.skipped) == 1
+        assert all(line.startswith(f"{path}: ") and "\n" not in line for line in loaded.skipped)
 
 
 def test_bad_front_matter_in_a_build_is_a_partial_build_not_a_traceback(tmp_path: Path, embedder: Embedder, capsys):
@@ -358,11 +423,17 @@ def test_unreadable_folder_and_file_are_reported_and_their_articles_kept(open_tm
     assert f"skipped: {corpus / 'locked.md'}: cannot read (Permission denied)" in err
     assert "partial build" in err and "kept 2 indexed article(s)" in err
     assert set(IndexReader(index).manifest.articles) == {"good", "sub/inner", "locked"}
-    # Readable again: nothing to redo; deleted: removed.
+    # A full rebuild has no text to keep them: it says so, and they come back once readable.
+    with unprivileged():
+        assert run_build(settings_, embedder, full=True, quiet=True) == EXIT_PARTIAL
+    assert "left out of the new index until it can be read" in capsys.readouterr().err
+    assert set(IndexReader(index).manifest.articles) == {"good"}
     (corpus / "sub").chmod(0o777)
     (corpus / "locked.md").chmod(0o666)
     with unprivileged():
         assert run_build(settings_, embedder, quiet=True) == EXIT_OK
+    assert set(IndexReader(index).manifest.articles) == {"good", "sub/inner", "locked"}
+    # Deleted: removed.
     shutil.rmtree(corpus / "sub")
     with unprivileged():
         assert run_build(settings_, embedder, quiet=True) == EXIT_OK

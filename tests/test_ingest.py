@@ -189,7 +189,8 @@ def test_add_article_refuses_a_symlink_that_leads_out(tmp_path: Path, capsys):
     assert not list(outside.iterdir())
 
 
-def test_add_article_bad_sources_say_why(tmp_path: Path, capsys):
+def test_add_article_bad_sources_say_why(tmp_path: Path, capsys, monkeypatch):
+    monkeypatch.setenv("FETCH_ALLOW_PRIVATE", "true")  # 127.0.0.1:9 is refused before connecting otherwise
     corpus = tmp_path / "corpus"
     (tmp_path / "notes.pdf").write_bytes(b"%PDF-1.4")
     cases = {
@@ -241,7 +242,10 @@ def test_add_article_from_url_writes_and_indexes_only_it(web_server: str, multi_
     corpus, index = multi_copy
     before = IndexReader(index)
     url = f"{web_server}/news/harbour"
-    result = run_script("scripts/add_article.py", url, "--corpus", str(corpus), "--index", str(index), "--quiet")
+    allow = {"FETCH_ALLOW_PRIVATE": "true"}  # the test server is on loopback
+    result = run_script(
+        "scripts/add_article.py", url, "--corpus", str(corpus), "--index", str(index), "--quiet", env=allow
+    )
     assert result.returncode == 0, result.stderr
     written = corpus / "coast-times-2024-03-05-harbour-reopens-after-storm.md"
     assert f"added {written}" in result.stdout
@@ -259,7 +263,9 @@ def test_add_article_from_url_writes_and_indexes_only_it(web_server: str, multi_
     assert new_passages == 4
     assert f"({new_passages + new_sentences} texts embedded, 0 reused;" in result.stdout
 
-    missing = run_script("scripts/add_article.py", f"{web_server}/gone", "--corpus", str(corpus), "--no-build")
+    missing = run_script(
+        "scripts/add_article.py", f"{web_server}/gone", "--corpus", str(corpus), "--no-build", env=allow
+    )
     assert missing.returncode == 1
     assert "the server answered 404" in missing.stderr and "Traceback" not in missing.stderr
 

@@ -8,6 +8,7 @@ import sys
 
 import bot
 from bot.cli import add as add_cli
+from bot.cli import attribute as attribute_cli
 from bot.cli import build as build_cli
 from bot.cli import evaluate as evaluate_cli
 from bot.cli import query as query_cli
@@ -41,7 +42,13 @@ def test_public_api_exports():
 
 def test_every_cli_option_has_help_and_is_in_the_readme():
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    for parser in (query_cli.parser(), build_cli.parser(), add_cli.parser(), evaluate_cli.parser()):
+    for parser in (
+        query_cli.parser(),
+        build_cli.parser(),
+        add_cli.parser(),
+        evaluate_cli.parser(),
+        attribute_cli.parser(),
+    ):
         for action in parser._actions:
             assert action.help, f"{action.option_strings} has no help"
             for option in action.option_strings:
@@ -53,6 +60,16 @@ def test_cli_help_does_not_import_the_model_stack():
     code = (
         "import sys; from bot.cli import query; query.parser().format_help(); "
         "import bot.engine, bot.build; print('sentence_transformers' in sys.modules, 'torch' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
+    assert out.stdout.strip() == "False False"
+
+
+def test_query_path_never_loads_the_parser():
+    # Attribution is read at build time; answering a question must not pay for spaCy.
+    code = (
+        "import sys; import bot, bot.engine, bot.search, bot.answer, bot.cli.query, bot.attribution; "
+        "print('spacy' in sys.modules, 'bot.parse' in sys.modules)"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
     assert out.stdout.strip() == "False False"

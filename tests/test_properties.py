@@ -36,13 +36,16 @@ def test_engine_answers_any_text_without_raising(engine: Engine, question: str):
     """Any text: an Answer whose JSON round-trips, with finite scores and quotes taken from their passages."""
     answer = engine.answer(question)
     data = json.loads(json.dumps(answer.to_dict("id"), ensure_ascii=False, allow_nan=False))
-    assert isinstance(data["answered"], bool) and data["question"] == question
+    searched, shortened = engine.clean_question(question)
+    # A shortened question is echoed as searched (the engine no longer returns a huge line whole).
+    assert isinstance(data["answered"], bool) and data["question"] == (searched if shortened else question)
     for quote, passage in zip(answer.quotes, data["passages"], strict=True):
         assert quote.quote and quote.quote in quote.text
         assert passage["quote"] in passage["text"]
         assert math.isfinite(quote.score)
     _, notice = engine.clean_question(question)
-    assert answer.notice in (notice, "ask a question in words")
+    # Random text may also read as another language: then the notice says questions must be in English.
+    assert answer.notice in (notice, "ask a question in words") or "English" in (answer.notice or "")
 
 
 @st.composite

@@ -113,3 +113,18 @@ def test_build_script_fails_when_nothing_is_indexable(tmp_path: Path):
     assert result.returncode == 1
     assert "nothing to index" in result.stderr and "binary" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_json_has_confidence_and_decision_and_the_english_notice(seed_index: Path):
+    lines = "\n".join(
+        json.dumps({"id": i, "q": q})
+        for i, q in enumerate([QUESTION, "Who won the Nobel Peace Prize in 2015?", "Что говорят об авиаударах России?"])
+    )
+    result = run_script("scripts/query.py", "--json", "--batch", "--index", str(seed_index), stdin=lines + "\n")
+    assert result.returncode == 0, result.stderr
+    answered, declined, russian = (json.loads(line) for line in result.stdout.splitlines())
+    for data in (answered, declined, russian):
+        assert 0.0 <= data["confidence"] <= 1.0 and data["decision"].startswith("answerability-")
+    assert answered["answered"] and answered["confidence"] > declined["confidence"]
+    assert not declined["answered"] and "notice" not in declined
+    assert not russian["answered"] and "English" in russian["notice"] and "Russian" in russian["notice"]

@@ -46,6 +46,12 @@ def test_unanswerable_question_is_said_plainly(engine: Engine):
     assert "The report does not answer this" in text and "related, not an answer" in text
 
 
+def test_non_english_question_gets_the_english_only_notice(engine: Engine):
+    text = converse(engine, "Kaç kişi öldü ve kaç hava saldırısı yapıldı?")
+    assert "(questions must be asked in English (this looks like Turkish))" in text
+    assert "does not answer this" in text
+
+
 def test_commands_before_a_question(engine: Engine):
     text = converse(engine, "/more", "/context")
     assert text.count("Ask a question first.") == 2

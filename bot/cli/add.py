@@ -55,10 +55,10 @@ def main(argv: list[str] | None = None) -> int:
         settings = settings_from_args(args)
     except ReportBotError as exc:  # an invalid setting: one line, not a traceback
         return fail(exc)
-    from bot.ingest import add_to_corpus, apply_overrides, read_source
+    from bot.ingest import FetchPolicy, add_to_corpus, apply_overrides, read_source
 
     try:
-        draft = read_source(args.source)
+        draft = read_source(args.source, FetchPolicy.from_settings(settings))
         apply_overrides(
             draft,
             {

@@ -34,6 +34,12 @@ def parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--limit", type=int, metavar="N", help="with --polnear: only the first N articles")
     p.add_argument(
+        "--parse-cache",
+        type=Path,
+        metavar="FILE",
+        help="with --polnear: keep parses in FILE (e.g. .cache/train.spacy) to skip the parser on reruns",
+    )
+    p.add_argument(
         "--corpus",
         type=Path,
         metavar="DIR",
@@ -69,7 +75,7 @@ def default_index(corpus: Path) -> Path:
 
 
 def set_corpus(questions: list[dict], source: Path, name: str) -> Path:
-    """A corpus folder of links to the articles a question set names, built under the eval cache.
+    """A corpus folder of copies of the articles a question set names, built under the eval cache.
 
     The folder is named after the set and a digest of its articles, so a set is always evaluated
     over exactly its own articles (20-40 of PolNeAR's, not all 840) and the index is reused.
@@ -91,10 +97,12 @@ def set_corpus(questions: list[dict], source: Path, name: str) -> Path:
     folder = EVAL_INDEX_ROOT / "corpora" / f"{Path(name).stem}-{digest}"
     folder.mkdir(parents=True, exist_ok=True)
     for path in files.values():
-        link = folder / path.name
-        if not link.is_symlink() or link.resolve() != path:
-            link.unlink(missing_ok=True)
-            link.symlink_to(path)
+        # Copies, not links: the loader never reads a symlinked or hard-linked file (issue 16).
+        copy = folder / path.name
+        data = path.read_bytes()
+        if copy.is_symlink() or not copy.is_file() or copy.read_bytes() != data:
+            copy.unlink(missing_ok=True)
+            copy.write_bytes(data)
     return folder
 
 
@@ -158,7 +166,7 @@ def polnear_main(args: argparse.Namespace) -> int:
         print("error: --limit must be at least 1", file=sys.stderr)
         return 1
     try:
-        report = evaluate_split(split_dir, args.limit, progress=not args.json)
+        report = evaluate_split(split_dir, args.limit, progress=not args.json, parse_cache=args.parse_cache)
     except ReportBotError as exc:
         return fail(exc)
     except KeyboardInterrupt:

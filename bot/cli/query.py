@@ -159,7 +159,7 @@ def main(argv: list[str] | None = None) -> int:
                 else:
                     print(json.dumps([q.to_dict() for q in engine.quotes_by(args.speaker)], ensure_ascii=False))
             else:
-                print(format_speakers(engine, args.speaker or ""))
+                print(format_speakers(engine, args.speaker or "", limit=None))
             return 0
         if args.batch:
             engine.reader  # fail fast, before reading stdin, when there is no index  # noqa: B018

@@ -11,7 +11,7 @@ import re
 from html import escape
 
 from bot.answer import Answer, Quote
-from bot.citation import human_date, source_line
+from bot.citation import UNKNOWN_DATE, human_date, source_line
 from bot.corpus import ArticleMeta
 from bot.wording import REPORT, Wording
 
@@ -55,6 +55,14 @@ def answer_blocks(answer: Answer, offset: int = 0, words: Wording = REPORT) -> l
     if not quotes:
         blocks.append("No more passages." if offset else f"{words.The} {words.has} nothing on this.")
         return blocks
+    if not answer.answered and answer.possibly_relevant and not offset:
+        # A middling confidence: the closest passage may hold the answer; the reader judges.
+        blocks.append(f"{words.The} may not answer this. <i>Possibly relevant</i> (not a sure answer):")
+        blocks.append(short_quote_html(quotes[0], 1))
+        if len(quotes) > 1:
+            blocks.append("<i>Related, not an answer:</i>")
+            blocks.extend(short_quote_html(q, i) for i, q in enumerate(quotes[1:], 2))
+        return blocks
     if not answer.answered:
         blocks.append(
             f"{words.The} {words.does} not answer this question. "
@@ -91,7 +99,7 @@ def source_html(meta: ArticleMeta, paragraph: int, kind: str, passages: int | No
         ("Title", meta.title),
         ("Publisher", meta.publisher),
         ("Byline", meta.byline),
-        ("Date", human_date(meta.date)),
+        ("Date", human_date(meta.date) or UNKNOWN_DATE),
         ("URL", meta.url or "not recorded"),
         ("Quoted from", source_line(meta, paragraph, kind).rsplit(" · ", 1)[-1]),
         ("Passages indexed", str(passages) if passages is not None else None),
@@ -99,23 +107,49 @@ def source_html(meta: ArticleMeta, paragraph: int, kind: str, passages: int | No
     return "\n".join(f"<b>{name}:</b> {escape(value)}" for name, value in rows if value)
 
 
-def sources_blocks(articles: list[tuple[ArticleMeta, int]]) -> list[str]:
-    """The indexed articles with dates and passage counts."""
+def sources_blocks(
+    articles: list[tuple[ArticleMeta, int]],
+    total: int | None = None,
+    publishers: list[tuple[str, int, int, str | None, str | None]] | None = None,
+) -> list[str]:
+    """The indexed articles with dates and passage counts.
+
+    On a large index (`total` above the articles given) a line per publisher comes first, then the
+    newest articles: a message, not a hundred thousand lines.
+    """
     if not articles:
         return ["The index holds no articles yet."]
     lines = []
     for meta, n in articles:
-        where = " · ".join(p for p in (meta.publisher, human_date(meta.date)) if p)
+        where = " · ".join(p for p in (meta.publisher, human_date(meta.date) or UNKNOWN_DATE) if p)
         lines.append(f"• <b>{escape(meta.title)}</b>\n  {escape(where)} · {n} passages")
-    return ["<b>Articles in the index:</b>", *lines]
+    if total is None or total <= len(articles):
+        return ["<b>Articles in the index:</b>", *lines]
+    publishers = publishers or []
+    shown = publishers[:20]
+    rows = "\n".join(
+        f"• {escape(name or 'no publisher')}: {n} articles, {p} passages"
+        + (f" ({escape(human_date(first) or '')} to {escape(human_date(last) or '')})" if first and last else "")
+        for name, n, p, first, last in shown
+    )
+    more = f"\n… and {len(publishers) - len(shown)} more publishers" if len(publishers) > len(shown) else ""
+    return [
+        f"<b>{total} articles in the index</b>, from {len(publishers)} publishers:\n{rows}{more}",
+        f"<b>The newest {len(articles)}:</b>",
+        *lines,
+    ]
 
 
-def speakers_blocks(speakers: list[tuple[str, int]], words: Wording = REPORT) -> list[str]:
-    """Every named source with how many sentences the index attributes to it."""
+def speakers_blocks(speakers: list[tuple[str, int]], words: Wording = REPORT, total: int | None = None) -> list[str]:
+    """The named sources with how many sentences the index attributes to each (the first of `total`)."""
     if not speakers:
         return [f"{words.The} name no sources." if not words.one else "The report names no sources."]
     lines = "\n".join(f"• {escape(name)}: {n}" for name, n in speakers)
-    return [f"<b>Named sources</b> (sentences attributed):\n{lines}", "Send <code>/who NAME</code> for their quotes."]
+    more = f"\n… and {total - len(speakers)} more" if total is not None and total > len(speakers) else ""
+    return [
+        f"<b>Named sources</b> (sentences attributed):\n{lines}{more}",
+        "Send <code>/who NAME</code> for their quotes.",
+    ]
 
 
 def quotes_by_blocks(name: str, quotes: list[Quote]) -> list[str]:

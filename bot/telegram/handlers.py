@@ -23,7 +23,9 @@ from telegram.constants import ChatAction, ChatType, ParseMode
 from telegram.error import TelegramError
 from telegram.ext import ApplicationHandlerStop, ContextTypes
 
+from bot import views
 from bot.answer import Answer
+from bot.decision import load_model
 from bot.engine import Engine
 from bot.errors import IndexUnavailable, ReportBotError
 from bot.telegram import format as fmt
@@ -170,16 +172,22 @@ def help_html(words: Wording, username: str) -> str:
     )
 
 
+#: Article titles /start names (the newest); /sources has the rest.
+START_TITLES = 5
+
+
 async def start(update: Update, context: Context) -> None:
     """Say what the bot is, which articles it quotes, and three questions to try."""
     engine = _engine(context)
     articles, examples, words = await asyncio.to_thread(
-        lambda: (engine.articles(), engine.example_questions(3), engine.wording())
+        lambda: (engine.articles(START_TITLES), engine.example_questions(3), engine.wording())
     )
     titles = "\n".join(
         f"• <b>{html.escape(meta.title)}</b> ({html.escape(meta.publisher or 'unknown publisher')})"
         for meta, _ in articles
     )
+    if words.articles > len(articles):
+        titles += f"\n… and {words.articles - len(articles)} more (/sources)"
     tries = "\n".join(f"• {html.escape(q)}" for q in examples)
     text = (
         f"I answer questions about {words.a} by quoting {'it' if words.one else 'them'} word for word, "
@@ -296,8 +304,8 @@ async def button(update: Update, context: Context) -> None:
         return
     if press.action == "src":
         await query.answer()
-        counts = dict((meta.id, n) for meta, n in await asyncio.to_thread(engine.articles))
-        text = fmt.source_html(quote.article, quote.paragraph, quote.kind, counts.get(quote.article.id))
+        passages = await asyncio.to_thread(engine.article_passages, quote.article.id)
+        text = fmt.source_html(quote.article, quote.paragraph, quote.kind, passages)
         await send_blocks(message, [text])
         return
     rows, version = await asyncio.to_thread(lambda: (engine.paragraph_context(quote.passage_id), engine.reader.version))
@@ -310,8 +318,15 @@ async def button(update: Update, context: Context) -> None:
 
 async def sources(update: Update, context: Context) -> None:
     """The articles in the index, with dates and passage counts."""
-    articles = await asyncio.to_thread(_engine(context).articles)
-    await send_blocks(update.effective_message, fmt.sources_blocks(articles))
+    engine = _engine(context)
+    articles, total, publishers = await asyncio.to_thread(
+        lambda: (
+            engine.articles(views.LIST_ARTICLES),
+            engine.reader.manifest.counts.get("articles", 0),
+            engine.publishers(),
+        )
+    )
+    await send_blocks(update.effective_message, fmt.sources_blocks(articles, total, publishers))
 
 
 async def who(update: Update, context: Context) -> None:
@@ -322,8 +337,10 @@ async def who(update: Update, context: Context) -> None:
         quotes = await asyncio.to_thread(engine.quotes_by, name)
         await send_blocks(update.effective_message, fmt.quotes_by_blocks(name, quotes))
     else:
-        speakers, words = await asyncio.to_thread(lambda: (engine.speakers(), engine.wording()))
-        await send_blocks(update.effective_message, fmt.speakers_blocks(speakers, words))
+        speakers, words, total = await asyncio.to_thread(
+            lambda: (engine.speakers(views.LIST_SPEAKERS), engine.wording(), engine.speaker_count())
+        )
+        await send_blocks(update.effective_message, fmt.speakers_blocks(speakers, words, total))
 
 
 async def about(update: Update, context: Context) -> None:
@@ -332,6 +349,8 @@ async def about(update: Update, context: Context) -> None:
     reader, words = await asyncio.to_thread(lambda: (engine.reader, engine.wording()))
     m = reader.manifest
     counts = ", ".join(f"{n} {name}" for name, n in sorted(m.counts.items()))
+    model = load_model()
+    threshold = engine.settings.answer_threshold if engine.settings.answer_threshold is not None else model.threshold
     text = (
         "<b>About this bot</b>\n"
         f"<b>Model:</b> {html.escape(m.model)} ({m.dimension} dimensions)\n"
@@ -339,8 +358,8 @@ async def about(update: Update, context: Context) -> None:
         f"<b>Index version:</b> {html.escape(reader.version)}\n"
         f"<b>Articles:</b> {m.counts.get('articles', 0)}\n"
         f"<b>Holds:</b> {html.escape(counts)}\n"
-        f"<b>Answers:</b> {engine.settings.top_k} passages; below a score of {engine.settings.answer_min_score} "
-        f"the bot says {words.the} {words.does} not answer."
+        f"<b>Answers:</b> {engine.settings.top_k} passages; decision model {html.escape(model.version)}: "
+        f"below a confidence of {threshold:.2f} the bot says {words.the} {words.does} not answer."
     )
     await send_blocks(update.effective_message, [text])
 
@@ -373,13 +392,22 @@ async def inline_query(update: Update, context: Context) -> None:
     words = engine.wording()
     related = "" if answer.answered else "Related, not an answer: "
     preface = "" if answer.answered else f"<i>Related to “{html.escape(question)}” (not answered by {words.the}):</i>\n"
+    if answer.notice and "English" in answer.notice:
+        preface = f"<i>({html.escape(answer.notice)})</i>\n" + preface
+
+    def label(i: int) -> tuple[str, str]:
+        """The title prefix and message preface of result i (the same verdict as the chat's)."""
+        if i == 0 and answer.possibly_relevant:
+            return "Possibly relevant: ", preface.replace("Related to", "Possibly relevant to")
+        return related, preface
+
     results = [
         InlineQueryResultArticle(
             id=f"{i}-{q.passage_id}",
-            title=f"{related}{q.speaker.label}"[:200],
+            title=f"{label(i)[0]}{q.speaker.label}"[:200],
             description=q.quote[:300],
             input_message_content=InputTextMessageContent(
-                preface + fmt.inline_html(q),
+                label(i)[1] + fmt.inline_html(q),
                 parse_mode=ParseMode.HTML,
             ),
         )

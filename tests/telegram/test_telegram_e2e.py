@@ -114,6 +114,17 @@ async def test_unanswerable_question_says_so_and_shows_related_only(talk: User):
     assert "<blockquote>" not in text
 
 
+async def test_non_english_question_is_told_to_ask_in_english(talk: User):
+    (reply,) = await talk.ask("Wie viele russische Luftangriffe gab es in Idlib?")
+    text = text_of(reply)
+    assert "questions must be asked in English" in text and "German" in text
+    assert "<blockquote>" not in text  # not given as an answer
+    await talk.inline("Сколько человек погибло?")
+    (call,) = await talk.wait_call("answerInlineQuery")
+    results = call["params"]["results"]
+    assert results and "English" in results[0]["input_message_content"]["message_text"]
+
+
 async def test_group_answers_ask_mentions_and_replies_and_ignores_chatter(talk: User):
     group = -100500
     await talk.send("the weather is nice today", group)

@@ -1,0 +1,251 @@
+#!/usr/bin/env python
+"""Fit the answer/decline decision (`bot/decision_model.json`) on the PolNeAR training questions.
+
+    python scripts/fit_decision.py [--write] [QUESTIONS.jsonl ...]
+
+Each training set (default: tests/data/answerability/train_*.jsonl) is indexed over only the
+articles it names (as `scripts/evaluate.py --articles-from` does), every question is run through
+the engine's own retrieval, and the decision's features of its best passage are computed as the
+engine computes them. Then:
+
+- cross-validation by article (5 folds, no article in two folds): in each fold a logistic
+  regression is fitted on the other folds and its threshold chosen there (an inner
+  cross-validation on the training folds only, for their out-of-fold confidences), then the
+  held-out fold is judged: near misses declined, answerable questions refused, precision and
+  recall of "answered", and how well confidence is calibrated;
+- the shipped model: fitted on all training questions, threshold chosen the same way.
+
+The threshold is the one that declines the most near misses while refusing at most
+`--max-refused` (default 5%, the target) of answerable questions. Never run this on the reporting (dev) set.
+scikit-learn is needed here only; the bot reads the JSON with plain Python.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bot.cli.evaluate import default_index, set_corpus  # noqa: E402
+from bot.decision import FEATURES, MODEL_FILE, analyse, features  # noqa: E402
+from bot.evaluation import EVAL_DEPTH, _norm, load_questions  # noqa: E402
+
+TRAIN = sorted((ROOT / "tests" / "data" / "answerability").glob("train_*.jsonl"))
+POLNEAR_TRAIN = ROOT.parent / "shared" / "polnear" / "train" / "corpus"
+CACHE = ROOT / ".eval-index" / "decision-features.jsonl"
+VERSION = "answerability-lr-1"
+
+
+def collect(paths: list[Path], articles: Path) -> list[dict]:
+    """Features, label and retrieval rank of every question of the training sets."""
+    from bot.build import build_index
+    from bot.embedder import Embedder
+    from bot.engine import Engine
+    from bot.settings import load_settings
+
+    settings = load_settings()
+    embedder = Embedder.from_settings(settings)
+    sets = []
+    for path in paths:
+        questions = load_questions(path)
+        corpus = set_corpus(questions, articles, path.name)
+        index = default_index(corpus)
+        build_index(corpus, index, embedder)
+        sets.append((path, questions, Engine(settings.model_copy(update={"index_dir": index}), embedder=embedder)))
+    rows = []
+    for path, questions, engine in sets:
+        rows += [run(engine, q, path.name, off_topic=False) for q in questions]
+        # Off-topic negatives: every other question of this set asked over another set's articles
+        # (none of them shared), unless that corpus happens to hold an expected answer. The labelled
+        # near misses are all on topic; without these the model never sees an unrelated question.
+        for other, _, other_engine in sets:
+            if other == path:
+                continue
+            for q in questions[::2]:
+                row = run(other_engine, q, path.name, off_topic=True)
+                if row["rank"] is None:
+                    rows.append(row)
+        print(f"{path.name}: {len(questions)} questions", file=sys.stderr)
+    return rows
+
+
+def run(engine, q: dict, set_name: str, off_topic: bool) -> dict:
+    """One question through the engine's retrieval: its features, label and the expected answer's rank."""
+    reader = engine.reader
+    text, _ = engine.clean_question(q["q"])
+    ranked, quotes, terms = engine.evidence(reader, text, EVAL_DEPTH)
+    f = features(reader, analyse(text), ranked, quotes, terms)
+    expect = [_norm(e) for e in q.get("expect") or []]
+    rank = next((i for i, qu in enumerate(quotes, 1) if any(e in _norm(qu.text) for e in expect)), None)
+    return {
+        "id": q["id"] + ("-off" if off_topic else ""),
+        "set": set_name,
+        "article": q.get("article"),
+        "kind": "off_topic" if off_topic else q.get("kind"),
+        "negative": off_topic or bool(q.get("negative")),
+        "rank": None if off_topic else rank,
+        "features": f,
+    }
+
+
+def matrix(rows: list[dict]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    x = np.array([[r["features"].get(n, 0.0) for n in FEATURES] for r in rows], dtype=np.float64)
+    y = np.array([0 if r["negative"] else 1 for r in rows])
+    groups = np.array([r["article"] or r["id"] for r in rows])
+    return x, y, groups
+
+
+def fit(x: np.ndarray, y: np.ndarray, c: float):
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    model = make_pipeline(StandardScaler(), LogisticRegression(C=c, max_iter=5000))
+    model.fit(x, y)
+    return model
+
+
+def choose_threshold(p: np.ndarray, y: np.ndarray, max_refused: float) -> float:
+    """The highest threshold that refuses at most `max_refused` of the answerable questions."""
+    positives = np.sort(p[y == 1])
+    if not len(positives):
+        return 0.5
+    allowed = int(np.floor(max_refused * len(positives)))
+    return float(positives[allowed]) if allowed < len(positives) else float(positives[-1])
+
+
+def oof(x: np.ndarray, y: np.ndarray, groups: np.ndarray, c: float, folds: int, trainable: np.ndarray) -> np.ndarray:
+    """Out-of-fold probabilities, by article groups (each fold fitted on the trainable rows of the others)."""
+    from sklearn.model_selection import GroupKFold
+
+    p = np.zeros(len(y))
+    for tr, te in GroupKFold(n_splits=folds).split(x, y, groups):
+        tr = tr[trainable[tr]]
+        p[te] = fit(x[tr], y[tr], c).predict_proba(x[te])[:, 1]
+    return p
+
+
+def figures(p: np.ndarray, y: np.ndarray, rank: np.ndarray, threshold: float) -> dict:
+    answered = p >= threshold
+    pos, neg = y == 1, y == 0
+    correct = answered & pos & (rank == 1)
+    return {
+        "answerable": int(pos.sum()),
+        "near_misses": int(neg.sum()),
+        "hit@1": int((pos & (rank == 1)).sum()),
+        "near_misses_declined": int((neg & ~answered).sum()),
+        "answerable_refused": int((pos & ~answered).sum()),
+        "answered_precision": round(float(correct.sum() / max(1, answered.sum())), 4),
+        "answered_recall": round(float(correct.sum() / max(1, pos.sum())), 4),
+    }
+
+
+def calibration(p: np.ndarray, y: np.ndarray) -> list[dict]:
+    bins = [0.0, 0.2, 0.4, 0.6, 0.8, 1.0001]
+    out = []
+    for lo, hi in itertools.pairwise(bins):
+        m = (p >= lo) & (p < hi)
+        if m.any():
+            out.append(
+                {
+                    "bin": f"{lo:.1f}-{min(hi, 1):.1f}",
+                    "n": int(m.sum()),
+                    "mean_p": round(float(p[m].mean()), 3),
+                    "answerable": round(float(y[m].mean()), 3),
+                }
+            )
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("questions", type=Path, nargs="*", default=TRAIN, help="training question sets (never dev)")
+    ap.add_argument("--articles-from", type=Path, default=POLNEAR_TRAIN, metavar="DIR")
+    ap.add_argument(
+        "--max-refused", type=float, default=0.05, help="share of answerable questions a threshold may refuse"
+    )
+    ap.add_argument("--C", type=float, default=0.1, help="inverse regularisation of the logistic regression")
+    ap.add_argument("--folds", type=int, default=5)
+    ap.add_argument("--reuse", action="store_true", help=f"reuse the features cached in {CACHE.relative_to(ROOT)}")
+    ap.add_argument("--write", action="store_true", help=f"write {MODEL_FILE.relative_to(ROOT)}")
+    args = ap.parse_args(argv)
+    if any("dev" in p.name for p in args.questions):
+        ap.error("the dev set is for reporting only: fit on the training sets")
+    if args.reuse and CACHE.exists():
+        rows = [json.loads(line) for line in CACHE.read_text("utf-8").splitlines()]
+    else:
+        rows = collect(args.questions, args.articles_from)
+        CACHE.parent.mkdir(parents=True, exist_ok=True)
+        CACHE.write_text("".join(json.dumps(r) + "\n" for r in rows), "utf-8")
+    x, y, groups = matrix(rows)
+    rank = np.array([r["rank"] or 0 for r in rows])
+    # Answerable questions whose passage retrieval did not find teach the decision nothing about
+    # answering: they are left out of fitting (still counted in every figure).
+    trainable = (y == 0) | (rank > 0)
+
+    from sklearn.model_selection import GroupKFold
+
+    outer = np.zeros(len(y))
+    thresholds = []
+    for tr, te in GroupKFold(n_splits=args.folds).split(x, y, groups):
+        inner = oof(x[tr], y[tr], groups[tr], args.C, args.folds - 1, trainable[tr])
+        t = choose_threshold(inner[trainable[tr]], y[tr][trainable[tr]], args.max_refused)
+        thresholds.append(t)
+        fitted = fit(x[tr][trainable[tr]], y[tr][trainable[tr]], args.C)
+        p = fitted.predict_proba(x[te])[:, 1]
+        outer[te] = p - t + 0.5  # each fold judged at its own threshold, shifted to a common 0.5
+    real = np.array([r["kind"] != "off_topic" for r in rows])
+    cv = figures(outer[real], y[real], rank[real], 0.5)
+    cv["off_topic"] = int((~real).sum())
+    cv["off_topic_declined"] = int((~real & (outer < 0.5)).sum())
+    kinds = sorted({r["kind"] for r in rows if r["kind"]})
+    by_kind = {
+        k: figures(outer[m], y[m], rank[m], 0.5) for k in kinds for m in [np.array([r["kind"] == k for r in rows])]
+    }
+    # The shipped model: all training questions, threshold from their out-of-fold confidences.
+    all_oof = oof(x, y, groups, args.C, args.folds, trainable)
+    threshold = choose_threshold(all_oof[trainable], y[trainable], args.max_refused)
+    final = fit(x[trainable], y[trainable], args.C)
+    scaler, lr = final.steps[0][1], final.steps[1][1]
+    report = {
+        "version": VERSION,
+        "fitted": datetime.now(UTC).strftime("%Y-%m-%d"),
+        "trained_on": [p.name for p in args.questions],
+        "questions": len(rows),
+        "C": args.C,
+        "max_refused": args.max_refused,
+        "cv_thresholds": [round(t, 4) for t in thresholds],
+        "cv": cv,
+        "cv_by_kind": by_kind,
+        "cv_calibration": calibration(all_oof[real], y[real]),
+    }
+    print(json.dumps(report, indent=1))
+    coef = dict(zip(FEATURES, lr.coef_[0].tolist(), strict=True))
+    print("weights:", ", ".join(f"{k} {v:+.2f}" for k, v in sorted(coef.items(), key=lambda kv: -abs(kv[1]))))
+    if args.write:
+        model = {
+            "version": VERSION,
+            "features": list(FEATURES),
+            "mean": [round(v, 6) for v in scaler.mean_.tolist()],
+            "scale": [round(v, 6) for v in scaler.scale_.tolist()],
+            "coef": [round(v, 6) for v in lr.coef_[0].tolist()],
+            "intercept": round(float(lr.intercept_[0]), 6),
+            "threshold": round(threshold, 4),
+            "possibly": round(min(0.3, threshold / 2), 4),
+            "fit": report,
+        }
+        MODEL_FILE.write_text(json.dumps(model, indent=1) + "\n", "utf-8")
+        print(f"wrote {MODEL_FILE.relative_to(ROOT)} (threshold {threshold:.3f})", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,85 @@
+"""The answer/decline decision (`bot/decision.py`): question analysis, slots, the shipped model."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from bot.answer import Answer
+from bot.decision import FEATURES, MODEL_FILE, analyse, load_model, names_meet, speaker_words
+from bot.engine import Engine
+from bot.language import non_english
+from bot.slots import sentence_slots
+from bot.telegram.format import answer_blocks
+from bot.terminal import format_answer
+
+
+@pytest.mark.parametrize(
+    ("question", "kind", "noun", "speaker"),
+    [
+        ("How many Russian soldiers have died?", "quantity", "soldiers", None),
+        ("How many staffers is O'Malley sending to Iowa?", "quantity", "staffers", None),
+        ("When will repairs begin?", "when", None, None),
+        ("What did Matt Sinovic say?", "say", None, "Matt Sinovic"),
+        ("What did the union spokesman say?", "say", None, "the union spokesman"),
+        ("Who said the talks had failed?", "who_said", None, None),
+        ("deadline?", "terse", None, None),
+    ],
+)
+def test_questions_are_analysed_without_a_parser(question, kind, noun, speaker):
+    shape = analyse(question)
+    assert (shape.kind, shape.asked_noun, shape.asked_speaker) == (kind, noun, speaker)
+
+
+def test_slots_tell_which_noun_a_number_counts_and_which_verb_a_date_dates():
+    buses, council = (
+        json.loads(s)
+        for s in sentence_slots(
+            [
+                "14,000 vehicles a day use the bridge while 9 civilians died in Idlib.",
+                "The council said on Monday that repairs will begin in March.",
+            ]
+        )
+    )
+    assert [n[1] for n in buses["n"]] == ["vehicle", "civilian"]  # no number counts soldiers or buses
+    assert ["say", 1] in council["d"] and ["begin", 0] in council["d"]
+
+
+def test_speaker_names_meet_despite_titles_and_typos():
+    assert names_meet(speaker_words("Sen. Grassly"), speaker_words("Chuck Grassley"))
+    assert not names_meet(speaker_words("Patty Judge"), speaker_words("Chuck Grassley"))
+
+
+def test_shipped_model_is_versioned_and_uses_only_known_features():
+    data = json.loads(MODEL_FILE.read_text("utf-8"))
+    model = load_model()
+    assert model.version == data["version"] and set(model.features) <= set(FEATURES)
+    assert 0 < model.possibly < model.threshold < 1
+    assert data["fit"]["trained_on"] and all("dev" not in name for name in data["fit"]["trained_on"])
+
+
+def test_confidence_orders_an_answer_above_near_misses(engine: Engine):
+    answered = engine.answer("How many Russian air strikes were counted over Idlib and Hama?")
+    assert answered.answered and answered.decision == load_model().version
+    for question in ("How many Iranian soldiers were killed?", "How do I reset my router?"):
+        declined = engine.answer(question)
+        assert not declined.answered and declined.confidence < answered.confidence
+
+
+def test_non_english_is_told_apart_from_terse_english():
+    assert non_english("Wie viele Soldaten sind gestorben?") == "German"
+    assert non_english("كم عدد القتلى؟") == "Arabic"
+    for english in ("deadline?", "What model is the gun?", "Clinton email server", "Was it Merkel?"):
+        assert non_english(english) is None
+    assert non_english("zimmerman gun model", known_share=1.0) is None
+
+
+def test_possibly_relevant_is_shown_as_such_in_every_face(engine: Engine):
+    base = engine.answer("How many Russian air strikes were counted over Idlib and Hama?")
+    maybe = Answer(base.question, False, base.quotes, confidence=0.1, possibly_relevant=True)
+    text = format_answer(maybe)
+    assert "Possibly relevant" in text and "1. «Over 40 air strikes" in text
+    html = "\n".join(answer_blocks(maybe))
+    assert "Possibly relevant" in html and "<blockquote>" not in html
+    assert maybe.to_dict()["possibly_relevant"] is True and maybe.to_dict()["answered"] is False
