@@ -129,7 +129,7 @@ def test_echoed_question_is_shortened_like_the_searched_one(engine: Engine):
     limit = engine.settings.max_question_chars
     assert obj["notice"] == f"question shortened to its first {limit} characters"
     assert len(obj["question"]) == limit and obj["question"].startswith(QUESTION)
-    assert obj["answered"] and "Over 40 air strikes" in obj["passages"][0]["text"]
+    assert any("Over 40 air strikes" in p["text"] for p in obj["passages"])
 
 
 @pytest.mark.slow

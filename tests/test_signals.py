@@ -40,7 +40,7 @@ def start(*args: str) -> subprocess.Popen[str]:
     return subprocess.Popen(
         [sys.executable, *args],
         cwd=ROOT,
-        env={**os.environ, "HF_HUB_OFFLINE": "1"},
+        env={**os.environ, "HF_HUB_OFFLINE": "1", "FETCH_ALLOW_PRIVATE": "true"},  # the test server is on loopback
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
