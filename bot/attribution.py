@@ -58,7 +58,9 @@ MIN_CUE_PRECISION = 0.1
 #: Below this precision a cue verb needs a clause or quotation to be an attribution (fitted on train).
 STRONG_CUE_PRECISION = 0.125
 #: Below this precision a cue verb needs a subject that is a plausible source (fitted on train).
-SOURCE_CHECK_PRECISION = 0.5
+SOURCE_CHECK_PRECISION = 0.3
+#: A cue in a relative clause with a subject of its own ("the things X has said") needs this precision.
+RELATIVE_CUE_PRECISION = 0.3
 #: A noun heading at least this many sources on train is a plausible source.
 SOURCE_NOUN_MIN_COUNT = 3
 
@@ -242,6 +244,7 @@ class Found:
     kind: str = "person"  # "person", "org" or "group"
     gender: str | None = None
     roles: tuple[str, ...] = ()
+    cue_token: Any = None  # the cue itself, for clause splitting
 
 
 def _in_quote(token: Any, mask: list[bool]) -> bool:
@@ -495,7 +498,7 @@ def _is_cue(tok: Any, mask: list[bool], quoted: bool) -> bool:
         subjects = [c for c in tok.children if c.dep_ in _SUBJECTS]
         if not subjects:
             return False
-        if subjects[0].lower_ not in _RELATIVE and cue_verbs()[tok.lemma_.lower()] < SOURCE_CHECK_PRECISION:
+        if subjects[0].lower_ not in _RELATIVE and cue_verbs()[tok.lemma_.lower()] < RELATIVE_CUE_PRECISION:
             return False  # "the war, where 350,000 Syrians have claimed asylum": no report
     # A verb that is a cue less often than not ("show", "continue", "sign") is one only when it
     # introduces a clause, a quotation, or closes the sentence as its attribution.
@@ -564,7 +567,7 @@ def read_sentence_all(doc: Any, mask: list[bool], quoted: bool) -> Iterator[Foun
         cue_text = "according to" if rule == "according-to" else cue.text
         lower = head.lower_ if not (head.text.isupper() and len(head.text) > 1) else head.text
         if lower in _PRONOUNS:
-            yield Found(lower, head, rule, cue_text, via=_via(cue), pronoun=lower)
+            yield Found(lower, head, rule, cue_text, via=_via(cue), pronoun=lower, cue_token=cue)
             continue
         if lower in ("this", "that", "there", "what", "which", "who", "these", "those"):
             continue
@@ -599,6 +602,7 @@ def read_sentence_all(doc: Any, mask: list[bool], quoted: bool) -> Iterator[Foun
             kind=kind,
             gender=_gender_of(tokens) if kind in ("person", "unknown") else None,
             roles=tuple(roles),
+            cue_token=cue,
         )
 
 
@@ -669,6 +673,8 @@ class Attributor:
         self.publisher = Speaker(publisher, kind="publisher", rule="publisher")
         self.acronyms: dict[str, str] = {}
         self.short_forms: dict[str, str] = {}
+        #: (block, sentence) → [(character offset in the sentence, speaker of the clause from there)].
+        self.clauses: dict[tuple[int, int], list[tuple[int, Speaker]]] = {}
         self.mentions: deque[Mention] = deque(maxlen=64)
         self.clock = 0
         self._tick = 0
@@ -732,10 +738,54 @@ class Attributor:
             # says"); they are noted before the speaker, who stays the latest mention.
             pronoun_at = next((f.head.i for f in candidates if f.pronoun is not None), None)
             self._note_people(docs[i], mask, before=pronoun_at)
-            speaker = next((sp for f in candidates if (sp := self._resolve(f)) is not None), None)
+            chosen = None
+            speaker = None
+            for f in candidates:
+                speaker = self._resolve(f)
+                if speaker is not None:
+                    chosen = f
+                    break
+            if chosen is not None:
+                self._split_clauses(block, i, docs[i], chosen, candidates, speaker)
             found.append(speaker)
             open_quote = open_end
         return found
+
+    def _split_clauses(
+        self, block: int, index: int, doc: Any, chosen: Found, candidates: list[Found], speaker: Speaker
+    ) -> None:
+        """Record where a second source's clause starts ("X said ..., while Y argued ...").
+
+        A later cue whose clause runs, after a comma or semicolon, from its first word to the
+        sentence's end and names another source gets that part of the sentence
+        (`Attributor.clauses`): each clause is quoted with its own speaker.
+        """
+        main = chosen.cue_token
+        for other in candidates:
+            cue = other.cue_token
+            if other is chosen or cue is None or main is None or cue.i <= main.i:
+                continue
+            # A clause beside the main cue's ("..., and Cruz warned"), or hung by the parser on its
+            # content's verb ("said the plan was late, while Brandt argued"), with a subject of its own.
+            contrast = any(
+                c.dep_ == "mark" and c.lower_ in ("while", "whereas", "although", "though") for c in cue.children
+            )
+            beside = cue.head.i == main.i or (contrast and cue.head.dep_ == "ccomp" and cue.head.head.i == main.i)
+            if cue.dep_ not in ("advcl", "conj", "parataxis") or not beside or _is_tail(cue):
+                continue
+            if other.rule not in ("subject", "inverted", "passive", "according-to") or other.pronoun is not None:
+                continue  # ", but he refuses": most often the same speaker, and never worth a cut
+            left = cue.left_edge
+            if left.i <= main.i or any(not (t.is_punct or t.is_space) for t in doc[cue.right_edge.i + 1 :]):
+                continue
+            if doc[left.i - 1].text not in (",", ";", "—") and doc[left.i - 1].pos_ != "CCONJ":
+                continue
+            second = self._resolve(other)
+            if second is None or second.name == speaker.name or (_surname(second.name) & _surname(speaker.name)):
+                continue
+            start = doc[left.i - 1].idx if doc[left.i - 1].pos_ == "CCONJ" else left.idx
+            self.clauses.setdefault((block, index), []).append((start, second))
+            return
 
     def _quotations(self, lines: list[_Line], found: list[list[Speaker | None]]) -> None:
         """Give every sentence of a quotation its speaker, across sentences and paragraphs.

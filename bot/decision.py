@@ -132,6 +132,8 @@ _TITLES = frozenset(
         "spokesperson",
     ]
 )
+#: Counted nouns that name no particular thing: the verb tells what is counted ("how many people died").
+_GENERIC_COUNTED = frozenset({"people", "person", "individual", "time", "year", "day", "month", "week"})
 _NAME_GLUE = frozenset({"of", "for", "and", "on", "in", "at", "to", "'s", "’s"})
 _PERSONISH = frozenset({"PERSON", "ORG", "NORP", "GPE"})
 _NUMBERISH = frozenset({"CARDINAL", "MONEY", "PERCENT", "QUANTITY"})
@@ -338,7 +340,12 @@ def features(
     kind = shape.kind
     if kind == "quantity":
         f["quantity_without_number"] = 1.0 - f["has_number"]
-        f["quantity_slot_unfilled"] = (1.0 - f["number_counts_noun"]) * (1.0 - f["number_on_question_word"])
+        # A named noun must be the one counted ("9 civilians" does not answer "how many soldiers");
+        # a generic one ("people", "times") or none is filled by a number on a verb of the question.
+        if shape.asked_noun and _stem(shape.asked_noun) not in _GENERIC_COUNTED:
+            f["quantity_slot_unfilled"] = 1.0 - f["number_counts_noun"]
+        else:
+            f["quantity_slot_unfilled"] = 1.0 - f["number_on_question_word"]
     elif kind == "when":
         f["when_without_date"] = 1.0 - f["has_date"]
         f["when_only_report_dated"] = f["date_only_reporting"]

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Literal
 import numpy as np
 
 from bot.errors import ConfigError
+from bot.onnx_encoder import QUANTISATION_VERSION
 from bot.settings import BUNDLED_MODEL, Settings
 
 if TYPE_CHECKING:
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
 
 Backend = Literal["torch", "onnx"]
 BACKENDS: tuple[str, ...] = ("torch", "onnx")
+Precision = Literal["fp32", "int8"]
 
 log = logging.getLogger(__name__)
 
@@ -54,10 +56,18 @@ class Embedder:
         *,
         backend: Backend = "torch",
         cache_dir: Path | None = None,
+        precision: Precision = "fp32",
     ) -> None:
         if backend not in BACKENDS:
             raise ConfigError(f"unknown embedding backend {backend!r}", hint=f"use one of: {', '.join(BACKENDS)}")
-        self.model_name = model_name or BUNDLED_MODEL
+        if precision == "int8" and backend != "onnx":
+            raise ConfigError("int8 embeddings run on the onnx backend only", hint="set EMBEDDING_BACKEND=onnx")
+        #: The model setting as given: what gets loaded.
+        self.model_setting = model_name or BUNDLED_MODEL
+        #: What the vectors are named by in manifests and the embedding cache. int8 vectors differ
+        #: from fp32 ones (cosine ~0.99), so they carry their own name and are never mixed.
+        self.model_name = self.model_setting + (f"#int8-v{QUANTISATION_VERSION}" if precision == "int8" else "")
+        self.precision = precision
         self.backend = backend
         self.batch_size = batch_size
         self.cache_dir = cache_dir
@@ -68,7 +78,12 @@ class Embedder:
     @classmethod
     def from_settings(cls, settings: Settings) -> Embedder:
         """The embedder the settings describe: model, batch size and backend."""
-        return cls(settings.embedding_model, settings.embedding_batch_size, backend=settings.embedding_backend)
+        return cls(
+            settings.embedding_model,
+            settings.embedding_batch_size,
+            backend=settings.embedding_backend,
+            precision=settings.embedding_precision,
+        )
 
     @property
     def model(self) -> SentenceTransformer:
@@ -92,20 +107,25 @@ class Embedder:
                 if self._onnx is None and self.backend == "onnx":
                     self._onnx = self._load_onnx()
                     if self._onnx is None:
+                        if self.precision == "int8":
+                            raise ConfigError(
+                                f"cannot run {self.model_setting!r} as int8 on onnxruntime (see the warning above)",
+                                hint="set EMBEDDING_PRECISION=fp32 (torch then serves the same vectors) and rebuild",
+                            )
                         self.backend = "torch"
         return self._onnx
 
     def _load_onnx(self) -> OnnxEncoder | None:
         from bot.onnx_encoder import OnnxEncoder
 
-        path = Path(resolve_model(self.model_name))
+        path = Path(resolve_model(self.model_setting))
         if not (path / "tokenizer.json").is_file():
-            log.warning("model %r is not a local folder with tokenizer.json: using torch, not onnx", self.model_name)
+            log.warning("model %r is not a local folder with tokenizer.json: using torch, not onnx", self.model_setting)
             return None
         try:
-            return OnnxEncoder(path, self.cache_dir)
+            return OnnxEncoder(path, self.cache_dir, self.precision)
         except (OSError, RuntimeError, ValueError, ImportError) as exc:
-            log.warning("cannot run %r on onnxruntime (%s): using torch", self.model_name, str(exc).splitlines()[0])
+            log.warning("cannot run %r on onnxruntime (%s): using torch", self.model_setting, str(exc).splitlines()[0])
             return None
 
     def load(self) -> None:
@@ -120,13 +140,13 @@ class Embedder:
         from transformers.utils import logging as transformers_logging
 
         transformers_logging.disable_progress_bar()  # no "Loading weights" bar on every start
-        path = resolve_model(self.model_name)
-        log.debug("loading embedding model %s", self.model_name)
+        path = resolve_model(self.model_setting)
+        log.debug("loading embedding model %s", self.model_setting)
         try:
             return SentenceTransformer(path, device="cpu")
         except (OSError, ValueError) as exc:
             raise ConfigError(
-                f"cannot load embedding model {self.model_name!r}: {str(exc).splitlines()[0]}",
+                f"cannot load embedding model {self.model_setting!r}: {str(exc).splitlines()[0]}",
                 hint="set EMBEDDING_MODEL to a local model folder, or leave it empty for the bundled model",
             ) from exc
 

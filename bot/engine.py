@@ -7,8 +7,10 @@ build has published a new version: a running bot picks up a rebuilt index on its
 from __future__ import annotations
 
 import logging
+import os
 import re
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from bot import views
@@ -20,6 +22,7 @@ from bot.language import non_english
 from bot.lexical import Term, lexicon
 from bot.passages import SPLITTER_VERSION
 from bot.search import (
+    ANSWER_ENTITIES,
     SPEAKER_CANDIDATES,
     Retrieval,
     Scored,
@@ -38,6 +41,10 @@ log = logging.getLogger(__name__)
 
 #: Terminal colour and cursor codes pasted into a question.
 _ANSI_ESCAPE = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]")
+
+#: Encodes questions beside the lexical lookup. Shared by every engine of the process and sized
+#: to the machine: the bot answers from several threads, and each encode is itself multi-threaded.
+_ENCODER_POOL = ThreadPoolExecutor(max_workers=os.cpu_count() or 2, thread_name_prefix="encode")
 
 
 class Engine:
@@ -133,11 +140,16 @@ class Engine:
 
         What `answer` decides on; `scripts/fit_decision.py` fits the decision on the same.
         """
-        qv = self.embedder.encode([text])[0]
+        # The question's embedding (onnxruntime or torch, which release the GIL) and the lexical
+        # lookup (SQLite, which does too) overlap: a query costs max(encode, lookup), not the sum.
+        pending = _ENCODER_POOL.submit(self.embedder.encode, [text])
         terms, lexical = lexicon(reader).lookup(text, *self.retrieval.lexical_limits())
-        asked = (shape or analyse(text)).asked_speaker
+        qv = pending.result()[0]
+        shape = shape or analyse(text)
+        asked = shape.asked_speaker
+        wanted = ANSWER_ENTITIES.get(shape.kind) if self.retrieval.answer_type_bonus > 0 else None
         depth = max(k, SPEAKER_CANDIDATES) if asked else k
-        ranked = rank_passages(reader, qv, depth, text, self.retrieval, terms, lexical)
+        ranked = rank_passages(reader, qv, depth, text, self.retrieval, terms, lexical, entities=wanted)
         if asked:
             ranked = prefer_speaker(reader, ranked, asked, k)
         return ranked, make_quotes(reader, ranked, terms), terms

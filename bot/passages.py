@@ -76,6 +76,30 @@ def _windows(spans_count: int, word_counts: list[int]) -> list[tuple[int, int]]:
     return windows
 
 
+def _split_clauses(
+    text: str, spans: list[Span], speakers: list[Speaker], clauses: dict[tuple[int, int], list], block: int
+) -> tuple[list[Span], list[str], list[Speaker]]:
+    """Sentences holding two sources' clauses ("X said ..., while Y argued ...") as two quotable parts."""
+    out_spans: list[Span] = []
+    out_speakers: list[Speaker] = []
+    for i, (span, speaker) in enumerate(zip(spans, speakers, strict=True)):
+        cuts = clauses.get((block, i), [])
+        start = span.start
+        for offset, clause_speaker in cuts:
+            cut = span.start + offset
+            end = cut
+            while end > start and text[end - 1] in " ,;—":
+                end -= 1
+            if end <= start or cut >= span.end:
+                continue
+            out_spans.append(Span(start, end))
+            out_speakers.append(speaker)
+            start, speaker = cut, clause_speaker
+        out_spans.append(Span(start, span.end))
+        out_speakers.append(speaker)
+    return out_spans, [text[s.start : s.end] for s in out_spans], out_speakers
+
+
 def split_article(article: Article) -> list[Passage]:
     """All passages of an article, in reading order, with attribution."""
     meta = article.meta
@@ -116,8 +140,9 @@ def split_article(article: Article) -> list[Passage]:
         blocks.append((block, section, spans, [block.text[s.start : s.end] for s in spans]))
     # One batch for the whole article: the parser runs once over all its sentences.
     all_speakers = attributor.article([(texts, b.credit, b.kind is BlockKind.CAPTION) for b, _, _, texts in blocks])
-    for (block, section, spans, sentence_texts), speakers in zip(blocks, all_speakers, strict=True):
+    for b, ((block, section, spans, sentence_texts), speakers) in enumerate(zip(blocks, all_speakers, strict=True)):
         text = block.text
+        spans, sentence_texts, speakers = _split_clauses(text, spans, speakers, attributor.clauses, b)
         word_counts = [len(t.split()) for t in sentence_texts]
         for window_no, (a, b) in enumerate(_windows(len(spans), word_counts)):
             base = spans[a].start

@@ -21,7 +21,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 from bot.build import build_index
 from bot.embedder import Embedder
 from bot.engine import Engine
-from bot.settings import BUNDLED_MODEL, Settings
+from bot.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared"
@@ -32,8 +32,12 @@ RAW_SEED = next((SHARED / "seed").glob("*.txt"), None) if (SHARED / "seed").is_d
 
 @pytest.fixture(scope="session")
 def embedder() -> Embedder:
-    """The bundled all-MiniLM-L6-v2, loaded once for the whole session."""
-    e = Embedder(BUNDLED_MODEL)
+    """The embedder the default settings make (onnx, int8), loaded once for the whole session.
+
+    The same one the CLIs and the bot use, so indexes built here serve them in subprocesses too.
+    tests/test_onnx_backend.py covers torch and fp32.
+    """
+    e = Embedder.from_settings(Settings(_env_file=None))
     e.encode(["warm up"])
     return e
 

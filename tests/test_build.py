@@ -20,7 +20,7 @@ def test_seed_index_files_and_manifest(seed_index: Path):
     path = seed_index / VERSIONS / version
     assert {p.name for p in path.iterdir()} == {"manifest.json", "store.sqlite", "passages.faiss", "sentences.faiss"}
     manifest = json.loads((path / MANIFEST).read_text())
-    assert manifest["model"] == "bundled:all-MiniLM-L6-v2" and manifest["dimension"] == 384
+    assert manifest["model"] == "bundled:all-MiniLM-L6-v2#int8-v3" and manifest["dimension"] == 384
     assert manifest["counts"] == {"articles": 1, "passages": 18, "sentences": 24}
     assert len(next(iter(manifest["articles"].values()))["hash"]) == 64
     db = sqlite3.connect(path / "store.sqlite")

@@ -16,7 +16,7 @@ from bot.build import build_index, live_hashes
 from bot.corpus import load_corpus
 from bot.embedder import Embedder
 from bot.engine import Engine
-from bot.settings import BUNDLED_MODEL, Settings
+from bot.settings import Settings
 from bot.store import VERSIONS, IndexReader, current_version
 from tests.conftest import run_script
 
@@ -95,7 +95,7 @@ def test_add_change_delete_embeds_only_what_changed(multi_copy: tuple[Path, Path
 
 def test_unchanged_articles_are_not_parsed_again(multi_copy: tuple[Path, Path]):
     corpus, index = multi_copy
-    known = live_hashes(index, BUNDLED_MODEL)
+    known = live_hashes(index, Embedder.from_settings(Settings(_env_file=None)).model_name)
     assert known is not None and len(known) == 7
     edit(corpus / "port-strike.md", "roughly $40 million a day", "roughly $45 million a day")
     loaded = load_corpus(corpus, known=known)
@@ -165,8 +165,8 @@ def test_dry_run_lists_changes_and_writes_nothing(multi_copy: tuple[Path, Path])
         env={"EMBEDDING_MODEL": "sentence-transformers/all-mpnet-base-v2"},
     )
     assert other_model.stdout.startswith(
-        "would rebuild everything (full rebuild: index was built with model 'bundled:all-MiniLM-L6-v2', "
-        "settings say 'sentence-transformers/all-mpnet-base-v2'): 7 articles"
+        "would rebuild everything (full rebuild: index was built with model 'bundled:all-MiniLM-L6-v2#int8-v3', "
+        "settings say 'sentence-transformers/all-mpnet-base-v2#int8-v3'): 7 articles"
     ), other_model.stdout + other_model.stderr
 
 

@@ -1,4 +1,8 @@
-"""EMBEDDING_BACKEND=onnx: the same vectors and answers as torch, without torch at run time."""
+"""EMBEDDING_BACKEND=onnx: the same vectors and answers as torch, without torch at run time.
+
+fp32 onnx equals torch; int8 (the default precision) is close to it and is named apart ("#int8"),
+so the two kinds of vectors never share an index or a cache entry.
+"""
 
 from __future__ import annotations
 
@@ -7,11 +11,28 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from bot.build import build_index
 from bot.embedder import Embedder
 from bot.engine import Engine
-from bot.errors import ConfigError
+from bot.errors import ConfigError, IndexUnavailable
 from bot.settings import BUNDLED_MODEL, Settings
-from tests.conftest import dev_questions
+from tests.conftest import SEED_CORPUS, dev_questions
+
+
+@pytest.fixture(scope="module")
+def embedder() -> Embedder:
+    """sentence-transformers on torch, fp32: the reference the onnx runs are compared with."""
+    e = Embedder(BUNDLED_MODEL)
+    e.encode(["warm up"])
+    return e
+
+
+@pytest.fixture(scope="module")
+def torch_index(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Path:
+    """The seed corpus indexed with torch's fp32 vectors."""
+    index = tmp_path_factory.mktemp("torch-index")
+    build_index(SEED_CORPUS, index, embedder)
+    return index
 
 
 @pytest.fixture(scope="module")
@@ -37,8 +58,9 @@ def test_export_is_cached_on_disk(onnx_embedder: Embedder):
     assert again.dimension == 384
 
 
-def test_onnx_engine_answers_like_torch(engine: Engine, seed_index: Path, onnx_embedder: Embedder):
-    onnx_engine = Engine(Settings(_env_file=None, index_dir=seed_index), embedder=onnx_embedder)
+def test_onnx_engine_answers_like_torch(torch_index: Path, embedder: Embedder, onnx_embedder: Embedder):
+    engine = Engine(Settings(_env_file=None, index_dir=torch_index), embedder=embedder)
+    onnx_engine = Engine(Settings(_env_file=None, index_dir=torch_index), embedder=onnx_embedder)
     for item in dev_questions():
         want, got = engine.answer(item["q"]), onnx_engine.answer(item["q"])
         assert got.answered == want.answered, item["id"]
@@ -62,3 +84,30 @@ def test_falls_back_to_torch_when_the_export_cannot_be_written(tmp_path: Path, e
 
 def test_onnx_is_the_default_backend():
     assert Settings(_env_file=None).embedding_backend == "onnx"
+
+
+def test_int8_is_the_default_and_close_to_fp32(onnx_embedder: Embedder):
+    settings = Settings(_env_file=None)
+    assert (settings.embedding_backend, settings.embedding_precision) == ("onnx", "int8")
+    int8 = Embedder.from_settings(settings)
+    int8.cache_dir = onnx_embedder.cache_dir
+    assert int8.model_name == BUNDLED_MODEL + "#int8-v3"  # its own name: never mixed with fp32 vectors
+    texts = [q["q"] for q in dev_questions()]
+    cosines = np.sum(int8.encode(texts) * onnx_embedder.encode(texts), axis=1)
+    assert 0.97 < float(cosines.mean()) < 0.9999  # close, and really quantised
+    assert list(Path(onnx_embedder.cache_dir).glob("onnx/*/model.int8-v*.onnx"))
+
+
+def test_torch_runs_fp32_unless_told_otherwise():
+    assert Settings(_env_file=None, embedding_backend="torch").embedding_precision == "fp32"
+    with pytest.raises(ValueError, match="onnx backend only"):
+        Settings(_env_file=None, embedding_backend="torch", embedding_precision="int8")
+    with pytest.raises(ConfigError, match="onnx backend only"):
+        Embedder(BUNDLED_MODEL, backend="torch", precision="int8")
+
+
+def test_an_fp32_index_tells_an_int8_engine_to_rebuild(torch_index: Path):
+    engine = Engine(Settings(_env_file=None, index_dir=torch_index))
+    with pytest.raises(IndexUnavailable, match="#int8-v3") as info:
+        engine.answer("Is the Russian navy involved?")
+    assert "rebuild" in (info.value.hint or "") or "build" in (info.value.hint or "")

@@ -12,8 +12,11 @@ import bot.corpus
 from bot.build import build_index, live_files
 from bot.corpus import load_article, load_corpus
 from bot.embedder import Embedder
-from bot.settings import BUNDLED_MODEL
+from bot.settings import Settings
 from tests.conftest import MULTI_CORPUS
+
+#: The model name the default settings give vectors (with its precision).
+MODEL = Embedder.from_settings(Settings(_env_file=None)).model_name
 
 
 @pytest.fixture
@@ -34,7 +37,7 @@ def _bump_mtime(path: Path, seconds: int = 10) -> None:
 
 def test_manifest_records_each_files_stat_and_a_matching_file_is_not_read(stat_index: tuple[Path, Path]):
     corpus, index = stat_index
-    known = live_files(index, BUNDLED_MODEL)
+    known = live_files(index, MODEL)
     assert known is not None
     hashes, stats = known
     assert stats.keys() == hashes.keys() and len(stats) == 7
@@ -65,7 +68,7 @@ def test_touching_a_file_without_changing_it_embeds_nothing(stat_index: tuple[Pa
     corpus, index = stat_index
     path = corpus / "wildfire.md"
     _bump_mtime(path)
-    hashes, stats = live_files(index, BUNDLED_MODEL)  # type: ignore[misc]
+    hashes, stats = live_files(index, MODEL)  # type: ignore[misc]
     loaded = {a.meta.id: a for a in load_corpus(corpus, known=hashes, stats=stats).articles}
     assert loaded["wildfire"].stat != stats["wildfire"]  # read and hashed again ...
     assert not loaded["wildfire"].parsed  # ... and recognised by its hash

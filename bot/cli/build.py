@@ -200,9 +200,9 @@ def dry_run(settings: Settings) -> int:
     """Print what a build would change, without the lock, the model or any write."""
     from bot.build import LiveIndex, estimate_embedding, plan_build
     from bot.corpus import load_corpus
-    from bot.settings import BUNDLED_MODEL
+    from bot.embedder import Embedder
 
-    model = settings.embedding_model or BUNDLED_MODEL
+    model = Embedder.from_settings(settings).model_name  # names the vectors (with "#int8"); loads nothing
     live = LiveIndex.read(settings.index_dir, model)
     known = live.files()
     loaded = load_corpus(settings.corpus_dir, known=known and known[0], stats=known and known[1], bodies=live.bodies())

@@ -25,7 +25,7 @@ from tests.conftest import SEED_CORPUS, run_script
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
-UNAVAILABLE = "index is unavailable"
+UNAVAILABLE = "is unavailable right now"  # "The index of the report/articles ..."
 
 
 async def test_question_of_10000_characters_is_truncated_with_a_notice(talk: User):

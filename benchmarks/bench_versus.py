@@ -1,0 +1,132 @@
+#!/usr/bin/env python3
+"""Build throughput of this tree against an earlier commit, same machine, same run.
+
+Issue 17 asks for the embedding stage at >= 2.2x and the whole build at >= 1.7x the texts/s of
+the code before it (2c4f773), each with its default settings. Times on a shared machine drift
+with its load, so the two trees run alternately, in fresh processes, on the same corpus, and the
+medians are compared:
+
+- embed: `Embedder.from_settings(Settings())` encoding every distinct text the build embeds (each
+  passage with its title, each sentence), model loaded before timing;
+- build: `build_index` of the corpus into a fresh folder (fresh embedding cache), model loaded
+  before timing: reading, splitting, attribution, embedding, SQLite and FAISS.
+
+The base tree is checked out with `git worktree` into a temporary folder and run with the same
+virtualenv. The corpus defaults to PolNeAR dev articles (real news of real lengths).
+
+    python benchmarks/bench_versus.py [--base 2c4f773] [--articles 20] [--repeat 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from measure import ROOT, load_average, median, report
+
+POLNEAR_DEV = ROOT.parent / "shared" / "polnear" / "dev" / "corpus"
+
+#: Run inside each tree (its own `bot` package first on sys.path): prints one JSON line.
+PROBE = r"""
+import json, shutil, sys, time
+from pathlib import Path
+sys.path.insert(0, sys.argv[1])
+from bot.build import build_index, passage_embedding_text, sentence_embedding_text
+from bot.corpus import load_corpus
+from bot.embedder import Embedder
+from bot.passages import split_article
+from bot.settings import Settings
+
+corpus, work, stage = Path(sys.argv[2]), Path(sys.argv[3]), sys.argv[4]
+settings = Settings(_env_file=None)
+embedder = Embedder.from_settings(settings)
+embedder.encode(["warm up"])
+texts = []
+for article in load_corpus(corpus).articles:
+    for p in split_article(article):
+        texts.append(passage_embedding_text(p, article.meta.title))
+        texts.extend(sentence_embedding_text(s.text) for s in p.sentences)
+texts = list(dict.fromkeys(texts))
+started = time.perf_counter()
+if stage == "embed":
+    embedder.encode(texts)
+else:
+    shutil.rmtree(work, ignore_errors=True)
+    build_index(corpus, work, embedder)
+seconds = time.perf_counter() - started
+print(json.dumps({"texts": len(texts), "seconds": seconds, "model": embedder.model_name}))
+"""
+
+
+def run(tree: Path, corpus: Path, work: Path, stage: str, cache: Path) -> dict:
+    """One measurement in a fresh process of `tree`'s code."""
+    env = {"PATH": "/usr/bin:/bin", "HF_HUB_OFFLINE": "1", "XDG_CACHE_HOME": str(cache), "PYTHONPATH": str(tree)}
+    out = subprocess.run(
+        [sys.executable, "-c", PROBE, str(tree), str(corpus), str(work), stage],
+        cwd=tree,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--base", default="2c4f773", help="the commit to compare against")
+    p.add_argument("--articles", type=int, default=20, help="PolNeAR dev articles in the corpus")
+    p.add_argument("--repeat", type=int, default=3, help="alternating runs per tree and stage")
+    args = p.parse_args()
+
+    work = Path(tempfile.mkdtemp(prefix="bench-versus-"))
+    base = work / "base"
+    subprocess.run(["git", "worktree", "add", "--detach", "-q", str(base), args.base], cwd=ROOT, check=True)
+    try:
+        corpus = work / "corpus"
+        corpus.mkdir()
+        for path in sorted(POLNEAR_DEV.glob("*.md"))[: args.articles]:
+            shutil.copy(path, corpus / path.name)
+        trees = {"base": base, "this": ROOT}
+        seconds: dict[tuple[str, str], list[float]] = {}
+        texts: dict[str, int] = {}
+        models: dict[str, str] = {}
+        load = load_average()
+        for stage in ("embed", "build"):
+            for i in range(args.repeat + 1):  # the first round warms the page cache and the exports
+                for name, tree in trees.items():
+                    m = run(tree, corpus, work / f"index-{name}", stage, work / f"cache-{name}")
+                    texts[name], models[name] = m["texts"], m["model"]
+                    if i:
+                        seconds.setdefault((name, stage), []).append(m["seconds"])
+                print(f"{stage} round {i}: done", file=sys.stderr, flush=True)
+        rows = []
+        for stage in ("embed", "build"):
+            rate = {name: texts[name] / median(seconds[(name, stage)]) for name in trees}
+            rows.append(
+                {
+                    "stage": stage,
+                    "texts": texts["this"],
+                    "base_texts_per_s": rate["base"],
+                    "this_texts_per_s": rate["this"],
+                    "x": rate["this"] / rate["base"],
+                    "target": ">=2.2" if stage == "embed" else ">=1.7",
+                    "base_model": models["base"],
+                    "this_model": models["this"],
+                    "load": load,
+                }
+            )
+        report("versus", rows, {"base": args.base, "articles": args.articles, "repeat": args.repeat})
+    finally:
+        subprocess.run(["git", "worktree", "remove", "--force", str(base)], cwd=ROOT, check=False)
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
