@@ -73,7 +73,7 @@ class Settings(BaseSettings):
 
     # Builds
     build_lock_wait_seconds: float = Field(
-        60, ge=0, description="How long a build waits for another build of the same index before giving up."
+        60, ge=0, le=86_400, description="How long a build waits for another build of the same index before giving up."
     )
 
     # Ingest: what one page or one server may cost (docs/ingest.md)

@@ -802,7 +802,12 @@ def prune_versions(index_dir: Path) -> None:
         stray.unlink(missing_ok=True)
     if not root.is_dir():
         return
-    finished = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.endswith(".partial"))
+    # By when each was written (its manifest is written last), not by name: names made within one
+    # second differ only in a pid and a clock remainder, which do not sort by time.
+    finished = sorted(
+        (p for p in root.iterdir() if p.is_dir() and not p.name.endswith(".partial")),
+        key=lambda p: (p.stat().st_mtime_ns, p.name),
+    )
     keep = {p.name for p in finished[-KEEP_VERSIONS:]} | ({live} if live else set())
     for path in root.iterdir():
         if path.name.endswith(".partial"):

@@ -27,6 +27,13 @@ AREAS = {
     "Hostile pages and servers (issue 16: huge pages, slow servers, internal redirects, made-up dates)": [
         "tests/test_hostile_pages.py"
     ],
+    "Operations (issue 16: closed pipes, full disks, read-only folders, signals, batch lines, cache)": [
+        "tests/test_broken_pipe.py",
+        "tests/test_storage_faults.py",
+        "tests/test_signals.py",
+        "tests/test_batch_lines.py",
+        "tests/test_embedding_cache.py",
+    ],
     "Faults": ["tests/test_faults.py"],
     "Telegram under faults, floods and load": ["tests/telegram/test_telegram_reliability.py"],
     "Telegram security and refusals": [
@@ -124,6 +131,12 @@ def main() -> int:
         "classified, 2 trickling servers, 3 hostile markdown bodies by URL, 5 malformed URLs, 4 huge pages, 3 pages "
         "with hostile metadata, 17 date cases, and 40 + 40 hypothesis examples (body text full of dates; arbitrary "
         "HTML);",
+        "- operations (issue 16): 7 commands into a closed pipe plus `--batch | head -1`, 7 settings problems "
+        "(bad log level, undecodable, unreadable and FIFO `.env`, NaN and negative thresholds, NUL in a path) in "
+        "each of 5 commands, a full disk (tmpfs) at 5 fill levels plus a full corpus disk and RLIMIT_FSIZE, 2 "
+        "read-only folders (bind mounts), 4 odd index paths, SIGINT/SIGTERM during builds, downloads and adds and "
+        "at every call of the writer's constructor, 5 cache-pruning rounds, and 150 + 200 + 120 hypothesis "
+        "examples (float settings, settings files, batch lines);",
         "- faults injected: 20 `kill -9` during builds, 6 rebuilds under 3 answering threads, a missing and a "
         "damaged index under the running bot, the Bot API slowed (0.7 s per call) and killed mid-reply then "
         "restarted on the same port, an unreachable API at start-up, a second instance on the same token;",

@@ -43,6 +43,9 @@ def parser() -> argparse.ArgumentParser:
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
+_LINE_BREAKS = str.maketrans({"\x85": "\\u0085", "\u2028": "\\u2028", "\u2029": "\\u2029"})
+
+
 def _finite_or_text(text: str) -> float | str:
     """A JSON number as a float, or as its own text when it does not fit one (`1e999`)."""
     value = float(text)
@@ -83,7 +86,11 @@ def read_question(line: str) -> tuple[Any, str | None, str | None]:
 
 
 def dump_line(data: dict[str, Any]) -> str:
-    """One JSON line that any JSON reader accepts: no NaN, no lone surrogate.
+    """One JSON line that any JSON reader accepts: no NaN, no lone surrogate, no line break.
+
+    NEL and the Unicode line and paragraph separators are valid raw in JSON strings, but readers
+    that split lines on them (Python's `str.splitlines`, JavaScript before ES2019) would cut the
+    object in two: they are written as escapes.
 
     An id that still cannot be written (nested deeper than the encoder recurses) is replaced by
     null with an error saying so.
@@ -94,7 +101,7 @@ def dump_line(data: dict[str, Any]) -> str:
         data = {**data, "id": None}
         data.setdefault("error", "the id cannot be written back as JSON")
         text = json.dumps(data, ensure_ascii=False, allow_nan=False, default=str)
-    return utf8_safe(text)
+    return utf8_safe(text).translate(_LINE_BREAKS)
 
 
 def run_batch(engine: Any, k: int | None, lines: Iterable[bytes], out: TextIO) -> int:
