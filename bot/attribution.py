@@ -58,7 +58,9 @@ MIN_CUE_PRECISION = 0.1
 #: Below this precision a cue verb needs a clause or quotation to be an attribution (fitted on train).
 STRONG_CUE_PRECISION = 0.125
 #: Below this precision a cue verb needs a subject that is a plausible source (fitted on train).
-SOURCE_CHECK_PRECISION = 0.5
+SOURCE_CHECK_PRECISION = 0.3
+#: A cue in a relative clause with a subject of its own ("the things X has said") needs this precision.
+RELATIVE_CUE_PRECISION = 0.3
 #: A noun heading at least this many sources on train is a plausible source.
 SOURCE_NOUN_MIN_COUNT = 3
 
@@ -496,7 +498,7 @@ def _is_cue(tok: Any, mask: list[bool], quoted: bool) -> bool:
         subjects = [c for c in tok.children if c.dep_ in _SUBJECTS]
         if not subjects:
             return False
-        if subjects[0].lower_ not in _RELATIVE and cue_verbs()[tok.lemma_.lower()] < SOURCE_CHECK_PRECISION:
+        if subjects[0].lower_ not in _RELATIVE and cue_verbs()[tok.lemma_.lower()] < RELATIVE_CUE_PRECISION:
             return False  # "the war, where 350,000 Syrians have claimed asylum": no report
     # A verb that is a cue less often than not ("show", "continue", "sign") is one only when it
     # introduces a clause, a quotation, or closes the sentence as its attribution.

@@ -46,6 +46,7 @@ _QUANTITY = re.compile(
     r"what (?:percent|share|proportion|fraction)|how (?:much|many) (?:more|less|fewer))\b",
     re.I,
 )
+_DURATION = re.compile(r"\bhow (?:long|old|often|soon)\b|\bage\b", re.I)
 _WHEN = re.compile(r"^\s*(?:when|by when|until when|since when)\b|\bwhat (?:time|date|day|year|month)\b", re.I)
 _WHO = re.compile(r"^\s*(?:who|whom|whose|which (?:person|official|group|company|candidate|senator))\b", re.I)
 _WHERE = re.compile(r"^\s*(?:where|in which (?:city|country|state|place))\b", re.I)
@@ -132,6 +133,8 @@ _TITLES = frozenset(
         "spokesperson",
     ]
 )
+#: Counted nouns that name no particular thing: the verb tells what is counted ("how many people died").
+_GENERIC_COUNTED = frozenset({"people", "person", "individual", "time", "year", "day", "month", "week"})
 _NAME_GLUE = frozenset({"of", "for", "and", "on", "in", "at", "to", "'s", "’s"})
 _PERSONISH = frozenset({"PERSON", "ORG", "NORP", "GPE"})
 _NUMBERISH = frozenset({"CARDINAL", "MONEY", "PERCENT", "QUANTITY"})
@@ -169,6 +172,8 @@ class QuestionShape:
     terse: bool
     #: The question as asked.
     original: str = ""
+    #: A "how long / how old / how often" question: a duration or date answers it as a number does.
+    duration: bool = False
 
 
 def analyse(question: str) -> QuestionShape:
@@ -211,7 +216,8 @@ def analyse(question: str) -> QuestionShape:
     else:
         kind = "what"
     terse = len(words) <= 4 and not _WH.search(question)
-    return QuestionShape(kind, asked_noun, speaker, words, terse=terse, original=question)
+    duration = bool(_DURATION.search(question))
+    return QuestionShape(kind, asked_noun, speaker, words, terse=terse, original=question, duration=duration)
 
 
 KINDS = ("quantity", "when", "who", "who_said", "say", "where", "why_how", "yes_no", "terse", "what")
@@ -314,6 +320,9 @@ def features(
     slots = [read_slots(s) for s in quote.slots]
     numbers = [n for s in slots for n in s["n"] if n[0] in _NUMBERISH]
     dates = [d for s in slots for d in s["d"]]
+    if shape.duration:
+        # "How long will the motorway be closed?" is answered by "for three months", a DATE.
+        numbers += [["DATE", "", verb] for verb, _ in dates]
     entities = {e for s in slots for e in s["e"]}
     qwords = [w for w in shape.words if len(w) > 2]
     f["has_number"] = float(bool(numbers))
@@ -338,7 +347,12 @@ def features(
     kind = shape.kind
     if kind == "quantity":
         f["quantity_without_number"] = 1.0 - f["has_number"]
-        f["quantity_slot_unfilled"] = (1.0 - f["number_counts_noun"]) * (1.0 - f["number_on_question_word"])
+        # A named noun must be the one counted ("9 civilians" does not answer "how many soldiers");
+        # a generic one ("people", "times") or none is filled by a number on a verb of the question.
+        if shape.asked_noun and _stem(shape.asked_noun) not in _GENERIC_COUNTED:
+            f["quantity_slot_unfilled"] = 1.0 - f["number_counts_noun"]
+        else:
+            f["quantity_slot_unfilled"] = 1.0 - f["number_on_question_word"]
     elif kind == "when":
         f["when_without_date"] = 1.0 - f["has_date"]
         f["when_only_report_dated"] = f["date_only_reporting"]

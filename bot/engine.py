@@ -22,6 +22,7 @@ from bot.language import non_english
 from bot.lexical import Term, lexicon
 from bot.passages import SPLITTER_VERSION
 from bot.search import (
+    ANSWER_ENTITIES,
     SPEAKER_CANDIDATES,
     Retrieval,
     Scored,
@@ -144,9 +145,13 @@ class Engine:
         pending = _ENCODER_POOL.submit(self.embedder.encode, [text])
         terms, lexical = lexicon(reader).lookup(text, *self.retrieval.lexical_limits())
         qv = pending.result()[0]
-        asked = (shape or analyse(text)).asked_speaker
+        shape = shape or analyse(text)
+        asked = shape.asked_speaker
+        wanted = ANSWER_ENTITIES.get(shape.kind) if self.retrieval.answer_type_bonus > 0 else None
+        if wanted and shape.duration:
+            wanted = wanted | ANSWER_ENTITIES["when"]
         depth = max(k, SPEAKER_CANDIDATES) if asked else k
-        ranked = rank_passages(reader, qv, depth, text, self.retrieval, terms, lexical)
+        ranked = rank_passages(reader, qv, depth, text, self.retrieval, terms, lexical, entities=wanted)
         if asked:
             ranked = prefer_speaker(reader, ranked, asked, k)
         return ranked, make_quotes(reader, ranked, terms), terms

@@ -29,6 +29,19 @@ PASSAGE_CANDIDATES = 32
 #: Added to a sentence's similarity, when choosing the quote, if it holds the kind of answer the
 #: question asks for (a number for "how many"). Passage scores and abstention ignore it.
 ANSWER_TYPE_BONUS = 0.25
+#: The entity kinds (spaCy's labels, stored per sentence in `sentences.slots`) an answer to each
+#: kind of question holds: "how far" a number, "when" a date, "where" a place, "who" a person or body.
+ANSWER_ENTITIES = {
+    "quantity": frozenset({"CARDINAL", "MONEY", "PERCENT", "QUANTITY"}),
+    "when": frozenset({"DATE", "TIME"}),
+    "where": frozenset({"GPE", "LOC", "FAC"}),
+    "who": frozenset({"PERSON", "ORG", "NORP"}),
+}
+#: Added to the fused score of a candidate passage that holds the asked kind of answer (chosen on
+#: the PolNeAR training questions: docs/quality.md).
+TYPE_BONUS = 0.05
+
+
 #: IDF a neighbouring sentence must add (key terms the best sentence lacks) to join the quote.
 QUOTE_EXTENSION_GAIN = 1.5
 
@@ -74,6 +87,9 @@ class Retrieval:
     #: Subtracted from the dense score of a title, standfirst or photo caption, so that summaries and
     #: captions support the body text without outranking it (not for questions about photos).
     furniture_penalty: float = 0.06
+    #: Added to the fused score of a passage holding the kind of answer asked for (a number for
+    #: "how many", a date for "when"; see `rank_passages`). 0 turns it off.
+    answer_type_bonus: float = TYPE_BONUS
 
     def lexical_limits(self) -> tuple[int, int]:
         """How many passages and sentences the lexical side asks BM25 for (0: that side is off)."""
@@ -117,13 +133,21 @@ class _Candidates:
     starts: np.ndarray
     #: Sentence texts, read only when the question asks for a kind of answer (a number).
     texts: list[str] | None
+    #: Passages holding an entity of the kinds the question asks for (None: it asks for none).
+    typed: set[int] | None
     #: Per passage: (article id, paragraph, kind).
     passages: dict[int, tuple[str, int, str]]
     #: Per sentence: its passage.
     owner: dict[int, int]
 
 
-def _candidates(reader: IndexReader, passage_ids: set[int], sentence_ids: set[int], with_text: bool) -> _Candidates:
+def _candidates(
+    reader: IndexReader,
+    passage_ids: set[int],
+    sentence_ids: set[int],
+    with_text: bool,
+    entities: frozenset[str] | None = None,
+) -> _Candidates:
     """Every sentence of the candidate passages, and what ranking needs of them, in one query.
 
     Candidates are the passages found and those holding the sentences found; the rows say
@@ -139,8 +163,9 @@ def _candidates(reader: IndexReader, passage_ids: set[int], sentence_ids: set[in
         parts.append(f"SELECT id FROM passages WHERE id IN ({marks})")
         params += ids
     text = ", s.text" if with_text else ""
+    slots = ", s.slots" if entities else ""
     rows = reader.query(
-        f"SELECT s.id, s.passage_id, p.article_id, p.paragraph, p.kind{text} FROM sentences s "
+        f"SELECT s.id, s.passage_id, p.article_id, p.paragraph, p.kind{text}{slots} FROM sentences s "
         f"JOIN passages p ON p.id = s.passage_id WHERE s.passage_id IN ({' UNION '.join(parts)}) "
         "ORDER BY s.passage_id, s.position",
         params,
@@ -156,9 +181,19 @@ def _candidates(reader: IndexReader, passage_ids: set[int], sentence_ids: set[in
         passage_ids=np.fromiter((r[1] for r in rows), dtype=np.int64, count=len(rows)),
         starts=np.asarray(starts, dtype=np.int64),
         texts=[r[5] for r in rows] if with_text else None,
+        typed={r[1] for r in rows if r[-1] and _holds_entity(r[-1], entities)} if entities else None,
         passages={r[1]: (r[2], r[3], r[4]) for r in rows},
         owner={r[0]: r[1] for r in rows},
     )
+
+
+def _holds_entity(slots: str, entities: frozenset[str]) -> bool:
+    """Whether a sentence's stored slots (`bot/slots.py`) list one of these entity kinds.
+
+    A look at the JSON's trailing `"e"` list, not a parse: this runs on every candidate sentence.
+    """
+    listed = slots[slots.rfind('"e":') :]
+    return any(f'"{label}"' in listed for label in entities)
 
 
 def _dense_scores(
@@ -217,11 +252,14 @@ def rank_passages(
     retrieval: Retrieval | None = None,
     terms: list[Term] | None = None,
     lexical: Hits | None = None,
+    entities: frozenset[str] | None = None,
 ) -> list[Scored]:
     """The k best passages (one per paragraph) for a question and its vector.
 
     `terms` and `lexical` are the question's key terms and BM25 hits when the caller has them
-    (`Lexicon.lookup` finds both in one statement); else they are looked up here.
+    (`Lexicon.lookup` finds both in one statement); else they are looked up here. `entities`: the
+    kinds of answer the question asks for (`ANSWER_ENTITIES`): a candidate holding one gains
+    `retrieval.answer_type_bonus` ("How far ...?" prefers the passage with "18 miles").
     """
     retrieval = retrieval or Retrieval()
     limits = retrieval.lexical_limits()
@@ -241,7 +279,8 @@ def rank_passages(
     if not passage_hits and not sentence_hits:
         return []
     wanted = answer_type_bonus(question)
-    cands = _candidates(reader, passage_hits, sentence_hits, with_text=wanted is not None)
+    entities = entities if retrieval.answer_type_bonus > 0 else None
+    cands = _candidates(reader, passage_hits, sentence_hits, with_text=wanted is not None, entities=entities)
     if by_sentence:
         by_passage: dict[int, float] = {}
         for sid, score in lexical_sentences:
@@ -275,6 +314,9 @@ def rank_passages(
     for lst in lexical_lists if retrieval.fusion == "rrf" or not retrieval.dense else ():
         for pid, rank in _ranks(lst).items():
             fused[pid] = fused.get(pid, 0.0) + retrieval.lexical_weight / (retrieval.rrf_k + rank)
+    if cands.typed:
+        for pid in cands.typed & fused.keys():
+            fused[pid] += retrieval.answer_type_bonus
     lexical_best = {pid: max((lst.get(pid, 0.0) for lst in lexical_lists), default=0.0) for pid in candidate_ids}
     use_fusion = bool(lexical_lists) or not retrieval.dense or retrieval.fusion == "coverage"
     scored = [

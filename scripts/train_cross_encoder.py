@@ -286,6 +286,16 @@ def cross_validate(items: list[dict[str, Any]], args: argparse.Namespace) -> dic
             k = len(items[i]["ranked"])
             probs[i] = p[at : at + k].tolist()
             at += k
+    if args.oof_json:
+        oof = {
+            items[i]["id"]: {
+                "probs": probs[i],
+                "dense": items[i]["dense"],
+                "gold": [g for _, _, g in items[i]["ranked"]],
+            }
+            for i in probs
+        }
+        args.oof_json.write_text(json.dumps(oof) + "\n", encoding="utf-8")
     # Pair level: gold vs non-gold among the answerable questions' ranked sentences.
     pair_labels, pair_scores, hit1_bi, hit1_ce, n_ans = [], [], 0, 0, 0
     for i, it in enumerate(items):
@@ -340,6 +350,43 @@ def cross_validate(items: list[dict[str, Any]], args: argparse.Namespace) -> dic
             "of_near_misses": int((~y).sum()),
         }
     return figures
+
+
+def compare_with_decision(oof_path: Path, features_path: Path, folds: int = 5) -> dict[str, Any]:
+    """Does the slot score add to the decision's own features? Grouped CV on train, as fit_decision does.
+
+    `features_path`: the decision's cached features (`.eval-index/decision-features.jsonl`, written by
+    `scripts/fit_decision.py`); `oof_path`: this script's out-of-fold slot scores (`--oof-json`). Only
+    the labelled questions are compared (answerable with retrieval's passage found, and near misses),
+    with and without the slot score (logit of the best-ranked sentence's and the best of the top 3).
+    Thresholds refuse ≤ 5% of answerable questions, chosen on the training folds.
+    """
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import GroupKFold
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    oof = json.loads(oof_path.read_text(encoding="utf-8"))
+    rows = [json.loads(line) for line in features_path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    rows = [r for r in rows if r["kind"] != "off_topic" and r["id"] in oof and (r["negative"] or r["rank"])]
+    names = sorted(rows[0]["features"])
+    base = np.array([[r["features"].get(n, 0.0) for n in names] for r in rows])
+    slot = np.array([[oof[r["id"]]["probs"][0], max(oof[r["id"]]["probs"][:3])] for r in rows])
+    y = np.array([0 if r["negative"] else 1 for r in rows])
+    groups = np.array([r["article"] for r in rows])
+    out: dict[str, Any] = {"questions": len(rows), "answerable": int(y.sum()), "near_misses": int((y == 0).sum())}
+    for name, x in (("decision features", base), ("decision features + slot check", np.hstack([base, _logit(slot)]))):
+        refused = declined = 0
+        scores = np.zeros(len(y))
+        for tr, te in GroupKFold(n_splits=folds).split(x, y, groups):
+            model = make_pipeline(StandardScaler(), LogisticRegression(C=0.1, max_iter=5000)).fit(x[tr], y[tr])
+            s_tr, s_te = model.decision_function(x[tr]), model.decision_function(x[te])
+            scores[te] = s_te
+            r, d = declined_at(s_tr[y[tr] == 1], s_te[y[te] == 1], s_te[y[te] == 0], 0.05)
+            refused += r
+            declined += d
+        out[name] = {"auc": round(auc(y, scores), 4), "answerable_refused": refused, "near_misses_declined": declined}
+    return out
 
 
 def _logit(p: np.ndarray) -> np.ndarray:
@@ -423,8 +470,19 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--cache", type=Path, default=Path("/tmp/report-bot-crossenc"))
     parser.add_argument("--cv-json", type=Path, default=None, help="write the CV figures here too")
+    parser.add_argument(
+        "--compare-decision",
+        type=Path,
+        default=None,
+        metavar="FEATURES_JSONL",
+        help="with --oof-json: compare the decision's features with and without the slot score",
+    )
+    parser.add_argument("--oof-json", type=Path, default=None, help="write out-of-fold scores per question here")
     args = parser.parse_args()
 
+    if args.compare_decision and args.oof_json and not args.cv:
+        print(json.dumps(compare_with_decision(args.oof_json, args.compare_decision), indent=2))
+        return
     import torch
 
     torch.set_num_threads(args.threads)
