@@ -46,6 +46,7 @@ _QUANTITY = re.compile(
     r"what (?:percent|share|proportion|fraction)|how (?:much|many) (?:more|less|fewer))\b",
     re.I,
 )
+_DURATION = re.compile(r"\bhow (?:long|old|often|soon)\b|\bage\b", re.I)
 _WHEN = re.compile(r"^\s*(?:when|by when|until when|since when)\b|\bwhat (?:time|date|day|year|month)\b", re.I)
 _WHO = re.compile(r"^\s*(?:who|whom|whose|which (?:person|official|group|company|candidate|senator))\b", re.I)
 _WHERE = re.compile(r"^\s*(?:where|in which (?:city|country|state|place))\b", re.I)
@@ -171,6 +172,8 @@ class QuestionShape:
     terse: bool
     #: The question as asked.
     original: str = ""
+    #: A "how long / how old / how often" question: a duration or date answers it as a number does.
+    duration: bool = False
 
 
 def analyse(question: str) -> QuestionShape:
@@ -213,7 +216,8 @@ def analyse(question: str) -> QuestionShape:
     else:
         kind = "what"
     terse = len(words) <= 4 and not _WH.search(question)
-    return QuestionShape(kind, asked_noun, speaker, words, terse=terse, original=question)
+    duration = bool(_DURATION.search(question))
+    return QuestionShape(kind, asked_noun, speaker, words, terse=terse, original=question, duration=duration)
 
 
 KINDS = ("quantity", "when", "who", "who_said", "say", "where", "why_how", "yes_no", "terse", "what")
@@ -316,6 +320,9 @@ def features(
     slots = [read_slots(s) for s in quote.slots]
     numbers = [n for s in slots for n in s["n"] if n[0] in _NUMBERISH]
     dates = [d for s in slots for d in s["d"]]
+    if shape.duration:
+        # "How long will the motorway be closed?" is answered by "for three months", a DATE.
+        numbers += [["DATE", "", verb] for verb, _ in dates]
     entities = {e for s in slots for e in s["e"]}
     qwords = [w for w in shape.words if len(w) > 2]
     f["has_number"] = float(bool(numbers))

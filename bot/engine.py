@@ -148,6 +148,8 @@ class Engine:
         shape = shape or analyse(text)
         asked = shape.asked_speaker
         wanted = ANSWER_ENTITIES.get(shape.kind) if self.retrieval.answer_type_bonus > 0 else None
+        if wanted and shape.duration:
+            wanted = wanted | ANSWER_ENTITIES["when"]
         depth = max(k, SPEAKER_CANDIDATES) if asked else k
         ranked = rank_passages(reader, qv, depth, text, self.retrieval, terms, lexical, entities=wanted)
         if asked:

@@ -32,6 +32,11 @@ def test_questions_are_analysed_without_a_parser(question, kind, noun, speaker):
     assert (shape.kind, shape.asked_noun, shape.asked_speaker) == (kind, noun, speaker)
 
 
+def test_duration_questions_take_a_date_for_a_number():
+    assert analyse("How long will the motorway be closed?").duration
+    assert not analyse("How many buses will be diverted?").duration
+
+
 def test_slots_tell_which_noun_a_number_counts_and_which_verb_a_date_dates():
     buses, council = (
         json.loads(s)
