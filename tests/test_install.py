@@ -20,7 +20,17 @@ needs_make = pytest.mark.skipif(MAKE is None, reason="make is not installed")
 def make_dry_run(target: str) -> str:
     """Every command `make TARGET` would run from scratch (-B: as if nothing were installed yet)."""
     assert MAKE is not None
-    out = subprocess.run([MAKE, "-n", "-B", target], cwd=ROOT, capture_output=True, text=True, check=True)
+    # Run as from a shell even inside `make test` (as CI runs it): a parent make's MAKELEVEL and
+    # MAKEFLAGS would add "make[1]: Entering directory" lines around the commands.
+    env = {k: v for k, v in os.environ.items() if k not in ("MAKELEVEL", "MAKEFLAGS", "MFLAGS")}
+    out = subprocess.run(
+        [MAKE, "--no-print-directory", "-n", "-B", target],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     return out.stdout
 
 
