@@ -30,8 +30,8 @@ QUESTION = "How many Russian air strikes were counted over Idlib and Hama?"
 FLOOR = """
 import sys
 from bot.embedder import Embedder
-from bot.settings import BUNDLED_MODEL
-e = Embedder(BUNDLED_MODEL, backend=sys.argv[1])
+from bot.settings import Settings
+e = Embedder.from_settings(Settings(_env_file=None, embedding_backend=sys.argv[1]))
 print(e.encode([sys.argv[2]])[0][0], flush=True)
 """
 
@@ -57,19 +57,17 @@ def main() -> None:
 
     from bot.build import build_index
     from bot.embedder import Embedder
-    from bot.settings import BUNDLED_MODEL
+    from bot.settings import Settings
 
     work = Path(tempfile.mkdtemp(prefix="bench-cold-"))
-    index = work / "index"
-    build_index(ROOT / "corpus", index, Embedder(BUNDLED_MODEL))
     py = sys.executable
-    query = [py, "scripts/query.py", "--index", str(index), QUESTION]
     rows = []
     try:
         base_env = {k: v for k, v in os.environ.items() if not k.startswith(("EMBEDDING_", "FAISS_"))}
         base_env["HF_HUB_OFFLINE"] = "1"
         base_env["XDG_CACHE_HOME"] = str(work / "xdg-cache")  # so the one-time ONNX export is measured
         helps = [first_line_seconds([py, "scripts/query.py", "--help"], base_env) for _ in range(args.repeat)]
+        query: list[str] = []
         python = [first_line_seconds([py, "-c", "print(1)"], base_env) for _ in range(args.repeat)]
         rows.append({"what": "python -c print(1)", "backend": "-", "s": median(python), "load": load_average()})
         rows.append(
@@ -77,6 +75,11 @@ def main() -> None:
         )
         for backend in args.backends.split(","):
             env = {**base_env, "EMBEDDING_BACKEND": backend}
+            # Each backend's default precision names its vectors (onnx: int8), so each gets its index.
+            index = work / f"index-{backend}"
+            settings = Settings(_env_file=None, embedding_backend=backend)  # type: ignore[arg-type]
+            build_index(ROOT / "corpus", index, Embedder.from_settings(settings))
+            query = [py, "scripts/query.py", "--index", str(index), QUESTION]
             floor_cmd = [py, "-c", FLOOR, backend, QUESTION]
             if backend == "onnx":
                 t = time.perf_counter()
