@@ -88,6 +88,7 @@ def article_rows(task: tuple[int, int, int]) -> tuple[list[tuple], list[tuple], 
                         s.speaker.full_name,
                         s.speaker.rule,
                         s.speaker.said_as,
+                        None,  # slots: the answer-slot facts, which no view reads
                     )
                     for pos, s in enumerate(p.sentences)
                 ]
@@ -117,7 +118,7 @@ def fill(path: Path, passages: int, seed: int) -> dict[str, Any]:
                     sid += 1
                 pid += 1
             db.executemany("INSERT INTO passages VALUES (?,?,?,?,?,?,?,?)", passage_rows)
-            db.executemany("INSERT INTO sentences VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", sentence_rows)
+            db.executemany("INSERT INTO sentences VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)", sentence_rows)
             n_articles += len(articles)
             if pid and pid // 50_000 != (pid - len(passage_rows)) // 50_000:
                 print(f"  {pid:,} passages, {sid:,} sentences, {time.perf_counter() - started:.0f} s", flush=True)
@@ -126,6 +127,20 @@ def fill(path: Path, passages: int, seed: int) -> dict[str, Any]:
                 break
     db.commit()
     filled = time.perf_counter() - started
+    full_refresh, incremental_refresh, touched = finish(db)
+    return {
+        "articles": n_articles,
+        "passages": pid,
+        "sentences": sid,
+        "fill_s": round(filled, 1),
+        "refresh_full_s": round(full_refresh, 3),
+        "refresh_one_article_s": round(incremental_refresh, 3),
+        "sources_touched": len(touched),
+    }
+
+
+def finish(db: sqlite3.Connection) -> tuple[float, float, set[str]]:
+    """Merge the FTS segments, then time a full and a one-article refresh of the views; close."""
     for table in ("passages_fts", "sentences_fts"):
         db.execute(f"INSERT INTO {table} ({table}) VALUES ('optimize')")
     db.commit()
@@ -136,15 +151,7 @@ def fill(path: Path, passages: int, seed: int) -> dict[str, Any]:
     incremental_refresh, touched = time_incremental(db)
     db.execute("PRAGMA optimize")
     db.close()
-    return {
-        "articles": n_articles,
-        "passages": pid,
-        "sentences": sid,
-        "fill_s": round(filled, 1),
-        "refresh_full_s": round(full_refresh, 3),
-        "refresh_one_article_s": round(incremental_refresh, 3),
-        "sources_touched": len(touched),
-    }
+    return full_refresh, incremental_refresh, touched
 
 
 def time_incremental(db: sqlite3.Connection) -> tuple[float, set[str]]:
@@ -207,16 +214,7 @@ def replicate(source: Path, path: Path, times: int) -> dict[str, Any]:
         )
         db.commit()
         print(f"  copy {k + 1} of {times}: {time.perf_counter() - started:.0f} s", flush=True)
-    for table in ("passages_fts", "sentences_fts"):
-        db.execute(f"INSERT INTO {table} ({table}) VALUES ('optimize')")
-    db.commit()
-    t = time.perf_counter()
-    views.refresh(db, None)
-    db.commit()
-    full_refresh = time.perf_counter() - t
-    incremental_refresh, touched = time_incremental(db)
-    db.execute("PRAGMA optimize")
-    db.close()
+    full_refresh, incremental_refresh, touched = finish(db)
     return {
         "refresh_one_article_s": round(incremental_refresh, 3),
         "sources_touched": len(touched),
