@@ -38,7 +38,7 @@ from bot.corpus import load_corpus  # noqa: E402
 from bot.embedder import Embedder  # noqa: E402
 from bot.embedding_cache import EmbeddingCache, cache_key  # noqa: E402
 from bot.passages import split_article  # noqa: E402
-from bot.settings import BUNDLED_MODEL  # noqa: E402
+from bot.settings import Settings  # noqa: E402
 
 BACKEND = "onnx"
 
@@ -53,15 +53,15 @@ def run(*args: str) -> tuple[float, str]:
     return seconds, result.stdout
 
 
-def prefill(corpus: Path, index: Path, dimension: int, seed: int) -> int:
+def prefill(corpus: Path, index: Path, model: str, dimension: int, seed: int) -> int:
     """Random unit vectors in the cache for every text of the corpus; how many were stored."""
     rng = np.random.default_rng(seed)
-    cache = EmbeddingCache(index, BUNDLED_MODEL)
+    cache = EmbeddingCache(index, model)
     keys: list[str] = []
     for article in load_corpus(corpus).articles:
         for p in split_article(article):
-            keys.append(cache_key(BUNDLED_MODEL, passage_embedding_text(p, article.meta.title)))
-            keys.extend(cache_key(BUNDLED_MODEL, sentence_embedding_text(s.text)) for s in p.sentences)
+            keys.append(cache_key(model, passage_embedding_text(p, article.meta.title)))
+            keys.extend(cache_key(model, sentence_embedding_text(s.text)) for s in p.sentences)
     keys = list(dict.fromkeys(keys))
     for start in range(0, len(keys), 20000):
         chunk = keys[start : start + 20000]
@@ -98,7 +98,9 @@ def bench(args: argparse.Namespace, work: Path) -> int:
     seed_index = work / "seed-index"
     seconds, _ = run("scripts/build_index.py", "--quiet", "--index", str(seed_index))
     rows.append(("seed: full build, fresh index (script wall, model load included)", f"{seconds:.1f} s"))
-    embedder = Embedder(BUNDLED_MODEL, backend=args.backend)
+    # The embedder the CLIs make from the same settings: its model name (with the precision, e.g.
+    # "#int8-v3") must match, or add_article.py would rebuild everything instead of one article.
+    embedder = Embedder.from_settings(Settings(_env_file=None, embedding_backend=args.backend))
     started = time.perf_counter()
     embedder.encode(["warm up"])
     rows.append(("model load (in-process)", f"{time.perf_counter() - started:.1f} s"))
@@ -117,7 +119,7 @@ def bench(args: argparse.Namespace, work: Path) -> int:
     generate(corpus, articles, args.paragraphs, args.seed, overwrite=True)
     if args.prefill_cache:
         started = time.perf_counter()
-        n = prefill(corpus, index, embedder.dimension, args.seed)
+        n = prefill(corpus, index, embedder.model_name, embedder.dimension, args.seed)
         rows.append((f"cache prefilled with {n} random vectors", f"{time.perf_counter() - started:.1f} s"))
     report = build_index(corpus, index, embedder)
     rows.append(
