@@ -37,22 +37,17 @@ PROBE = r"""
 import json, shutil, sys, time
 from pathlib import Path
 sys.path.insert(0, sys.argv[1])
-from bot.build import build_index, passage_embedding_text, sentence_embedding_text
-from bot.corpus import load_corpus
+sys.path.insert(0, sys.argv[1] + "/benchmarks")
+from bench_build import texts_of
+from bot.build import build_index
 from bot.embedder import Embedder
-from bot.passages import split_article
 from bot.settings import Settings
 
 corpus, work, stage = Path(sys.argv[2]), Path(sys.argv[3]), sys.argv[4]
 settings = Settings(_env_file=None)
 embedder = Embedder.from_settings(settings)
 embedder.encode(["warm up"])
-texts = []
-for article in load_corpus(corpus).articles:
-    for p in split_article(article):
-        texts.append(passage_embedding_text(p, article.meta.title))
-        texts.extend(sentence_embedding_text(s.text) for s in p.sentences)
-texts = list(dict.fromkeys(texts))
+texts, _ = texts_of(corpus)  # every distinct text the build embeds, as bench_build.py counts them
 started = time.perf_counter()
 if stage == "embed":
     embedder.encode(texts)

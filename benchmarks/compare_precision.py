@@ -26,6 +26,7 @@ sys.path.insert(0, str(ROOT))
 
 from benchmarks.measure import load_average, report  # noqa: E402
 from bot.build import build_index  # noqa: E402
+from bot.cli.evaluate import set_corpus  # noqa: E402
 from bot.embedder import Embedder  # noqa: E402
 from bot.engine import Engine  # noqa: E402
 from bot.evaluation import evaluate, load_questions  # noqa: E402
@@ -51,16 +52,6 @@ def question_sets() -> dict[str, tuple[list[Path], Path | None, Path]]:
     return sets
 
 
-def corpus_of(questions: list[dict], articles_from: Path, into: Path) -> Path:
-    """A corpus folder holding (as links) just the articles the questions name."""
-    into.mkdir(parents=True, exist_ok=True)
-    for stem in sorted({q["article"] for q in questions if q.get("article")}):
-        src = articles_from / f"{stem}.md"
-        if src.is_file() and not (into / src.name).exists():
-            (into / src.name).write_bytes(src.read_bytes())  # a copy: the corpus reader refuses links
-    return into
-
-
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--sets", nargs="*", help="only these sets (default: all found)")
@@ -78,8 +69,8 @@ def main() -> None:
         }
         for name, (files, articles_from, corpus) in sets.items():
             questions = [q for f in files for q in load_questions(f)]
-            if articles_from is not None:
-                corpus = corpus_of(questions, articles_from, work / name / "corpus")
+            if articles_from is not None:  # as `evaluate.py --articles-from` does: copies of its articles
+                corpus = set_corpus(questions, articles_from, name)
             for precision, embedder in embedders.items():
                 index = work / name / f"index-{precision}"
                 started = time.perf_counter()

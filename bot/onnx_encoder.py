@@ -16,8 +16,8 @@ channel (`onnxruntime.quantization.quantize_dynamic`), but for the first three f
 projections (`KEEP_FP32`), made once beside it. It embeds ~1.6x faster than fp32; its vectors
 differ slightly (mean cosine 0.995 to fp32), which cost 0.14 point of hit@1 and 0.27 point of hit@3
 over 737 questions of five sets (benchmarks/compare_precision.py; quantising every MatMul was ~2x
-faster but lost 0.95 point of hit@3, over the 0.5 allowed). An int8 index records "#int8" in its
-model name, so its vectors are never mixed with fp32 ones.
+faster but lost 0.95 point of hit@3, over the 0.5 allowed). An int8 index records "#int8-v3" in
+its model name, so its vectors are never mixed with fp32 ones (nor with another quantisation's).
 """
 
 from __future__ import annotations
@@ -91,10 +91,10 @@ def ensure_export(model_dir: Path, cache_dir: Path, precision: str = "fp32") -> 
 
 
 def _quantise(source: Path, target: Path) -> None:
-    """int8 weights for every MatMul, one scale per output channel; activations stay float.
+    """int8 weights for every MatMul but `KEEP_FP32`, one scale per output channel; activations stay float.
 
-    Per channel because per-tensor scales cost too much accuracy here (cosine to fp32 ~0.96
-    against ~0.99); MatMul only because quantising the embeddings' Gather hurt more than it saved.
+    Per channel because per-tensor scales cost too much accuracy here (mean cosine to fp32 0.964
+    against 0.992: docs/performance.md).
     """
     import onnx
     from onnxruntime.quantization import QuantType, quantize_dynamic
@@ -171,7 +171,6 @@ class OnnxEncoder:
         path = ensure_export(model_dir, cache_dir or default_cache_dir(), precision)
         options = onnxruntime.SessionOptions()
         options.intra_op_num_threads = min(4, os.cpu_count() or 1)
-        options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
         # Idle workers spinning for work starve FAISS's and other processes' threads on a small
         # machine: a query's search took ~15 ms instead of ~0.01 ms right after an encode.
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")

@@ -20,7 +20,7 @@ from tests.conftest import SEED_CORPUS, dev_questions
 
 
 @pytest.fixture(scope="module")
-def embedder() -> Embedder:
+def torch_embedder() -> Embedder:
     """sentence-transformers on torch, fp32: the reference the onnx runs are compared with."""
     e = Embedder(BUNDLED_MODEL)
     e.encode(["warm up"])
@@ -28,10 +28,10 @@ def embedder() -> Embedder:
 
 
 @pytest.fixture(scope="module")
-def torch_index(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Path:
+def torch_index(tmp_path_factory: pytest.TempPathFactory, torch_embedder: Embedder) -> Path:
     """The seed corpus indexed with torch's fp32 vectors."""
     index = tmp_path_factory.mktemp("torch-index")
-    build_index(SEED_CORPUS, index, embedder)
+    build_index(SEED_CORPUS, index, torch_embedder)
     return index
 
 
@@ -41,13 +41,13 @@ def onnx_embedder(tmp_path_factory: pytest.TempPathFactory) -> Embedder:
     return Embedder(BUNDLED_MODEL, backend="onnx", cache_dir=tmp_path_factory.mktemp("model-cache"))
 
 
-def test_onnx_vectors_equal_torch_vectors(onnx_embedder: Embedder, embedder: Embedder):
+def test_onnx_vectors_equal_torch_vectors(onnx_embedder: Embedder, torch_embedder: Embedder):
     texts = [q["q"] for q in dev_questions()[:8]] + ["A much longer passage " * 40, "x"]
-    torch_v = embedder.encode(texts)
+    torch_v = torch_embedder.encode(texts)
     onnx_v = onnx_embedder.encode(texts)
     assert onnx_v.shape == torch_v.shape and onnx_v.dtype == np.float32
     assert np.min(np.sum(torch_v * onnx_v, axis=1)) > 0.9999
-    assert onnx_embedder.model_name == embedder.model_name  # interchangeable: same index, same cache
+    assert onnx_embedder.model_name == torch_embedder.model_name  # interchangeable: same index, same cache
 
 
 def test_export_is_cached_on_disk(onnx_embedder: Embedder):
@@ -58,8 +58,8 @@ def test_export_is_cached_on_disk(onnx_embedder: Embedder):
     assert again.dimension == 384
 
 
-def test_onnx_engine_answers_like_torch(torch_index: Path, embedder: Embedder, onnx_embedder: Embedder):
-    engine = Engine(Settings(_env_file=None, index_dir=torch_index), embedder=embedder)
+def test_onnx_engine_answers_like_torch(torch_index: Path, torch_embedder: Embedder, onnx_embedder: Embedder):
+    engine = Engine(Settings(_env_file=None, index_dir=torch_index), embedder=torch_embedder)
     onnx_engine = Engine(Settings(_env_file=None, index_dir=torch_index), embedder=onnx_embedder)
     for item in dev_questions():
         want, got = engine.answer(item["q"]), onnx_engine.answer(item["q"])
@@ -72,14 +72,14 @@ def test_unknown_backend_is_a_config_error():
         Embedder(BUNDLED_MODEL, backend="tensorflow")  # type: ignore[arg-type]
 
 
-def test_falls_back_to_torch_when_the_export_cannot_be_written(tmp_path: Path, embedder: Embedder, caplog):
+def test_falls_back_to_torch_when_the_export_cannot_be_written(tmp_path: Path, torch_embedder: Embedder, caplog):
     not_a_folder = tmp_path / "cache-is-a-file"
     not_a_folder.write_text("")
     fallback = Embedder(BUNDLED_MODEL, backend="onnx", cache_dir=not_a_folder)
     vectors = fallback.encode(["Is the Russian navy involved?"])
     assert fallback.backend == "torch"
     assert "using torch" in caplog.text
-    np.testing.assert_allclose(vectors, embedder.encode(["Is the Russian navy involved?"]), atol=1e-5)
+    np.testing.assert_allclose(vectors, torch_embedder.encode(["Is the Russian navy involved?"]), atol=1e-5)
 
 
 def test_onnx_is_the_default_backend():
