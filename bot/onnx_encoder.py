@@ -14,7 +14,7 @@ the same vectors (cosine 1.00000), so an index built by either backend serves th
 int8 (the default precision): dynamic quantisation of the fp32 export's MatMul weights, per
 channel (`onnxruntime.quantization.quantize_dynamic`), but for the first three feed-forward output
 projections (`KEEP_FP32`), made once beside it. It embeds ~1.6x faster than fp32; its vectors
-differ slightly (mean cosine 0.995 to fp32), which cost 0.14 point of hit@1 and 0.27 point of hit@3
+differ slightly (mean cosine 0.995 to fp32), which cost 0.41 point of hit@1 and none of hit@3
 over 737 questions of five sets (benchmarks/compare_precision.py; quantising every MatMul was ~2x
 faster but lost 0.95 point of hit@3, over the 0.5 allowed). An int8 index records "#int8-v3" in
 its model name, so its vectors are never mixed with fp32 ones (nor with another quantisation's).

@@ -50,7 +50,7 @@ class Settings(BaseSettings):
         "int8",
         description=(
             "Weights the onnx backend runs: int8 (dynamic quantisation, ~1.6x faster to embed, hit@1 and"
-            " hit@3 within 0.3 point of fp32 over 737 questions) or fp32. torch always runs fp32."
+            " hit@3 within 0.5 point of fp32 over 737 questions) or fp32. torch always runs fp32."
         ),
     )
 
