@@ -16,7 +16,7 @@ from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
-from bot.answer import Quote
+from bot.retrieval.answers import Quote
 
 #: Answers remembered per chat for their buttons; older ones expire.
 REMEMBERED = 64
