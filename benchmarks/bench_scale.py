@@ -85,7 +85,7 @@ def embed_sentences(n: int, seed: int, out: Path) -> np.memmap:
             return kept  # type: ignore[return-value]
     from synthetic_corpus import sentences
 
-    from bot.embedder import Embedder
+    from bot.embedding.embedder import Embedder
     from bot.settings import BUNDLED_MODEL
 
     texts = sentences(n, seed)
@@ -114,7 +114,7 @@ def build(kind: str, vectors: np.ndarray, args: argparse.Namespace):  # type: ig
     """An index of `kind` over `vectors`, built as the product (or a tuned IVF) would build it."""
     import faiss
 
-    from bot.vector_index import IndexPolicy, new_vector_index
+    from bot.index.vectors import IndexPolicy, new_vector_index
 
     n = len(vectors)
     ids = np.arange(n, dtype=np.int64)
@@ -197,7 +197,7 @@ def run_probe(path: Path, queries: Path, truth: Path, mmap: bool) -> dict:
 
 def query_embedding_p50(backend: str) -> float:
     """Median seconds to embed one dev question (the part of a query that is not search)."""
-    from bot.embedder import Embedder
+    from bot.embedding.embedder import Embedder
     from bot.settings import BUNDLED_MODEL
 
     embedder = Embedder(BUNDLED_MODEL, backend=backend)  # type: ignore[arg-type]
@@ -211,7 +211,7 @@ def query_embedding_p50(backend: str) -> float:
 
 
 SENTENCES_PER_PASSAGE = 2.8
-SENTENCE_K, PASSAGE_K = 64, 32  # bot.search.SENTENCE_CANDIDATES, PASSAGE_CANDIDATES
+SENTENCE_K, PASSAGE_K = 64, 32  # bot.retrieval.search.SENTENCE_CANDIDATES, PASSAGE_CANDIDATES
 
 
 def exact_top_k(vectors: np.ndarray, queries: np.ndarray, k: int = K) -> np.ndarray:
@@ -232,8 +232,8 @@ def exact_top_k(vectors: np.ndarray, queries: np.ndarray, k: int = K) -> np.ndar
 
 def engine_policy(args: argparse.Namespace):  # type: ignore[no-untyped-def]
     """The product's policy (settings defaults), with the command line's overrides."""
+    from bot.index.vectors import IndexPolicy
     from bot.settings import Settings
-    from bot.vector_index import IndexPolicy
 
     policy = IndexPolicy.from_settings(Settings(_env_file=None))
     overrides = {"hnsw_storage": args.storage, "hnsw_m": args.engine_m, "hnsw_ef_construction": args.engine_efc}
@@ -242,7 +242,7 @@ def engine_policy(args: argparse.Namespace):  # type: ignore[no-untyped-def]
 
 def build_like_product(vectors: np.ndarray, policy, label: str) -> tuple[object, float]:  # type: ignore[no-untyped-def]
     """The index the product writes for these vectors (type by size), added in chunks from disk."""
-    from bot.vector_index import new_vector_index
+    from bot.index.vectors import new_vector_index
 
     n = len(vectors)
     t = time.perf_counter()
@@ -259,10 +259,10 @@ def engine_probe(args: argparse.Namespace) -> None:
     import faiss
     import psutil
 
-    from bot.embedder import Embedder
+    from bot.embedding.embedder import Embedder
+    from bot.index.store import IndexReader
+    from bot.index.vectors import set_ef_search
     from bot.settings import BUNDLED_MODEL
-    from bot.store import IndexReader
-    from bot.vector_index import set_ef_search
 
     proc = psutil.Process()
     embedder = Embedder(BUNDLED_MODEL, backend=args.embed_backend)

@@ -18,10 +18,10 @@ import numpy as np
 
 from bot.build import build_index
 from bot.cli.evaluate import default_index
-from bot.embedder import Embedder
+from bot.embedding.embedder import Embedder
 from bot.engine import Engine
-from bot.evaluation import evaluate, load_questions
-from bot.search import Retrieval
+from bot.evaluation.questions import evaluate, load_questions
+from bot.retrieval.search import Retrieval
 from bot.settings import BUNDLED_MODEL, Settings
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -21,13 +21,11 @@ from pathlib import Path
 
 from filelock import FileLock, Timeout
 
-from bot.corpus import Article, FileStat, corpus_files, load_corpus
-from bot.embedder import Embedder
-from bot.embedding_cache import CACHE_FILE, EmbeddingCache, cache_key, count_uncached
+from bot.corpus.articles import Article, FileStat, corpus_files, load_corpus
+from bot.embedding.cache import CACHE_FILE, EmbeddingCache, cache_key, count_uncached
+from bot.embedding.embedder import Embedder
 from bot.errors import IndexUnavailable, ReportBotError, disk_full, storage_error
-from bot.passages import SPLITTER_VERSION, Passage, split_article
-from bot.slots import sentence_slots
-from bot.store import (
+from bot.index.store import (
     MANIFEST,
     SCHEMA_VERSION,
     STORE,
@@ -38,7 +36,9 @@ from bot.store import (
     live_manifest,
     prune_versions,
 )
-from bot.vector_index import IndexPolicy
+from bot.index.vectors import IndexPolicy
+from bot.text.passages import SPLITTER_VERSION, Passage, split_article
+from bot.text.slots import sentence_slots
 
 log = logging.getLogger(__name__)
 

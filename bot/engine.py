@@ -13,15 +13,14 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from bot import views
-from bot.answer import Answer, Quote
-from bot.corpus import ArticleMeta
-from bot.decision import QuestionShape, Verdict, analyse, decide
-from bot.embedder import Embedder
-from bot.language import non_english
-from bot.lexical import Term, lexicon
-from bot.passages import SPLITTER_VERSION
-from bot.search import (
+from bot.corpus.articles import ArticleMeta
+from bot.embedding.embedder import Embedder
+from bot.index import views
+from bot.index.store import IndexReader, current_stamp, current_version
+from bot.retrieval.answers import Answer, Quote
+from bot.retrieval.decision import QuestionShape, Verdict, analyse, decide
+from bot.retrieval.lexical import Term, lexicon
+from bot.retrieval.search import (
     ANSWER_ENTITIES,
     SPEAKER_CANDIDATES,
     Retrieval,
@@ -33,9 +32,10 @@ from bot.search import (
     speaker_from_row,
 )
 from bot.settings import Settings, get_settings
-from bot.store import IndexReader, current_stamp, current_version
-from bot.wording import Wording
-from bot.wording import wording as wording_for
+from bot.text.language import non_english
+from bot.text.passages import SPLITTER_VERSION
+from bot.text.wording import Wording
+from bot.text.wording import wording as wording_for
 
 log = logging.getLogger(__name__)
 

@@ -54,7 +54,7 @@ class Settings(BaseSettings):
         ),
     )
 
-    # Vector index (see bot/vector_index.py)
+    # Vector index (see bot/index/vectors.py)
     faiss_index: Literal["auto", "flat", "hnsw"] = Field(
         "auto", description="FAISS index type: exact (flat), approximate (hnsw), or chosen by size (auto)."
     )

@@ -15,13 +15,13 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TextIO
 
-from bot import views
-from bot.answer import Answer, Quote
-from bot.citation import source_line
+from bot.embedding.onnx_encoder import default_cache_dir
 from bot.engine import Engine
 from bot.errors import ReportBotError
-from bot.onnx_encoder import default_cache_dir
-from bot.wording import REPORT, Wording
+from bot.index import views
+from bot.retrieval.answers import Answer, Quote
+from bot.text.citation import source_line
+from bot.text.wording import REPORT, Wording
 
 #: Lines of chat history kept between sessions.
 HISTORY_LENGTH = 1000

@@ -11,12 +11,12 @@ import numpy as np
 import pytest
 
 from bot.build import build_index
-from bot.corpus import MAX_ARTICLE_BYTES, load_corpus
-from bot.embedder import Embedder
+from bot.corpus.articles import MAX_ARTICLE_BYTES, load_corpus
+from bot.embedding.embedder import Embedder
 from bot.engine import Engine
 from bot.errors import IndexUnavailable
+from bot.index.store import MANIFEST, VERSIONS, IndexReader, current_version
 from bot.settings import Settings
-from bot.store import MANIFEST, VERSIONS, IndexReader, current_version
 from tests.conftest import SEED_FILE, run_script, unprivileged
 
 GOOD = "A title\n\nThe council approved the budget on Monday, officials said.\n"

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.store import IndexReader
+from bot.index.store import IndexReader
 from tests.conftest import MULTI_CORPUS, ROOT
 
 QUESTIONS = "".join(f'{{"id": {i}, "q": "How many people were killed in the floods?"}}\n' for i in range(200))

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from bot.build import build_index
-from bot.embedder import Embedder
+from bot.embedding.embedder import Embedder
 from bot.errors import IndexUnavailable, ReportBotError
-from bot.store import CURRENT, MANIFEST, VERSIONS, IndexReader, current_version
+from bot.index.store import CURRENT, MANIFEST, VERSIONS, IndexReader, current_version
 
 
 def test_seed_index_files_and_manifest(seed_index: Path):

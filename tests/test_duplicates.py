@@ -8,9 +8,9 @@ from pathlib import Path
 
 from bot.build import build_index
 from bot.cli import add as add_cli
-from bot.corpus import load_corpus
-from bot.embedder import Embedder
-from bot.store import IndexReader
+from bot.corpus.articles import load_corpus
+from bot.embedding.embedder import Embedder
+from bot.index.store import IndexReader
 from tests.conftest import MULTI_CORPUS
 
 BODY = """A storm closed the harbour at Carrick Point on Monday, the harbour master said.

@@ -14,10 +14,10 @@ from pathlib import Path
 import pytest
 
 from bot.build import build_index
-from bot.embedder import Embedder
+from bot.embedding.embedder import Embedder
 from bot.engine import Engine
+from bot.index.store import VERSIONS, IndexReader, current_version
 from bot.settings import Settings
-from bot.store import VERSIONS, IndexReader, current_version
 from tests.conftest import ROOT, SEED_FILE
 
 QUESTION = "How many Russian air strikes were counted over Idlib and Hama?"

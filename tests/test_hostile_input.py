@@ -22,12 +22,12 @@ from hypothesis import strategies as st
 
 from bot.build import build_index
 from bot.cli.build import EXIT_OK, EXIT_PARTIAL, run_build, watch
-from bot.corpus import load_article, load_corpus, parse_article
-from bot.embedder import Embedder
+from bot.corpus.articles import load_article, load_corpus, parse_article
+from bot.embedding.embedder import Embedder
 from bot.engine import Engine
 from bot.errors import ArticleError
+from bot.index.store import IndexReader
 from bot.settings import Settings
-from bot.store import IndexReader
 from tests.conftest import unprivileged
 
 GOOD = "A title\n\nThe council approved the budget on Monday, officials said.\n"

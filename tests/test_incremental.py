@@ -10,14 +10,14 @@ import numpy as np
 import pytest
 
 import bot.build
-import bot.passages
-import bot.store
+import bot.index.store
+import bot.text.passages
 from bot.build import build_index, live_hashes
-from bot.corpus import load_corpus
-from bot.embedder import Embedder
+from bot.corpus.articles import load_corpus
+from bot.embedding.embedder import Embedder
 from bot.engine import Engine
+from bot.index.store import VERSIONS, IndexReader, current_version
 from bot.settings import Settings
-from bot.store import VERSIONS, IndexReader, current_version
 from tests.conftest import run_script
 
 NEW_ARTICLE = """---
@@ -127,7 +127,7 @@ def test_splitter_change_forces_a_full_rebuild_with_the_reason(
     report = build_index(corpus, index, embedder, notify=messages.append)
     assert report.full and report.added == report.changed == 0
     assert messages == [report.reason]
-    current = bot.passages.SPLITTER_VERSION
+    current = bot.text.passages.SPLITTER_VERSION
     assert report.reason.startswith(
         f"full rebuild: index was split with splitter v{current}, this version uses v{current + 1}"
     )
@@ -213,6 +213,6 @@ def test_an_index_grown_article_by_article_keeps_one_lexical_segment(
     assert build_index(corpus, index, embedder).added == 1
     assert fts_segments(index) == [1, 1]
     (corpus / "lighthouse.md").unlink()
-    monkeypatch.setattr(bot.store, "FTS_OPTIMIZE_MAX_PASSAGES", 0)  # a large index: automerge only
+    monkeypatch.setattr(bot.index.store, "FTS_OPTIMIZE_MAX_PASSAGES", 0)  # a large index: automerge only
     assert build_index(corpus, index, embedder).removed == 1
     assert fts_segments(index) != [1, 1]

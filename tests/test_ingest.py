@@ -13,11 +13,11 @@ import pytest
 
 from bot.build import build_index
 from bot.cli import add as add_cli
-from bot.corpus import BlockKind, load_article, load_corpus
-from bot.embedder import Embedder
+from bot.corpus.articles import BlockKind, load_article, load_corpus
+from bot.embedding.embedder import Embedder
 from bot.engine import Engine
+from bot.index.store import IndexReader
 from bot.settings import Settings
-from bot.store import IndexReader
 from tests.conftest import MULTI_CORPUS, ROOT, SEED_FILE, run_script
 
 HTML = ROOT / "tests" / "data" / "html" / "harbour.html"

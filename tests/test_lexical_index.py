@@ -1,4 +1,4 @@
-"""BM25 on FTS5's postings as arrays (`bot/lexical_index.py`) ranks as FTS5 itself does.
+"""BM25 on FTS5's postings as arrays (`bot/index/postings.py`) ranks as FTS5 itself does.
 
 Indexes are built with `lexical_threshold=0` so that the small test corpus gets the arrays a
 1,000,000-passage index gets; each answer is checked against FTS5's own `bm25()` on the same
@@ -14,13 +14,13 @@ from pathlib import Path
 import pytest
 
 from bot.build import build_index
-from bot.embedder import Embedder
+from bot.embedding.embedder import Embedder
 from bot.engine import Engine
-from bot.lexical import Lexicon, _Union, key_terms
-from bot.lexical_index import Postings, tokenize, written_forms
-from bot.search import rank_passages
+from bot.index.postings import Postings, tokenize, written_forms
+from bot.index.store import IndexReader
+from bot.retrieval.lexical import Lexicon, _Union, key_terms
+from bot.retrieval.search import rank_passages
 from bot.settings import Settings
-from bot.store import IndexReader
 from tests.conftest import MULTI_CORPUS, dev_questions
 from tests.test_incremental import NEW_ARTICLE, edit
 
@@ -242,7 +242,7 @@ def test_a_term_frequency_beyond_uint16_keeps_float32(tmp_path: Path, repeat: in
 
     import numpy as np
 
-    from bot.lexical_index import TOKENIZE, LexicalIndex, write_segment
+    from bot.index.postings import TOKENIZE, LexicalIndex, write_segment
 
     conn = sqlite3.connect(":memory:")
     conn.execute(f"CREATE VIRTUAL TABLE sentences_fts USING fts5(text, tokenize = '{TOKENIZE}')")

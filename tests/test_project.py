@@ -68,8 +68,8 @@ def test_cli_help_does_not_import_the_model_stack():
 def test_query_path_never_loads_the_parser():
     # Attribution is read at build time; answering a question must not pay for spaCy.
     code = (
-        "import sys; import bot, bot.engine, bot.search, bot.answer, bot.cli.query, bot.attribution; "
-        "print('spacy' in sys.modules, 'bot.parse' in sys.modules)"
+        "import sys; import bot, bot.engine, bot.retrieval.search, bot.retrieval.answers, bot.cli.query, bot.text.attribution; "
+        "print('spacy' in sys.modules, 'bot.text.parse' in sys.modules)"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
     assert out.stdout.strip() == "False False"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bot.engine import Engine
-from bot.lexical import key_terms, lexicon, name_terms
+from bot.retrieval.lexical import key_terms, lexicon, name_terms
 
 
 def test_key_terms_drop_function_words_and_keep_acronyms():
@@ -97,7 +97,7 @@ def test_speakers_are_listed_with_full_names_and_found_by_any_of_them(engine: En
 
 
 def test_a_derived_name_needs_a_name_of_the_index_not_a_common_stem(engine: Engine):
-    from bot.lexical import lexicon
+    from bot.retrieval.lexical import lexicon
 
     lex = lexicon(engine.reader)
     assert lex.derived_name("iranian")  # "Iran" is written only capitalised

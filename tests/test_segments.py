@@ -6,9 +6,9 @@ import os
 from pathlib import Path
 
 from bot.build import build_index
-from bot.embedder import Embedder
-from bot.store import PASSAGE_VECTORS, SENTENCE_VECTORS, VERSIONS, IndexReader, in_list
-from bot.vector_index import SegmentedIndex
+from bot.embedding.embedder import Embedder
+from bot.index.store import PASSAGE_VECTORS, SENTENCE_VECTORS, VERSIONS, IndexReader, in_list
+from bot.index.vectors import SegmentedIndex
 
 ARTICLE = """---
 title: {title}

@@ -23,10 +23,10 @@ from pathlib import Path
 import pytest
 
 from bot.build import build_index
-from bot.embedder import Embedder
+from bot.embedding.embedder import Embedder
+from bot.index.store import VERSIONS, IndexReader, IndexWriter, current_version
+from bot.index.vectors import IndexPolicy
 from bot.settings import Settings
-from bot.store import VERSIONS, IndexReader, IndexWriter, current_version
-from bot.vector_index import IndexPolicy
 from tests.conftest import ROOT, run_script
 
 FERRY = (

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.store import VERSIONS, IndexReader, current_version
+from bot.index.store import VERSIONS, IndexReader, current_version
 from tests.conftest import MULTI_CORPUS, ROOT, run_script
 
 FLOOD_QUESTION = "How many people were killed in the floods?"

@@ -11,11 +11,11 @@ import numpy as np
 import pytest
 
 from bot.build import build_index
-from bot.embedder import Embedder
+from bot.embedding.embedder import Embedder
 from bot.engine import Engine
+from bot.index.store import IndexReader
+from bot.index.vectors import IndexPolicy, build_vector_index, describe, stored_vectors
 from bot.settings import Settings
-from bot.store import IndexReader
-from bot.vector_index import IndexPolicy, build_vector_index, describe, stored_vectors
 from tests.conftest import MULTI_CORPUS, SEED_CORPUS, dev_questions
 
 QUESTIONS = ["d01", "d03", "d05", "d10", "d15"]

@@ -10,13 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from bot import views
 from bot.build import build_index
-from bot.embedder import Embedder
+from bot.embedding.embedder import Embedder
 from bot.engine import Engine
 from bot.errors import IndexUnavailable
+from bot.index import views
+from bot.index.store import CURRENT, MANIFEST, SCHEMA_VERSION, VERSIONS, IndexReader
 from bot.settings import Settings
-from bot.store import CURRENT, MANIFEST, SCHEMA_VERSION, VERSIONS, IndexReader
 from bot.telegram import format as fmt
 from bot.terminal import format_sources, format_speakers
 from tests.conftest import MULTI_CORPUS

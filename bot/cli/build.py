@@ -30,7 +30,7 @@ from bot.errors import ReportBotError
 
 if TYPE_CHECKING:
     from bot.build import BuildReport
-    from bot.embedder import Embedder
+    from bot.embedding.embedder import Embedder
     from bot.settings import Settings
 
 EXIT_OK = 0
@@ -132,8 +132,8 @@ def run_build(
     from tqdm import tqdm
 
     from bot.build import build_index
-    from bot.store import current_version
-    from bot.vector_index import IndexPolicy
+    from bot.index.store import current_version
+    from bot.index.vectors import IndexPolicy
 
     before = current_version(settings.index_dir) if settings.index_dir.is_dir() else None
 
@@ -199,8 +199,8 @@ def finish_command(settings: Settings) -> str:
 def dry_run(settings: Settings) -> int:
     """Print what a build would change, without the lock, the model or any write."""
     from bot.build import LiveIndex, estimate_embedding, plan_build
-    from bot.corpus import load_corpus
-    from bot.embedder import Embedder
+    from bot.corpus.articles import load_corpus
+    from bot.embedding.embedder import Embedder
 
     model = Embedder.from_settings(settings).model_name  # names the vectors (with "#int8"); loads nothing
     live = LiveIndex.read(settings.index_dir, model)
@@ -249,7 +249,7 @@ def watch(
     from watchfiles import DefaultFilter
     from watchfiles import watch as watch_changes
 
-    from bot.corpus import SUPPORTED_SUFFIXES
+    from bot.corpus.articles import SUPPORTED_SUFFIXES
 
     corpus = settings.corpus_dir
     if not corpus.is_dir():
@@ -313,7 +313,7 @@ def main(argv: list[str] | None = None) -> int:
             return dry_run(settings)
         except ReportBotError as exc:
             return fail(exc)
-    from bot.embedder import Embedder
+    from bot.embedding.embedder import Embedder
 
     embedder = Embedder.from_settings(settings)
     if args.watch:

@@ -24,17 +24,17 @@ from telegram.constants import ChatAction, ChatType, ParseMode
 from telegram.error import TelegramError
 from telegram.ext import ApplicationHandlerStop, ContextTypes
 
-from bot import views
-from bot.answer import Answer
-from bot.decision import load_model
 from bot.engine import Engine
 from bot.errors import IndexUnavailable, ReportBotError
+from bot.index import views
+from bot.retrieval.answers import Answer
+from bot.retrieval.decision import load_model
 from bot.telegram import format as fmt
 from bot.telegram.access import Access
 from bot.telegram.flood import FloodGuard, Verdict
 from bot.telegram.keyboards import Asked, answer_keyboard, parse, recall, remember
 from bot.telegram.shared import SharedState
-from bot.wording import Wording
+from bot.text.wording import Wording
 
 log = logging.getLogger(__name__)
 

@@ -18,10 +18,10 @@ from dataclasses import dataclass
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
-from bot.answer import Quote
-from bot.attribution import Speaker
-from bot.corpus import ArticleMeta
+from bot.corpus.articles import ArticleMeta
+from bot.retrieval.answers import Quote
 from bot.telegram.shared import SharedState
+from bot.text.attribution import Speaker
 
 #: Answers remembered per chat for their buttons; older ones expire.
 REMEMBERED = 64

@@ -2,7 +2,7 @@
 
 `import sentence_transformers` costs ~5 s, so it happens on the first encode, never at import:
 `--help`, error paths and index-free commands stay instant. The "onnx" backend avoids torch at
-run time altogether (see `bot/onnx_encoder.py`); its vectors equal torch's (cosine 1.00000), so
+run time altogether (see `bot/embedding/onnx_encoder.py`); its vectors equal torch's (cosine 1.00000), so
 an index or embedding cache made by one serves the other; the manifest records which made it.
 """
 
@@ -16,14 +16,14 @@ from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
+from bot.embedding.onnx_encoder import QUANTISATION_VERSION
 from bot.errors import ConfigError
-from bot.onnx_encoder import QUANTISATION_VERSION
 from bot.settings import BUNDLED_MODEL, Settings
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
 
-    from bot.onnx_encoder import OnnxEncoder
+    from bot.embedding.onnx_encoder import OnnxEncoder
 
 Backend = Literal["torch", "onnx"]
 BACKENDS: tuple[str, ...] = ("torch", "onnx")
@@ -116,7 +116,7 @@ class Embedder:
         return self._onnx
 
     def _load_onnx(self) -> OnnxEncoder | None:
-        from bot.onnx_encoder import OnnxEncoder
+        from bot.embedding.onnx_encoder import OnnxEncoder
 
         path = Path(resolve_model(self.model_setting))
         if not (path / "tokenizer.json").is_file():

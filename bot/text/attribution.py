@@ -24,7 +24,7 @@ pronouns already resolved to them), "it" an organisation, "they" a group or orga
 sentences name; cue verbs inside quotation marks are the quoted words, not a new attribution.
 No source means the publisher's own words. Captions are the publisher's, with the photo credit.
 
-This module is imported on the query path for `Speaker`: spaCy is only loaded (by `bot.parse`)
+This module is imported on the query path for `Speaker`: spaCy is only loaded (by `bot.text.parse`)
 when an `Attributor` parses.
 """
 
@@ -40,7 +40,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-DATA = Path(__file__).resolve().parent / "data"
+DATA = Path(__file__).resolve().parents[1] / "data"
 #: How many sentences back a pronoun or description looks for its antecedent.
 LOOKBACK_SENTENCES = 40
 #: Per paragraph, sentences past this many are the publisher's (a hostile file's one-paragraph
@@ -694,7 +694,7 @@ class Attributor:
 
         All sentences are parsed in one batch; a quotation may run from one block into the next.
         """
-        from bot.parse import parse
+        from bot.text.parse import parse
 
         wanted = [s for sentences, _, caption in blocks if not caption for s in sentences[:MAX_SENTENCES_PER_PARAGRAPH]]
         # Parsed in chunks while the article's time budget lasts; what is left is not parsed.

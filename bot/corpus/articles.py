@@ -32,7 +32,7 @@ SUPPORTED_SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm")
 #: Endings read as web pages: main text and metadata extracted by trafilatura.
 HTML_SUFFIXES = (".html", ".htm")
 #: Titles longer than this (a first line that is a whole paragraph) are shown shortened; front
-#: matter titles over it are refused (`bot/front_matter.py`).
+#: matter titles over it are refused (`bot/corpus/front_matter.py`).
 MAX_TITLE_CHARS = 500
 #: Files larger than this are refused instead of swamping the index.
 MAX_ARTICLE_BYTES = 5 * 1024 * 1024
@@ -178,11 +178,11 @@ def split_front_matter(text: str, path: Path) -> tuple[dict[str, Any], str]:
     """YAML front matter between `---` lines and the body; the fields are checked by `article_fields`.
 
     Parsed by python-frontmatter with a loader that refuses anchors and aliases and keeps every
-    value as text (`bot/front_matter.py`): a hostile header costs at most 64 KiB of parsing.
+    value as text (`bot/corpus/front_matter.py`): a hostile header costs at most 64 KiB of parsing.
     """
     if not text.startswith("---"):
         return {}, text
-    from bot.front_matter import split
+    from bot.corpus.front_matter import split
 
     return split(text, path)
 
@@ -191,7 +191,7 @@ def article_fields(raw: dict[str, Any], path: Path) -> dict[str, str | None]:
     """The five article fields of raw front matter, validated (real date, bounded text, http(s) url)."""
     if not raw:
         return dict.fromkeys(FRONT_MATTER_FIELDS)
-    from bot.front_matter import validate_fields
+    from bot.corpus.front_matter import validate_fields
 
     return validate_fields(raw, path)
 
@@ -229,7 +229,7 @@ def as_iso_date(value: Any, path: Path) -> str | None:
         return value.date().isoformat()
     if isinstance(value, date):
         return value.isoformat()
-    from bot.front_matter import parse_iso_date
+    from bot.corpus.front_matter import parse_iso_date
 
     try:
         return parse_iso_date(str(value)[:100])
@@ -457,7 +457,7 @@ def load_article(
         digest = hashlib.sha256(data).hexdigest()
         if known is not None and known.get(article_id) == digest:
             return _known_article(article_id, path, digest, current)
-        from bot.html_article import html_to_document  # trafilatura is slow to import
+        from bot.corpus.html import html_to_document  # trafilatura is slow to import
 
         article = parse_article(html_to_document(data, path), path, article_id)
         article.content_hash = digest

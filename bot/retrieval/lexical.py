@@ -1,7 +1,7 @@
 """The lexical side of retrieval: question key terms and SQLite FTS5 BM25 over the index.
 
 The FTS5 tables live in `store.sqlite` beside the passages and sentences they index (kept in step
-by triggers, see `bot/store.py`), use the Porter stemmer, and give three things the dense side
+by triggers, see `bot/index/store.py`), use the Porter stemmer, and give three things the dense side
 cannot: exact names and numbers, the title/section of a passage as searchable context, and a
 vocabulary, so that a key term the report never uses ("Nobel", "French") is known to be absent.
 """
@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from bot.lexical_index import LexicalIndex, Postings
-from bot.spelling import CloseWords
-from bot.store import IndexReader, in_list
+from bot.index.postings import LexicalIndex, Postings
+from bot.index.store import IndexReader, in_list
+from bot.retrieval.spelling import CloseWords
 
 #: Words that carry no content of their own in a question: function words, question words and
 #: the verbs every news question uses. What is left are the key terms.
@@ -279,7 +279,7 @@ class Lexicon:
     """BM25 search and term statistics over one index version (cached per reader).
 
     A large index (`LEXICAL_POSTINGS_THRESHOLD`) has its FTS5 postings as arrays too
-    (`bot/lexical_index.py`): then term lookups and BM25 run on them, with FTS5's tokens and
+    (`bot/index/postings.py`): then term lookups and BM25 run on them, with FTS5's tokens and
     scores, and FTS5 answers only what they cannot (phrases of several tokens, case, typos).
     """
 
@@ -344,7 +344,7 @@ class Lexicon:
         """`term`, given the passages holding the word as written.
 
         The closest word is difflib's choice over the vocabulary, found without scoring every
-        word in Python (`bot/spelling.py`): a large index has hundreds of thousands.
+        word in Python (`bot/retrieval/spelling.py`): a large index has hundreds of thousands.
         """
         searched: str | None = word
         if not found and len(word) >= FUZZY_MIN_CHARS and not word.isdigit():
@@ -381,7 +381,7 @@ class Lexicon:
     def _written_as_name(self, stem: str) -> bool:
         """The index writes this word capitalised and never in lower case.
 
-        A large index answers from the written forms its postings keep (`bot/lexical_index.py`);
+        A large index answers from the written forms its postings keep (`bot/index/postings.py`);
         a small one scans its passages, which costs milliseconds there and a second at 1M.
         """
         if self.passage_postings is not None and (known := self.passage_postings.written_as_name(stem)) is not None:

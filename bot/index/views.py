@@ -23,7 +23,7 @@ import sqlite3
 from collections.abc import Mapping
 from typing import Any, Protocol
 
-from bot.wording import wording
+from bot.text.wording import wording
 
 #: Example questions stored per version (/start shows three).
 EXAMPLES = 5

@@ -30,11 +30,11 @@ from typing import TYPE_CHECKING, Any
 import faiss
 import numpy as np
 
-from bot import views
+from bot.index import views
 from bot.errors import IndexUnavailable
-from bot.lexical_index import MAX_LEXICAL_SEGMENTS, POSTINGS_FORMAT, TABLES, LexicalIndex, write_segment
-from bot.lexical_index import segment_files as lexical_files
-from bot.vector_index import (
+from bot.index.postings import MAX_LEXICAL_SEGMENTS, POSTINGS_FORMAT, TABLES, LexicalIndex, write_segment
+from bot.index.postings import segment_files as lexical_files
+from bot.index.vectors import (
     IndexPolicy,
     SegmentedIndex,
     build_vector_index,
@@ -47,13 +47,13 @@ from bot.vector_index import (
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Sequence
 
-    from bot.corpus import ArticleMeta
-    from bot.passages import Passage
+    from bot.corpus.articles import ArticleMeta
+    from bot.text.passages import Passage
 
 log = logging.getLogger(__name__)
 
-#: 3: the view tables of `bot/views.py` (speakers, publishers, example questions).
-#: 4: sentences carry their answer slots (`bot/slots.py`), parsed at build time.
+#: 3: the view tables of `bot/index/views.py` (speakers, publishers, example questions).
+#: 4: sentences carry their answer slots (`bot/text/slots.py`), parsed at build time.
 SCHEMA_VERSION = 4
 CURRENT = "CURRENT"
 VERSIONS = "versions"
@@ -176,7 +176,7 @@ class Manifest:
     #: fully read at load, so a truncated one is caught by its size instead of a crash later.
     files: dict[str, int] = field(default_factory=dict)
     #: Per FTS5 kind ("passages", "sentences"): the segments of its postings as arrays
-    #: (`bot/lexical_index.py`), written above LEXICAL_POSTINGS_THRESHOLD rows; none below.
+    #: (`bot/index/postings.py`), written above LEXICAL_POSTINGS_THRESHOLD rows; none below.
     lexical: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
 
     @classmethod
@@ -623,7 +623,7 @@ class IndexWriter:
         """Insert an article with its paragraphs, passages, sentences and their vectors.
 
         `passage_vectors[i]` belongs to `passages[i]`; `sentence_vectors` and `slots` (each
-        sentence's answer slots as JSON, `bot/slots.py`) to the passages' sentences in order.
+        sentence's answer slots as JSON, `bot/text/slots.py`) to the passages' sentences in order.
         Returns (passages, sentences) inserted.
         """
         db = self.db

@@ -1,6 +1,6 @@
 """Attribution measured on PolNeAR (`../shared/polnear/SPLIT`): the four measures of its README.
 
-Every article of a split is attributed as the index does (`bot.passages.body_sentences`), then
+Every article of a split is attributed as the index does (`bot.text.passages.body_sentences`), then
 each gold attribution is compared with the speaker of the sentences holding its content:
 
 - **source accuracy** (named sources): the speaker covering most of the content's characters
@@ -271,9 +271,9 @@ def evaluate_split(
     With `parse_cache` (a file in an ignored folder such as `.cache/`), parses are read from and
     saved to it, so repeated runs while developing skip the parser; `seconds` then excludes parsing.
     """
-    from bot import parse
-    from bot.corpus import body_of, load_article
-    from bot.passages import body_sentences
+    from bot.corpus.articles import body_of, load_article
+    from bot.text import parse
+    from bot.text.passages import body_sentences
 
     if parse_cache is not None:
         parse.load_cache(parse_cache)

@@ -9,8 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.attribution import Speaker
-from bot.corpus import ArticleMeta
+from bot.corpus.articles import ArticleMeta
+from bot.text.attribution import Speaker
 
 
 @dataclass(frozen=True)
@@ -27,7 +27,7 @@ class Quote:
     paragraph: int
     kind: str
     section: str | None
-    #: The answer slots of the passage's sentences (JSON, `bot/slots.py`), for the decision.
+    #: The answer slots of the passage's sentences (JSON, `bot/text/slots.py`), for the decision.
     slots: tuple[str | None, ...] = ()
     #: The named speakers of the passage's sentences (name and full name), for "What did X say?".
     speakers: tuple[str, ...] = ()
@@ -67,7 +67,7 @@ class Answer:
     answered: bool
     quotes: list[Quote] = field(default_factory=list)
     notice: str | None = None
-    #: The decision's calibrated probability that the first quote answers (`bot/decision.py`).
+    #: The decision's calibrated probability that the first quote answers (`bot/retrieval/decision.py`).
     confidence: float = 0.0
     #: Which decision model decided (its version).
     decision: str | None = None

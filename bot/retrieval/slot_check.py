@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     import onnxruntime
     from tokenizers import Tokenizer
 
-MODELS_DIR = Path(__file__).resolve().parent / "models"
+MODELS_DIR = Path(__file__).resolve().parents[1] / "models"
 MODEL_FILE = "slot_check.int8.onnx"
 TOKENIZER_FILE = "slot_check.tokenizer.json"
 META_FILE = "slot_check.json"
@@ -63,7 +63,7 @@ class SlotCheck:
             tokenizer.enable_padding(pad_id=tokenizer.token_to_id("[PAD]") or 0, pad_token="[PAD]")
             options = onnxruntime.SessionOptions()
             options.intra_op_num_threads = min(2, os.cpu_count() or 1)
-            # As in bot/onnx_encoder.py: spinning idle workers starve FAISS and other processes.
+            # As in bot/embedding/onnx_encoder.py: spinning idle workers starve FAISS and other processes.
             options.add_session_config_entry("session.intra_op.allow_spinning", "0")
             options.log_severity_level = 3
             session = onnxruntime.InferenceSession(

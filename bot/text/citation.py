@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from bot.corpus import ArticleMeta
+from bot.corpus.articles import ArticleMeta
 
 
 def human_date(iso: str | None) -> str | None:

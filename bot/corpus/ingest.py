@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from bot.corpus import (
+from bot.corpus.articles import (
     FRONT_MATTER_FIELDS,
     HTML_SUFFIXES,
     MAX_ARTICLE_BYTES,
@@ -95,7 +95,7 @@ def draft_from_text(text: str, source: str, *, url: str | None = None) -> Draft:
 
 def draft_from_html(data: bytes | str, source: str, *, url: str | None = None) -> Draft:
     """A draft from a web page's main text and metadata (trafilatura)."""
-    from bot.html_article import extract_html
+    from bot.corpus.html import extract_html
 
     fields, body = extract_html(data, source, url)
     return Draft(fields, _with_title_block(fields["title"], body), source)

@@ -5,14 +5,14 @@ negatives and did not carry to fresh news: near misses ("How many Russian soldie
 to "9 civilians died in Idlib") look like answers to them. The decision is now a logistic
 regression over evidence a reader would weigh, fitted by `scripts/fit_decision.py` on the
 PolNeAR training questions (`tests/data/answerability/train_*.jsonl`, cross-validated by article,
-threshold chosen on the training folds) and shipped as `bot/decision_model.json`:
+threshold chosen on the training folds) and shipped as `bot/data/decision_model.json`:
 
 - retrieval: the dense score, its margin over the next passage, the fused score, BM25;
 - words: the IDF-weighted share of the question's key terms the passage (and the quoted
   sentence) holds, names of the question missing from the article or the passage, words the
   index has never seen;
 - answer type: a "how many X" question needs a number, "when" a date, "who" a person or body;
-- answer slot (from the parse stored at build time, `bot/slots.py`): the number counts the asked
+- answer slot (from the parse stored at build time, `bot/text/slots.py`): the number counts the asked
   noun, the date modifies a verb of the question and not only the reporting verb;
 - speaker: for "What did X say?", X is the speaker of the quote or of its passage.
 
@@ -31,15 +31,15 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from bot.slots import read_slots
+from bot.text.slots import read_slots
 
 if TYPE_CHECKING:
-    from bot.answer import Quote
-    from bot.lexical import Term
-    from bot.search import Scored
-    from bot.store import IndexReader
+    from bot.index.store import IndexReader
+    from bot.retrieval.answers import Quote
+    from bot.retrieval.lexical import Term
+    from bot.retrieval.search import Scored
 
-MODEL_FILE = Path(__file__).with_name("decision_model.json")
+MODEL_FILE = Path(__file__).resolve().parents[1] / "data" / "decision_model.json"
 
 _QUANTITY = re.compile(
     r"\b(?:how (?:many|much|long|old|far|big|large|high|tall|often)|number of|death toll|toll|percentage|"
@@ -282,7 +282,7 @@ def features(
     reader: IndexReader, shape: QuestionShape, ranked: list[Scored], quotes: list[Quote], terms: list[Term]
 ) -> dict[str, float]:
     """The evidence for and against answering with the best passage, as named numbers."""
-    from bot.search import coverages
+    from bot.retrieval.search import coverages
 
     f = dict.fromkeys(FEATURES, 0.0)
     f["words"] = math.log1p(len(shape.words))
@@ -364,7 +364,7 @@ def features(
 
 
 def _holds(term: Term, passages: set[int]) -> bool:
-    from bot.lexical_index import Postings
+    from bot.index.postings import Postings
 
     if isinstance(term.passages, Postings):
         import numpy as np

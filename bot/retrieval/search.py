@@ -3,7 +3,7 @@
 Dense retrieval on two levels: sentences (one fact each, sharp) and passages (context: title,
 section, neighbouring sentences). A passage scores by its best sentence blended with its own
 similarity; its best sentence becomes the quote. Overlapping windows of one paragraph are folded
-into the best one. Whether the best passage answers is `bot/decision.py`'s to say.
+into the best one. Whether the best passage answers is `bot/retrieval/decision.py`'s to say.
 """
 
 from __future__ import annotations
@@ -15,12 +15,12 @@ from sqlite3 import Row
 
 import numpy as np
 
-from bot.answer import Quote
-from bot.attribution import Speaker
-from bot.corpus import ArticleMeta
-from bot.lexical import Hits, Term, lexicon
-from bot.lexical_index import Postings
-from bot.store import IndexReader, in_list
+from bot.corpus.articles import ArticleMeta
+from bot.index.postings import Postings
+from bot.index.store import IndexReader, in_list
+from bot.retrieval.answers import Quote
+from bot.retrieval.lexical import Hits, Term, lexicon
+from bot.text.attribution import Speaker
 
 #: Weight of the best sentence against the whole passage in a passage's score.
 SENTENCE_WEIGHT = 0.6
@@ -188,7 +188,7 @@ def _candidates(
 
 
 def _holds_entity(slots: str, entities: frozenset[str]) -> bool:
-    """Whether a sentence's stored slots (`bot/slots.py`) list one of these entity kinds.
+    """Whether a sentence's stored slots (`bot/text/slots.py`) list one of these entity kinds.
 
     A look at the JSON's trailing `"e"` list, not a parse: this runs on every candidate sentence.
     """
@@ -358,7 +358,7 @@ def prefer_speaker(reader: IndexReader, ranked: list[Scored], asked: str, k: int
     Similarity alone ranks a passage *about* Grassley, or quoting his opponent on him, as high as
     his own words; the question asks for his. Order is kept within each group.
     """
-    from bot.decision import names_meet, speaker_words
+    from bot.retrieval.decision import names_meet, speaker_words
 
     wanted = speaker_words(asked)
     if not wanted or not ranked:

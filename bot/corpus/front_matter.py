@@ -26,7 +26,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationEr
 from yaml.composer import ComposerError
 from yaml.events import AliasEvent, CollectionStartEvent, ScalarEvent
 
-from bot.corpus import MAX_TITLE_CHARS
+from bot.corpus.articles import MAX_TITLE_CHARS
 from bot.errors import ArticleError
 
 #: Front matter longer than this is refused unread: five short fields fit in a few hundred bytes.

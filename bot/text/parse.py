@@ -5,7 +5,7 @@ never imports this module, so a question is answered without loading spaCy. Pars
 sentence text (a rebuild re-reads unchanged sentences for free), and sentences are parsed in
 batches with `nlp.pipe`. The pipeline keeps what attribution reads: tags and lemmas (cue verbs),
 the dependency parse (subjects, appositions, clauses) and entities (people and organisations);
-the spare sentence recogniser stays off (sentences come from `bot.sentences`).
+the spare sentence recogniser stays off (sentences come from `bot.text.sentences`).
 """
 
 from __future__ import annotations

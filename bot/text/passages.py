@@ -12,9 +12,9 @@ import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot.attribution import Attributor, Speaker, publisher_voice
-from bot.corpus import Article, Block, BlockKind
-from bot.sentences import Span, sentence_spans
+from bot.corpus.articles import Article, Block, BlockKind
+from bot.text.attribution import Attributor, Speaker, publisher_voice
+from bot.text.sentences import Span, sentence_spans
 
 #: Bumped whenever passages or attribution change shape, so old indexes are rebuilt.
 SPLITTER_VERSION = 4
@@ -226,12 +226,12 @@ def body_sentences(article: Article, body: str) -> list[BodySentence]:
 
 def article_body_sentences(path: Path, corpus_dir: Path | None = None) -> list[BodySentence]:
     """`body_sentences` of one corpus file, with the body read as the file holds it."""
-    from bot.corpus import HTML_SUFFIXES, body_of, decode_bytes, load_article
+    from bot.corpus.articles import HTML_SUFFIXES, body_of, decode_bytes, load_article
 
     article = load_article(path, corpus_dir)
     data = path.read_bytes()
     if path.suffix.lower() in HTML_SUFFIXES:
-        from bot.html_article import html_to_document
+        from bot.corpus.html import html_to_document
 
         text = html_to_document(data, path)
     else:

@@ -16,8 +16,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bot.answer import Answer
 from bot.errors import ReportBotError
+from bot.retrieval.answers import Answer
 
 #: Passages asked for per question: MRR and hit@k look this deep.
 EVAL_DEPTH = 5
@@ -312,8 +312,8 @@ def speaker_matches(label: dict[str, Any], speaker: Any) -> bool:
 
 def evaluate_attribution(labels: list[dict[str, Any]], corpus_files: list[Path]) -> AttributionReport:
     """Split the labelled articles as the index does and compare every labelled sentence's speaker."""
-    from bot.corpus import load_article
-    from bot.passages import split_article
+    from bot.corpus.articles import load_article
+    from bot.text.passages import split_article
 
     sentences: dict[tuple[str, int, str], Any] = {}
     for path in corpus_files:

@@ -4,7 +4,7 @@ A near miss looks like an answer: every word of "How many buses will be diverted
 "14,000 vehicles ... buses will be diverted", and "When will repairs begin?" next to "the council
 said on Monday". What tells them apart is which word a number counts and which verb a date
 modifies. spaCy's parse gives both; it runs once per sentence at build time (the question side
-never loads spaCy: `bot/decision.py` reads these facts from the index).
+never loads spaCy: `bot/retrieval/decision.py` reads these facts from the index).
 
 Per sentence, a small JSON object:
 - `n`: numbers: `[label, counted noun, head word]` ("9 civilians died": `["CARDINAL", "civilian",
@@ -111,7 +111,7 @@ def sentence_slots(texts: list[str]) -> list[str]:
     """The slots of many sentences, as the JSON the index stores (one parse pass, batched)."""
     if not texts:
         return []
-    from bot.parse import parse
+    from bot.text.parse import parse
 
     # The attribution parsed these sentences moments ago while splitting: `parse` has them cached.
     return [json.dumps(slots_of(doc), separators=(",", ":")) for doc in parse(texts)]
