@@ -15,12 +15,13 @@ from bot.errors import IndexUnavailable, ReportBotError
 from bot.settings import get_settings
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+def parser() -> argparse.ArgumentParser:
+    """`--workers N` and `--worker I`; everything else comes from the settings."""
+    out = argparse.ArgumentParser(
         prog="python -m bot",
         description="The Telegram bot when TELEGRAM_BOT_TOKEN is set, else the terminal chat.",
     )
-    workers = parser.add_mutually_exclusive_group()
+    workers = out.add_mutually_exclusive_group()
     workers.add_argument(
         "--workers",
         type=int,
@@ -34,17 +35,17 @@ def _parser() -> argparse.ArgumentParser:
         help="be worker I of several (what --workers starts): webhook port TELEGRAM_WEBHOOK_PORT + I, "
         "state shared in TELEGRAM_STATE_DIR",
     )
-    return parser
+    return out
 
 
 @command
 def main(argv: list[str] | None = None) -> int:
     """Start the face the settings and arguments ask for."""
-    args = _parser().parse_args(argv)
+    args = parser().parse_args(argv)
     if args.workers is not None and args.workers < 1:
-        _parser().error("--workers must be 1 or more")
+        parser().error("--workers must be 1 or more")
     if args.worker is not None and args.worker < 0:
-        _parser().error("--worker must be 0 or more")
+        parser().error("--worker must be 0 or more")
     try:
         settings = get_settings()
     except ReportBotError as exc:  # an invalid setting: one line naming it, not a traceback
