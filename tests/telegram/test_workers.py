@@ -407,3 +407,51 @@ def test_a_worker_without_shared_state_is_refused_in_one_line(tmp_path: Path):
     assert result.returncode == 1
     assert "bot worker 1 has no shared state (TELEGRAM_STATE_DIR is not set)" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+@fleet_test
+async def test_workers_stop_when_the_supervisor_is_killed(emulator: str, tmp_path: Path):
+    """SIGKILL the supervisor (nothing of it runs again): its workers stop too, instead of serving on unsupervised.
+
+    A fleet of its own, without an index (the workers start anyway and say the index is unavailable).
+    """
+    base = two_free_ports()
+    token = f"{time.time_ns() % 10**9}:TEST-{uuid.uuid4().hex}"
+    ISSUED_SECRETS.append(token)
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "TELEGRAM_BOT_TOKEN": token,
+        "TELEGRAM_BASE_URL": f"{emulator}/bot",
+        "TELEGRAM_WEBHOOK_URL": f"http://127.0.0.1:{free_port()}/hook",
+        "TELEGRAM_WEBHOOK_LISTEN": "127.0.0.1",
+        "TELEGRAM_WEBHOOK_PORT": str(base),
+        "INDEX_DIR": str(tmp_path / "no-index"),
+    }
+    log = tmp_path / "fleet.log"
+    with log.open("w") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "bot", "--workers", "2"], cwd=tmp_path, env=env, stdout=out, stderr=subprocess.STDOUT
+        )
+    workers: list[psutil.Process] = []
+    try:
+
+        async def up() -> bool:
+            assert proc.poll() is None, log.read_text()
+            return listening(base) and listening(base + 1)
+
+        await wait_until(up, 120, "both workers to listen", log)
+        workers += psutil.Process(proc.pid).children()
+        assert len(workers) == 2
+        proc.kill()
+        proc.wait()
+        _gone, alive = await asyncio.to_thread(psutil.wait_procs, workers, 60)
+        assert not alive, log.read_text()
+        assert not listening(base) and not listening(base + 1)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        for worker in workers:  # still up only if the test failed
+            with contextlib.suppress(psutil.NoSuchProcess):
+                worker.kill()
