@@ -172,6 +172,16 @@ class Settings(BaseSettings):
     telegram_user_rate_seconds: int = Field(
         20, ge=1, description="Window of the per-user flood limit, in whole seconds."
     )
+    telegram_state_dir: Path | None = Field(
+        None,
+        description=(
+            "Folder (on a local disk) of the state the bot's processes share: buttons, flood counts, "
+            "send budget. Empty: a temporary folder per run."
+        ),
+    )
+    bot_workers: int = Field(
+        1, ge=1, le=64, description="Bot processes in webhook mode; worker i listens on TELEGRAM_WEBHOOK_PORT + i."
+    )
 
     @field_validator("log_level")
     @classmethod
@@ -182,10 +192,12 @@ class Settings(BaseSettings):
             raise ValueError(f"should be one of {', '.join(LOG_LEVELS)}")
         return level
 
-    @field_validator("corpus_dir", "index_dir")
+    @field_validator("corpus_dir", "index_dir", "telegram_state_dir")
     @classmethod
-    def _usable_path(cls, value: Path) -> Path:
+    def _usable_path(cls, value: Path | None) -> Path | None:
         """A path the OS can take: a NUL byte (possible in `.env`) fails every file call later."""
+        if value is None:
+            return value
         if "\x00" in str(value):
             raise ValueError("should not contain a NUL character")
         if not str(value).strip():
@@ -211,7 +223,12 @@ class Settings(BaseSettings):
         return value
 
     @field_validator(
-        "telegram_base_url", "telegram_webhook_url", "telegram_webhook_secret", "answer_threshold", mode="before"
+        "telegram_base_url",
+        "telegram_webhook_url",
+        "telegram_webhook_secret",
+        "telegram_state_dir",
+        "answer_threshold",
+        mode="before",
     )
     @classmethod
     def _empty_is_unset(cls, value: Any) -> Any:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import html
 import logging
 from collections.abc import AsyncIterator
@@ -31,6 +32,7 @@ from bot.telegram import format as fmt
 from bot.telegram.access import Access
 from bot.telegram.flood import FloodGuard, Verdict
 from bot.telegram.keyboards import Asked, answer_keyboard, parse, recall, remember
+from bot.telegram.shared import SharedState
 from bot.text.wording import Wording
 
 log = logging.getLogger(__name__)
@@ -68,6 +70,10 @@ def _engine(context: Context) -> Engine:
 
 def _access(context: Context) -> Access:
     return context.bot_data["access"]
+
+
+def _state(context: Context) -> SharedState:
+    return context.bot_data["state"]
 
 
 #: Seconds between "typing…" actions: Telegram clears the indicator after 5 s.
@@ -116,6 +122,21 @@ async def send_blocks(message: Message, blocks: list[str], asked: Asked | None =
     return sent
 
 
+async def once(update: Update, context: Context) -> None:
+    """Handle each update once across all workers: a redelivered one is dropped before anything runs.
+
+    Telegram resends a webhook call it saw no answer to, and the reverse proxy may hand the resend
+    to another worker. The key is the update id and a hash of the update: Telegram may reuse an id
+    after a week without updates (and the test emulator does after a restart), never with the same
+    content.
+    """
+    digest = hashlib.sha256(update.to_json().encode()).hexdigest()[:32]
+    state = _state(context)
+    if not await state.call(state.first_time, f"{update.update_id}:{digest}"):
+        log.info("update %s was delivered again; already handled", update.update_id)
+        raise ApplicationHandlerStop
+
+
 async def gate(update: Update, context: Context) -> None:
     """Refuse everyone not on the allowlist, and throttle floods, before any other handler runs."""
     if _access(context).allows(update):
@@ -150,7 +171,7 @@ async def _throttle(update: Update, context: Context) -> None:
     message = update.effective_message
     if update.message and update.effective_chat.type != ChatType.PRIVATE and not _addressed(message, context):
         return  # group chatter the bot ignores anyway is not counted
-    verdict = guard.check(user.id)
+    verdict = await guard.check(user.id)
     if verdict is Verdict.ALLOW:
         return
     log.info("throttled user %s (%s)", user.id, verdict.value)
@@ -265,7 +286,7 @@ async def answer_question(message: Message, context: Context, question: str) -> 
     words = engine.wording()  # the reader _ask just used: a stat, no reopening
     sent = await send_blocks(message, fmt.answer_blocks(answer, 0, words), asked if answer.quotes else None)
     if sent is not None and answer.quotes:
-        remember(context.chat_data, sent.message_id, asked)
+        await remember(_state(context), sent.chat_id, sent.message_id, asked)
 
 
 def _ask(engine: Engine, question: str, k: int | None) -> tuple[Answer, str]:
@@ -279,7 +300,7 @@ async def button(update: Update, context: Context) -> None:
     query = update.callback_query
     press = parse(query.data)
     message = query.message if isinstance(query.message, Message) else None
-    asked = recall(context.chat_data, message.message_id) if (press and message) else None
+    asked = await recall(_state(context), message.chat_id, message.message_id) if (press and message) else None
     if press is None or message is None or asked is None:
         await query.answer("This button has expired. Please ask the question again.", show_alert=True)
         return
@@ -293,7 +314,7 @@ async def button(update: Update, context: Context) -> None:
         blocks = fmt.answer_blocks(following.answer, press.number, engine.wording())
         sent = await send_blocks(message, blocks, more if extra else None, not following.last)
         if sent is not None and extra:
-            remember(context.chat_data, sent.message_id, more)
+            await remember(_state(context), sent.chat_id, sent.message_id, more)
         return
     quote = asked.quote(press.number)
     if quote is None:
