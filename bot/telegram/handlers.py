@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import html
 import logging
 from collections.abc import AsyncIterator
@@ -23,15 +24,15 @@ from telegram.constants import ChatAction, ChatType, ParseMode
 from telegram.error import TelegramError
 from telegram.ext import ApplicationHandlerStop, ContextTypes
 
-from bot.engine import Engine
+from bot.engine import LIST_ARTICLES, LIST_SPEAKERS, Engine
 from bot.errors import IndexUnavailable, ReportBotError
-from bot.index import views
 from bot.retrieval.answers import Answer
 from bot.retrieval.decision import load_model
 from bot.telegram import format as fmt
 from bot.telegram.access import Access
 from bot.telegram.flood import FloodGuard, Verdict
 from bot.telegram.keyboards import Asked, answer_keyboard, parse, recall, remember
+from bot.telegram.shared import SharedState
 from bot.text.wording import Wording
 
 log = logging.getLogger(__name__)
@@ -69,6 +70,10 @@ def _engine(context: Context) -> Engine:
 
 def _access(context: Context) -> Access:
     return context.bot_data["access"]
+
+
+def _state(context: Context) -> SharedState:
+    return context.bot_data["state"]
 
 
 #: Seconds between "typing…" actions: Telegram clears the indicator after 5 s.
@@ -117,6 +122,21 @@ async def send_blocks(message: Message, blocks: list[str], asked: Asked | None =
     return sent
 
 
+async def once(update: Update, context: Context) -> None:
+    """Handle each update once across all workers: a redelivered one is dropped before anything runs.
+
+    Telegram resends a webhook call it saw no answer to, and the reverse proxy may hand the resend
+    to another worker. The key is the update id and a hash of the update: Telegram may reuse an id
+    after a week without updates (and the test emulator does after a restart), never with the same
+    content.
+    """
+    digest = hashlib.sha256(update.to_json().encode()).hexdigest()[:32]
+    state = _state(context)
+    if not await state.call(state.first_time, f"{update.update_id}:{digest}"):
+        log.info("update %s was delivered again; already handled", update.update_id)
+        raise ApplicationHandlerStop
+
+
 async def gate(update: Update, context: Context) -> None:
     """Refuse everyone not on the allowlist, and throttle floods, before any other handler runs."""
     if _access(context).allows(update):
@@ -151,7 +171,7 @@ async def _throttle(update: Update, context: Context) -> None:
     message = update.effective_message
     if update.message and update.effective_chat.type != ChatType.PRIVATE and not _addressed(message, context):
         return  # group chatter the bot ignores anyway is not counted
-    verdict = guard.check(user.id)
+    verdict = await guard.check(user.id)
     if verdict is Verdict.ALLOW:
         return
     log.info("throttled user %s (%s)", user.id, verdict.value)
@@ -266,13 +286,13 @@ async def answer_question(message: Message, context: Context, question: str) -> 
     words = engine.wording()  # the reader _ask just used: a stat, no reopening
     sent = await send_blocks(message, fmt.answer_blocks(answer, 0, words), asked if answer.quotes else None)
     if sent is not None and answer.quotes:
-        remember(context.chat_data, sent.message_id, asked)
+        await remember(_state(context), sent.chat_id, sent.message_id, asked)
 
 
 def _ask(engine: Engine, question: str, k: int | None) -> tuple[Answer, str]:
     """Answer and the index version it came from (run in a worker thread)."""
     answer = engine.answer(question, k)
-    return answer, engine.reader.version
+    return answer, engine.version
 
 
 async def button(update: Update, context: Context) -> None:
@@ -280,7 +300,7 @@ async def button(update: Update, context: Context) -> None:
     query = update.callback_query
     press = parse(query.data)
     message = query.message if isinstance(query.message, Message) else None
-    asked = recall(context.chat_data, message.message_id) if (press and message) else None
+    asked = await recall(_state(context), message.chat_id, message.message_id) if (press and message) else None
     if press is None or message is None or asked is None:
         await query.answer("This button has expired. Please ask the question again.", show_alert=True)
         return
@@ -288,15 +308,13 @@ async def button(update: Update, context: Context) -> None:
     if press.action == "more":
         await query.answer()
         async with typing(context, message.chat_id):
-            k = press.number + engine.settings.top_k
-            answer, version = await asyncio.to_thread(_ask, engine, asked.question, k)
-        extra = answer.quotes[press.number :]
-        more = Asked(asked.question, tuple(extra), press.number + len(extra), version)
-        last = len(answer.quotes) < press.number + engine.settings.top_k
-        blocks = fmt.answer_blocks(answer, press.number, engine.wording())
-        sent = await send_blocks(message, blocks, more if extra else None, not last)
+            following = await asyncio.to_thread(engine.more, asked.question, press.number)
+        extra = following.quotes
+        more = Asked(asked.question, tuple(extra), press.number + len(extra), following.version)
+        blocks = fmt.answer_blocks(following.answer, press.number, engine.wording())
+        sent = await send_blocks(message, blocks, more if extra else None, not following.last)
         if sent is not None and extra:
-            remember(context.chat_data, sent.message_id, more)
+            await remember(_state(context), sent.chat_id, sent.message_id, more)
         return
     quote = asked.quote(press.number)
     if quote is None:
@@ -308,7 +326,7 @@ async def button(update: Update, context: Context) -> None:
         text = fmt.source_html(quote.article, quote.paragraph, quote.kind, passages)
         await send_blocks(message, [text])
         return
-    rows, version = await asyncio.to_thread(lambda: (engine.paragraph_context(quote.passage_id), engine.reader.version))
+    rows, version = await asyncio.to_thread(lambda: (engine.context(quote.passage_id), engine.version))
     if version != asked.version:
         await query.answer("The index was rebuilt since this answer. Please ask again.", show_alert=True)
         return
@@ -321,8 +339,8 @@ async def sources(update: Update, context: Context) -> None:
     engine = _engine(context)
     articles, total, publishers = await asyncio.to_thread(
         lambda: (
-            engine.articles(views.LIST_ARTICLES),
-            engine.reader.manifest.counts.get("articles", 0),
+            engine.articles(LIST_ARTICLES),
+            engine.about().articles,
             engine.publishers(),
         )
     )
@@ -338,7 +356,7 @@ async def who(update: Update, context: Context) -> None:
         await send_blocks(update.effective_message, fmt.quotes_by_blocks(name, quotes))
     else:
         speakers, words, total = await asyncio.to_thread(
-            lambda: (engine.speakers(views.LIST_SPEAKERS), engine.wording(), engine.speaker_count())
+            lambda: (engine.speakers(LIST_SPEAKERS), engine.wording(), engine.speaker_count())
         )
         await send_blocks(update.effective_message, fmt.speakers_blocks(speakers, words, total))
 
@@ -346,8 +364,7 @@ async def who(update: Update, context: Context) -> None:
 async def about(update: Update, context: Context) -> None:
     """The model, when the index was built, and what it holds."""
     engine = _engine(context)
-    reader, words = await asyncio.to_thread(lambda: (engine.reader, engine.wording()))
-    m = reader.manifest
+    m, words = await asyncio.to_thread(lambda: (engine.about(), engine.wording()))
     counts = ", ".join(f"{n} {name}" for name, n in sorted(m.counts.items()))
     model = load_model()
     threshold = engine.settings.answer_threshold if engine.settings.answer_threshold is not None else model.threshold
@@ -355,8 +372,8 @@ async def about(update: Update, context: Context) -> None:
         "<b>About this bot</b>\n"
         f"<b>Model:</b> {html.escape(m.model)} ({m.dimension} dimensions)\n"
         f"<b>Index built:</b> {html.escape(m.built_at)} in {m.build_seconds:.1f} s\n"
-        f"<b>Index version:</b> {html.escape(reader.version)}\n"
-        f"<b>Articles:</b> {m.counts.get('articles', 0)}\n"
+        f"<b>Index version:</b> {html.escape(m.version)}\n"
+        f"<b>Articles:</b> {m.articles}\n"
         f"<b>Holds:</b> {html.escape(counts)}\n"
         f"<b>Answers:</b> {engine.settings.top_k} passages; decision model {html.escape(model.version)}: "
         f"below a confidence of {threshold:.2f} the bot says {words.the} {words.does} not answer."
@@ -370,9 +387,9 @@ async def reload(update: Update, context: Context) -> None:
         await update.effective_message.reply_text("Only the bot's admins can reload the index.")
         return
     engine = _engine(context)
-    reader = await asyncio.to_thread(engine.reload)
-    counts = ", ".join(f"{n} {name}" for name, n in sorted(reader.manifest.counts.items()))
-    await update.effective_message.reply_text(f"Index re-opened: version {reader.version} ({counts}).")
+    facts = await asyncio.to_thread(engine.reload)
+    counts = ", ".join(f"{n} {name}" for name, n in sorted(facts.counts.items()))
+    await update.effective_message.reply_text(f"Index re-opened: version {facts.version} ({counts}).")
 
 
 async def unknown_command(update: Update, context: Context) -> None:

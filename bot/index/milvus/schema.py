@@ -1,6 +1,6 @@
 """The collections of one index version on Milvus: what each holds and how it is indexed.
 
-They mirror the embedded store's tables (`bot/index/store.py`, `bot/index/views.py`): the
+They mirror the embedded store's tables (`bot/index/writer.py`, `bot/index/views.py`): the
 passages and sentences with their vectors and BM25 tokens, the articles and paragraphs a quote
 is shown with, and the small views (sources, publishers, summary) that the faces list. `words`
 replaces FTS5's vocabulary: each token with the passages holding it, and each written word with
