@@ -32,6 +32,8 @@ RANKS = {
     "__main__": 11,
     "": 11,  # bot/__init__.py re-exports the public API
 }
+
+
 def stage(module: str) -> str:
     """`bot.retrieval.search` → `retrieval`; `bot` → ``."""
     parts = module.split(".")

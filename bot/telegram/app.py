@@ -17,7 +17,6 @@ from urllib.parse import urlparse
 from telegram import BotCommand, Update
 from telegram.error import Conflict, InvalidToken, NetworkError, TelegramError, TimedOut
 from telegram.ext import (
-    Application,
     ApplicationBuilder,
     CallbackQueryHandler,
     CommandHandler,
@@ -36,6 +35,7 @@ from bot.telegram.access import Access
 from bot.telegram.delivery import DeliveringRateLimiter
 from bot.telegram.flood import FloodGuard
 from bot.telegram.logs import protect
+from bot.telegram.updates import App, updater
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +58,7 @@ def _token(settings: Settings) -> str:
     return token
 
 
-def build_application(engine: Engine, settings: Settings, *, poll_timeout: int = POLL_TIMEOUT) -> Application:
+def build_application(engine: Engine, settings: Settings, *, poll_timeout: int = POLL_TIMEOUT) -> App:
     """The bot: every handler wired to `engine`, with the rate limiter and the error handler."""
     token = _token(settings)
     secret = settings.telegram_webhook_secret.get_secret_value() if settings.telegram_webhook_secret else ""
@@ -97,7 +97,7 @@ def build_application(engine: Engine, settings: Settings, *, poll_timeout: int =
     return app
 
 
-async def initialize(app: Application, attempts: int = STARTUP_ATTEMPTS, first_wait: float = 1.0) -> None:
+async def initialize(app: App, attempts: int = STARTUP_ATTEMPTS, first_wait: float = 1.0) -> None:
     """`app.initialize()` (getMe), retrying timeouts and network errors with backoff."""
     wait = first_wait
     for attempt in range(1, attempts + 1):
@@ -119,7 +119,7 @@ async def initialize(app: Application, attempts: int = STARTUP_ATTEMPTS, first_w
             wait = min(wait * 2, 30)
 
 
-async def register_commands(app: Application) -> None:
+async def register_commands(app: App) -> None:
     """setMyCommands, so that Telegram's menu lists them; a failure is logged, not fatal."""
     try:
         await app.bot.set_my_commands([BotCommand(name, text) for name, text in h.COMMANDS])
@@ -128,7 +128,7 @@ async def register_commands(app: Application) -> None:
 
 
 @contextlib.asynccontextmanager
-async def running(app: Application, settings: Settings) -> AsyncIterator[asyncio.Event]:
+async def running(app: App, settings: Settings) -> AsyncIterator[asyncio.Event]:
     """Start the bot (polling, or webhook when TELEGRAM_WEBHOOK_URL is set); yields the stop event.
 
     The event is set when the bot must stop on its own: another instance polls with the same token.
@@ -157,7 +157,7 @@ async def running(app: Application, settings: Settings) -> AsyncIterator[asyncio
             secret = settings.telegram_webhook_secret
             if secret is None:
                 log.warning("TELEGRAM_WEBHOOK_SECRET is not set: anyone who finds the webhook URL can post updates")
-            await app.updater.start_webhook(
+            await updater(app).start_webhook(
                 listen=settings.telegram_webhook_listen,
                 port=settings.telegram_webhook_port,
                 url_path=urlparse(settings.telegram_webhook_url).path.lstrip("/"),
@@ -168,7 +168,7 @@ async def running(app: Application, settings: Settings) -> AsyncIterator[asyncio
             )
             log.info("bot @%s started: webhook on %s", app.bot.username, settings.telegram_webhook_url)
         else:
-            await app.updater.start_polling(
+            await updater(app).start_polling(
                 timeout=app.bot_data.get("poll_timeout", POLL_TIMEOUT),
                 allowed_updates=Update.ALL_TYPES,
                 bootstrap_retries=3,
@@ -177,8 +177,8 @@ async def running(app: Application, settings: Settings) -> AsyncIterator[asyncio
             log.info("bot @%s started: long polling", app.bot.username)
         yield stop
     finally:
-        if app.updater.running:
-            await app.updater.stop()
+        if updater(app).running:
+            await updater(app).stop()
         if app.running:
             await app.stop()
         await app.shutdown()
