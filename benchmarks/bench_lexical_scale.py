@@ -51,7 +51,7 @@ from measure import RESULTS, dev_questions, load_average, median, pct, report
 from synthetic_corpus import _Writer, misspell
 
 from bot.index.postings import TABLES, LexicalIndex, write_segment
-from bot.index.store import _SCHEMA
+from bot.index.writer import _SCHEMA
 from bot.retrieval.lexical import FUZZY_CUTOFF, Lexicon, key_terms
 from bot.retrieval.search import PASSAGE_CANDIDATES, SENTENCE_CANDIDATES, coverages
 
@@ -241,7 +241,7 @@ class _Count:
 
 
 class StoreOnly:
-    """What `Lexicon` reads of an `IndexReader`, over a bare store (the vectors are not needed here)."""
+    """What `Lexicon` reads of an `EmbeddedReader`, over a bare store (the vectors are not needed here)."""
 
     def __init__(self, path: Path, passages: int, lexical: dict[str, LexicalIndex] | None) -> None:
         self.db = sqlite3.connect(f"file:{path}?mode=ro&immutable=1", uri=True)

@@ -47,7 +47,7 @@ from synthetic_corpus import _Writer
 from bot.corpus.articles import parse_article
 from bot.engine import Engine
 from bot.index import views
-from bot.index.store import _SCHEMA
+from bot.index.writer import _SCHEMA
 from bot.settings import Settings
 from bot.telegram import format as fmt
 from bot.terminal import format_sources, format_speakers
@@ -226,7 +226,7 @@ def replicate(source: Path, path: Path, times: int) -> dict[str, Any]:
 
 
 class StoreReader:
-    """What the views and `article_meta` read of an `IndexReader`: `query` and the manifest's counts."""
+    """What the views and `article_meta` read of an `EmbeddedReader`: `query` and the manifest's counts."""
 
     def __init__(self, path: Path) -> None:
         self.db = sqlite3.connect(f"file:{path.resolve()}?mode=ro&immutable=1", uri=True, cached_statements=512)

@@ -24,7 +24,7 @@ def main(argv: list[str] | None = None) -> int:
     telegram = settings.telegram_bot_token is not None and bool(settings.telegram_bot_token.get_secret_value())
     try:
         try:
-            engine.reader  # a missing index is reported before anything starts  # noqa: B018
+            engine.about()  # a missing index is reported before anything starts
         except IndexUnavailable as exc:
             if not telegram:
                 raise

@@ -71,6 +71,28 @@ class Settings(BaseSettings):
         description="Rows (passages, sentences) from which a build also writes FTS5's postings as arrays for BM25.",
     )
 
+    # Search backend (bot/index/milvus/, docs/scale.md)
+    search_backend: Literal["embedded", "milvus"] = Field(
+        "embedded",
+        description="Where the index lives: FAISS + SQLite files in INDEX_DIR, or collections on a Milvus server.",
+    )
+    milvus_uri: str = Field(
+        "http://127.0.0.1:19530", min_length=1, description="The Milvus server (or milvus-lite from `make milvus`)."
+    )
+    milvus_token: SecretStr | None = Field(None, description="Milvus credentials (`user:password` or an API key).")
+    milvus_collection_prefix: str = Field(
+        "report_bot",
+        pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,63}$",
+        description="Start of every collection and alias name, so several indexes can share one Milvus.",
+    )
+    milvus_timeout_seconds: float = Field(
+        10, gt=0, le=600, description="How long one Milvus call may take before the index counts as unavailable."
+    )
+    milvus_index: Literal["auto", "flat", "hnsw"] = Field(
+        "auto",
+        description="Milvus dense index: FLAT (exact), HNSW (FAISS_HNSW_M, _EF_*), or by FAISS_APPROX_THRESHOLD.",
+    )
+
     # Builds
     build_lock_wait_seconds: float = Field(
         60, ge=0, le=86_400, description="How long a build waits for another build of the same index before giving up."

@@ -13,7 +13,7 @@ import numpy as np
 from bot.build import build_index, used_cache_keys
 from bot.embedding.cache import CACHE_FILE
 from bot.embedding.embedder import Embedder
-from bot.index.store import VERSIONS, current_version
+from bot.index.manifest import VERSIONS, current_version
 
 
 def cached_keys(index: Path) -> set[str]:

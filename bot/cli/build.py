@@ -131,11 +131,9 @@ def run_build(
     """
     from tqdm import tqdm
 
-    from bot.build import build_index
-    from bot.index.store import current_version
-    from bot.index.vectors import IndexPolicy
+    from bot.build import build_index, live_version
 
-    before = current_version(settings.index_dir) if settings.index_dir.is_dir() else None
+    before = live_version(settings.index_dir)
 
     bar: tqdm[NoReturn] | None = None
 
@@ -160,7 +158,7 @@ def run_build(
             full=full,
             progress=progress,
             notify=notify,
-            index_policy=IndexPolicy.from_settings(settings),
+            settings=settings,
         )
     except ReportBotError as exc:
         return fail(exc)
@@ -168,7 +166,7 @@ def run_build(
         if bar is not None:
             bar.close()
             bar = None
-        after = current_version(settings.index_dir) if settings.index_dir.is_dir() else None
+        after = live_version(settings.index_dir)
         if after != before and after is not None:
             say(f"{interrupted_word(exc)} after the new index went live (version {after})")
         else:

@@ -9,18 +9,16 @@ into the best one. Whether the best passage answers is `bot/retrieval/decision.p
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from functools import lru_cache
-from sqlite3 import Row
 
 import numpy as np
 
-from bot.corpus.articles import ArticleMeta
 from bot.index.postings import Postings
-from bot.index.store import IndexReader, in_list
+from bot.index.reader import IndexReader
+from bot.index.records import Candidates, Hits, SentenceRecord
 from bot.retrieval.answers import Quote
-from bot.retrieval.lexical import Hits, Term, lexicon
-from bot.text.attribution import Speaker
+from bot.retrieval.lexical import Term, lexicon
 
 #: Weight of the best sentence against the whole passage in a passage's score.
 SENTENCE_WEIGHT = 0.6
@@ -123,70 +121,6 @@ class Scored:
     lexical: float = 0.0
 
 
-@dataclass(frozen=True)
-class _Candidates:
-    """The sentences of the candidate passages, ordered by passage and position, with passage facts."""
-
-    sentence_ids: np.ndarray
-    passage_ids: np.ndarray
-    #: Index of each passage's first sentence in the arrays above.
-    starts: np.ndarray
-    #: Sentence texts, read only when the question asks for a kind of answer (a number).
-    texts: list[str] | None
-    #: Passages holding an entity of the kinds the question asks for (None: it asks for none).
-    typed: set[int] | None
-    #: Per passage: (article id, paragraph, kind).
-    passages: dict[int, tuple[str, int, str]]
-    #: Per sentence: its passage.
-    owner: dict[int, int]
-
-
-def _candidates(
-    reader: IndexReader,
-    passage_ids: set[int],
-    sentence_ids: set[int],
-    with_text: bool,
-    entities: frozenset[str] | None = None,
-) -> _Candidates:
-    """Every sentence of the candidate passages, and what ranking needs of them, in one query.
-
-    Candidates are the passages found and those holding the sentences found; the rows say
-    which passage each found sentence belongs to as well.
-    """
-    parts, params = [], []
-    if sentence_ids:
-        marks, ids = in_list(sentence_ids)
-        parts.append(f"SELECT passage_id FROM sentences WHERE id IN ({marks})")
-        params += ids
-    if passage_ids:
-        marks, ids = in_list(passage_ids)
-        parts.append(f"SELECT id FROM passages WHERE id IN ({marks})")
-        params += ids
-    text = ", s.text" if with_text else ""
-    slots = ", s.slots" if entities else ""
-    rows = reader.query(
-        f"SELECT s.id, s.passage_id, p.article_id, p.paragraph, p.kind{text}{slots} FROM sentences s "
-        f"JOIN passages p ON p.id = s.passage_id WHERE s.passage_id IN ({' UNION '.join(parts)}) "
-        "ORDER BY s.passage_id, s.position",
-        params,
-        rows=False,
-    )
-    starts, last = [], None
-    for i, r in enumerate(rows):
-        if r[1] != last:
-            starts.append(i)
-            last = r[1]
-    return _Candidates(
-        sentence_ids=np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows)),
-        passage_ids=np.fromiter((r[1] for r in rows), dtype=np.int64, count=len(rows)),
-        starts=np.asarray(starts, dtype=np.int64),
-        texts=[r[5] for r in rows] if with_text else None,
-        typed={r[1] for r in rows if r[-1] and _holds_entity(r[-1], entities)} if entities else None,
-        passages={r[1]: (r[2], r[3], r[4]) for r in rows},
-        owner={r[0]: r[1] for r in rows},
-    )
-
-
 def _holds_entity(slots: str, entities: frozenset[str]) -> bool:
     """Whether a sentence's stored slots (`bot/text/slots.py`) list one of these entity kinds.
 
@@ -197,7 +131,7 @@ def _holds_entity(slots: str, entities: frozenset[str]) -> bool:
 
 
 def _dense_scores(
-    reader: IndexReader, qv: np.ndarray, cands: _Candidates, pass_hits: dict[int, float]
+    reader: IndexReader, qv: np.ndarray, cands: Candidates, pass_hits: dict[int, float]
 ) -> tuple[dict[int, tuple[float, int, float]], np.ndarray]:
     """Dense evidence per passage, and every candidate sentence's similarity to the question.
 
@@ -205,7 +139,7 @@ def _dense_scores(
     """
     if not len(cands.sentence_ids):
         return {}, np.zeros(0, np.float32)
-    sims = reader.sentence_vectors(cands.sentence_ids) @ qv
+    sims = reader.vectors("sentences", cands.sentence_ids) @ qv
     starts = cands.starts
     top_sim = np.maximum.reduceat(sims, starts)
     # Per passage its most similar sentence, the first in reading order on a tie (lexsort is stable).
@@ -213,7 +147,7 @@ def _dense_scores(
     passages = cands.passage_ids[starts].tolist()
     missing = [pid for pid in passages if pid not in pass_hits]
     if missing:
-        pass_hits.update(zip(missing, (reader.passage_vectors(missing) @ qv).tolist(), strict=True))
+        pass_hits.update(zip(missing, (reader.vectors("passages", missing) @ qv).tolist(), strict=True))
     dense = {
         pid: (SENTENCE_WEIGHT * top + (1 - SENTENCE_WEIGHT) * pass_hits[pid], sid, sim)
         for pid, top, sid, sim in zip(
@@ -223,7 +157,7 @@ def _dense_scores(
     return dense, sims
 
 
-def _answer_type_pick(s: Scored, cands: _Candidates, sims: np.ndarray, wanted: re.Pattern[str]) -> Scored:
+def _answer_type_pick(s: Scored, cands: Candidates, sims: np.ndarray, wanted: re.Pattern[str]) -> Scored:
     """The passage's sentence to quote when the question asks for a kind of answer (a number).
 
     Only the quoted sentence changes, never the passage's score, so this runs on the k passages
@@ -268,8 +202,8 @@ def rank_passages(
     if lexical is None:
         lexical = lexicon(reader).search(terms, *limits)
     lexical_passages, lexical_sentences = lexical
-    sent_hits = reader.search(reader.sentence_index, qv, SENTENCE_CANDIDATES) if retrieval.dense else []
-    pass_hits = dict(reader.search(reader.passage_index, qv, PASSAGE_CANDIDATES)) if retrieval.dense else {}
+    sent_hits = reader.dense("sentences", qv, SENTENCE_CANDIDATES) if retrieval.dense else []
+    pass_hits = dict(reader.dense("passages", qv, PASSAGE_CANDIDATES)) if retrieval.dense else {}
     by_sentence = limits[1] > 0
     lexical_lists: list[dict[int, float]] = [dict(lexical_passages)] if limits[0] else []
     passage_hits = set(pass_hits)
@@ -280,7 +214,16 @@ def rank_passages(
         return []
     wanted = answer_type_bonus(question)
     entities = entities if retrieval.answer_type_bonus > 0 else None
-    cands = _candidates(reader, passage_hits, sentence_hits, with_text=wanted is not None, entities=entities)
+    cands = reader.candidates(passage_hits, sentence_hits, texts=wanted is not None, slots=bool(entities))
+    typed = (
+        {
+            int(pid)
+            for pid, slot in zip(cands.passage_ids.tolist(), cands.slots or (), strict=False)
+            if slot and _holds_entity(slot, entities)
+        }
+        if entities
+        else None
+    )
     if by_sentence:
         by_passage: dict[int, float] = {}
         for sid, score in lexical_sentences:
@@ -314,8 +257,8 @@ def rank_passages(
     for lst in lexical_lists if retrieval.fusion == "rrf" or not retrieval.dense else ():
         for pid, rank in _ranks(lst).items():
             fused[pid] = fused.get(pid, 0.0) + retrieval.lexical_weight / (retrieval.rrf_k + rank)
-    if cands.typed:
-        for pid in cands.typed & fused.keys():
+    if typed:
+        for pid in typed & fused.keys():
             fused[pid] += retrieval.answer_type_bonus
     lexical_best = {pid: max((lst.get(pid, 0.0) for lst in lexical_lists), default=0.0) for pid in candidate_ids}
     use_fusion = bool(lexical_lists) or not retrieval.dense or retrieval.fusion == "coverage"
@@ -363,52 +306,12 @@ def prefer_speaker(reader: IndexReader, ranked: list[Scored], asked: str, k: int
     wanted = speaker_words(asked)
     if not wanted or not ranked:
         return ranked[:k]
-    marks, ids = in_list({s.passage_id for s in ranked})
     quoting = {
-        r[0]
-        for r in reader.query(
-            f"SELECT passage_id, speaker, speaker_full FROM sentences WHERE passage_id IN ({marks}) "
-            "AND speaker_kind = 'source'",
-            ids,
-            rows=False,
-        )
-        if names_meet(wanted, speaker_words(r[1]) | speaker_words(r[2]))
+        pid
+        for pid, name, full in reader.quoted_sources({s.passage_id for s in ranked})
+        if names_meet(wanted, speaker_words(name) | speaker_words(full))
     }
     return sorted(ranked, key=lambda s: s.passage_id not in quoting)[:k]
-
-
-def speaker_from_row(row: dict | object) -> Speaker:
-    """Rebuild a `Speaker` from a sentences row."""
-    r = row  # sqlite3.Row supports mapping access
-    return Speaker(
-        name=r["speaker"],  # type: ignore[index]
-        kind=r["speaker_kind"],  # type: ignore[index]
-        via=r["speaker_via"],  # type: ignore[index]
-        full_name=r["speaker_full"],  # type: ignore[index]
-        rule=r["speaker_rule"],  # type: ignore[index]
-        said_as=r["said_as"],  # type: ignore[index]
-    )
-
-
-def article_meta(reader: IndexReader, article_id: str) -> ArticleMeta:
-    """An article's metadata from the store (read once per index version: every quote needs it)."""
-    return _articles(reader)[article_id]
-
-
-@lru_cache(maxsize=4)
-def _articles(reader: IndexReader) -> dict[str, ArticleMeta]:
-    return {
-        r["id"]: ArticleMeta(
-            id=r["id"],
-            title=r["title"],
-            publisher=r["publisher"],
-            date=r["date"],
-            url=r["url"],
-            byline=r["byline"],
-            path=r["path"],
-        )
-        for r in reader.query("SELECT * FROM articles")
-    }
 
 
 def coverage(terms: list[Term], passage_id: int) -> float:
@@ -447,7 +350,9 @@ def _sentence_terms(reader: IndexReader, sentence_ids: list[int], terms: list[Te
     return held
 
 
-def quote_span(scored: Scored, terms: list[Term], rows: list[Row], held: dict[int, set[str]]) -> tuple[int, int]:
+def quote_span(
+    scored: Scored, terms: list[Term], rows: Sequence[SentenceRecord], held: dict[int, set[str]]
+) -> tuple[int, int]:
     """(start, end) in the passage text of the sentence(s) to quote.
 
     The best sentence, extended to a neighbouring sentence of the passage when that neighbour
@@ -455,72 +360,87 @@ def quote_span(scored: Scored, terms: list[Term], rows: list[Row], held: dict[in
     when the best sentence opens a quotation the next one closes. Always whole sentences.
     `rows` are the passage's sentences in order; `held`, the key terms each sentence holds.
     """
-    pos = next(i for i, r in enumerate(rows) if r["id"] == scored.sentence_id)
-    start, end = rows[pos]["start"], rows[pos]["end"]
+    pos = next(i for i, r in enumerate(rows) if r.id == scored.sentence_id)
+    start, end = rows[pos].start, rows[pos].end
     if len(rows) == 1:
         return start, end
     idf = {t.word: t.idf for t in terms}
-    best = held[rows[pos]["id"]]
+    best = held[rows[pos].id]
     gains = {}
     for j in (pos - 1, pos + 1):
         if 0 <= j < len(rows):
-            gains[j] = sum(idf[w] for w in held[rows[j]["id"]] - best)
-    opens_quote = rows[pos]["text"].count('"') % 2 == 1 or rows[pos]["text"].count("“") > rows[pos]["text"].count("”")
-    if opens_quote and pos + 1 < len(rows) and not rows[pos]["text"].lstrip().startswith(("'", "”")):
+            gains[j] = sum(idf[w] for w in held[rows[j].id] - best)
+    text = rows[pos].text
+    opens_quote = text.count('"') % 2 == 1 or text.count("“") > text.count("”")
+    if opens_quote and pos + 1 < len(rows) and not text.lstrip().startswith(("'", "”")):
         gains[pos + 1] = gains.get(pos + 1, 0.0) + QUOTE_EXTENSION_GAIN
     if gains:
         j = max(gains, key=lambda i: gains[i])
         if gains[j] >= QUOTE_EXTENSION_GAIN:
-            start, end = min(start, rows[j]["start"]), max(end, rows[j]["end"])
+            start, end = min(start, rows[j].start), max(end, rows[j].end)
     return start, end
 
 
 def make_quotes(reader: IndexReader, ranked: list[Scored], terms: list[Term] | None = None) -> list[Quote]:
     """Materialise scored passages as `Quote`s with their best sentence(s) and speakers.
 
-    Two queries for all of them (passages with their sentences, the key terms those sentences
+    Two reads for all of them (passages with their sentences, the key terms those sentences
     hold), not three per quote.
     """
     if not ranked:
         return []
     terms = terms or []
-    sentences: dict[int, list[Row]] = {s.passage_id: [] for s in ranked}
-    marks, ids = in_list(sentences)
-    for r in reader.query(
-        "SELECT s.*, p.text AS passage_text, p.article_id, p.paragraph, p.kind, p.section FROM passages p "
-        f"JOIN sentences s ON s.passage_id = p.id WHERE p.id IN ({marks}) ORDER BY p.id, s.position",
-        ids,
-    ):
-        sentences[r["passage_id"]].append(r)
+    passages = reader.passages(s.passage_id for s in ranked)
     # A quote extends only to a neighbour of its sentence: their terms are all it needs.
     near = []
     for scored in ranked:
-        rows = sentences[scored.passage_id]
+        rows = passages[scored.passage_id].sentences
         if len(rows) > 1:
-            pos = next(i for i, r in enumerate(rows) if r["id"] == scored.sentence_id)
-            near += [r["id"] for r in rows[max(0, pos - 1) : pos + 2]]
+            pos = next(i for i, r in enumerate(rows) if r.id == scored.sentence_id)
+            near += [r.id for r in rows[max(0, pos - 1) : pos + 2]]
     held = _sentence_terms(reader, near, terms)
+    articles = reader.articles()
     quotes = []
     for scored in ranked:
-        rows = sentences[scored.passage_id]
-        p = s = next(r for r in rows if r["id"] == scored.sentence_id)  # the passage's columns are on every row
-        start, end = quote_span(scored, terms, rows, held)
+        p = passages[scored.passage_id]
+        s = next(r for r in p.sentences if r.id == scored.sentence_id)
+        start, end = quote_span(scored, terms, p.sentences, held)
         quotes.append(
             Quote(
-                passage_id=scored.passage_id,
-                text=p["passage_text"],
+                passage_id=p.id,
+                text=p.text,
                 quote_start=start,
                 quote_end=end,
                 score=scored.dense,
-                speaker=speaker_from_row(s),
-                article=article_meta(reader, p["article_id"]),
-                paragraph=p["paragraph"],
-                kind=p["kind"],
-                section=p["section"],
-                slots=tuple(r["slots"] for r in rows),
+                speaker=s.speaker,
+                article=articles[p.article_id],
+                paragraph=p.paragraph,
+                kind=p.kind,
+                section=p.section,
+                slots=tuple(r.slots for r in p.sentences),
                 speakers=tuple(
-                    f"{r['speaker']} {r['speaker_full'] or ''}" for r in rows if r["speaker_kind"] == "source"
+                    f"{r.speaker.name} {r.speaker.full_name or ''}" for r in p.sentences if r.speaker.kind == "source"
                 ),
             )
         )
     return quotes
+
+
+def source_quotes(reader: IndexReader, name: str, limit: int) -> list[Quote]:
+    """The sentences attributed to a speaker found by name, full name or acronym, as quotes."""
+    articles = reader.articles()
+    return [
+        Quote(
+            passage_id=q.passage.id,
+            text=q.passage.text,
+            quote_start=q.sentence.start,
+            quote_end=q.sentence.end,
+            score=1.0,
+            speaker=q.sentence.speaker,
+            article=articles[q.passage.article_id],
+            paragraph=q.passage.paragraph,
+            kind=q.passage.kind,
+            section=q.passage.section,
+        )
+        for q in reader.quotes_by(name, limit)
+    ]

@@ -23,9 +23,8 @@ from telegram.constants import ChatAction, ChatType, ParseMode
 from telegram.error import TelegramError
 from telegram.ext import ApplicationHandlerStop
 
-from bot.engine import Engine
+from bot.engine import LIST_ARTICLES, LIST_SPEAKERS, Engine
 from bot.errors import IndexUnavailable, ReportBotError
-from bot.index import views
 from bot.retrieval.answers import Answer
 from bot.retrieval.decision import load_model
 from bot.telegram import format as fmt
@@ -265,7 +264,7 @@ async def answer_question(message: Message, context: Context, question: str) -> 
 def _ask(engine: Engine, question: str, k: int | None) -> tuple[Answer, str]:
     """Answer and the index version it came from (run in a worker thread)."""
     answer = engine.answer(question, k)
-    return answer, engine.reader.version
+    return answer, engine.version
 
 
 async def button(update: Update, context: Context) -> None:
@@ -281,13 +280,11 @@ async def button(update: Update, context: Context) -> None:
     if press.action == "more":
         await query.answer()
         async with typing(context, message.chat_id):
-            k = press.number + engine.settings.top_k
-            answer, version = await asyncio.to_thread(_ask, engine, asked.question, k)
-        extra = answer.quotes[press.number :]
-        more = Asked(asked.question, tuple(extra), press.number + len(extra), version)
-        last = len(answer.quotes) < press.number + engine.settings.top_k
-        blocks = fmt.answer_blocks(answer, press.number, engine.wording())
-        sent = await send_blocks(message, blocks, more if extra else None, not last)
+            following = await asyncio.to_thread(engine.more, asked.question, press.number)
+        extra = following.quotes
+        more = Asked(asked.question, tuple(extra), press.number + len(extra), following.version)
+        blocks = fmt.answer_blocks(following.answer, press.number, engine.wording())
+        sent = await send_blocks(message, blocks, more if extra else None, not following.last)
         if sent is not None and extra:
             remember(u.chat_data(context), sent.message_id, more)
         return
@@ -301,7 +298,7 @@ async def button(update: Update, context: Context) -> None:
         text = fmt.source_html(quote.article, quote.paragraph, quote.kind, passages)
         await send_blocks(message, [text])
         return
-    rows, version = await asyncio.to_thread(lambda: (engine.paragraph_context(quote.passage_id), engine.reader.version))
+    rows, version = await asyncio.to_thread(lambda: (engine.context(quote.passage_id), engine.version))
     if version != asked.version:
         await query.answer("The index was rebuilt since this answer. Please ask again.", show_alert=True)
         return
@@ -314,8 +311,8 @@ async def sources(update: Update, context: Context) -> None:
     engine = u.engine(context)
     articles, total, publishers = await asyncio.to_thread(
         lambda: (
-            engine.articles(views.LIST_ARTICLES),
-            engine.reader.manifest.counts.get("articles", 0),
+            engine.articles(LIST_ARTICLES),
+            engine.about().articles,
             engine.publishers(),
         )
     )
@@ -331,7 +328,7 @@ async def who(update: Update, context: Context) -> None:
         await send_blocks(u.message(update), fmt.quotes_by_blocks(name, quotes))
     else:
         speakers, words, total = await asyncio.to_thread(
-            lambda: (engine.speakers(views.LIST_SPEAKERS), engine.wording(), engine.speaker_count())
+            lambda: (engine.speakers(LIST_SPEAKERS), engine.wording(), engine.speaker_count())
         )
         await send_blocks(u.message(update), fmt.speakers_blocks(speakers, words, total))
 
@@ -339,8 +336,7 @@ async def who(update: Update, context: Context) -> None:
 async def about(update: Update, context: Context) -> None:
     """The model, when the index was built, and what it holds."""
     engine = u.engine(context)
-    reader, words = await asyncio.to_thread(lambda: (engine.reader, engine.wording()))
-    m = reader.manifest
+    m, words = await asyncio.to_thread(lambda: (engine.about(), engine.wording()))
     counts = ", ".join(f"{n} {name}" for name, n in sorted(m.counts.items()))
     model = load_model()
     threshold = engine.settings.answer_threshold if engine.settings.answer_threshold is not None else model.threshold
@@ -348,8 +344,8 @@ async def about(update: Update, context: Context) -> None:
         "<b>About this bot</b>\n"
         f"<b>Model:</b> {html.escape(m.model)} ({m.dimension} dimensions)\n"
         f"<b>Index built:</b> {html.escape(m.built_at)} in {m.build_seconds:.1f} s\n"
-        f"<b>Index version:</b> {html.escape(reader.version)}\n"
-        f"<b>Articles:</b> {m.counts.get('articles', 0)}\n"
+        f"<b>Index version:</b> {html.escape(m.version)}\n"
+        f"<b>Articles:</b> {m.articles}\n"
         f"<b>Holds:</b> {html.escape(counts)}\n"
         f"<b>Answers:</b> {engine.settings.top_k} passages; decision model {html.escape(model.version)}: "
         f"below a confidence of {threshold:.2f} the bot says {words.the} {words.does} not answer."
@@ -363,9 +359,9 @@ async def reload(update: Update, context: Context) -> None:
         await u.message(update).reply_text("Only the bot's admins can reload the index.")
         return
     engine = u.engine(context)
-    reader = await asyncio.to_thread(engine.reload)
-    counts = ", ".join(f"{n} {name}" for name, n in sorted(reader.manifest.counts.items()))
-    await u.message(update).reply_text(f"Index re-opened: version {reader.version} ({counts}).")
+    facts = await asyncio.to_thread(engine.reload)
+    counts = ", ".join(f"{n} {name}" for name, n in sorted(facts.counts.items()))
+    await u.message(update).reply_text(f"Index re-opened: version {facts.version} ({counts}).")
 
 
 async def unknown_command(update: Update, context: Context) -> None:
