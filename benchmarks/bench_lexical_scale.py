@@ -52,8 +52,8 @@ from synthetic_corpus import _Writer, misspell
 
 from bot.index.postings import TABLES, LexicalIndex, write_segment
 from bot.index.writer import _SCHEMA
+from bot.retrieval.fusion import PASSAGE_CANDIDATES, SENTENCE_CANDIDATES, coverages
 from bot.retrieval.lexical import FUZZY_CUTOFF, Lexicon, key_terms
-from bot.retrieval.search import PASSAGE_CANDIDATES, SENTENCE_CANDIDATES, coverages
 
 _SENTENCE_END = re.compile(r"(?<=[.!?\"])\s+(?=[A-Z\"])")
 #: HNSW efSearch=64 search p50 at 1M when no scale result is at hand (docs/performance.md).

@@ -20,17 +20,10 @@ from bot.index.reader import IndexReader, open_reader
 from bot.index.records import ArticleCount, IndexFacts, Paragraph, PublisherCount, SpeakerCount
 from bot.retrieval.answers import Answer, Quote
 from bot.retrieval.decision import QuestionShape, Verdict, analyse, decide
+from bot.retrieval.fusion import Retrieval
 from bot.retrieval.lexical import Term, lexicon
-from bot.retrieval.search import (
-    ANSWER_ENTITIES,
-    SPEAKER_CANDIDATES,
-    Retrieval,
-    Scored,
-    make_quotes,
-    prefer_speaker,
-    rank_passages,
-    source_quotes,
-)
+from bot.retrieval.quotes import make_quotes, source_quotes
+from bot.retrieval.search import ANSWER_ENTITIES, SPEAKER_CANDIDATES, Scored, prefer_speaker, rank_passages
 from bot.settings import Settings, get_settings
 from bot.text.language import non_english
 from bot.text.passages import SPLITTER_VERSION

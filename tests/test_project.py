@@ -7,6 +7,7 @@ import subprocess
 import sys
 
 import bot
+from bot.__main__ import parser as bot_parser
 from bot.cli import add as add_cli
 from bot.cli import attribute as attribute_cli
 from bot.cli import build as build_cli
@@ -48,6 +49,7 @@ def test_every_cli_option_has_help_and_is_in_the_readme():
         add_cli.parser(),
         evaluate_cli.parser(),
         attribute_cli.parser(),
+        bot_parser(),
     ):
         for action in parser._actions:
             assert action.help, f"{action.option_strings} has no help"

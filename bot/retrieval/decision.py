@@ -282,7 +282,7 @@ def features(
     reader: IndexReader, shape: QuestionShape, ranked: list[Scored], quotes: list[Quote], terms: list[Term]
 ) -> dict[str, float]:
     """The evidence for and against answering with the best passage, as named numbers."""
-    from bot.retrieval.search import coverages
+    from bot.retrieval.fusion import coverages
 
     f = dict.fromkeys(FEATURES, 0.0)
     f["words"] = math.log1p(len(shape.words))

@@ -1,12 +1,14 @@
 """Thin async handlers: each asks the engine (off the event loop) and formats what it gets.
 
-The engine and the access rules live in `application.bot_data` (set by `app.build_application`).
+The engine, the access rules and the shared state live in `application.bot_data` (set by
+`app.build_application`), read with their types through `bot/telegram/updates.py`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import html
 import logging
 from collections.abc import AsyncIterator
@@ -108,6 +110,21 @@ async def send_blocks(
     return sent
 
 
+async def once(update: Update, context: Context) -> None:
+    """Handle each update once across all workers: a redelivered one is dropped before anything runs.
+
+    Telegram resends a webhook call it saw no answer to, and the reverse proxy may hand the resend
+    to another worker. The key is the update id and a hash of the update: Telegram may reuse an id
+    after a week without updates (and the test emulator does after a restart), never with the same
+    content.
+    """
+    digest = hashlib.sha256(update.to_json().encode()).hexdigest()[:32]
+    state = u.state(context)
+    if not await state.call(state.first_time, f"{update.update_id}:{digest}"):
+        log.info("update %s was delivered again; already handled", update.update_id)
+        raise ApplicationHandlerStop
+
+
 async def gate(update: Update, context: Context) -> None:
     """Refuse everyone not on the allowlist, and throttle floods, before any other handler runs."""
     if u.access(context).allows(update):
@@ -142,7 +159,7 @@ async def _throttle(update: Update, context: Context) -> None:
     message = update.effective_message
     if update.message and u.chat(update).type != ChatType.PRIVATE and not _addressed(update.message, context):
         return  # group chatter the bot ignores anyway is not counted
-    verdict = guard.check(user.id)
+    verdict = await guard.check(user.id)
     if verdict is Verdict.ALLOW:
         return
     log.info("throttled user %s (%s)", user.id, verdict.value)
@@ -258,7 +275,7 @@ async def answer_question(message: Message, context: Context, question: str) -> 
     words = engine.wording()  # the reader _ask just used: a stat, no reopening
     sent = await send_blocks(message, fmt.answer_blocks(answer, 0, words), asked if answer.quotes else None)
     if sent is not None and answer.quotes:
-        remember(u.chat_data(context), sent.message_id, asked)
+        await remember(u.state(context), sent.chat_id, sent.message_id, asked)
 
 
 def _ask(engine: Engine, question: str, k: int | None) -> tuple[Answer, str]:
@@ -272,7 +289,7 @@ async def button(update: Update, context: Context) -> None:
     query = u.callback_query(update)
     press = parse(query.data)
     message = query.message if isinstance(query.message, Message) else None
-    asked = recall(u.chat_data(context), message.message_id) if (press and message) else None
+    asked = await recall(u.state(context), message.chat_id, message.message_id) if (press and message) else None
     if press is None or message is None or asked is None:
         await query.answer("This button has expired. Please ask the question again.", show_alert=True)
         return
@@ -286,7 +303,7 @@ async def button(update: Update, context: Context) -> None:
         blocks = fmt.answer_blocks(following.answer, press.number, engine.wording())
         sent = await send_blocks(message, blocks, more if extra else None, not following.last)
         if sent is not None and extra:
-            remember(u.chat_data(context), sent.message_id, more)
+            await remember(u.state(context), sent.chat_id, sent.message_id, more)
         return
     quote = asked.quote(press.number)
     if quote is None:

@@ -18,6 +18,7 @@ from telegram.ext import ContextTypes
 from bot.engine import Engine
 from bot.telegram.access import Access
 from bot.telegram.flood import FloodGuard
+from bot.telegram.shared import SharedState
 
 if TYPE_CHECKING:
     from telegram.ext import Application, ExtBot, JobQueue, Updater
@@ -59,11 +60,6 @@ def inline_query(update: Update) -> InlineQuery:
     return _present(update.inline_query, "inline query")
 
 
-def chat_data(context: Context) -> dict[Any, Any]:
-    """The chat's memory (None only for updates outside any chat, such as inline queries)."""
-    return _present(context.chat_data, "chat data")
-
-
 def updater(app: App) -> Updater:
     """The application's updater (None only when built with `.updater(None)`, which `app` never does)."""
     return _present(app.updater, "updater")
@@ -89,3 +85,8 @@ def access(context: Context) -> Access:
 def flood(context: Context) -> FloodGuard:
     """The per-user flood guard."""
     return _typed(context, "flood", FloodGuard)
+
+
+def state(context: Context) -> SharedState:
+    """The state the bot's workers share (handled updates, flood counts, answers behind buttons)."""
+    return _typed(context, "state", SharedState)
