@@ -12,6 +12,7 @@ import re
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 
 from bot.embedding.embedder import Embedder
@@ -237,12 +238,12 @@ class Engine:
         return self.reader.examples(n)
 
 
-_default: Engine | None = None
+@cache
+def default_engine() -> Engine:
+    """The process-wide engine built from the settings, made on first use (`default_engine.cache_clear()` drops it)."""
+    return Engine()
 
 
 def answer(question: str, k: int | None = None) -> Answer:
-    """Answer with the process-wide engine built from the settings."""
-    global _default
-    if _default is None:
-        _default = Engine()
-    return _default.answer(question, k)
+    """Answer with the process-wide engine built from the settings (`bot.answer`)."""
+    return default_engine().answer(question, k)
