@@ -34,11 +34,11 @@ from measure import load_average  # noqa: E402
 from synthetic_corpus import generate  # noqa: E402
 
 from bot.build import build_index, passage_embedding_text, sentence_embedding_text  # noqa: E402
-from bot.corpus import load_corpus  # noqa: E402
-from bot.embedder import Embedder  # noqa: E402
-from bot.embedding_cache import EmbeddingCache, cache_key  # noqa: E402
-from bot.passages import split_article  # noqa: E402
+from bot.corpus.articles import load_corpus  # noqa: E402
+from bot.embedding.cache import EmbeddingCache, cache_key  # noqa: E402
+from bot.embedding.embedder import Embedder  # noqa: E402
 from bot.settings import Settings  # noqa: E402
+from bot.text.passages import split_article  # noqa: E402
 
 BACKEND = "onnx"
 

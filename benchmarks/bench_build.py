@@ -35,8 +35,8 @@ PLACES = ["Idlib", "Hama", "Homs", "Aleppo", "Latakia", "Raqqa", "Deir ez-Zor", 
 
 def synthetic_corpus(dest: Path, passages: int, seed: int = 7) -> Path:
     """Articles of paragraphs recombined from the seed corpus, about `passages` paragraphs in all."""
-    from bot.corpus import load_corpus
-    from bot.sentences import sentence_spans
+    from bot.corpus.articles import load_corpus
+    from bot.text.sentences import sentence_spans
 
     rng = random.Random(seed)
     sentences = [
@@ -69,8 +69,8 @@ def synthetic_corpus(dest: Path, passages: int, seed: int = 7) -> Path:
 def texts_of(corpus: Path) -> tuple[list[str], int]:
     """Every distinct text a build of `corpus` embeds (passages, then sentences) and the passage count."""
     from bot.build import passage_embedding_text, sentence_embedding_text
-    from bot.corpus import load_corpus
-    from bot.passages import split_article
+    from bot.corpus.articles import load_corpus
+    from bot.text.passages import split_article
 
     passages, sentences = [], []
     for article in load_corpus(corpus).articles:
@@ -82,12 +82,15 @@ def texts_of(corpus: Path) -> tuple[list[str], int]:
 
 
 def _parser():
-    """`bot.parse` with its model loaded, or None for a tree whose attribution parses nothing."""
+    """`bot.text.parse` with its model loaded, or None for a tree whose attribution parses nothing."""
     import importlib
 
-    if not (ROOT / "bot" / "parse.py").is_file():
+    for path, name in (("bot/text/parse.py", "bot.text.parse"), ("bot/parse.py", "bot.parse")):
+        if (ROOT / path).is_file():
+            parse = importlib.import_module(name)
+            break
+    else:
         return None
-    parse = importlib.import_module("bot.parse")
     parse.nlp()
     return parse
 
@@ -100,7 +103,7 @@ def main() -> None:
     args = p.parse_args()
 
     from bot.build import build_index
-    from bot.embedder import Embedder
+    from bot.embedding.embedder import Embedder
     from bot.settings import BUNDLED_MODEL
 
     work = Path(tempfile.mkdtemp(prefix="bench-build-"))

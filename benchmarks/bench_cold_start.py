@@ -29,7 +29,7 @@ QUESTION = "How many Russian air strikes were counted over Idlib and Hama?"
 
 FLOOR = """
 import sys
-from bot.embedder import Embedder
+from bot.embedding.embedder import Embedder
 from bot.settings import Settings
 e = Embedder.from_settings(Settings(_env_file=None, embedding_backend=sys.argv[1]))
 print(e.encode([sys.argv[2]])[0][0], flush=True)
@@ -56,7 +56,7 @@ def main() -> None:
     args = p.parse_args()
 
     from bot.build import build_index
-    from bot.embedder import Embedder
+    from bot.embedding.embedder import Embedder
     from bot.settings import Settings
 
     work = Path(tempfile.mkdtemp(prefix="bench-cold-"))

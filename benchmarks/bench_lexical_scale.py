@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
 """The lexical side at scale: BM25 and key-term lookups over 1,000,000 synthetic passages and sentences.
 
-Fills an SQLite store with the real schema of `bot/store.py` (its triggers fill `passages_fts`
+Fills an SQLite store with the real schema of `bot/index/store.py` (its triggers fill `passages_fts`
 and `sentences_fts`) from `benchmarks/synthetic_corpus.py` text, writes FTS5's postings as
-arrays as a build above LEXICAL_POSTINGS_THRESHOLD does (`bot/lexical_index.py`), then times per
+arrays as a build above LEXICAL_POSTINGS_THRESHOLD does (`bot/index/postings.py`), then times per
 question what the engine's lexical side does, through the engine's own `Lexicon`:
 
 - key terms: `Lexicon.terms` (each key term's rows and IDF),
@@ -21,7 +21,7 @@ terms match, as they do on a real corpus).
 A real corpus of that size has hundreds of thousands of distinct words, the synthetic text about
 a thousand: `--vocabulary N` (default 300,000) rewrites passages so that N pseudo-words (a third
 written capitalised, as names) join the index. Questions holding a word the index lacks then time
-the two paths such words take in `Lexicon.terms`: typo matching (`bot/spelling.py`, before:
+the two paths such words take in `Lexicon.terms`: typo matching (`bot/retrieval/spelling.py`, before:
 `difflib.get_close_matches` over the whole vocabulary) and the derived-name check (the written
 forms kept with the postings, before: a GLOB scan of every passage's text); both must agree.
 
@@ -50,10 +50,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from measure import RESULTS, dev_questions, load_average, median, pct, report
 from synthetic_corpus import _Writer, misspell
 
-from bot.lexical import FUZZY_CUTOFF, Lexicon, key_terms
-from bot.lexical_index import TABLES, LexicalIndex, write_segment
-from bot.search import PASSAGE_CANDIDATES, SENTENCE_CANDIDATES, coverages
-from bot.store import _SCHEMA
+from bot.index.postings import TABLES, LexicalIndex, write_segment
+from bot.index.writer import _SCHEMA
+from bot.retrieval.fusion import PASSAGE_CANDIDATES, SENTENCE_CANDIDATES, coverages
+from bot.retrieval.lexical import FUZZY_CUTOFF, Lexicon, key_terms
 
 _SENTENCE_END = re.compile(r"(?<=[.!?\"])\s+(?=[A-Z\"])")
 #: HNSW efSearch=64 search p50 at 1M when no scale result is at hand (docs/performance.md).
@@ -241,7 +241,7 @@ class _Count:
 
 
 class StoreOnly:
-    """What `Lexicon` reads of an `IndexReader`, over a bare store (the vectors are not needed here)."""
+    """What `Lexicon` reads of an `EmbeddedReader`, over a bare store (the vectors are not needed here)."""
 
     def __init__(self, path: Path, passages: int, lexical: dict[str, LexicalIndex] | None) -> None:
         self.db = sqlite3.connect(f"file:{path}?mode=ro&immutable=1", uri=True)
@@ -279,7 +279,7 @@ def lexical_query(lex: Lexicon, question: str, candidates: list[int], sentence_i
 
 def embedding_times(questions: list[str]) -> list[float]:
     """Seconds to embed each question with the engine's default backend (ONNX)."""
-    from bot.embedder import Embedder
+    from bot.embedding.embedder import Embedder
     from bot.settings import BUNDLED_MODEL
 
     embedder = Embedder(BUNDLED_MODEL, backend="onnx")

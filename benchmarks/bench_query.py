@@ -50,7 +50,7 @@ def main() -> None:
     args = p.parse_args()
 
     from bot.build import build_index
-    from bot.embedder import Embedder
+    from bot.embedding.embedder import Embedder
     from bot.engine import Engine
     from bot.settings import BUNDLED_MODEL, Settings
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Cost of the answer-slot check (`bot/slot_check.py`): load time and time per question.
+"""Cost of the answer-slot check (`bot/retrieval/slot_check.py`): load time and time per question.
 
 Load: a fresh process imports the module and scores one pair (import + onnxruntime session +
 tokenizer). Per question: one `score(question, sentences)` call with 1, 3 and 5 news-length
@@ -44,7 +44,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=50)
     args = parser.parse_args()
     code = (
-        "import time; t = time.perf_counter(); from bot.slot_check import SlotCheck; "
+        "import time; t = time.perf_counter(); from bot.retrieval.slot_check import SlotCheck; "
         "c = SlotCheck(); c.score('How many buses?', ['38 buses were withdrawn.']); "
         "print(time.perf_counter() - t)"
     )
@@ -53,7 +53,7 @@ def main() -> None:
         for _ in range(3)
     ]
     print(f"load (import + session + first score), 3 fresh processes: {', '.join(f'{s:.2f}' for s in loads)} s")
-    from bot.slot_check import SlotCheck
+    from bot.retrieval.slot_check import SlotCheck
 
     check = SlotCheck()
     check.score(QUESTION, SENTENCES)

@@ -40,7 +40,10 @@ sys.path.insert(0, sys.argv[1])
 sys.path.insert(0, sys.argv[1] + "/benchmarks")
 from bench_build import texts_of
 from bot.build import build_index
-from bot.embedder import Embedder
+try:  # the pipeline layout; trees before it kept bot/embedder.py
+    from bot.embedding.embedder import Embedder
+except ImportError:
+    from bot.embedder import Embedder
 from bot.settings import Settings
 
 corpus, work, stage = Path(sys.argv[2]), Path(sys.argv[3]), sys.argv[4]

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """The browsing views at scale: /start, /who, /who NAME, /sources and --speakers over 1,000,000 passages.
 
-Fills an SQLite store with the real schema of `bot/store.py` and `bot/views.py` from
+Fills an SQLite store with the real schema of `bot/index/store.py` and `bot/index/views.py` from
 `benchmarks/synthetic_corpus.py` articles, each loaded and split by the real pipeline
 (`parse_article`, `split_article`: real sentences, real attribution, so real speakers), then runs
 the build-time step that keeps the view tables (`views.refresh`: once in full, once as an
@@ -44,14 +44,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from measure import median, pct, report
 from synthetic_corpus import _Writer
 
-from bot import views
-from bot.corpus import parse_article
+from bot.corpus.articles import parse_article
 from bot.engine import Engine
-from bot.passages import split_article
+from bot.index import views
+from bot.index.writer import _SCHEMA
 from bot.settings import Settings
-from bot.store import _SCHEMA
 from bot.telegram import format as fmt
 from bot.terminal import format_sources, format_speakers
+from bot.text.passages import split_article
 
 CHUNK = 200  # articles per worker task
 
@@ -226,7 +226,7 @@ def replicate(source: Path, path: Path, times: int) -> dict[str, Any]:
 
 
 class StoreReader:
-    """What the views and `article_meta` read of an `IndexReader`: `query` and the manifest's counts."""
+    """What the views and `article_meta` read of an `EmbeddedReader`: `query` and the manifest's counts."""
 
     def __init__(self, path: Path) -> None:
         self.db = sqlite3.connect(f"file:{path.resolve()}?mode=ro&immutable=1", uri=True, cached_statements=512)

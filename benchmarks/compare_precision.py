@@ -6,7 +6,7 @@ asks every set at once: the shared dev questions (seed corpus), tests/data/multi
 excerpt and the answerability sets over PolNeAR articles (each over the articles it names).
 
 Each set's corpus is indexed once per precision (the onnx backend, the same code path the product
-runs), then every question goes through `Engine.answer` and `bot.evaluation.judge`, so the figures
+runs), then every question goes through `Engine.answer` and `bot.evaluation.questions.judge`, so the figures
 are those of `scripts/evaluate.py`. Attribution does not embed, so PolNeAR attribution is
 unchanged by construction (the build's speakers come from the parse, not from vectors).
 
@@ -27,9 +27,9 @@ sys.path.insert(0, str(ROOT))
 from benchmarks.measure import load_average, report  # noqa: E402
 from bot.build import build_index  # noqa: E402
 from bot.cli.evaluate import set_corpus  # noqa: E402
-from bot.embedder import Embedder  # noqa: E402
+from bot.embedding.embedder import Embedder  # noqa: E402
 from bot.engine import Engine  # noqa: E402
-from bot.evaluation import evaluate, load_questions  # noqa: E402
+from bot.evaluation.questions import evaluate, load_questions  # noqa: E402
 from bot.settings import BUNDLED_MODEL, Settings  # noqa: E402
 
 SHARED = ROOT.parent / "shared"

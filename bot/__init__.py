@@ -14,11 +14,11 @@ from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from bot.answer import Answer, Quote
-    from bot.attribution import Speaker
     from bot.engine import Engine, answer
     from bot.errors import IndexUnavailable, ReportBotError
+    from bot.retrieval.answers import Answer, Quote
     from bot.settings import Settings
+    from bot.text.attribution import Speaker
 
 # OpenMP threads (torch's and FAISS's) that busy-wait between parallel regions turn a 10 ms query
 # embedding into ~1 s when the cores are shared (measured at load 8 on 2 cores: 1,218 ms vs
@@ -27,9 +27,9 @@ if TYPE_CHECKING:
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 _WHERE = {
-    "Answer": "bot.answer",
-    "Quote": "bot.answer",
-    "Speaker": "bot.attribution",
+    "Answer": "bot.retrieval.answers",
+    "Quote": "bot.retrieval.answers",
+    "Speaker": "bot.text.attribution",
     "Engine": "bot.engine",
     "answer": "bot.engine",
     "IndexUnavailable": "bot.errors",

@@ -21,24 +21,25 @@ from pathlib import Path
 
 from filelock import FileLock, Timeout
 
-from bot.corpus import Article, FileStat, corpus_files, load_corpus
-from bot.embedder import Embedder
-from bot.embedding_cache import CACHE_FILE, EmbeddingCache, cache_key, count_uncached
+from bot.corpus.articles import Article, FileStat, corpus_files, load_corpus
+from bot.embedding.cache import CACHE_FILE, EmbeddingCache, cache_key, count_uncached
+from bot.embedding.embedder import Embedder
 from bot.errors import IndexUnavailable, ReportBotError, disk_full, storage_error
-from bot.passages import SPLITTER_VERSION, Passage, split_article
-from bot.slots import sentence_slots
-from bot.store import (
+from bot.index.manifest import (
     MANIFEST,
     SCHEMA_VERSION,
     STORE,
     VERSIONS,
-    IndexWriter,
     Manifest,
     current_version,
     live_manifest,
     prune_versions,
 )
-from bot.vector_index import IndexPolicy
+from bot.index.vectors import IndexPolicy
+from bot.index.writer import IndexWriter
+from bot.settings import Settings, get_settings
+from bot.text.passages import SPLITTER_VERSION, Passage, split_article
+from bot.text.slots import sentence_slots
 
 log = logging.getLogger(__name__)
 
@@ -235,6 +236,11 @@ def _nothing_to_index(corpus_dir: Path, skipped: list[str]) -> None:
     )
 
 
+def live_version(index_dir: Path) -> str | None:
+    """Name of the live index version, or None when there is none (no folder, no finished build)."""
+    return current_version(index_dir) if index_dir.is_dir() else None
+
+
 def live_hashes(index_dir: Path, model: str) -> dict[str, str] | None:
     """Article id → content hash of the live index, when an incremental build can start from it."""
     known = live_files(index_dir, model)
@@ -310,6 +316,7 @@ def build_index(
     index_policy: IndexPolicy | None = None,
     lexical_threshold: int | None = None,
     lock_wait: float | None = None,
+    settings: Settings | None = None,
 ) -> BuildReport:
     """Build (or refresh) the index of `corpus_dir` in `index_dir`.
 
@@ -322,8 +329,14 @@ def build_index(
     build); `index_policy` picks the FAISS index type (default: the FAISS_* settings) and
     `lexical_threshold` from how many rows BM25 postings are written as arrays (default:
     LEXICAL_POSTINGS_THRESHOLD). Raises `ReportBotError` when nothing could be indexed; a
-    partly bad corpus builds from what loads and lists the rest in `skipped`.
+    partly bad corpus builds from what loads and lists the rest in `skipped`. `settings` gives
+    those defaults (default: the process's settings).
     """
+    if index_policy is None or lexical_threshold is None or lock_wait is None:
+        settings = settings or get_settings()
+        index_policy = index_policy or IndexPolicy.from_settings(settings)
+        lexical_threshold = settings.lexical_postings_threshold if lexical_threshold is None else lexical_threshold
+        lock_wait = settings.build_lock_wait_seconds if lock_wait is None else lock_wait
     before = current_version(index_dir) if index_dir.is_dir() else None
     try:
         return _build_index(
@@ -366,19 +379,15 @@ def _build_index(
     full: bool,
     progress: Callable[[int, int], None] | None,
     notify: Callable[[str], None] | None,
-    index_policy: IndexPolicy | None,
-    lexical_threshold: int | None,
-    lock_wait: float | None,
+    index_policy: IndexPolicy,
+    lexical_threshold: int,
+    lock_wait: float,
 ) -> BuildReport:
     started = time.perf_counter()
     report = BuildReport()
     unreadable: list[tuple[Path, str]] = []
     if not any(corpus_files(corpus_dir, unreadable)):
         _nothing_to_index(corpus_dir, [f"{folder}/: cannot read folder ({why})" for folder, why in unreadable])
-    if lock_wait is None:
-        from bot.settings import get_settings
-
-        lock_wait = get_settings().build_lock_wait_seconds
     with _BuildLock(index_dir, wait=lock_wait, notify=notify):
         prune_versions(index_dir)  # leftovers of a killed build
         # Under the lock, so the live version cannot change between this look and the plan.
@@ -509,8 +518,8 @@ def _write_version(
     report: BuildReport,
     progress: Callable[[int, int], None] | None,
     started: float,
-    index_policy: IndexPolicy | None = None,
-    lexical_threshold: int | None = None,
+    index_policy: IndexPolicy,
+    lexical_threshold: int,
     notify: Callable[[str], None] | None = None,
 ) -> None:
     unparsed = [a.meta.id for a in plan.to_insert if not a.parsed]

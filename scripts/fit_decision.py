@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""Fit the answer/decline decision (`bot/decision_model.json`) on the PolNeAR training questions.
+"""Fit the answer/decline decision (`bot/data/decision_model.json`) on the PolNeAR training questions.
 
     python scripts/fit_decision.py [--write] [QUESTIONS.jsonl ...]
 
@@ -35,8 +35,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bot.cli.evaluate import default_index, set_corpus  # noqa: E402
-from bot.decision import FEATURES, MODEL_FILE, analyse, features  # noqa: E402
-from bot.evaluation import EVAL_DEPTH, _norm, load_questions  # noqa: E402
+from bot.evaluation.questions import EVAL_DEPTH, _norm, load_questions  # noqa: E402
+from bot.retrieval.decision import FEATURES, MODEL_FILE, analyse, features  # noqa: E402
 
 TRAIN = sorted((ROOT / "tests" / "data" / "answerability").glob("train_*.jsonl"))
 POLNEAR_TRAIN = ROOT.parent / "shared" / "polnear" / "train" / "corpus"
@@ -47,7 +47,7 @@ VERSION = "answerability-lr-1"
 def collect(paths: list[Path], articles: Path) -> list[dict]:
     """Features, label and retrieval rank of every question of the training sets."""
     from bot.build import build_index
-    from bot.embedder import Embedder
+    from bot.embedding.embedder import Embedder
     from bot.engine import Engine
     from bot.settings import load_settings
 

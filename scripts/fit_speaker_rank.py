@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""Fit the "What did X say?" passage ranking (`bot/speaker_rank_model.json`) on the training questions.
+"""Fit the "What did X say?" passage ranking (`bot/data/speaker_rank_model.json`) on the training questions.
 
     python scripts/fit_speaker_rank.py [--write] [QUESTIONS.jsonl ...]
 
@@ -7,7 +7,7 @@ Each training set (default: tests/data/answerability/train_*.jsonl) is indexed o
 articles it names, as `scripts/fit_decision.py` does. Every answerable question that names a
 speaker (as `bot.decision.analyse` reads it, whatever its label) is run through the engine's own
 retrieval (`Engine.candidates`: the `SPEAKER_CANDIDATES` best passages), and each candidate gets the
-features of `bot/speaker_rank.py`, labelled by whether it holds an expected answer. Then:
+features of `bot/retrieval/speaker_rank.py`, labelled by whether it holds an expected answer. Then:
 
 - cross-validation by article (5 folds, no article in two folds): a logistic regression fitted on
   the other folds' candidates reorders the held-out fold's; hit@1 and hit@3 against the rule it
@@ -32,11 +32,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bot.cli.evaluate import default_index, set_corpus  # noqa: E402
-from bot.decision import analyse  # noqa: E402
-from bot.evaluation import _norm, load_questions  # noqa: E402
-from bot.search import prefer_speaker  # noqa: E402
-from bot.speaker_rank import FEATURES, MODEL_FILE, candidate_features  # noqa: E402
-from bot.store import in_list  # noqa: E402
+from bot.evaluation.questions import _norm, load_questions  # noqa: E402
+from bot.retrieval.decision import analyse  # noqa: E402
+from bot.retrieval.search import prefer_speaker  # noqa: E402
+from bot.retrieval.speaker_rank import FEATURES, MODEL_FILE, candidate_features  # noqa: E402
 
 TRAIN = sorted((ROOT / "tests" / "data" / "answerability").glob("train_*.jsonl"))
 POLNEAR_TRAIN = ROOT.parent / "shared" / "polnear" / "train" / "corpus"
@@ -46,7 +45,7 @@ VERSION = "speaker-rank-lr-1"
 def collect(paths: list[Path], articles: Path) -> list[dict]:
     """Per answerable question naming a speaker: its candidates' features, gold flags, rule order."""
     from bot.build import build_index
-    from bot.embedder import Embedder
+    from bot.embedding.embedder import Embedder
     from bot.engine import Engine
     from bot.settings import load_settings
 
@@ -71,8 +70,7 @@ def collect(paths: list[Path], articles: Path) -> list[dict]:
             ranked, terms = engine.candidates(reader, text, k, shape)
             if not ranked:
                 continue
-            marks, ids = in_list({s.passage_id for s in ranked})
-            texts = dict(reader.query(f"SELECT id, text FROM passages WHERE id IN ({marks})", ids, rows=False))
+            texts = {pid: p.text for pid, p in reader.passages([s.passage_id for s in ranked]).items()}
             expect = [_norm(e) for e in q["expect"]]
             gold = [any(e in _norm(texts[s.passage_id]) for e in expect) for s in ranked]
             rule = [s.passage_id for s in prefer_speaker(reader, ranked, shape.asked_speaker, len(ranked))]

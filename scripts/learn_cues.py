@@ -29,7 +29,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bot.corpus import body_of
+from bot.corpus.articles import body_of
 
 DATA = Path(__file__).resolve().parent.parent / "bot" / "data"
 LEXICON_VERSION = 2
@@ -37,7 +37,7 @@ LEXICON_VERSION = 2
 
 def learn_cues(split: Path, min_count: int, min_precision: float) -> dict:
     """The cue lexicon of one split, with the counts behind every entry."""
-    from bot.parse import parse
+    from bot.text.parse import parse
 
     gold = [json.loads(line) for line in (split / "gold.jsonl").open(encoding="utf-8")]
     cues = [g["cue"] for g in gold if g.get("cue")]

@@ -8,7 +8,7 @@ the number belongs to another noun.
 
 Data: the TRAIN question sets only (tests/data/answerability/train_a.jsonl, train_b.jsonl over
 PolNeAR train articles); dev.jsonl is never read here. Sentences are split as the index splits
-them (bot.passages.split_article). For each question the article's sentences are ranked by the
+them (bot.text.passages.split_article). For each question the article's sentences are ranked by the
 packaged bi-encoder (all-MiniLM-L6-v2), and pairs are:
 - positive: (question, the sentence holding an `expect` string);
 - negative: the top-ranked non-gold sentences of an answerable question, and the top-ranked
@@ -86,8 +86,8 @@ def load_questions() -> list[dict[str, Any]]:
 
 def article_sentences(stem: str) -> list[str]:
     """The article's sentences as the index splits them, each once, in reading order."""
-    from bot.corpus import load_article
-    from bot.passages import split_article
+    from bot.corpus.articles import load_article
+    from bot.text.passages import split_article
 
     article = load_article(POLNEAR_TRAIN / f"{stem}.md")
     seen: set[tuple[int, int]] = set()

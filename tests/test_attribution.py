@@ -7,10 +7,10 @@ import json
 
 import pytest
 
-from bot.attribution import DATA, Attributor, Speaker, cue_verbs, quote_mask
-from bot.corpus import load_article
-from bot.passages import split_article
-from bot.sentences import sentence_spans
+from bot.corpus.articles import load_article
+from bot.text.attribution import DATA, Attributor, Speaker, cue_verbs, quote_mask
+from bot.text.passages import split_article
+from bot.text.sentences import sentence_spans
 from tests.conftest import SEED_FILE
 
 
@@ -206,7 +206,7 @@ def test_quote_mask_reads_straight_curly_and_two_apostrophe_marks():
 
 
 def test_two_sources_in_one_sentence_each_clause_its_own_speaker():
-    from bot.corpus import parse_article
+    from bot.corpus.articles import parse_article
 
     text = (
         "Mr. Okafor said the plan was late, while Jana Brandt argued it was on time. "
@@ -254,7 +254,7 @@ def test_captions_are_the_publishers_with_their_credit():
 
 
 def test_paragraph_cap_leaves_the_rest_to_the_publisher_without_parsing(monkeypatch: pytest.MonkeyPatch):
-    import bot.attribution as attribution
+    import bot.text.attribution as attribution
 
     monkeypatch.setattr(attribution, "MAX_SENTENCES_PER_PARAGRAPH", 3)
     speakers = Attributor("Example News").paragraph([f"Item {i} was late, the clerk said." for i in range(6)])
@@ -262,7 +262,7 @@ def test_paragraph_cap_leaves_the_rest_to_the_publisher_without_parsing(monkeypa
 
 
 def test_time_budget_leaves_the_rest_to_the_publisher(monkeypatch: pytest.MonkeyPatch):
-    import bot.attribution as attribution
+    import bot.text.attribution as attribution
 
     monkeypatch.setattr(attribution, "ARTICLE_SECONDS", 0.0)
     speakers = attribute("Prices rose, the central bank said.", "Talks failed, Ahmed Karim told Reuters.")
@@ -273,8 +273,8 @@ def test_a_flood_of_reported_speech_in_one_paragraph_is_linear(monkeypatch: pyte
     """Issue [hardening] family 4: one paragraph of reported speech used to take quadratic time."""
     import time
 
-    import bot.attribution as attribution
-    from bot.corpus import parse_article
+    import bot.text.attribution as attribution
+    from bot.corpus.articles import parse_article
 
     monkeypatch.setattr(attribution, "MAX_SENTENCES_PER_PARAGRAPH", 50)
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from bot.build import build_index
-from bot.embedder import Embedder
+from bot.embedding.embedder import Embedder
 from tests.conftest import run_script
 
 NEW_ARTICLE = """---

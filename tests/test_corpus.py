@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.corpus import BlockKind, load_article, load_corpus, normalise_text
+from bot.corpus.articles import BlockKind, load_article, load_corpus, normalise_text
 from bot.errors import ArticleError
 from tests.conftest import RAW_SEED, SEED_FILE
 

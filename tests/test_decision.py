@@ -1,4 +1,4 @@
-"""The answer/decline decision (`bot/decision.py`): question analysis, slots, the shipped model."""
+"""The answer/decline decision (`bot/retrieval/decision.py`): question analysis, slots, the shipped model."""
 
 from __future__ import annotations
 
@@ -6,13 +6,13 @@ import json
 
 import pytest
 
-from bot.answer import Answer
-from bot.decision import FEATURES, MODEL_FILE, analyse, load_model, names_meet, speaker_words
 from bot.engine import Engine
-from bot.language import non_english
-from bot.slots import sentence_slots
+from bot.retrieval.answers import Answer
+from bot.retrieval.decision import FEATURES, MODEL_FILE, analyse, load_model, names_meet, speaker_words
 from bot.telegram.format import answer_blocks
 from bot.terminal import format_answer
+from bot.text.language import non_english
+from bot.text.slots import sentence_slots
 
 
 @pytest.mark.parametrize(

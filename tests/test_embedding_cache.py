@@ -11,9 +11,9 @@ from pathlib import Path
 import numpy as np
 
 from bot.build import build_index, used_cache_keys
-from bot.embedder import Embedder
-from bot.embedding_cache import CACHE_FILE
-from bot.store import VERSIONS, current_version
+from bot.embedding.cache import CACHE_FILE
+from bot.embedding.embedder import Embedder
+from bot.index.manifest import VERSIONS, current_version
 
 
 def cached_keys(index: Path) -> set[str]:

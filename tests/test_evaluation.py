@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 
 from bot.build import build_index
-from bot.embedder import Embedder
+from bot.embedding.embedder import Embedder
 from bot.engine import Engine
 from bot.errors import ReportBotError
-from bot.evaluation import evaluate, evaluate_attribution, load_questions
+from bot.evaluation.questions import evaluate, evaluate_attribution, load_questions
 from bot.settings import Settings
 from tests.conftest import ROOT, SEED_FILE, SHARED, dev_questions, run_script
 

@@ -19,13 +19,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.citation import source_line
 from bot.cli import add as add_cli
-from bot.corpus import load_article
+from bot.corpus.articles import load_article
+from bot.corpus.html import HtmlLimits, extract_html
+from bot.corpus.ingest import BlockedAddress, FetchPolicy, draft_from_url
+from bot.corpus.page_date import dateline_date, page_date
 from bot.errors import ArticleError, ReportBotError
-from bot.html_article import HtmlLimits, extract_html
-from bot.ingest import BlockedAddress, FetchPolicy, draft_from_url
-from bot.page_date import dateline_date, page_date
+from bot.text.citation import source_line
 
 LOOPBACK_ONLY = FetchPolicy(timeout=5, deadline=10, private_networks=(ipaddress.ip_network("127.0.0.1/32"),))
 PAGE = (
@@ -323,7 +323,7 @@ def test_slow_extraction_is_cut_off_at_the_time_budget():
 
 def test_figure_captions_are_placed_in_linear_time():
     """10,000 figures: captions placed in about a second (a scan per caption made this quadratic)."""
-    from bot.html_article import _with_captions
+    from bot.corpus.html import _with_captions
 
     blocks = [f"Paragraph {i} says something, he said." for i in range(10_000)]
     captions = [(blocks[i], f"Caption {i}", "Reuters") for i in range(10_000)]

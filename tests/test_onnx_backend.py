@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from bot.build import build_index
-from bot.embedder import Embedder
+from bot.embedding.embedder import Embedder
 from bot.engine import Engine
 from bot.errors import ConfigError, IndexUnavailable
 from bot.settings import BUNDLED_MODEL, Settings

@@ -1,4 +1,4 @@
-"""The PolNeAR scorer (`bot/polnear.py`): the four measures on a written article and gold, and a
+"""The PolNeAR scorer (`bot/evaluation/polnear.py`): the four measures on a written article and gold, and a
 short real run on the shared dev split when it is beside the checkout."""
 
 from __future__ import annotations
@@ -8,9 +8,16 @@ from pathlib import Path
 
 import pytest
 
-from bot.attribution import Speaker
-from bot.passages import BodySentence
-from bot.polnear import PolnearReport, content_words, evaluate_split, is_speech_cue, score_article, speaker_is
+from bot.evaluation.polnear import (
+    PolnearReport,
+    content_words,
+    evaluate_split,
+    is_speech_cue,
+    score_article,
+    speaker_is,
+)
+from bot.text.attribution import Speaker
+from bot.text.passages import BodySentence
 from tests.conftest import SHARED
 
 
@@ -104,7 +111,7 @@ def test_pronoun_hand_check_is_well_formed_and_at_least_80_percent_right():
 
 @pytest.mark.skipif(not (SHARED / "polnear" / "dev" / "gold.jsonl").exists(), reason="../shared/polnear not here")
 def test_pronoun_hand_check_points_at_dev_gold_pronouns():
-    from bot.polnear import load_gold
+    from bot.evaluation.polnear import load_gold
 
     gold = load_gold(SHARED / "polnear" / "dev")
     rows = [json.loads(line) for line in PRONOUN_CHECK.read_text(encoding="utf-8").splitlines() if line]

@@ -11,12 +11,12 @@ import re
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.answer import Answer, Quote
-from bot.attribution import Speaker
-from bot.corpus import ArticleMeta
+from bot.corpus.articles import ArticleMeta
 from bot.engine import Engine
+from bot.retrieval.answers import Answer, Quote
 from bot.telegram import format as fmt
 from bot.telegram.format import MAX_MESSAGE, tg_len
+from bot.text.attribution import Speaker
 from tests.test_telegram_format import check_html
 
 # Text as users and corpora send it: any code point (but lone surrogates, which no transport

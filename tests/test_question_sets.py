@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.corpus import split_front_matter
-from bot.evaluation import load_questions
+from bot.corpus.articles import split_front_matter
+from bot.evaluation.questions import load_questions
 
 ROOT = Path(__file__).resolve().parent.parent
 SETS = ROOT / "tests" / "data" / "answerability"
@@ -48,7 +48,7 @@ def _stems(split: str) -> tuple[str, ...]:
 
 @cache
 def _body(split: str, stem: str) -> str:
-    """An article's body after its front matter, read the way bot/corpus.py reads it."""
+    """An article's body after its front matter, read the way bot/corpus/articles.py reads it."""
     path = POLNEAR / split / "corpus" / f"{stem}.md"
     return split_front_matter(path.read_text(encoding="utf-8"), path)[1]
 

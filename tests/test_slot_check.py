@@ -1,4 +1,4 @@
-"""The shipped answer-slot check (bot/slot_check.py): it loads without torch, tells a sentence that
+"""The shipped answer-slot check (bot/retrieval/slot_check.py): it loads without torch, tells a sentence that
 fills the asked slot from one that only shares its words, matches its metadata, and takes any input.
 
 The examples are written here, not taken from the question sets it was trained on.
@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.slot_check import META_FILE, MODEL_FILE, MODELS_DIR, TOKENIZER_FILE, SlotCheck, default_slot_check
+from bot.retrieval.slot_check import META_FILE, MODEL_FILE, MODELS_DIR, TOKENIZER_FILE, SlotCheck, default_slot_check
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -81,7 +81,7 @@ def test_empty_and_long_input(check: SlotCheck) -> None:
 
 def test_scoring_does_not_load_torch() -> None:
     code = (
-        "import sys; from bot.slot_check import SlotCheck; "
+        "import sys; from bot.retrieval.slot_check import SlotCheck; "
         "print(SlotCheck().score('How many buses?', ['38 buses were withdrawn.'])); "
         "assert 'torch' not in sys.modules, 'torch was imported'"
     )

@@ -1,4 +1,4 @@
-"""The learned ranking for "What did X say?" (`bot/speaker_rank.py`): shipped model and behaviour."""
+"""The learned ranking for "What did X say?" (`bot/retrieval/speaker_rank.py`): shipped model and behaviour."""
 
 from __future__ import annotations
 
@@ -6,11 +6,11 @@ import json
 from pathlib import Path
 
 from bot.build import build_index
-from bot.decision import analyse
-from bot.embedder import Embedder
+from bot.embedding.embedder import Embedder
 from bot.engine import Engine
+from bot.retrieval.decision import analyse
+from bot.retrieval.speaker_rank import FEATURES, MODEL_FILE, candidate_features, load_model
 from bot.settings import Settings
-from bot.speaker_rank import FEATURES, MODEL_FILE, candidate_features, load_model
 
 
 def test_shipped_model_is_versioned_fitted_on_train_and_beats_the_rule_it_replaced():

@@ -1,4 +1,4 @@
-"""Typo matching (`bot/spelling.py`) picks exactly what difflib picks over the whole vocabulary."""
+"""Typo matching (`bot/retrieval/spelling.py`) picks exactly what difflib picks over the whole vocabulary."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import random
 import pytest
 
 from bot.engine import Engine
-from bot.lexical import FUZZY_CUTOFF, lexicon
-from bot.spelling import _SMALL_SLICE, CloseWords
+from bot.retrieval.lexical import FUZZY_CUTOFF, lexicon
+from bot.retrieval.spelling import _SMALL_SLICE, CloseWords
 from tests.conftest import benchmark_module
 
 misspell = benchmark_module("synthetic_corpus").misspell

@@ -134,7 +134,7 @@ def test_terminal_chat_has_line_editing_and_history(seed_index: Path, tmp_path: 
     import sys
     import time
 
-    from bot.onnx_encoder import default_cache_dir
+    from bot.embedding.onnx_encoder import default_cache_dir
     from tests.conftest import ROOT
 
     cache = tmp_path / "cache"

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.attribution import publisher_voice
-from bot.corpus import Article, BlockKind, load_article, load_corpus
-from bot.passages import split_article
+from bot.corpus.articles import Article, BlockKind, load_article, load_corpus
+from bot.text.attribution import publisher_voice
+from bot.text.passages import split_article
 from tests.conftest import ROOT, SEED_FILE, benchmark_module
 
 DATA = ROOT / "tests" / "data"

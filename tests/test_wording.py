@@ -1,5 +1,5 @@
 """One wording everywhere: "the report" for one article, "the articles" for several (README, the
-chat, the CLI and Telegram alike), from one helper, `bot.wording.wording`."""
+chat, the CLI and Telegram alike), from one helper, `bot.text.wording.wording`."""
 
 from __future__ import annotations
 
@@ -8,14 +8,14 @@ from pathlib import Path
 
 import pytest
 
-from bot.answer import Answer
-from bot.embedder import Embedder
+from bot.embedding.embedder import Embedder
 from bot.engine import Engine
+from bot.retrieval.answers import Answer
 from bot.settings import Settings
 from bot.telegram import format as fmt
 from bot.telegram.handlers import help_html
 from bot.terminal import chat, format_answer, help_text
-from bot.wording import wording
+from bot.text.wording import wording
 from tests.conftest import ROOT, run_script
 
 ANSWERED_SEED = "How many Russian air strikes were counted over Idlib and Hama?"

@@ -55,7 +55,7 @@ def main(argv: list[str] | None = None) -> int:
         settings = settings_from_args(args)
     except ReportBotError as exc:  # an invalid setting: one line, not a traceback
         return fail(exc)
-    from bot.ingest import FetchPolicy, add_to_corpus, apply_overrides, read_source
+    from bot.corpus.ingest import FetchPolicy, add_to_corpus, apply_overrides, read_source
 
     try:
         draft = read_source(args.source, FetchPolicy.from_settings(settings))
@@ -99,7 +99,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     pending = str(added.path) if added.status in ("added", "replaced") else None
     try:
-        from bot.embedder import Embedder
+        from bot.embedding.embedder import Embedder
 
         embedder = Embedder.from_settings(settings)
     except KeyboardInterrupt as exc:  # while the model loads: the file is written, the index is not

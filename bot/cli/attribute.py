@@ -33,7 +33,7 @@ def parser() -> argparse.ArgumentParser:
 
 def resolve(article: str, corpus_dir: Path) -> Path | None:
     """The file an argument names: a path, or an id (its path below the corpus without ending)."""
-    from bot.corpus import SUPPORTED_SUFFIXES
+    from bot.corpus.articles import SUPPORTED_SUFFIXES
 
     path = Path(article)
     if path.is_file():
@@ -54,7 +54,7 @@ def main(argv: list[str] | None = None) -> int:
         if path is None:
             print(f"error: no article file or id {args.article!r} (corpus: {settings.corpus_dir})", file=sys.stderr)
             return 1
-        from bot.passages import article_body_sentences
+        from bot.text.passages import article_body_sentences
 
         sentences = article_body_sentences(path, settings.corpus_dir)
     except ReportBotError as exc:

@@ -12,6 +12,7 @@ import hashlib
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 from bot.cli.common import command, fail, settings_from_args
 from bot.errors import ReportBotError
@@ -74,15 +75,15 @@ def default_index(corpus: Path) -> Path:
     return EVAL_INDEX_ROOT / f"{resolved.name}-{digest}"
 
 
-def set_corpus(questions: list[dict], source: Path, name: str) -> Path:
+def set_corpus(questions: list[dict[str, Any]], source: Path, name: str) -> Path:
     """A corpus folder of copies of the articles a question set names, built under the eval cache.
 
     The folder is named after the set and a digest of its articles, so a set is always evaluated
     over exactly its own articles (20-40 of PolNeAR's, not all 840) and the index is reused.
     Raises `BadQuestionSet` when a question names no article or one that `source` lacks.
     """
-    from bot.corpus import SUPPORTED_SUFFIXES
-    from bot.evaluation import BadQuestionSet
+    from bot.corpus.articles import SUPPORTED_SUFFIXES
+    from bot.evaluation.questions import BadQuestionSet
 
     stems = sorted({str(q["article"]) for q in questions if q.get("article")})
     if not stems:
@@ -120,12 +121,12 @@ def main(argv: list[str] | None = None) -> int:
     settings = settings_from_args(args)
     if args.mode:
         settings = settings.model_copy(update={"retrieval_mode": args.mode})
-    from bot.evaluation import evaluate, load_questions
+    from bot.evaluation.questions import evaluate, load_questions
 
     try:
         sets = [(path, load_questions(path)) for path in args.questions]
         from bot.build import build_index
-        from bot.embedder import Embedder
+        from bot.embedding.embedder import Embedder
         from bot.engine import Engine
 
         embedder = Embedder.from_settings(settings)
@@ -155,7 +156,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def polnear_main(args: argparse.Namespace) -> int:
     """`--polnear SPLIT`: the four attribution measures of PolNeAR's README on one split."""
-    from bot.polnear import evaluate_split
+    from bot.evaluation.polnear import evaluate_split
 
     settings = settings_from_args(args)
     split_dir = settings.polnear_dir / args.polnear

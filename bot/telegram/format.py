@@ -10,10 +10,10 @@ from __future__ import annotations
 import re
 from html import escape
 
-from bot.answer import Answer, Quote
-from bot.citation import UNKNOWN_DATE, human_date, source_line
-from bot.corpus import ArticleMeta
-from bot.wording import REPORT, Wording
+from bot.corpus.articles import ArticleMeta
+from bot.retrieval.answers import Answer, Quote
+from bot.text.citation import UNKNOWN_DATE, human_date, source_line
+from bot.text.wording import REPORT, Wording
 
 #: Telegram's limit on one message, in UTF-16 code units after entity parsing; we measure the raw
 #: HTML, which is never shorter, so a message that fits here fits there.

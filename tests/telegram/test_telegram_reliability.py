@@ -18,8 +18,8 @@ from test_telegram_e2e import ANSWERED, assert_telegram_html, text_of
 
 from bot.build import build_index
 from bot.engine import Engine
+from bot.index.manifest import VERSIONS, current_version
 from bot.settings import Settings
-from bot.store import VERSIONS, current_version
 from bot.telegram.flood import THROTTLE_TEXT
 from tests.conftest import SEED_CORPUS, run_script
 

@@ -1,0 +1,1 @@
+"""Embeddings: the sentence-transformers model (torch or ONNX Runtime) and the vector cache."""

@@ -1,0 +1,221 @@
+"""The embedding model on onnxruntime: an ONNX export made once, then run without torch.
+
+Why: `import sentence_transformers` (torch + transformers) costs ~5 s per process, while
+onnxruntime and tokenizers import in well under a second, and onnxruntime encodes faster on CPU.
+The export is made with `torch.onnx.export` from the same weights the torch backend loads, the
+first time it is needed, into the user's cache folder (shared by every index on the machine,
+keyed by the model's identity); later processes only read it.
+
+It reproduces what sentence-transformers does for all-MiniLM-L6-v2 (and other BERT-style models
+with mean pooling): WordPiece tokens truncated to `max_seq_length`, mean of the token vectors over
+the attention mask, L2 normalisation. Measured against sentence-transformers, the fp32 export gives
+the same vectors (cosine 1.00000), so an index built by either backend serves the other.
+
+int8 (the default precision): dynamic quantisation of the fp32 export's MatMul weights, per
+channel (`onnxruntime.quantization.quantize_dynamic`), but for the first three feed-forward output
+projections (`KEEP_FP32`), made once beside it. It embeds ~1.6x faster than fp32; its vectors
+differ slightly (mean cosine 0.995 to fp32), which cost 0.41 point of hit@1 and none of hit@3
+over 737 questions of five sets (benchmarks/compare_precision.py; quantising every MatMul was ~2x
+faster but lost 0.95 point of hit@3, over the 0.5 allowed). An int8 index records "#int8-v3" in
+its model name, so its vectors are never mixed with fp32 ones (nor with another quantisation's).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+if TYPE_CHECKING:
+    import onnxruntime
+
+log = logging.getLogger(__name__)
+
+#: Bump when the export changes, so that old exports in caches are not reused.
+EXPORT_VERSION = 1
+_INPUTS = ("input_ids", "attention_mask", "token_type_ids")
+#: Bump when the quantisation changes: it names the int8 file and the vectors ("#int8-v3" in the
+#: model name of indexes and cache entries), so older int8 vectors are rebuilt, not mixed in.
+QUANTISATION_VERSION = 3
+#: MatMuls kept in fp32: the feed-forward output projections of the first layers. They read the
+#: GELU's long-tailed activations, which 8-bit dynamic ranges clip worst, and early errors
+#: propagate through every later layer (layers 0-2 kept: mean cosine to fp32 vectors 0.9922 →
+#: 0.9952, against 0.9957 with all six kept at twice the fp32 share of the work).
+KEEP_FP32 = tuple(f"/encoder/layer.{n}/output/dense/MatMul" for n in range(3))
+
+
+def default_cache_dir() -> Path:
+    """Where exports go when no cache folder is given: the user's cache folder."""
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "report-bot"
+
+
+def _fingerprint(model_dir: Path) -> str:
+    """A short hash of the model's identity: its folder and the size and mtime of its weights."""
+    parts = [str(model_dir.resolve()), str(EXPORT_VERSION)]
+    for name in sorted(os.listdir(model_dir)):
+        if name.endswith((".safetensors", ".bin", "config.json")):
+            st = (model_dir / name).stat()
+            parts.append(f"{name}:{st.st_size}:{int(st.st_mtime)}")
+    return hashlib.sha256("|".join(parts).encode()).hexdigest()[:16]
+
+
+def export_path(model_dir: Path, cache_dir: Path, precision: str = "fp32") -> Path:
+    """Where the export of this model (at this precision) lives in `cache_dir`."""
+    name = "model.onnx" if precision == "fp32" else f"model.{precision}-v{QUANTISATION_VERSION}.onnx"
+    return cache_dir / "onnx" / f"{model_dir.name}-{_fingerprint(model_dir)}" / name
+
+
+def ensure_export(model_dir: Path, cache_dir: Path, precision: str = "fp32") -> Path:
+    """The ONNX file for this model and precision, exporting (and quantising) it first if not cached."""
+    target = export_path(model_dir, cache_dir, precision)
+    if target.is_file():
+        return target
+    from filelock import FileLock  # here: it imports asyncio, ~0.1-0.5 s off every start
+
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with FileLock(target.parent / "export.lock"):
+        fp32 = export_path(model_dir, cache_dir)
+        if not fp32.is_file():  # else another process exported it while we waited
+            log.info("exporting %s to ONNX (once) in %s", model_dir.name, target.parent)
+            _export(model_dir, fp32)
+        if precision == "int8" and not target.is_file():
+            log.info("quantising %s to int8 (once)", model_dir.name)
+            _quantise(fp32, target)
+    return target
+
+
+def _quantise(source: Path, target: Path) -> None:
+    """int8 weights for every MatMul but `KEEP_FP32`, one scale per output channel; activations stay float.
+
+    Per channel because per-tensor scales cost too much accuracy here (mean cosine to fp32 0.964
+    against 0.992: docs/performance.md).
+    """
+    import onnx
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    matmuls = [n.name for n in onnx.load(str(source), load_external_data=False).graph.node if n.op_type == "MatMul"]
+    keep = [n for n in matmuls if n.endswith(KEEP_FP32)]
+    tmp = target.with_suffix(".partial.onnx")
+    root = logging.getLogger()
+    level = root.level
+    root.setLevel(logging.ERROR)  # its "consider pre-processing" advice is for static quantisation
+    try:
+        quantize_dynamic(
+            str(source),
+            str(tmp),
+            op_types_to_quantize=["MatMul"],
+            per_channel=True,
+            weight_type=QuantType.QInt8,
+            nodes_to_exclude=keep,
+        )
+    finally:
+        root.setLevel(level)
+    os.replace(tmp, target)
+
+
+def _export(model_dir: Path, target: Path) -> None:
+    """Trace the transformer (without pooling) to ONNX with dynamic batch and sequence axes."""
+    import torch
+    from transformers import AutoModel
+    from transformers.utils import logging as transformers_logging
+
+    transformers_logging.disable_progress_bar()
+    model = AutoModel.from_pretrained(str(model_dir))
+    model.eval()
+
+    class Hidden(torch.nn.Module):
+        """The model's last hidden state, the only output pooling needs."""
+
+        def __init__(self, inner: torch.nn.Module) -> None:
+            super().__init__()
+            self.inner = inner
+
+        def forward(
+            self, input_ids: torch.Tensor, attention_mask: torch.Tensor, token_type_ids: torch.Tensor
+        ) -> torch.Tensor:
+            hidden: torch.Tensor = self.inner(
+                input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids
+            ).last_hidden_state
+            return hidden
+
+    dummy = tuple(torch.ones(2, 8, dtype=torch.long) for _ in _INPUTS)
+    axes = {name: {0: "batch", 1: "tokens"} for name in (*_INPUTS, "last_hidden_state")}
+    tmp = target.with_suffix(".partial.onnx")
+    import warnings
+
+    with warnings.catch_warnings(), torch.no_grad():
+        warnings.simplefilter("ignore")  # tracer warnings about Python control flow on shapes
+        torch.onnx.export(
+            Hidden(model),
+            dummy,
+            str(tmp),
+            input_names=list(_INPUTS),
+            output_names=["last_hidden_state"],
+            dynamic_axes=axes,
+            opset_version=17,
+            dynamo=False,
+        )
+    os.replace(tmp, target)
+
+
+class OnnxEncoder:
+    """Mean-pooled, normalised sentence vectors from an ONNX export, as sentence-transformers makes them."""
+
+    def __init__(self, model_dir: Path, cache_dir: Path | None = None, precision: str = "fp32") -> None:
+        import onnxruntime
+        from tokenizers import Tokenizer
+
+        path = ensure_export(model_dir, cache_dir or default_cache_dir(), precision)
+        options = onnxruntime.SessionOptions()
+        options.intra_op_num_threads = min(4, os.cpu_count() or 1)
+        # Idle workers spinning for work starve FAISS's and other processes' threads on a small
+        # machine: a query's search took ~15 ms instead of ~0.01 ms right after an encode.
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        options.log_severity_level = 3
+        self.session: onnxruntime.InferenceSession = onnxruntime.InferenceSession(
+            str(path), options, providers=["CPUExecutionProvider"]
+        )
+        self.tokenizer = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
+        self.tokenizer.enable_truncation(_max_seq_length(model_dir))
+        self.tokenizer.enable_padding(pad_id=self.tokenizer.token_to_id("[PAD]") or 0)
+        self._inputs = {i.name for i in self.session.get_inputs()}
+        self.dimension = int(json.loads((model_dir / "config.json").read_text(encoding="utf-8"))["hidden_size"])
+
+    def encode(self, texts: list[str], batch_size: int = 32) -> np.ndarray:
+        """Unit vectors for `texts`, float32, shape (len(texts), dimension).
+
+        Texts are batched longest first, as sentence-transformers does, so that a batch is padded
+        to similar lengths; the vectors come back in the order of `texts`.
+        """
+        order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
+        out = []
+        for start in range(0, len(texts), batch_size):
+            encodings = self.tokenizer.encode_batch([texts[i] for i in order[start : start + batch_size]])
+            ids = np.array([e.ids for e in encodings], dtype=np.int64)
+            mask = np.array([e.attention_mask for e in encodings], dtype=np.int64)
+            feed = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
+            hidden = self.session.run(None, {k: v for k, v in feed.items() if k in self._inputs})[0]
+            weights = mask[..., None].astype(np.float32)
+            pooled = (hidden * weights).sum(axis=1) / np.maximum(weights.sum(axis=1), 1e-9)
+            pooled /= np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
+            out.append(pooled.astype(np.float32))
+        if not out:
+            return np.zeros((0, self.dimension), np.float32)
+        vectors = np.empty((len(texts), self.dimension), np.float32)
+        vectors[order] = np.vstack(out)
+        return vectors
+
+
+def _max_seq_length(model_dir: Path) -> int:
+    """sentence-transformers' truncation length for this model (256 for all-MiniLM-L6-v2)."""
+    try:
+        config = json.loads((model_dir / "sentence_bert_config.json").read_text(encoding="utf-8"))
+        return int(config["max_seq_length"])
+    except (OSError, ValueError, KeyError):
+        return 256

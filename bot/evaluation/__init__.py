@@ -1,0 +1,1 @@
+"""Measurement: question-set figures and attribution scored against PolNeAR."""

@@ -1,0 +1,257 @@
+"""Finding the passages that answer a question, the sentence to quote, and whether to answer.
+
+Dense retrieval on two levels: sentences (one fact each, sharp) and passages (context: title,
+section, neighbouring sentences). A passage scores by its best sentence blended with its own
+similarity; its best sentence becomes the quote. Overlapping windows of one paragraph are folded
+into the best one. Whether the best passage answers is `bot/retrieval/decision.py`'s to say.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from bot.index.reader import IndexReader
+from bot.index.records import Candidates, Hits
+from bot.retrieval.fusion import PASSAGE_CANDIDATES, SENTENCE_CANDIDATES, Dense, Retrieval, fuse
+from bot.retrieval.lexical import Term, lexicon
+
+#: Weight of the best sentence against the whole passage in a passage's score.
+SENTENCE_WEIGHT = 0.6
+#: Added to a sentence's similarity, when choosing the quote, if it holds the kind of answer the
+#: question asks for (a number for "how many"). Passage scores and abstention ignore it.
+ANSWER_TYPE_BONUS = 0.25
+#: The entity kinds (spaCy's labels, stored per sentence in `sentences.slots`) an answer to each
+#: kind of question holds: "how far" a number, "when" a date, "where" a place, "who" a person or body.
+ANSWER_ENTITIES = {
+    "quantity": frozenset({"CARDINAL", "MONEY", "PERCENT", "QUANTITY"}),
+    "when": frozenset({"DATE", "TIME"}),
+    "where": frozenset({"GPE", "LOC", "FAC"}),
+    "who": frozenset({"PERSON", "ORG", "NORP"}),
+}
+
+_QUANTITY_QUESTION = re.compile(
+    r"\b(?:how (?:many|much|long|old|far)|number of|death toll|toll|casualt|percentage|count)", re.I
+)
+_QUANTITY = re.compile(
+    r"\d|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|"
+    r"fifteen|sixteen|seventeen|eighteen|nineteen|twenty|thirty|forty|fifty|sixty|seventy|eighty|"
+    r"ninety|hundred|hundreds|thousand|thousands|million|millions|dozen|dozens|half)\b",
+    re.I,
+)
+
+
+_PHOTO_QUESTION = re.compile(r"\b(?:photo|photos|picture|pictures|image|images|caption|captions|shown|seen)\b", re.I)
+
+
+def answer_type_bonus(question: str) -> re.Pattern[str] | None:
+    """The pattern a good quote for this question contains, if the question asks for one."""
+    return _QUANTITY if _QUANTITY_QUESTION.search(question) else None
+
+
+@dataclass(frozen=True)
+class Scored:
+    """A candidate passage with its scores and best sentence."""
+
+    passage_id: int
+    #: The fused score that orders candidates (RRF, or the dense score alone).
+    score: float
+    sentence_id: int
+    sentence_score: float
+    #: Dense evidence: best sentence blended with the whole passage (cosine scale).
+    dense: float = 0.0
+    #: BM25 of the passage's best lexical match (0 when the lexical side did not find it).
+    lexical: float = 0.0
+
+
+def _holds_entity(slots: str, entities: frozenset[str]) -> bool:
+    """Whether a sentence's stored slots (`bot/text/slots.py`) list one of these entity kinds.
+
+    A look at the JSON's trailing `"e"` list, not a parse: this runs on every candidate sentence.
+    """
+    listed = slots[slots.rfind('"e":') :]
+    return any(f'"{label}"' in listed for label in entities)
+
+
+def _dense_scores(
+    reader: IndexReader, qv: np.ndarray, cands: Candidates, pass_hits: dict[int, float]
+) -> tuple[dict[int, tuple[float, int, float]], np.ndarray]:
+    """Dense evidence per passage, and every candidate sentence's similarity to the question.
+
+    Per passage: (blended dense score, id of its most similar sentence, that similarity).
+    """
+    if not len(cands.sentence_ids):
+        return {}, np.zeros(0, np.float32)
+    sims = reader.vectors("sentences", cands.sentence_ids) @ qv
+    starts = cands.starts
+    top_sim = np.maximum.reduceat(sims, starts)
+    # Per passage its most similar sentence, the first in reading order on a tie (lexsort is stable).
+    chosen = np.lexsort((-sims, cands.passage_ids))[starts]
+    passages = cands.passage_ids[starts].tolist()
+    missing = [pid for pid in passages if pid not in pass_hits]
+    if missing:
+        pass_hits.update(zip(missing, (reader.vectors("passages", missing) @ qv).tolist(), strict=True))
+    dense = {
+        pid: (SENTENCE_WEIGHT * top + (1 - SENTENCE_WEIGHT) * pass_hits[pid], sid, sim)
+        for pid, top, sid, sim in zip(
+            passages, top_sim.tolist(), cands.sentence_ids[chosen].tolist(), sims[chosen].tolist(), strict=True
+        )
+    }
+    return dense, sims
+
+
+def _answer_type_pick(s: Scored, cands: Candidates, sims: np.ndarray, wanted: re.Pattern[str]) -> Scored:
+    """The passage's sentence to quote when the question asks for a kind of answer (a number).
+
+    Only the quoted sentence changes, never the passage's score, so this runs on the k passages
+    kept rather than on every candidate (the pattern costs ~25 µs a sentence).
+    """
+    assert cands.texts is not None
+    first = int(np.searchsorted(cands.passage_ids, s.passage_id))
+    last = int(np.searchsorted(cands.passage_ids, s.passage_id, side="right"))
+    picks = [
+        (float(sims[i]) + (ANSWER_TYPE_BONUS if wanted.search(cands.texts[i]) else 0.0), -i) for i in range(first, last)
+    ]
+    best = -max(picks)[1]
+    return replace(s, sentence_id=int(cands.sentence_ids[best]), sentence_score=float(sims[best]))
+
+
+def rank_passages(
+    reader: IndexReader,
+    qv: np.ndarray,
+    k: int,
+    question: str = "",
+    retrieval: Retrieval | None = None,
+    terms: list[Term] | None = None,
+    lexical: Hits | None = None,
+    entities: frozenset[str] | None = None,
+) -> list[Scored]:
+    """The k best passages (one per paragraph) for a question and its vector.
+
+    `terms` and `lexical` are the question's key terms and BM25 hits when the caller has them
+    (`Lexicon.lookup` finds both in one statement); else they are looked up here. `entities`: the
+    kinds of answer the question asks for (`ANSWER_ENTITIES`): a candidate holding one gains
+    `retrieval.answer_type_bonus` ("How far ...?" prefers the passage with "18 miles").
+    """
+    retrieval = retrieval or Retrieval()
+    limits = retrieval.lexical_limits()
+    if terms is None:
+        terms = lexicon(reader).terms(question)
+    if lexical is None:
+        lexical = lexicon(reader).search(terms, *limits)
+    lexical_passages, lexical_sentences = lexical
+    sent_hits = reader.dense("sentences", qv, SENTENCE_CANDIDATES) if retrieval.dense else []
+    pass_hits = dict(reader.dense("passages", qv, PASSAGE_CANDIDATES)) if retrieval.dense else {}
+    lexical_lists: list[dict[int, float]] = [dict(lexical_passages)] if limits[0] else []
+    passage_hits = set(pass_hits).union(*lexical_lists)
+    sentence_hits = {sid for sid, _ in sent_hits} | {sid for sid, _ in lexical_sentences}
+    if not passage_hits and not sentence_hits:
+        return []
+    wanted = answer_type_bonus(question)
+    entities = entities if retrieval.answer_type_bonus > 0 else None
+    cands = reader.candidates(passage_hits, sentence_hits, texts=wanted is not None, slots=bool(entities))
+    if limits[1] > 0:
+        lexical_lists.append(_best_sentence_per_passage(lexical_sentences, cands.owner))
+    dense, sims = _dense_scores(reader, qv, cands, pass_hits)
+    if retrieval.furniture_penalty and not _PHOTO_QUESTION.search(question):
+        dense = _penalise_furniture(dense, cands, retrieval.furniture_penalty)
+    candidate_ids = sorted(cands.passages)
+    fused = fuse(retrieval, dense, lexical_lists, terms, candidate_ids)
+    if fused is not None and entities:
+        for pid in _typed(cands, entities) & fused.keys():
+            fused[pid] += retrieval.answer_type_bonus
+    scored = _scored(candidate_ids, dense, fused, lexical_lists)
+    result = _one_per_paragraph(scored, cands, k)
+    if wanted:
+        result = [_answer_type_pick(s, cands, sims, wanted) for s in result]
+    return result
+
+
+def _best_sentence_per_passage(hits: list[tuple[int, float]], owner: dict[int, int]) -> dict[int, float]:
+    """BM25 of sentences as a passage ranking: each passage scores by its best sentence."""
+    by_passage: dict[int, float] = {}
+    for sid, score in hits:
+        pid = owner[sid]
+        by_passage[pid] = max(by_passage.get(pid, 0.0), score)
+    return by_passage
+
+
+def _penalise_furniture(dense: Dense, cands: Candidates, penalty: float) -> Dense:
+    """The dense scores with titles, standfirsts and captions lowered by `penalty`."""
+    return {
+        pid: (d[0] - penalty, d[1], d[2]) if cands.passages[pid][2] in ("standfirst", "caption", "title") else d
+        for pid, d in dense.items()
+    }
+
+
+def _typed(cands: Candidates, entities: frozenset[str]) -> set[int]:
+    """The candidate passages with a sentence holding an entity of the asked kinds."""
+    slots = cands.slots or ()
+    return {
+        int(pid)
+        for pid, slot in zip(cands.passage_ids.tolist(), slots, strict=True)
+        if slot and _holds_entity(slot, entities)
+    }
+
+
+def _scored(
+    candidate_ids: list[int], dense: Dense, fused: dict[int, float] | None, lexical: list[dict[int, float]]
+) -> list[Scored]:
+    """The candidates with their scores, best first: fused when a fusion ran, else dense alone.
+
+    Ties (equal fused ranks) go to the stronger dense evidence.
+    """
+    scored = [
+        Scored(
+            pid,
+            dense[pid][0] if fused is None else fused.get(pid, 0.0),
+            dense[pid][1],
+            dense[pid][2],
+            dense=dense[pid][0],
+            lexical=max((lst.get(pid, 0.0) for lst in lexical), default=0.0),
+        )
+        for pid in candidate_ids
+        if pid in dense and (fused is None or pid in fused)
+    ]
+    scored.sort(key=lambda s: (s.score, s.dense), reverse=True)
+    return scored
+
+
+def _one_per_paragraph(scored: list[Scored], cands: Candidates, k: int) -> list[Scored]:
+    """The first k passages, skipping overlapping windows of a paragraph already taken."""
+    seen: set[tuple[str, int]] = set()
+    result: list[Scored] = []
+    for s in scored:
+        key = cands.passages[s.passage_id][:2]
+        if key in seen:
+            continue
+        seen.add(key)
+        result.append(s)
+        if len(result) == k:
+            break
+    return result
+
+
+#: Passages looked at for one whose speaker is the one a "What did X say?" question names.
+SPEAKER_CANDIDATES = 10
+
+
+def prefer_speaker(reader: IndexReader, ranked: list[Scored], asked: str, k: int) -> list[Scored]:
+    """The k best passages, those quoting the asked speaker first ("What did Grassley say?").
+
+    Similarity alone ranks a passage *about* Grassley, or quoting his opponent on him, as high as
+    his own words; the question asks for his. Order is kept within each group.
+    """
+    from bot.retrieval.decision import names_meet, speaker_words
+
+    wanted = speaker_words(asked)
+    if not wanted or not ranked:
+        return ranked[:k]
+    quoting = {
+        pid
+        for pid, name, full in reader.quoted_sources({s.passage_id for s in ranked})
+        if names_meet(wanted, speaker_words(name) | speaker_words(full))
+    }
+    return sorted(ranked, key=lambda s: s.passage_id not in quoting)[:k]

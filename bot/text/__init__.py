@@ -1,0 +1,1 @@
+"""Passages and speakers: sentences, passages, the spaCy parse, attribution, answer slots, wording."""
