@@ -28,10 +28,11 @@ from typing import Any
 import httpx
 import psutil
 import pytest
-from conftest import ISSUED_SECRETS, User, free_port
+from conftest import ISSUED_SECRETS, User, bot_settings, free_port
 from proxy import RoundRobinProxy
 from test_telegram_e2e import ANSWERED, buttons, text_of
 
+from bot.telegram.app import build_application, running
 from bot.telegram.flood import THROTTLE_TEXT
 from bot.telegram.shared import SharedState
 from bot.telegram.workers import LEADER_LOCK, Leader
@@ -455,3 +456,27 @@ async def test_workers_stop_when_the_supervisor_is_killed(emulator: str, tmp_pat
         for worker in workers:  # still up only if the test failed
             with contextlib.suppress(psutil.NoSuchProcess):
                 worker.kill()
+
+
+@fleet_test
+async def test_buttons_outlive_a_restart_with_a_state_folder(emulator: str, engine, tmp_path: Path):
+    """With TELEGRAM_STATE_DIR, a button under an answer sent before a restart still works after it.
+
+    Without one (the default) the state is a private temporary folder, as memory was: the same
+    press after a restart is told the button has expired.
+    """
+    for state_dir, works in ((tmp_path / "state", True), (None, False)):
+        settings = bot_settings(emulator, engine.index_dir, telegram_state_dir=state_dir)
+        async with httpx.AsyncClient(timeout=30) as http:
+            user = User(emulator, settings.telegram_bot_token.get_secret_value(), http)
+            async with running(build_application(engine, settings, poll_timeout=2), settings):
+                (answer,) = await user.ask(ANSWERED)
+            async with running(build_application(engine, settings, poll_timeout=2), settings):
+                await user.press(answer, buttons(answer)["Source"])
+                (pressed,) = await user.wait_call("answerCallbackQuery")
+                if works:
+                    (source,) = await user.replies()
+                    assert "<b>Publisher:</b> TRT World" in text_of(source)
+                    assert not pressed["params"].get("show_alert")
+                else:
+                    assert "expired" in pressed["params"]["text"]
