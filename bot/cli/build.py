@@ -13,7 +13,7 @@ import shlex
 import sys
 import threading
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn
 
 from bot.cli.common import (
     EXIT_INTERRUPTED,
@@ -135,7 +135,7 @@ def run_build(
 
     before = live_version(settings.index_dir)
 
-    bar: tqdm | None = None
+    bar: tqdm[NoReturn] | None = None
 
     def progress(done: int, total: int) -> None:
         """The bar counts texts really embedded; no work (all cached, only removals) draws none."""
@@ -244,7 +244,7 @@ def watch(
     stop_event: threading.Event | None = None,
 ) -> int:
     """Build now, then again after every settled change in the corpus folder, until Ctrl-C."""
-    from watchfiles import DefaultFilter
+    from watchfiles import Change, DefaultFilter
     from watchfiles import watch as watch_changes
 
     from bot.corpus.articles import SUPPORTED_SUFFIXES
@@ -255,7 +255,7 @@ def watch(
         return EXIT_NOTHING_INDEXED
 
     class ArticleFilter(DefaultFilter):
-        def __call__(self, change, path: str) -> bool:  # type: ignore[no-untyped-def]
+        def __call__(self, change: Change, path: str) -> bool:
             name = Path(path).name
             return (
                 super().__call__(change, path)

@@ -12,6 +12,7 @@ import hashlib
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 from bot.cli.common import command, fail, settings_from_args
 from bot.errors import ReportBotError
@@ -74,7 +75,7 @@ def default_index(corpus: Path) -> Path:
     return EVAL_INDEX_ROOT / f"{resolved.name}-{digest}"
 
 
-def set_corpus(questions: list[dict], source: Path, name: str) -> Path:
+def set_corpus(questions: list[dict[str, Any]], source: Path, name: str) -> Path:
     """A corpus folder of copies of the articles a question set names, built under the eval cache.
 
     The folder is named after the set and a digest of its articles, so a set is always evaluated

@@ -22,7 +22,6 @@ from urllib.parse import urlparse
 from telegram import BotCommand, Update
 from telegram.error import Conflict, InvalidToken, NetworkError, TelegramError, TimedOut
 from telegram.ext import (
-    Application,
     ApplicationBuilder,
     CallbackQueryHandler,
     CommandHandler,
@@ -42,6 +41,7 @@ from bot.telegram.delivery import DeliveringRateLimiter
 from bot.telegram.flood import FloodGuard
 from bot.telegram.logs import protect
 from bot.telegram.shared import SharedState
+from bot.telegram.updates import App, updater
 from bot.telegram.workers import Leader
 
 log = logging.getLogger(__name__)
@@ -67,7 +67,7 @@ def _token(settings: Settings) -> str:
     return token
 
 
-def build_application(engine: Engine, settings: Settings, *, poll_timeout: int = POLL_TIMEOUT) -> Application:
+def build_application(engine: Engine, settings: Settings, *, poll_timeout: int = POLL_TIMEOUT) -> App:
     """The bot: every handler wired to `engine`, with the rate limiter and the error handler."""
     token = _token(settings)
     secret = settings.telegram_webhook_secret.get_secret_value() if settings.telegram_webhook_secret else ""
@@ -110,7 +110,7 @@ def build_application(engine: Engine, settings: Settings, *, poll_timeout: int =
     return app
 
 
-async def initialize(app: Application, attempts: int = STARTUP_ATTEMPTS, first_wait: float = 1.0) -> None:
+async def initialize(app: App, attempts: int = STARTUP_ATTEMPTS, first_wait: float = 1.0) -> None:
     """`app.initialize()` (getMe), retrying timeouts and network errors with backoff."""
     wait = first_wait
     for attempt in range(1, attempts + 1):
@@ -132,7 +132,7 @@ async def initialize(app: Application, attempts: int = STARTUP_ATTEMPTS, first_w
             wait = min(wait * 2, 30)
 
 
-async def register_commands(app: Application) -> None:
+async def register_commands(app: App) -> None:
     """setMyCommands, so that Telegram's menu lists them; a failure is logged, not fatal."""
     try:
         await app.bot.set_my_commands([BotCommand(name, text) for name, text in h.COMMANDS])
@@ -158,7 +158,7 @@ async def housekeeping(state: SharedState, leader: Leader, window: float, every:
 
 
 @contextlib.asynccontextmanager
-async def running(app: Application, settings: Settings) -> AsyncIterator[asyncio.Event]:
+async def running(app: App, settings: Settings) -> AsyncIterator[asyncio.Event]:
     """Start the bot (polling, or webhook when TELEGRAM_WEBHOOK_URL is set); yields the stop event.
 
     The event is set when the bot must stop on its own: another instance polls with the same token.
@@ -191,7 +191,7 @@ async def running(app: Application, settings: Settings) -> AsyncIterator[asyncio
                 secret = settings.telegram_webhook_secret
                 if secret is None:
                     log.warning("TELEGRAM_WEBHOOK_SECRET is not set: anyone who finds the webhook URL can post updates")
-                await app.updater.start_webhook(
+                await updater(app).start_webhook(
                     listen=settings.telegram_webhook_listen,
                     port=settings.telegram_webhook_port,
                     url_path=urlparse(settings.telegram_webhook_url).path.lstrip("/"),
@@ -208,7 +208,7 @@ async def running(app: Application, settings: Settings) -> AsyncIterator[asyncio
                     settings.telegram_webhook_port,
                 )
             else:
-                await app.updater.start_polling(
+                await updater(app).start_polling(
                     timeout=app.bot_data.get("poll_timeout", POLL_TIMEOUT),
                     allowed_updates=Update.ALL_TYPES,
                     bootstrap_retries=3,
@@ -224,8 +224,8 @@ async def running(app: Application, settings: Settings) -> AsyncIterator[asyncio
                 keeper.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await keeper
-            if app.updater.running:
-                await app.updater.stop()
+            if updater(app).running:
+                await updater(app).stop()
             if app.running:
                 await app.stop()
             await app.shutdown()

@@ -1,6 +1,7 @@
 """Thin async handlers: each asks the engine (off the event loop) and formats what it gets.
 
-The engine and the access rules live in `application.bot_data` (set by `app.build_application`).
+The engine, the access rules and the shared state live in `application.bot_data` (set by
+`app.build_application`), read with their types through `bot/telegram/updates.py`.
 """
 
 from __future__ import annotations
@@ -22,17 +23,17 @@ from telegram import (
 )
 from telegram.constants import ChatAction, ChatType, ParseMode
 from telegram.error import TelegramError
-from telegram.ext import ApplicationHandlerStop, ContextTypes
+from telegram.ext import ApplicationHandlerStop
 
 from bot.engine import LIST_ARTICLES, LIST_SPEAKERS, Engine
 from bot.errors import IndexUnavailable, ReportBotError
 from bot.retrieval.answers import Answer
 from bot.retrieval.decision import load_model
 from bot.telegram import format as fmt
-from bot.telegram.access import Access
-from bot.telegram.flood import FloodGuard, Verdict
+from bot.telegram import updates as u
+from bot.telegram.flood import Verdict
 from bot.telegram.keyboards import Asked, answer_keyboard, parse, recall, remember
-from bot.telegram.shared import SharedState
+from bot.telegram.updates import Context
 from bot.text.wording import Wording
 
 log = logging.getLogger(__name__)
@@ -60,21 +61,6 @@ neighbours), <b>Source</b> (the article's details).
 /who [name]: the quotes by a source, or every source with its count
 /about: the model and the index
 /help: this message"""
-
-Context = ContextTypes.DEFAULT_TYPE
-
-
-def _engine(context: Context) -> Engine:
-    return context.bot_data["engine"]
-
-
-def _access(context: Context) -> Access:
-    return context.bot_data["access"]
-
-
-def _state(context: Context) -> SharedState:
-    return context.bot_data["state"]
-
 
 #: Seconds between "typing…" actions: Telegram clears the indicator after 5 s.
 TYPING_RENEW = 4.5
@@ -106,8 +92,10 @@ async def typing(context: Context, chat_id: int) -> AsyncIterator[None]:
         done.set()
 
 
-async def send_blocks(message: Message, blocks: list[str], asked: Asked | None = None, more_left: bool = True) -> None:
-    """Reply with the blocks packed into messages; the buttons go under the last one."""
+async def send_blocks(
+    message: Message, blocks: list[str], asked: Asked | None = None, more_left: bool = True
+) -> Message | None:
+    """Reply with the blocks packed into messages; the last one (None for no blocks) carries the buttons."""
     parts = fmt.pack(blocks)
     keyboard = answer_keyboard(asked, more_left) if asked else None
     sent = None
@@ -131,7 +119,7 @@ async def once(update: Update, context: Context) -> None:
     content.
     """
     digest = hashlib.sha256(update.to_json().encode()).hexdigest()[:32]
-    state = _state(context)
+    state = u.state(context)
     if not await state.call(state.first_time, f"{update.update_id}:{digest}"):
         log.info("update %s was delivered again; already handled", update.update_id)
         raise ApplicationHandlerStop
@@ -139,7 +127,7 @@ async def once(update: Update, context: Context) -> None:
 
 async def gate(update: Update, context: Context) -> None:
     """Refuse everyone not on the allowlist, and throttle floods, before any other handler runs."""
-    if _access(context).allows(update):
+    if u.access(context).allows(update):
         await _throttle(update, context)
         return
     user = update.effective_user
@@ -156,20 +144,20 @@ async def gate(update: Update, context: Context) -> None:
             button=InlineQueryResultsButton("This bot is private", start_parameter="private"),
         )
     elif update.effective_message and (
-        update.effective_chat.type == ChatType.PRIVATE or _addressed(update.effective_message, context)
+        u.chat(update).type == ChatType.PRIVATE or _addressed(update.effective_message, context)
     ):
-        await update.effective_message.reply_text(text)
+        await u.message(update).reply_text(text)
     raise ApplicationHandlerStop
 
 
 async def _throttle(update: Update, context: Context) -> None:
     """Apply the per-user flood limit to what the bot would act on; stop the update when over it."""
     user = update.effective_user
-    guard: FloodGuard | None = context.bot_data.get("flood")
-    if guard is None or user is None:
+    guard = u.flood(context)
+    if user is None:
         return
     message = update.effective_message
-    if update.message and update.effective_chat.type != ChatType.PRIVATE and not _addressed(message, context):
+    if update.message and u.chat(update).type != ChatType.PRIVATE and not _addressed(update.message, context):
         return  # group chatter the bot ignores anyway is not counted
     verdict = await guard.check(user.id)
     if verdict is Verdict.ALLOW:
@@ -198,7 +186,7 @@ START_TITLES = 5
 
 async def start(update: Update, context: Context) -> None:
     """Say what the bot is, which articles it quotes, and three questions to try."""
-    engine = _engine(context)
+    engine = u.engine(context)
     articles, examples, words = await asyncio.to_thread(
         lambda: (engine.articles(START_TITLES), engine.example_questions(3), engine.wording())
     )
@@ -214,18 +202,18 @@ async def start(update: Update, context: Context) -> None:
         f"with who said it and where. I never make anything up: when {words.the} {words.does} not answer, "
         f"I say so.\n\n<b>{words.The}:</b>\n{titles}\n\n<b>Try asking:</b>\n{tries}\n\n/help for everything else."
     )
-    await send_blocks(update.effective_message, [text])
+    await send_blocks(u.message(update), [text])
 
 
 async def help_command(update: Update, context: Context) -> None:
     """How to use the bot."""
-    words = await asyncio.to_thread(_engine(context).wording)
-    await send_blocks(update.effective_message, [help_html(words, context.bot.username or "bot")])
+    words = await asyncio.to_thread(u.engine(context).wording)
+    await send_blocks(u.message(update), [help_html(words, context.bot.username or "bot")])
 
 
 async def ask_command(update: Update, context: Context) -> None:
     """`/ask question`: answer the question (the way to ask in a group)."""
-    message = update.effective_message
+    message = u.message(update)
     question = (message.text or "").partition(" ")[2].strip()
     if not question:
         await message.reply_text("Usage: /ask <question>, for example /ask Who carried out the air strikes?")
@@ -235,17 +223,18 @@ async def ask_command(update: Update, context: Context) -> None:
 
 async def private_text(update: Update, context: Context) -> None:
     """In a private chat any text is a question."""
-    await answer_question(update.effective_message, context, update.effective_message.text or "")
+    message = u.message(update)
+    await answer_question(message, context, message.text or "")
 
 
 async def group_text(update: Update, context: Context) -> None:
     """In a group, answer only messages that mention the bot or reply to it; ignore other chatter."""
-    message = update.effective_message
+    message = u.message(update)
     if not _addressed(message, context):
         return
     question = _strip_mention(message, context).strip()
     if not question:
-        words = await asyncio.to_thread(_engine(context).wording)
+        words = await asyncio.to_thread(u.engine(context).wording)
         await message.reply_text(f"Ask me a question about {words.the}, for example: /ask What happened in Idlib?")
         return
     await answer_question(message, context, question)
@@ -278,7 +267,7 @@ def _strip_mention(message: Message, context: Context) -> str:
 
 async def answer_question(message: Message, context: Context, question: str) -> None:
     """Ask the engine off the event loop, reply with quotes and buttons, remember it for the buttons."""
-    engine = _engine(context)
+    engine = u.engine(context)
     async with typing(context, message.chat_id):
         answer, version = await asyncio.to_thread(_ask, engine, question, None)
     shown = 1 + min(2, len(answer.quotes) - 1) if answer.answered and answer.quotes else len(answer.quotes)
@@ -286,7 +275,7 @@ async def answer_question(message: Message, context: Context, question: str) -> 
     words = engine.wording()  # the reader _ask just used: a stat, no reopening
     sent = await send_blocks(message, fmt.answer_blocks(answer, 0, words), asked if answer.quotes else None)
     if sent is not None and answer.quotes:
-        await remember(_state(context), sent.chat_id, sent.message_id, asked)
+        await remember(u.state(context), sent.chat_id, sent.message_id, asked)
 
 
 def _ask(engine: Engine, question: str, k: int | None) -> tuple[Answer, str]:
@@ -297,14 +286,14 @@ def _ask(engine: Engine, question: str, k: int | None) -> tuple[Answer, str]:
 
 async def button(update: Update, context: Context) -> None:
     """More, Context or Source under an answer; stale or forged presses get a polite refusal."""
-    query = update.callback_query
+    query = u.callback_query(update)
     press = parse(query.data)
     message = query.message if isinstance(query.message, Message) else None
-    asked = await recall(_state(context), message.chat_id, message.message_id) if (press and message) else None
+    asked = await recall(u.state(context), message.chat_id, message.message_id) if (press and message) else None
     if press is None or message is None or asked is None:
         await query.answer("This button has expired. Please ask the question again.", show_alert=True)
         return
-    engine = _engine(context)
+    engine = u.engine(context)
     if press.action == "more":
         await query.answer()
         async with typing(context, message.chat_id):
@@ -314,7 +303,7 @@ async def button(update: Update, context: Context) -> None:
         blocks = fmt.answer_blocks(following.answer, press.number, engine.wording())
         sent = await send_blocks(message, blocks, more if extra else None, not following.last)
         if sent is not None and extra:
-            await remember(_state(context), sent.chat_id, sent.message_id, more)
+            await remember(u.state(context), sent.chat_id, sent.message_id, more)
         return
     quote = asked.quote(press.number)
     if quote is None:
@@ -336,7 +325,7 @@ async def button(update: Update, context: Context) -> None:
 
 async def sources(update: Update, context: Context) -> None:
     """The articles in the index, with dates and passage counts."""
-    engine = _engine(context)
+    engine = u.engine(context)
     articles, total, publishers = await asyncio.to_thread(
         lambda: (
             engine.articles(LIST_ARTICLES),
@@ -344,26 +333,26 @@ async def sources(update: Update, context: Context) -> None:
             engine.publishers(),
         )
     )
-    await send_blocks(update.effective_message, fmt.sources_blocks(articles, total, publishers))
+    await send_blocks(u.message(update), fmt.sources_blocks(articles, total, publishers))
 
 
 async def who(update: Update, context: Context) -> None:
     """`/who name`: the quotes attributed to a source; `/who`: every source with its count."""
-    engine = _engine(context)
+    engine = u.engine(context)
     name = " ".join(context.args or [])
     if name:
         quotes = await asyncio.to_thread(engine.quotes_by, name)
-        await send_blocks(update.effective_message, fmt.quotes_by_blocks(name, quotes))
+        await send_blocks(u.message(update), fmt.quotes_by_blocks(name, quotes))
     else:
         speakers, words, total = await asyncio.to_thread(
             lambda: (engine.speakers(LIST_SPEAKERS), engine.wording(), engine.speaker_count())
         )
-        await send_blocks(update.effective_message, fmt.speakers_blocks(speakers, words, total))
+        await send_blocks(u.message(update), fmt.speakers_blocks(speakers, words, total))
 
 
 async def about(update: Update, context: Context) -> None:
     """The model, when the index was built, and what it holds."""
-    engine = _engine(context)
+    engine = u.engine(context)
     m, words = await asyncio.to_thread(lambda: (engine.about(), engine.wording()))
     counts = ", ".join(f"{n} {name}" for name, n in sorted(m.counts.items()))
     model = load_model()
@@ -378,33 +367,33 @@ async def about(update: Update, context: Context) -> None:
         f"<b>Answers:</b> {engine.settings.top_k} passages; decision model {html.escape(model.version)}: "
         f"below a confidence of {threshold:.2f} the bot says {words.the} {words.does} not answer."
     )
-    await send_blocks(update.effective_message, [text])
+    await send_blocks(u.message(update), [text])
 
 
 async def reload(update: Update, context: Context) -> None:
     """Admins only: re-open the index from disk."""
-    if not _access(context).is_admin(update):
-        await update.effective_message.reply_text("Only the bot's admins can reload the index.")
+    if not u.access(context).is_admin(update):
+        await u.message(update).reply_text("Only the bot's admins can reload the index.")
         return
-    engine = _engine(context)
+    engine = u.engine(context)
     facts = await asyncio.to_thread(engine.reload)
     counts = ", ".join(f"{n} {name}" for name, n in sorted(facts.counts.items()))
-    await update.effective_message.reply_text(f"Index re-opened: version {facts.version} ({counts}).")
+    await u.message(update).reply_text(f"Index re-opened: version {facts.version} ({counts}).")
 
 
 async def unknown_command(update: Update, context: Context) -> None:
     """A command the bot does not know."""
-    await update.effective_message.reply_text("I don't know that command. Send /help for the ones I know.")
+    await u.message(update).reply_text("I don't know that command. Send /help for the ones I know.")
 
 
 async def inline_query(update: Update, context: Context) -> None:
     """`@bot question` in any chat: the top quotes as results, each with its attribution."""
-    query = update.inline_query
+    query = u.inline_query(update)
     question = query.query.strip()
     if not question:
         await query.answer([], cache_time=300)
         return
-    engine = _engine(context)
+    engine = u.engine(context)
     answer, _ = await asyncio.to_thread(_ask, engine, question, 5)
     words = engine.wording()
     related = "" if answer.answered else "Related, not an answer: "
@@ -455,4 +444,4 @@ async def on_error(update: object, context: Context) -> None:
             button = InlineQueryResultsButton(short, start_parameter="unavailable")
             await update.inline_query.answer([], cache_time=0, is_personal=True, button=button)
         elif update.effective_message:
-            await update.effective_message.reply_text(text)
+            await u.message(update).reply_text(text)
