@@ -705,12 +705,6 @@ class Attributor:
         nlp()
         self.started += time.monotonic() - loading
         wanted = [s for sentences, _, caption in blocks if not caption for s in sentences[:MAX_SENTENCES_PER_PARAGRAPH]]
-        if wanted:
-            # Loading spaCy (once per process: seconds, a minute on a loaded machine) is not this
-            # article's parsing: it must not spend the budget and leave the article unattributed.
-            loading = time.monotonic()
-            nlp()
-            self.started += time.monotonic() - loading
         # Parsed in chunks while the article's time budget lasts; what is left is not parsed.
         parsed_all: list[Any] = []
         for at in range(0, len(wanted), PARSE_CHUNK):
