@@ -616,3 +616,15 @@ def _write_version(
     report.articles = counts["articles"]
     report.passages = counts["passages"]
     report.sentences = counts["sentences"]
+
+
+def publish_to_milvus(settings: Settings, *, full: bool) -> str:
+    """SEARCH_BACKEND=milvus: copy what the build published to Milvus; the line that says so."""
+    from bot.index.milvus.sync import sync_settings
+
+    report = sync_settings(settings, settings.index_dir, full=full)
+    what = "published version" if report.full else "updated version"
+    return (
+        f"milvus: {what} {report.version} at {settings.milvus_uri} ({len(report.added)} articles added, "
+        f"{len(report.removed)} removed) in {report.seconds:.1f} s"
+    )
