@@ -4,17 +4,13 @@ One reader is one live version, found through the pointer alias at open and read
 name from then on (`store.py`). What the embedded backend keeps per version in memory, this one
 keeps too (`memo`): the articles, the sources, the publishers and the words, read once.
 
-Lexical search gives FTS5's BM25 on the server's candidates: Milvus ranks the rows by its own
-BM25 over the index's tokens (`analysis.py`), and the best `OVERSAMPLE` times the rows asked
-for are scored again here with FTS5's formula (its IDF, the context column at half weight, the
-same token counts), so the order and scores are the embedded backend's whenever its best rows
-are among Milvus's candidates.
+Lexical search (FTS5's BM25 on Milvus's candidates, term counts, vocabulary, names) is in
+`lexical.py`.
 """
 
 from __future__ import annotations
 
 import json
-import math
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, TypeVar
@@ -23,16 +19,13 @@ import numpy as np
 
 from bot.corpus.articles import ArticleMeta
 from bot.errors import IndexUnavailable
-from bot.index.milvus.analysis import tokens
-from bot.index.milvus.remote import RemotePostings, count_phrase
+from bot.index.milvus.lexical import LexicalSide
 from bot.index.milvus.schema import LAYOUT_VERSION, DenseIndex
 from bot.index.milvus.store import MilvusStore
-from bot.index.postings import K1, B, Postings
 from bot.index.records import (
     ArticleCount,
     Candidates,
     Hit,
-    Hits,
     IndexFacts,
     Kind,
     Paragraph,
@@ -47,12 +40,6 @@ from bot.text.attribution import Speaker
 
 T = TypeVar("T")
 
-#: Milvus BM25 candidates per row asked for, scored again with FTS5's formula.
-OVERSAMPLE = 4
-#: Fewest BM25 candidates asked for, whatever the limit.
-MIN_CANDIDATES = 50
-#: Per kind, the weight of the context tokens (FTS5's bm25(passages_fts, 1.0, 0.5)).
-CONTEXT_WEIGHT = {"passages": 0.5, "sentences": 0.0}
 _PASSAGE_FIELDS = ["id", "article_id", "paragraph", "kind", "section", "text"]
 _SENTENCE_FIELDS = [
     "id",
@@ -108,7 +95,7 @@ def _ids(values: Iterable[int]) -> str:
     return json.dumps(sorted({int(v) for v in values}))
 
 
-class MilvusReader:
+class MilvusReader(LexicalSide):
     """A read-only view of the live Milvus version; safe to share between threads."""
 
     def __init__(self, store: MilvusStore, *, model: str | None, splitter: int | None, ef_search: int = 128):
@@ -380,80 +367,3 @@ class MilvusReader:
             return np.zeros((0, int(self._facts["dimension"])), np.float32)
         found = {r["id"]: r["vector"] for r in self.store.get(self.name, kind, wanted, ["id", "vector"])}
         return np.asarray([found[i] for i in wanted], dtype=np.float32)
-
-    # --- lexical search (BM25) -----------------------------------------------------------
-
-    def _words(self) -> dict[str, tuple[int, int, bool, bool]]:
-        rows = self._rows("words", ["word", "passages", "sentences", "capitalised", "lower"], 'word != ""')
-        return {r["word"]: (r["passages"], r["sentences"], r["capitalised"], r["lower"]) for r in rows}
-
-    def _df(self, kind: Kind, phrase: Sequence[str]) -> int:
-        words = self.memo("words", self._words)
-        column = 0 if kind == "passages" else 1
-        return min((words.get(t, (0, 0, False, False))[column] for t in phrase), default=0)
-
-    def matching(
-        self, kind: Kind, words: Sequence[str], within: Sequence[int] | None = None
-    ) -> list[frozenset[int] | Postings]:
-        """For each word, the rows of a kind holding it after stemming (only rows of `within`)."""
-        phrases = tokens(list(words))
-        if within is not None:
-            return self.holding(kind, phrases, within)
-        return [RemotePostings(self, kind, p, self._df(kind, p)) if p else frozenset() for p in phrases]
-
-    def holding(self, kind: Kind, phrases: Sequence[Sequence[str]], within: Iterable[int]) -> list[frozenset[int]]:
-        """For each phrase (tokens), which of the rows `within` hold it, from those rows' tokens."""
-        ids = sorted({int(i) for i in within})
-        rows = self.store.get(self.name, kind, ids, ["id", "terms"]) if ids else []
-        terms = [(r["id"], r["terms"].split()) for r in rows]
-        return [frozenset(i for i, t in terms if p and count_phrase(t, p)) for p in phrases]
-
-    def bm25(self, words: Sequence[str], passages: int, sentences: int) -> Hits:
-        """The best passages and sentences by FTS5's BM25 over Milvus's BM25 candidates."""
-        phrases = [p for p in tokens(list(words)) if p]
-        return self._bm25("passages", phrases, passages), self._bm25("sentences", phrases, sentences)
-
-    def _bm25(self, kind: Kind, phrases: list[list[str]], limit: int) -> list[Hit]:
-        n = self.count(kind)
-        if not phrases or limit <= 0 or n == 0:
-            return []
-        query = " ".join(t for p in phrases for t in p)
-        found = self.store.bm25(self.name, kind, [query], max(limit * OVERSAMPLE, MIN_CANDIDATES))[0]
-        if not found:
-            return []
-        rows = self.store.get(self.name, kind, [i for i, _ in found], ["id", "terms", "context_len"])
-        avgdl = self._tokens.get(kind, 0) / n or 1.0
-        idf = []
-        for p in phrases:
-            df = self._df(kind, p)
-            value = math.log((n - df + 0.5) / (df + 0.5))
-            idf.append(value if value > 0 else 1e-6)
-        weight = CONTEXT_WEIGHT[kind]
-        scored: list[Hit] = []
-        for r in rows:
-            terms = r["terms"].split()
-            cut = len(terms) - int(r["context_len"])
-            score = 0.0
-            for p, w in zip(phrases, idf, strict=True):
-                tf = count_phrase(terms[:cut], p) + weight * count_phrase(terms[cut:], p)
-                if tf:
-                    score += w * tf * (K1 + 1.0) / (tf + K1 * (1.0 - B + B * len(terms) / avgdl))
-            if score > 0:
-                scored.append((int(r["id"]), score))
-        scored.sort(key=lambda h: (-h[1], h[0]))
-        return scored[:limit]
-
-    def lookup(
-        self, words: Sequence[str], passages: int, sentences: int
-    ) -> tuple[list[frozenset[int] | Postings], Hits]:
-        """`matching("passages", words)` and `bm25(words, ...)`."""
-        return self.matching("passages", words), self.bm25(words, passages, sentences)
-
-    def vocabulary(self) -> Sequence[str]:
-        """The passages' stemmed terms, read once per version."""
-        return self.memo("vocabulary", lambda: sorted(w for w, v in self.memo("words", self._words).items() if v[0]))
-
-    def written_as_name(self, word: str) -> bool:
-        """Whether the passages write the word capitalised and never in lower case."""
-        found = self.memo("words", self._words).get(word.lower())
-        return bool(found and found[2] and not found[3])
