@@ -78,8 +78,11 @@ class SharedState:
         `bot_id` (the number before the token's colon) is written once: a folder that holds
         another bot's state is refused, since chat and message ids would mix.
         """
-        self._tmp = tempfile.TemporaryDirectory(prefix="report-bot-state-") if directory is None else None
-        self.directory = Path(self._tmp.name) if self._tmp else Path(directory)
+        self._tmp: tempfile.TemporaryDirectory[str] | None = None
+        if directory is None:
+            self._tmp = tempfile.TemporaryDirectory(prefix="report-bot-state-")
+            directory = Path(self._tmp.name)
+        self.directory = Path(directory)
         self.private = self._tmp is not None
         self.path = self.directory / DB_NAME
         self.bot_id = bot_id
