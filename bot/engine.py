@@ -12,6 +12,7 @@ import re
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 
 from bot.embedding.embedder import Embedder
@@ -23,7 +24,8 @@ from bot.retrieval.decision import QuestionShape, Verdict, analyse, decide
 from bot.retrieval.fusion import Retrieval
 from bot.retrieval.lexical import Term, lexicon
 from bot.retrieval.quotes import make_quotes, source_quotes
-from bot.retrieval.search import ANSWER_ENTITIES, SPEAKER_CANDIDATES, Scored, prefer_speaker, rank_passages
+from bot.retrieval.search import ANSWER_ENTITIES, SPEAKER_CANDIDATES, Scored, rank_passages
+from bot.retrieval.speaker_rank import rank_by_speaker
 from bot.settings import Settings, get_settings
 from bot.text.language import non_english
 from bot.text.passages import SPLITTER_VERSION
@@ -160,21 +162,31 @@ class Engine:
 
         What `answer` decides on; `scripts/fit_decision.py` fits the decision on the same.
         """
+        shape = shape or analyse(text)
+        ranked, terms = self.candidates(reader, text, k, shape)
+        if shape.asked_speaker:
+            ranked = rank_by_speaker(reader, ranked, shape.asked_speaker, terms, k)
+        return ranked, make_quotes(reader, ranked, terms), terms
+
+    def candidates(
+        self, reader: IndexReader, text: str, k: int, shape: QuestionShape
+    ) -> tuple[list[Scored], list[Term]]:
+        """Retrieval's ranked passages and the question's key terms, before the speaker ranking.
+
+        k passages, or `SPEAKER_CANDIDATES` for a "What did X say?" question, which
+        `bot/retrieval/speaker_rank.py` reorders (`scripts/fit_speaker_rank.py` fits it on these).
+        """
         # The question's embedding (onnxruntime or torch, which release the GIL) and the lexical
         # lookup (SQLite, which does too) overlap: a query costs max(encode, lookup), not the sum.
         pending = _ENCODER_POOL.submit(self.embedder.encode, [text])
         terms, lexical = lexicon(reader).lookup(text, *self.retrieval.lexical_limits())
         qv = pending.result()[0]
-        shape = shape or analyse(text)
         asked = shape.asked_speaker
         wanted = ANSWER_ENTITIES.get(shape.kind) if self.retrieval.answer_type_bonus > 0 else None
         if wanted and shape.duration:
             wanted = wanted | ANSWER_ENTITIES["when"]
         depth = max(k, SPEAKER_CANDIDATES) if asked else k
-        ranked = rank_passages(reader, qv, depth, text, self.retrieval, terms, lexical, entities=wanted)
-        if asked:
-            ranked = prefer_speaker(reader, ranked, asked, k)
-        return ranked, make_quotes(reader, ranked, terms), terms
+        return rank_passages(reader, qv, depth, text, self.retrieval, terms, lexical, entities=wanted), terms
 
     def more(self, question: str, shown: int) -> More:
         """The quotes after the first `shown` of `question`'s answer, up to `TOP_K` of them."""
@@ -237,12 +249,12 @@ class Engine:
         return self.reader.examples(n)
 
 
-_default: Engine | None = None
+@cache
+def default_engine() -> Engine:
+    """The process-wide engine built from the settings, made on first use (`default_engine.cache_clear()` drops it)."""
+    return Engine()
 
 
 def answer(question: str, k: int | None = None) -> Answer:
-    """Answer with the process-wide engine built from the settings."""
-    global _default
-    if _default is None:
-        _default = Engine()
-    return _default.answer(question, k)
+    """Answer with the process-wide engine built from the settings (`bot.answer`)."""
+    return default_engine().answer(question, k)

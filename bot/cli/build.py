@@ -29,7 +29,7 @@ from bot.cli.common import (
 from bot.errors import ReportBotError
 
 if TYPE_CHECKING:
-    from bot.build import BuildReport
+    from bot.build.run import BuildReport
     from bot.embedding.embedder import Embedder
     from bot.settings import Settings
 
@@ -131,7 +131,7 @@ def run_build(
     """
     from tqdm import tqdm
 
-    from bot.build import build_index, live_version
+    from bot.build.run import build_index, live_version
 
     before = live_version(settings.index_dir)
 
@@ -196,7 +196,7 @@ def finish_command(settings: Settings) -> str:
 
 def dry_run(settings: Settings) -> int:
     """Print what a build would change, without the lock, the model or any write."""
-    from bot.build import LiveIndex, estimate_embedding, plan_build
+    from bot.build.plan import LiveIndex, estimate_embedding, plan_build
     from bot.corpus.articles import load_corpus
     from bot.embedding.embedder import Embedder
 

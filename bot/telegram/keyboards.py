@@ -25,7 +25,6 @@ from bot.text.attribution import Speaker
 
 #: Answers remembered per chat for their buttons; older ones expire.
 REMEMBERED = 64
-MAX_CALLBACK_BYTES = 64
 _DATA = re.compile(r"(more|ctx|src):(\d{1,9})")
 
 

@@ -25,6 +25,7 @@ buttons work across workers but not across restarts.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import fcntl
 import logging
 import os
@@ -34,6 +35,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from types import FrameType
 
@@ -51,6 +53,29 @@ MAX_RESTART = 30.0
 STABLE_SECONDS = 60.0
 #: Seconds the workers get to finish their updates after SIGTERM before they are killed.
 STOP_SECONDS = 30.0
+#: prctl's option that sends a process a signal when its parent dies (linux/prctl.h).
+PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent() -> Callable[[], None] | None:
+    """What a worker runs before `exec`: ask for SIGTERM when the supervisor dies, however it dies.
+
+    Without it a supervisor killed by SIGKILL (or the OOM killer) leaves its workers serving with
+    nobody to restart them, and a new supervisor's workers then find their ports taken. Linux
+    only (None elsewhere: the workers outlive a killed supervisor; a clean stop still stops them).
+    The C library is looked up here, in the supervisor: between fork and exec only the call runs.
+    """
+    if not sys.platform.startswith("linux"):
+        return None
+    prctl = ctypes.CDLL(None, use_errno=True).prctl
+    parent = os.getpid()
+
+    def preexec() -> None:
+        prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+        if os.getppid() != parent:  # the supervisor died before the request took hold
+            os._exit(1)
+
+    return preexec
 
 
 class Leader:
@@ -146,10 +171,13 @@ class Supervisor:
         self.ready: set[int] = set()  # workers that listened at least once: the set-up works
         self.pause: dict[int, float] = {}
         self.stopping = False
+        self._preexec = _die_with_parent()
 
     def _spawn(self, index: int) -> None:
         env = {**os.environ, "TELEGRAM_STATE_DIR": str(self.state_dir)}
-        self.procs[index] = subprocess.Popen([self.python, "-m", "bot", "--worker", str(index)], env=env)
+        self.procs[index] = subprocess.Popen(
+            [self.python, "-m", "bot", "--worker", str(index)], env=env, preexec_fn=self._preexec
+        )
         self.started[index] = time.monotonic()
         log.info(
             "worker %d started (pid %d), webhook port %d",

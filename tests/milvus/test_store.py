@@ -39,6 +39,7 @@ def _passages(ids: list[int], article: str, vectors: np.ndarray) -> list[dict]:
             "section": None,
             "text": TEXTS[n % len(TEXTS)],
             "content_hash": f"h{i}",
+            "context_len": 0,
             "vector": vectors[n].tolist(),
             "terms": analysed([TEXTS[n % len(TEXTS)]])[0],
         }

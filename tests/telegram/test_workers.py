@@ -28,10 +28,11 @@ from typing import Any
 import httpx
 import psutil
 import pytest
-from conftest import ISSUED_SECRETS, User, free_port
+from conftest import ISSUED_SECRETS, User, bot_settings, free_port
 from proxy import RoundRobinProxy
 from test_telegram_e2e import ANSWERED, buttons, text_of
 
+from bot.telegram.app import build_application, running
 from bot.telegram.flood import THROTTLE_TEXT
 from bot.telegram.shared import SharedState
 from bot.telegram.workers import LEADER_LOCK, Leader
@@ -407,3 +408,75 @@ def test_a_worker_without_shared_state_is_refused_in_one_line(tmp_path: Path):
     assert result.returncode == 1
     assert "bot worker 1 has no shared state (TELEGRAM_STATE_DIR is not set)" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+@fleet_test
+async def test_workers_stop_when_the_supervisor_is_killed(emulator: str, tmp_path: Path):
+    """SIGKILL the supervisor (nothing of it runs again): its workers stop too, instead of serving on unsupervised.
+
+    A fleet of its own, without an index (the workers start anyway and say the index is unavailable).
+    """
+    base = two_free_ports()
+    token = f"{time.time_ns() % 10**9}:TEST-{uuid.uuid4().hex}"
+    ISSUED_SECRETS.append(token)
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "TELEGRAM_BOT_TOKEN": token,
+        "TELEGRAM_BASE_URL": f"{emulator}/bot",
+        "TELEGRAM_WEBHOOK_URL": f"http://127.0.0.1:{free_port()}/hook",
+        "TELEGRAM_WEBHOOK_LISTEN": "127.0.0.1",
+        "TELEGRAM_WEBHOOK_PORT": str(base),
+        "INDEX_DIR": str(tmp_path / "no-index"),
+    }
+    log = tmp_path / "fleet.log"
+    with log.open("w") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "bot", "--workers", "2"], cwd=tmp_path, env=env, stdout=out, stderr=subprocess.STDOUT
+        )
+    workers: list[psutil.Process] = []
+    try:
+
+        async def up() -> bool:
+            assert proc.poll() is None, log.read_text()
+            return listening(base) and listening(base + 1)
+
+        await wait_until(up, 120, "both workers to listen", log)
+        workers += psutil.Process(proc.pid).children()
+        assert len(workers) == 2
+        proc.kill()
+        proc.wait()
+        _gone, alive = await asyncio.to_thread(psutil.wait_procs, workers, 60)
+        assert not alive, log.read_text()
+        assert not listening(base) and not listening(base + 1)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        for worker in workers:  # still up only if the test failed
+            with contextlib.suppress(psutil.NoSuchProcess):
+                worker.kill()
+
+
+@fleet_test
+async def test_buttons_outlive_a_restart_with_a_state_folder(emulator: str, engine, tmp_path: Path):
+    """With TELEGRAM_STATE_DIR, a button under an answer sent before a restart still works after it.
+
+    Without one (the default) the state is a private temporary folder, as memory was: the same
+    press after a restart is told the button has expired.
+    """
+    for state_dir, works in ((tmp_path / "state", True), (None, False)):
+        settings = bot_settings(emulator, engine.index_dir, telegram_state_dir=state_dir)
+        async with httpx.AsyncClient(timeout=30) as http:
+            user = User(emulator, settings.telegram_bot_token.get_secret_value(), http)
+            async with running(build_application(engine, settings, poll_timeout=2), settings):
+                (answer,) = await user.ask(ANSWERED)
+            async with running(build_application(engine, settings, poll_timeout=2), settings):
+                await user.press(answer, buttons(answer)["Source"])
+                (pressed,) = await user.wait_call("answerCallbackQuery")
+                if works:
+                    (source,) = await user.replies()
+                    assert "<b>Publisher:</b> TRT World" in text_of(source)
+                    assert not pressed["params"].get("show_alert")
+                else:
+                    assert "expired" in pressed["params"]["text"]

@@ -73,6 +73,7 @@ KINDS: dict[str, Kind] = {
                 _text("section", NAME * 4, nullable=True),
                 _text("text"),
                 _text("content_hash", SHORT * 2),
+                _int("context_len"),
             ),
             searched=True,
             filtered=("article_id",),
@@ -95,6 +96,7 @@ KINDS: dict[str, Kind] = {
                 _text("speaker_rule", SHORT),
                 _text("said_as", NAME, nullable=True),
                 _text("slots", nullable=True),
+                _int("context_len"),
             ),
             searched=True,
             filtered=("article_id", "passage_id", "speaker_key"),
@@ -146,6 +148,7 @@ KINDS: dict[str, Kind] = {
             _text("word", NAME),
             (
                 _int("passages"),
+                _int("sentences"),
                 Column("capitalised", DataType.BOOL),
                 Column("lower", DataType.BOOL),
             ),

@@ -167,6 +167,14 @@ class MilvusStore:
         target = self._call("reading the live alias", lambda c: c.describe_alias(alias))["collection_name"]
         return str(target)[len(self.prefix) + 2 :].split("__")[0]
 
+    def live_stamp(self) -> str | None:
+        """`<version>.<generation>`: changes with every build, full or in place; None before the first."""
+        version = self.live_version()
+        if version is None:
+            return None
+        rows = self.get(version, "summary", ["generation"], ["value"])
+        return f"{version}.{rows[0]['value'] if rows else '0'}"
+
     def _aliases(self) -> set[str]:
         """Every alias on the server (of any prefix)."""
         return _alias_names(self._call("listing aliases", lambda c: c.list_aliases()))
@@ -251,12 +259,14 @@ class MilvusStore:
     ) -> list[dict[str, Any]]:
         """Rows matching a filter (all of them, or the first `limit`), in no particular order."""
         name = self.collection(version, kind)
-        if limit is not None and limit <= QUERY_WINDOW:
-            return self._call(
-                f"reading {name}",
-                lambda c: list(c.query(name, filter=expr, output_fields=list(fields), limit=limit)),
-                name,
-            )
+        window = min(limit, QUERY_WINDOW) if limit is not None else QUERY_WINDOW
+        first = self._call(
+            f"reading {name}",
+            lambda c: list(c.query(name, filter=expr, output_fields=list(fields), limit=window)),
+            name,
+        )
+        if len(first) < window or (limit is not None and limit <= QUERY_WINDOW):
+            return first
 
         def read_all(c: MilvusClient) -> list[dict[str, Any]]:
             rows: list[dict[str, Any]] = []
