@@ -9,7 +9,7 @@ STAMP  := $(VENV)/.installed
 DEV_STAMP := $(VENV)/.installed-dev
 TORCH  := torch==2.13.0
 
-.PHONY: run test install install-run index lint format bench bench-scale clean
+.PHONY: run test install install-run index lint format bench bench-scale clean milvus
 
 run: index
 	$(PY) -m bot
@@ -28,10 +28,21 @@ $(STAMP): pyproject.toml requirements-model.txt
 	$(PY) -m pip install --quiet -e .
 	touch $(STAMP)
 
-# The test-only tools (pytest, ruff, hypothesis, psutil), on top of the runtime.
+# The test-only tools (pytest, ruff, hypothesis, psutil) and the Milvus client and local server
+# (the [milvus] extra: the tests run the Milvus backend against a real server), on top of the runtime.
 $(DEV_STAMP): $(STAMP)
-	$(PY) -m pip install --quiet -e '.[dev]'
+	$(PY) -m pip install --quiet -e '.[dev,milvus]'
 	touch $(DEV_STAMP)
+
+# SEARCH_BACKEND=milvus without a Milvus of your own: milvus-lite in the foreground on
+# 127.0.0.1:19530, data in .milvus/ (Ctrl-C stops it; docs/scale.md has a real deployment).
+MILVUS_STAMP := $(VENV)/.installed-milvus
+$(MILVUS_STAMP): $(STAMP)
+	$(PY) -m pip install --quiet -e '.[milvus]'
+	touch $(MILVUS_STAMP)
+
+milvus: $(MILVUS_STAMP)
+	$(PY) -m milvus_lite server --host 127.0.0.1 --port 19530 --data-dir .milvus
 
 # The Bot API emulator for the Telegram end-to-end tests (npm telegram-test-api, pinned by its lock file).
 EMULATOR := tests/telegram/emulator

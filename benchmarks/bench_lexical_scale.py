@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """The lexical side at scale: BM25 and key-term lookups over 1,000,000 synthetic passages and sentences.
 
-Fills an SQLite store with the real schema of `bot/index/store.py` (its triggers fill `passages_fts`
+Fills an SQLite store with the real schema of `bot/index/schema.py` (its triggers fill `passages_fts`
 and `sentences_fts`) from `benchmarks/synthetic_corpus.py` text, writes FTS5's postings as
 arrays as a build above LEXICAL_POSTINGS_THRESHOLD does (`bot/index/postings.py`), then times per
 question what the engine's lexical side does, through the engine's own `Lexicon`:
@@ -51,9 +51,9 @@ from measure import RESULTS, dev_questions, load_average, median, pct, report
 from synthetic_corpus import _Writer, misspell
 
 from bot.index.postings import TABLES, LexicalIndex, write_segment
-from bot.index.store import _SCHEMA
+from bot.index.writer import _SCHEMA
+from bot.retrieval.fusion import PASSAGE_CANDIDATES, SENTENCE_CANDIDATES, coverages
 from bot.retrieval.lexical import FUZZY_CUTOFF, Lexicon, key_terms
-from bot.retrieval.search import PASSAGE_CANDIDATES, SENTENCE_CANDIDATES, coverages
 
 _SENTENCE_END = re.compile(r"(?<=[.!?\"])\s+(?=[A-Z\"])")
 #: HNSW efSearch=64 search p50 at 1M when no scale result is at hand (docs/performance.md).
@@ -241,7 +241,7 @@ class _Count:
 
 
 class StoreOnly:
-    """What `Lexicon` reads of an `IndexReader`, over a bare store (the vectors are not needed here)."""
+    """What `Lexicon` reads of an `EmbeddedReader`, over a bare store (the vectors are not needed here)."""
 
     def __init__(self, path: Path, passages: int, lexical: dict[str, LexicalIndex] | None) -> None:
         self.db = sqlite3.connect(f"file:{path}?mode=ro&immutable=1", uri=True)

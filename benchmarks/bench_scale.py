@@ -22,7 +22,7 @@ column adds the query embedding p50 measured here with the ONNX backend (--embed
 --engine measures what the engine holds instead: the passage index (n vectors) *and* the sentence
 index (2.8 sentences per passage, as the seed corpus has), both built as the product builds them
 (FAISS_INDEX=auto above the threshold: HNSW over FAISS_HNSW_STORAGE, default sq8), loaded
-memory-mapped as `IndexReader` loads them, in one process that also loads the query embedder and
+memory-mapped as `EmbeddedReader` loads them, in one process that also loads the query embedder and
 answers like `rank_passages`: embed a dev question, search 64 sentences and 32 passages, read back
 the vectors of every sentence of the candidate passages and score them. Reports that process's RSS
 (after load and after the queries), its worst case (anonymous memory + every mapped byte), p50/p95
@@ -143,7 +143,7 @@ def probe(args: argparse.Namespace) -> None:
 
     proc = psutil.Process()
     before = proc.memory_info()
-    flags = faiss.IO_FLAG_MMAP_IFC | faiss.IO_FLAG_READ_ONLY if args.mmap else 0  # as IndexReader reads
+    flags = faiss.IO_FLAG_MMAP_IFC | faiss.IO_FLAG_READ_ONLY if args.mmap else 0  # as EmbeddedReader reads
     start = time.perf_counter()
     index = faiss.read_index(args.probe, flags)
     load = time.perf_counter() - start
@@ -260,7 +260,7 @@ def engine_probe(args: argparse.Namespace) -> None:
     import psutil
 
     from bot.embedding.embedder import Embedder
-    from bot.index.store import IndexReader
+    from bot.index.manifest import EmbeddedReader
     from bot.index.vectors import set_ef_search
     from bot.settings import BUNDLED_MODEL
 
@@ -268,7 +268,7 @@ def engine_probe(args: argparse.Namespace) -> None:
     embedder = Embedder(BUNDLED_MODEL, backend=args.embed_backend)
     embedder.encode(["warm up"])
     with_model = proc.memory_info().rss
-    flags = faiss.IO_FLAG_MMAP_IFC | faiss.IO_FLAG_READ_ONLY  # as IndexReader._read_faiss
+    flags = faiss.IO_FLAG_MMAP_IFC | faiss.IO_FLAG_READ_ONLY  # as EmbeddedReader._read_faiss
     t = time.perf_counter()
     passages = faiss.read_index(args.passage_file, flags)
     sentences = faiss.read_index(args.sentence_file, flags)
@@ -290,11 +290,11 @@ def engine_probe(args: argparse.Namespace) -> None:
             t0 = time.perf_counter()
             embedder.encode([questions[i % len(questions)]])  # the real question's cost; q is searched
             t1 = time.perf_counter()
-            sent_hits = IndexReader.search(sentences, q, SENTENCE_K)
-            pass_hits = dict(IndexReader.search(passages, q, PASSAGE_K))
+            sent_hits = EmbeddedReader.search(sentences, q, SENTENCE_K)
+            pass_hits = dict(EmbeddedReader.search(passages, q, PASSAGE_K))
             candidates = sorted({owner_of(sid) for sid, _ in sent_hits} | set(pass_hits))
             ids = [sid for pid in candidates for sid in range(first[pid], first[pid + 1])]
-            sims = np.vstack([sentences.reconstruct(sid) for sid in ids]) @ q  # IndexReader.sentence_vectors
+            sims = np.vstack([sentences.reconstruct(sid) for sid in ids]) @ q  # EmbeddedReader.sentence_vectors
             missing = [pid for pid in candidates if pid not in pass_hits]
             if missing:
                 _ = np.vstack([passages.reconstruct(pid) for pid in missing]) @ q

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """The browsing views at scale: /start, /who, /who NAME, /sources and --speakers over 1,000,000 passages.
 
-Fills an SQLite store with the real schema of `bot/index/store.py` and `bot/index/views.py` from
+Fills an SQLite store with the real schema of `bot/index/schema.py` and `bot/index/views.py` from
 `benchmarks/synthetic_corpus.py` articles, each loaded and split by the real pipeline
 (`parse_article`, `split_article`: real sentences, real attribution, so real speakers), then runs
 the build-time step that keeps the view tables (`views.refresh`: once in full, once as an
@@ -47,7 +47,7 @@ from synthetic_corpus import _Writer
 from bot.corpus.articles import parse_article
 from bot.engine import Engine
 from bot.index import views
-from bot.index.store import _SCHEMA
+from bot.index.writer import _SCHEMA
 from bot.settings import Settings
 from bot.telegram import format as fmt
 from bot.terminal import format_sources, format_speakers
@@ -226,7 +226,7 @@ def replicate(source: Path, path: Path, times: int) -> dict[str, Any]:
 
 
 class StoreReader:
-    """What the views and `article_meta` read of an `IndexReader`: `query` and the manifest's counts."""
+    """What the views and `article_meta` read of an `EmbeddedReader`: `query` and the manifest's counts."""
 
     def __init__(self, path: Path) -> None:
         self.db = sqlite3.connect(f"file:{path.resolve()}?mode=ro&immutable=1", uri=True, cached_statements=512)

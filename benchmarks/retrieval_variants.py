@@ -16,12 +16,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import numpy as np
 
-from bot.build import build_index
+from bot.build.run import build_index
 from bot.cli.evaluate import default_index
 from bot.embedding.embedder import Embedder
 from bot.engine import Engine
 from bot.evaluation.questions import evaluate, load_questions
-from bot.retrieval.search import Retrieval
+from bot.retrieval.fusion import Fusion, LexicalSide, Retrieval
 from bot.settings import BUNDLED_MODEL, Settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -32,76 +32,110 @@ SETS = {
 }
 VARIANTS = {
     "dense (sentence+passage blend)": Retrieval(lexical=None, furniture_penalty=0.0),
-    "BM25 passages (text+title/section)": Retrieval(dense=False, lexical="passage", furniture_penalty=0.0),
-    "BM25 sentences": Retrieval(dense=False, lexical="sentence", furniture_penalty=0.0),
-    "RRF dense + BM25 passages": Retrieval(lexical="passage", fusion="rrf", lexical_weight=1.0, furniture_penalty=0.0),
-    "RRF dense + BM25 sentences": Retrieval(
-        lexical="sentence", fusion="rrf", lexical_weight=1.0, furniture_penalty=0.0
+    "BM25 passages (text+title/section)": Retrieval(dense=False, lexical=LexicalSide.PASSAGE, furniture_penalty=0.0),
+    "BM25 sentences": Retrieval(dense=False, lexical=LexicalSide.SENTENCE, furniture_penalty=0.0),
+    "RRF dense + BM25 passages": Retrieval(
+        lexical=LexicalSide.PASSAGE, fusion=Fusion.RRF, lexical_weight=1.0, furniture_penalty=0.0
     ),
-    "RRF dense + BM25 both": Retrieval(lexical="both", fusion="rrf", lexical_weight=1.0, furniture_penalty=0.0),
+    "RRF dense + BM25 sentences": Retrieval(
+        lexical=LexicalSide.SENTENCE, fusion=Fusion.RRF, lexical_weight=1.0, furniture_penalty=0.0
+    ),
+    "RRF dense + BM25 both": Retrieval(
+        lexical=LexicalSide.BOTH, fusion=Fusion.RRF, lexical_weight=1.0, furniture_penalty=0.0
+    ),
     "RRF dense + BM25 sentences, lexical x0.5": Retrieval(
-        lexical="sentence", fusion="rrf", lexical_weight=0.5, furniture_penalty=0.0
+        lexical=LexicalSide.SENTENCE, fusion=Fusion.RRF, lexical_weight=0.5, furniture_penalty=0.0
     ),
     "RRF dense + BM25 both, lexical x0.5": Retrieval(
-        lexical="both", fusion="rrf", lexical_weight=0.5, furniture_penalty=0.0
+        lexical=LexicalSide.BOTH, fusion=Fusion.RRF, lexical_weight=0.5, furniture_penalty=0.0
     ),
     "RRF k=20 dense + BM25 sentences": Retrieval(
-        lexical="sentence", fusion="rrf", lexical_weight=1.0, rrf_k=20, furniture_penalty=0.0
+        lexical=LexicalSide.SENTENCE, fusion=Fusion.RRF, lexical_weight=1.0, rrf_k=20, furniture_penalty=0.0
     ),
     "mix dense + 0.1 BM25 sentences": Retrieval(
-        lexical="sentence", fusion="mix", scale_by_coverage=False, lexical_weight=0.1, furniture_penalty=0.0
+        lexical=LexicalSide.SENTENCE,
+        fusion=Fusion.MIX,
+        scale_by_coverage=False,
+        lexical_weight=0.1,
+        furniture_penalty=0.0,
     ),
     "mix dense + 0.2 BM25 sentences": Retrieval(
-        lexical="sentence", fusion="mix", scale_by_coverage=False, lexical_weight=0.2, furniture_penalty=0.0
+        lexical=LexicalSide.SENTENCE,
+        fusion=Fusion.MIX,
+        scale_by_coverage=False,
+        lexical_weight=0.2,
+        furniture_penalty=0.0,
     ),
     "mix dense + 0.3 BM25 sentences": Retrieval(
-        lexical="sentence", fusion="mix", scale_by_coverage=False, lexical_weight=0.3, furniture_penalty=0.0
+        lexical=LexicalSide.SENTENCE,
+        fusion=Fusion.MIX,
+        scale_by_coverage=False,
+        lexical_weight=0.3,
+        furniture_penalty=0.0,
     ),
     "mix dense + 0.2 BM25 passages": Retrieval(
-        lexical="passage", fusion="mix", scale_by_coverage=False, lexical_weight=0.2, furniture_penalty=0.0
+        lexical=LexicalSide.PASSAGE,
+        fusion=Fusion.MIX,
+        scale_by_coverage=False,
+        lexical_weight=0.2,
+        furniture_penalty=0.0,
     ),
     "mix dense + 0.2 BM25 sentences, furniture -0.03": Retrieval(
-        lexical="sentence", fusion="mix", scale_by_coverage=False, lexical_weight=0.2, furniture_penalty=0.03
+        lexical=LexicalSide.SENTENCE,
+        fusion=Fusion.MIX,
+        scale_by_coverage=False,
+        lexical_weight=0.2,
+        furniture_penalty=0.03,
     ),
     "mix dense + 0.2 BM25 sentences, furniture -0.06": Retrieval(
-        lexical="sentence", fusion="mix", scale_by_coverage=False, lexical_weight=0.2, furniture_penalty=0.06
+        lexical=LexicalSide.SENTENCE,
+        fusion=Fusion.MIX,
+        scale_by_coverage=False,
+        lexical_weight=0.2,
+        furniture_penalty=0.06,
     ),
     "mix dense + 0.2 BM25 both, furniture -0.06": Retrieval(
-        lexical="both", fusion="mix", scale_by_coverage=False, lexical_weight=0.2, furniture_penalty=0.06
+        lexical=LexicalSide.BOTH, fusion=Fusion.MIX, scale_by_coverage=False, lexical_weight=0.2, furniture_penalty=0.06
     ),
     "RRF dense + BM25 sentences, furniture -0.06": Retrieval(
-        lexical="sentence", fusion="rrf", lexical_weight=1.0, furniture_penalty=0.06
+        lexical=LexicalSide.SENTENCE, fusion=Fusion.RRF, lexical_weight=1.0, furniture_penalty=0.06
     ),
     "mix dense + 0.2 BM25 both": Retrieval(
-        lexical="both", fusion="mix", scale_by_coverage=False, lexical_weight=0.2, furniture_penalty=0.0
+        lexical=LexicalSide.BOTH, fusion=Fusion.MIX, scale_by_coverage=False, lexical_weight=0.2, furniture_penalty=0.0
     ),
     "mix dense + 0.3 BM25 both": Retrieval(
-        lexical="both", fusion="mix", scale_by_coverage=False, lexical_weight=0.3, furniture_penalty=0.0
+        lexical=LexicalSide.BOTH, fusion=Fusion.MIX, scale_by_coverage=False, lexical_weight=0.3, furniture_penalty=0.0
     ),
     "mix dense + 0.1 BM25 both, furniture -0.06": Retrieval(
-        lexical="both", fusion="mix", lexical_weight=0.1, scale_by_coverage=False
+        lexical=LexicalSide.BOTH, fusion=Fusion.MIX, lexical_weight=0.1, scale_by_coverage=False
     ),
     "mix dense + 0.15 BM25 both, furniture -0.06": Retrieval(
-        lexical="both", fusion="mix", lexical_weight=0.15, scale_by_coverage=False
+        lexical=LexicalSide.BOTH, fusion=Fusion.MIX, lexical_weight=0.15, scale_by_coverage=False
     ),
     "mix dense + 0.2 BM25 both x coverage, furniture -0.06": Retrieval(
-        lexical="both", fusion="mix", lexical_weight=0.2, scale_by_coverage=True
+        lexical=LexicalSide.BOTH, fusion=Fusion.MIX, lexical_weight=0.2, scale_by_coverage=True
     ),
     "mix dense + 0.3 BM25 both x coverage, furniture -0.06": Retrieval(
-        lexical="both", fusion="mix", lexical_weight=0.3, scale_by_coverage=True
+        lexical=LexicalSide.BOTH, fusion=Fusion.MIX, lexical_weight=0.3, scale_by_coverage=True
     ),
     "mix dense + 0.25 BM25 both x coverage, furniture -0.06": Retrieval(
-        lexical="both", fusion="mix", lexical_weight=0.25, scale_by_coverage=True
+        lexical=LexicalSide.BOTH, fusion=Fusion.MIX, lexical_weight=0.25, scale_by_coverage=True
     ),
     "mix dense + 0.35 BM25 both x coverage, furniture -0.06": Retrieval(
-        lexical="both", fusion="mix", lexical_weight=0.35, scale_by_coverage=True
+        lexical=LexicalSide.BOTH, fusion=Fusion.MIX, lexical_weight=0.35, scale_by_coverage=True
     ),
     "mix dense + 0.4 BM25 both x coverage, furniture -0.06": Retrieval(
-        lexical="both", fusion="mix", lexical_weight=0.4, scale_by_coverage=True
+        lexical=LexicalSide.BOTH, fusion=Fusion.MIX, lexical_weight=0.4, scale_by_coverage=True
     ),
-    "dense + 0.1 coverage, furniture -0.06": Retrieval(lexical="both", fusion="coverage", lexical_weight=0.1),
-    "dense + 0.2 coverage, furniture -0.06": Retrieval(lexical="both", fusion="coverage", lexical_weight=0.2),
-    "dense + 0.3 coverage, furniture -0.06": Retrieval(lexical="both", fusion="coverage", lexical_weight=0.3),
+    "dense + 0.1 coverage, furniture -0.06": Retrieval(
+        lexical=LexicalSide.BOTH, fusion=Fusion.COVERAGE, lexical_weight=0.1
+    ),
+    "dense + 0.2 coverage, furniture -0.06": Retrieval(
+        lexical=LexicalSide.BOTH, fusion=Fusion.COVERAGE, lexical_weight=0.2
+    ),
+    "dense + 0.3 coverage, furniture -0.06": Retrieval(
+        lexical=LexicalSide.BOTH, fusion=Fusion.COVERAGE, lexical_weight=0.3
+    ),
     "dense, furniture -0.06": Retrieval(lexical=None),
 }
 

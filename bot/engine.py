@@ -11,26 +11,20 @@ import os
 import re
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 
-from bot.corpus.articles import ArticleMeta
 from bot.embedding.embedder import Embedder
-from bot.index import views
-from bot.index.store import IndexReader, current_stamp, current_version
+from bot.index.reader import IndexReader, live_stamp, live_version, open_reader
+from bot.index.records import ArticleCount, IndexFacts, Paragraph, PublisherCount, SpeakerCount
 from bot.retrieval.answers import Answer, Quote
 from bot.retrieval.decision import QuestionShape, Verdict, analyse, decide
+from bot.retrieval.fusion import Retrieval
 from bot.retrieval.lexical import Term, lexicon
-from bot.retrieval.search import (
-    ANSWER_ENTITIES,
-    SPEAKER_CANDIDATES,
-    Retrieval,
-    Scored,
-    article_meta,
-    make_quotes,
-    prefer_speaker,
-    rank_passages,
-    speaker_from_row,
-)
+from bot.retrieval.quotes import make_quotes, source_quotes
+from bot.retrieval.search import ANSWER_ENTITIES, SPEAKER_CANDIDATES, Scored, rank_passages
+from bot.retrieval.speaker_rank import rank_by_speaker
 from bot.settings import Settings, get_settings
 from bot.text.language import non_english
 from bot.text.passages import SPLITTER_VERSION
@@ -45,6 +39,29 @@ _ANSI_ESCAPE = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]")
 #: Encodes questions beside the lexical lookup. Shared by every engine of the process and sized
 #: to the machine: the bot answers from several threads, and each encode is itself multi-threaded.
 _ENCODER_POOL = ThreadPoolExecutor(max_workers=os.cpu_count() or 2, thread_name_prefix="encode")
+
+#: Articles /sources lists (newest first); above it, a line per publisher comes first.
+LIST_ARTICLES = 30
+#: Sources `/who` lists (most quoted first); `scripts/query.py --speakers` lists them all.
+LIST_SPEAKERS = 50
+
+
+@dataclass(frozen=True)
+class More:
+    """The next quotes of an answer ("More"): the answer asked again with room for them."""
+
+    answer: Answer
+    #: How many quotes were shown before: the new ones are `answer.quotes[offset:]`.
+    offset: int
+    #: Whether no quotes are left after these.
+    last: bool
+    #: The index version the quotes come from.
+    version: str
+
+    @property
+    def quotes(self) -> list[Quote]:
+        """The quotes not shown before."""
+        return self.answer.quotes[self.offset :]
 
 
 class Engine:
@@ -62,7 +79,7 @@ class Engine:
         self.index_dir = index_dir or self.settings.index_dir
         self.embedder = embedder or Embedder.from_settings(self.settings)
         self.retrieval = retrieval or Retrieval.named(self.settings.retrieval_mode)
-        #: The open reader with the `current_stamp` taken before it was checked or opened, set as
+        #: The open reader with the `live_stamp` taken before it was checked or opened, set as
         #: one pair (other threads read it unlocked): an unchanged stamp means it is still live.
         self._live: tuple[IndexReader, tuple[int, int, int] | None] | None = None
         self._lock = threading.Lock()
@@ -70,14 +87,14 @@ class Engine:
     @property
     def reader(self) -> IndexReader:
         """The live index, reopened when a build has published a newer version."""
-        stamp = current_stamp(self.index_dir)
+        stamp = live_stamp(self.settings, self.index_dir)
         live = self._live
         if live is not None and stamp is not None and live[1] == stamp:
             return live[0]
         with self._lock:
             live = self._live
             reader = live[0] if live is not None else None
-            if reader is None or reader.version != current_version(self.index_dir):
+            if reader is None or reader.version != live_version(self.settings, self.index_dir):
                 reader = self._open_reader()
                 if live is not None:
                     log.info("index reloaded: version %s", reader.version)
@@ -86,12 +103,16 @@ class Engine:
 
     def _open_reader(self) -> IndexReader:
         """Open the live index as this engine reads it: its model, splitter and search settings."""
-        return IndexReader(
-            self.index_dir,
-            model=self.embedder.model_name,
-            splitter=SPLITTER_VERSION,
-            ef_search=self.settings.faiss_hnsw_ef_search,
-        )
+        return open_reader(self.settings, self.index_dir, model=self.embedder.model_name, splitter=SPLITTER_VERSION)
+
+    @property
+    def version(self) -> str:
+        """The live index version (a stat when it has not changed)."""
+        return self.reader.version
+
+    def about(self) -> IndexFacts:
+        """The live index's version, model and counts; raises `IndexUnavailable` when there is none."""
+        return self.reader.facts()
 
     def clean_question(self, question: str) -> tuple[str, str | None]:
         """The question as searched, and a notice when it had to be shortened."""
@@ -140,60 +161,66 @@ class Engine:
 
         What `answer` decides on; `scripts/fit_decision.py` fits the decision on the same.
         """
+        shape = shape or analyse(text)
+        ranked, terms = self.candidates(reader, text, k, shape)
+        if shape.asked_speaker:
+            ranked = rank_by_speaker(reader, ranked, shape.asked_speaker, terms, k)
+        return ranked, make_quotes(reader, ranked, terms), terms
+
+    def candidates(
+        self, reader: IndexReader, text: str, k: int, shape: QuestionShape
+    ) -> tuple[list[Scored], list[Term]]:
+        """Retrieval's ranked passages and the question's key terms, before the speaker ranking.
+
+        k passages, or `SPEAKER_CANDIDATES` for a "What did X say?" question, which
+        `bot/retrieval/speaker_rank.py` reorders (`scripts/fit_speaker_rank.py` fits it on these).
+        """
         # The question's embedding (onnxruntime or torch, which release the GIL) and the lexical
         # lookup (SQLite, which does too) overlap: a query costs max(encode, lookup), not the sum.
         pending = _ENCODER_POOL.submit(self.embedder.encode, [text])
         terms, lexical = lexicon(reader).lookup(text, *self.retrieval.lexical_limits())
         qv = pending.result()[0]
-        shape = shape or analyse(text)
         asked = shape.asked_speaker
         wanted = ANSWER_ENTITIES.get(shape.kind) if self.retrieval.answer_type_bonus > 0 else None
         if wanted and shape.duration:
             wanted = wanted | ANSWER_ENTITIES["when"]
         depth = max(k, SPEAKER_CANDIDATES) if asked else k
-        ranked = rank_passages(reader, qv, depth, text, self.retrieval, terms, lexical, entities=wanted)
-        if asked:
-            ranked = prefer_speaker(reader, ranked, asked, k)
-        return ranked, make_quotes(reader, ranked, terms), terms
+        return rank_passages(reader, qv, depth, text, self.retrieval, terms, lexical, entities=wanted), terms
 
-    def articles(self, limit: int | None = None) -> list[tuple[ArticleMeta, int]]:
+    def more(self, question: str, shown: int) -> More:
+        """The quotes after the first `shown` of `question`'s answer, up to `TOP_K` of them."""
+        page = self.settings.top_k
+        answer = self.answer(question, shown + page)
+        return More(answer, shown, len(answer.quotes) < shown + page, self.version)
+
+    def articles(self, limit: int | None = None) -> list[ArticleCount]:
         """Indexed articles with their passage counts, newest first: all, or the first `limit`."""
-        reader = self.reader
-        return [(article_meta(reader, a), n) for a, n in views.newest_articles(reader, limit)]
+        return self.reader.newest_articles(limit)
 
     def article_passages(self, article_id: str) -> int | None:
-        """How many passages one article has in the index (None when it is not there)."""
-        return views.article_passages(self.reader, article_id)
+        """How many passages one article has in the index (None when it is not there): its source line."""
+        return self.reader.article_passages(article_id)
 
-    def publishers(self) -> list[tuple[str, int, int, str | None, str | None]]:
+    def publishers(self) -> list[PublisherCount]:
         """(publisher, articles, passages, first date, last date) per publisher, the largest first."""
-        return views.publishers(self.reader)
+        return self.reader.publishers()
 
-    def paragraph_context(self, passage_id: int, around: int = 1) -> list[tuple[int, str, str]]:
+    def context(self, passage_id: int, around: int = 1) -> list[Paragraph]:
         """The paragraph holding a passage and its neighbours: (paragraph no., kind, text)."""
-        reader = self.reader
-        p = reader.query("SELECT article_id, paragraph FROM passages WHERE id = ?", (passage_id,))
-        if not p:
-            return []
-        rows = reader.query(
-            "SELECT paragraph, kind, text FROM paragraphs "
-            "WHERE article_id = ? AND paragraph BETWEEN ? AND ? ORDER BY paragraph",
-            (p[0]["article_id"], p[0]["paragraph"] - around, p[0]["paragraph"] + around),
-        )
-        return [(r["paragraph"], r["kind"], r["text"]) for r in rows]
+        return self.reader.paragraph_context(passage_id, around)
 
-    def speakers(self, limit: int | None = None) -> list[tuple[str, int]]:
+    def speakers(self, limit: int | None = None) -> list[SpeakerCount]:
         """Named sources and how many sentences are attributed to each, most quoted first.
 
         Names are the attribution's normalised ones (an acronym with its full name, "the
         ministry" as the fuller name used first), shown as `SOHR (Syrian Observatory for Human
         Rights)` when the report spelled the acronym out. Read from the counts the build kept.
         """
-        return views.speakers(self.reader, limit)
+        return self.reader.speakers(limit)
 
     def speaker_count(self) -> int:
         """How many named sources the index holds."""
-        return views.speaker_count(self.reader)
+        return self.reader.speaker_count()
 
     def quotes_by(self, name: str, limit: int = 20) -> list[Quote]:
         """Sentences attributed to a speaker, found by name, full name or acronym, in any case.
@@ -201,48 +228,32 @@ class Engine:
         `SOHR`, `sohr`, `Syrian Observatory for Human Rights` and `SOHR (Syrian Observatory for
         Human Rights)` (a line of `speakers()`) all find the same quotes, in index order.
         """
-        reader = self.reader
-        rows = views.source_sentences(reader, views.source_names(reader, name), limit)
-        return [
-            Quote(
-                passage_id=r["passage_id"],
-                text=r["ptext"],
-                quote_start=r["start"],
-                quote_end=r["end"],
-                score=1.0,
-                speaker=speaker_from_row(r),
-                article=article_meta(reader, r["article_id"]),
-                paragraph=r["paragraph"],
-                kind=r["kind"],
-                section=r["section"],
-            )
-            for r in rows
-        ]
+        return source_quotes(self.reader, name, limit)
 
     def wording(self) -> Wording:
         """The words for the index: `the report` for one article, `the articles` for several (manifest count)."""
-        return wording_for(int(self.reader.manifest.counts.get("articles", 0)))
+        return wording_for(self.reader.facts().articles)
 
-    def reload(self) -> IndexReader:
+    def reload(self) -> IndexFacts:
         """Re-open the index from disk now, even if CURRENT did not change (an admin's /reload)."""
         with self._lock:
-            stamp = current_stamp(self.index_dir)
+            stamp = live_stamp(self.settings, self.index_dir)
             reader = self._open_reader()
             self._live = (reader, stamp)
         log.info("index re-opened: version %s", reader.version)
-        return reader
+        return reader.facts()
 
     def example_questions(self, n: int = 3) -> list[str]:
         """Questions the index can answer (from its sections, sources and titles), chosen at build time."""
-        return views.examples(self.reader, n)
+        return self.reader.examples(n)
 
 
-_default: Engine | None = None
+@cache
+def default_engine() -> Engine:
+    """The process-wide engine built from the settings, made on first use (`default_engine.cache_clear()` drops it)."""
+    return Engine()
 
 
 def answer(question: str, k: int | None = None) -> Answer:
-    """Answer with the process-wide engine built from the settings."""
-    global _default
-    if _default is None:
-        _default = Engine()
-    return _default.answer(question, k)
+    """Answer with the process-wide engine built from the settings (`bot.answer`)."""
+    return default_engine().answer(question, k)

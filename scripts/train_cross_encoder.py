@@ -279,6 +279,23 @@ def cross_validate(items: list[dict[str, Any]], args: argparse.Namespace) -> dic
         pairs = make_pairs([items[i] for i in tr], args.negatives)
         log(f"fold {f + 1}/{args.cv}: {len(pairs)} training pairs, {len(te)} held-out questions")
         ce = train(pairs, args, seed=f)
+        if args.save_folds:
+            # Each fold's model, exported as the shipped one is (int8 ONNX): it scores, out of fold,
+            # the training questions of the articles it never saw (`scripts/fit_decision.py --slot-folds`).
+            held_out = sorted({items[i]["article"] for i in te})
+            trained_on = sorted({items[i]["article"] for i in tr})
+            meta = {
+                "version": MODEL_VERSION,
+                "fold": f,
+                "folds": args.cv,
+                "layers": args.layers,
+                "max_length": args.max_length,
+                "training_data_sha256": data_hash(),
+                "held_out_articles": held_out,
+                "trained_on_articles": trained_on,
+                "_probe": [(items[i]["q"], s) for i in te[:4] for s, _, _ in items[i]["ranked"][:2]],
+            }
+            export(ce, args.save_folds / f"fold{f}", args, meta)
         flat = [(items[i]["q"], s) for i in te for s, _, _ in items[i]["ranked"]]
         p = predict(ce, flat, args.max_length)
         at = 0
@@ -478,6 +495,13 @@ def main() -> None:
         help="with --oof-json: compare the decision's features with and without the slot score",
     )
     parser.add_argument("--oof-json", type=Path, default=None, help="write out-of-fold scores per question here")
+    parser.add_argument(
+        "--save-folds",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="with --cv: export each fold's model (int8 ONNX) to DIR/foldN, for out-of-fold decision features",
+    )
     args = parser.parse_args()
 
     if args.compare_decision and args.oof_json and not args.cv:

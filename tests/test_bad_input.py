@@ -10,12 +10,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bot.build import build_index
+from bot.build.run import build_index
 from bot.corpus.articles import MAX_ARTICLE_BYTES, load_corpus
 from bot.embedding.embedder import Embedder
 from bot.engine import Engine
 from bot.errors import IndexUnavailable
-from bot.index.store import MANIFEST, VERSIONS, IndexReader, current_version
+from bot.index.embedded import EmbeddedReader
+from bot.index.manifest import MANIFEST, VERSIONS, current_version
 from bot.settings import Settings
 from tests.conftest import SEED_FILE, run_script, unprivileged
 
@@ -96,7 +97,7 @@ def test_truncated_faiss_file(damaged: Path, name: str, keep: float):
     cut = int(len(data) * keep) if isinstance(keep, float) else (len(data) + keep if keep < 0 else keep)
     path.write_bytes(data[:cut])
     with pytest.raises(IndexUnavailable, match="missing or damaged") as err:
-        IndexReader(damaged)
+        EmbeddedReader(damaged)
     assert "--full" in err.value.hint
 
 
@@ -144,14 +145,14 @@ def test_faiss_and_sqlite_disagree(damaged: Path, tmp_path: Path, embedder: Embe
     shutil.copy(version_dir(other) / "sentences.faiss", target)
     # A file swapped in from another build no longer has the size this build recorded...
     with pytest.raises(IndexUnavailable, match=r"sentences\.faiss is missing or damaged \(\d+ bytes; the build wrote"):
-        IndexReader(damaged)
+        EmbeddedReader(damaged)
     # ...and even with the manifest agreeing on sizes, the counts of FAISS and SQLite must agree.
     manifest_path = version_dir(damaged) / MANIFEST
     manifest = json.loads(manifest_path.read_text())
     manifest["files"]["sentences.faiss"] = target.stat().st_size
     manifest_path.write_text(json.dumps(manifest))
     with pytest.raises(IndexUnavailable, match="inconsistent: SQLite has 18 passages and 24 sentences"):
-        IndexReader(damaged)
+        EmbeddedReader(damaged)
 
 
 @pytest.mark.slow

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.index.store import IndexReader
+from bot.index.embedded import EmbeddedReader
 from tests.conftest import MULTI_CORPUS, ROOT
 
 QUESTIONS = "".join(f'{{"id": {i}, "q": "How many people were killed in the floods?"}}\n' for i in range(200))
@@ -76,7 +76,7 @@ def test_every_command_exits_quietly_into_a_closed_pipe(name: str, built: tuple[
     assert_quiet(result.stderr)
     assert result.returncode == 141, result.stderr
     if name == "build":  # the work was done before the summary failed to print
-        assert IndexReader(index).version
+        assert EmbeddedReader(index).version
 
 
 @pytest.mark.slow

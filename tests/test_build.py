@@ -8,10 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from bot.build import build_index
+from bot.build.run import build_index
 from bot.embedding.embedder import Embedder
 from bot.errors import IndexUnavailable, ReportBotError
-from bot.index.store import CURRENT, MANIFEST, VERSIONS, IndexReader, current_version
+from bot.index.embedded import EmbeddedReader
+from bot.index.manifest import CURRENT, MANIFEST, VERSIONS, current_version
 
 
 def test_seed_index_files_and_manifest(seed_index: Path):
@@ -59,7 +60,7 @@ def test_changed_article_publishes_a_new_version_and_keeps_the_old_readable(
 ):
     index = tmp_path / "index"
     build_index(corpus_copy, index, embedder)
-    old = IndexReader(index)
+    old = EmbeddedReader(index)
     (corpus_copy / "extra.md").write_text(
         "---\ntitle: Harbour reopens\npublisher: Example News\ndate: 2024-01-02\n---\n"
         "The harbour reopened on Monday, the port authority said.\n",
@@ -68,20 +69,20 @@ def test_changed_article_publishes_a_new_version_and_keeps_the_old_readable(
     report = build_index(corpus_copy, index, embedder)
     assert report.articles == 2 and report.embedded == 2  # only the new passage and sentence
     assert "1 added" in report.reason
-    new = IndexReader(index)
+    new = EmbeddedReader(index)
     assert new.version != old.version
-    assert old.query("SELECT count(*) FROM articles")[0][0] == 1  # the old version is still whole
-    assert new.query("SELECT count(*) FROM articles")[0][0] == 2
+    assert old.store.query("SELECT count(*) FROM articles")[0][0] == 1  # the old version is still whole
+    assert new.store.query("SELECT count(*) FROM articles")[0][0] == 2
 
 
 def test_reader_refuses_index_of_another_model(seed_index: Path):
     with pytest.raises(IndexUnavailable, match="built with model") as err:
-        IndexReader(seed_index, model="sentence-transformers/other-model")
+        EmbeddedReader(seed_index, model="sentence-transformers/other-model")
     assert "--full" in err.value.hint
 
 
 def test_missing_index_says_how_to_build(tmp_path: Path):
     with pytest.raises(IndexUnavailable) as err:
-        IndexReader(tmp_path)
+        EmbeddedReader(tmp_path)
     assert "scripts/build_index.py" in err.value.hint
     assert not (tmp_path / CURRENT).exists()

@@ -15,18 +15,19 @@ from pathlib import Path
 
 import pytest
 
-from bot.build import build_index
+from bot.build.run import build_index
 from bot.embedding.embedder import Embedder
 from bot.engine import Engine
-from bot.index.store import VERSIONS, IndexReader, current_version
+from bot.index.embedded import EmbeddedReader
+from bot.index.manifest import VERSIONS, current_version
 from bot.settings import Settings
 from tests.conftest import ROOT, run_script
 
 HOLD_LOCK = """
 import sys, time
 from pathlib import Path
-from bot.build import _BuildLock
-with _BuildLock(Path(sys.argv[1])):
+from bot.build.lock import BuildLock
+with BuildLock(Path(sys.argv[1])):
     print("locked", flush=True)
     time.sleep(float(sys.argv[2]) if len(sys.argv) > 2 else 120)
 """
@@ -116,7 +117,7 @@ def test_leftover_partial_versions_are_cleaned_by_the_next_build(multi_copy: tup
     report = build_index(corpus, index, embedder)
     assert report.up_to_date
     assert not leftover.exists() and not stray.exists()
-    IndexReader(index)
+    EmbeddedReader(index)
 
 
 @pytest.mark.slow
@@ -151,14 +152,14 @@ def test_killing_a_build_at_any_point_leaves_the_previous_index_usable(
             kills += 1
         build.wait(timeout=60)
         # Whatever the moment, a complete index is live: the old one, or the new one if it got there.
-        reader = IndexReader(index)
+        reader = EmbeddedReader(index)
         assert reader.version == before or reader.manifest.counts["articles"] >= 7
         answer = engine.answer(question)
         assert answer.answered and any(expected in q.text for q in answer.quotes), round_no
     assert kills >= 1  # round 0 is killed the moment its new version appears
     report = build_index(corpus, index, embedder)
     assert not list((index / VERSIONS).glob("*.partial"))
-    reader = IndexReader(index)
+    reader = EmbeddedReader(index)
     assert reader.manifest.counts["articles"] == 12 and report.articles == 12
 
 

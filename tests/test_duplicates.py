@@ -6,11 +6,11 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from bot.build import build_index
+from bot.build.run import build_index
 from bot.cli import add as add_cli
 from bot.corpus.articles import load_corpus
 from bot.embedding.embedder import Embedder
-from bot.index.store import IndexReader
+from bot.index.embedded import EmbeddedReader
 from tests.conftest import MULTI_CORPUS
 
 BODY = """A storm closed the harbour at Carrick Point on Monday, the harbour master said.
@@ -36,15 +36,15 @@ def test_same_body_under_another_publisher_is_a_duplicate(tmp_path: Path):
 
 def test_a_copy_of_an_indexed_article_is_skipped_whatever_its_name(multi_copy: tuple[Path, Path], embedder: Embedder):
     corpus, index = multi_copy
-    before = IndexReader(index).manifest.counts
+    before = EmbeddedReader(index).manifest.counts
     text = (corpus / "port-strike.md").read_text(encoding="utf-8")
     copy = corpus / "aaa-port-strike-copy.md"  # sorts before the indexed file
     copy.write_text(text.replace("publisher: Coastline Herald", "publisher: Another Wire"), encoding="utf-8")
     report = build_index(corpus, index, embedder)
     assert report.duplicates == [f"{copy}: same article body as {corpus / 'port-strike.md'}, indexed once (skipped)"]
     assert (report.added, report.changed, report.removed) == (0, 0, 0)
-    assert IndexReader(index).manifest.counts == before  # not indexed twice
-    assert all(entry.get("body") for entry in IndexReader(index).manifest.articles.values())
+    assert EmbeddedReader(index).manifest.counts == before  # not indexed twice
+    assert all(entry.get("body") for entry in EmbeddedReader(index).manifest.articles.values())
 
     # Unread on the next build (unchanged stat), the indexed article still holds its body.
     again = build_index(corpus, index, embedder)

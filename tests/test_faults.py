@@ -13,10 +13,11 @@ from pathlib import Path
 
 import pytest
 
-from bot.build import build_index
+from bot.build.run import build_index
 from bot.embedding.embedder import Embedder
 from bot.engine import Engine
-from bot.index.store import VERSIONS, IndexReader, current_version
+from bot.index.embedded import EmbeddedReader
+from bot.index.manifest import VERSIONS, current_version
 from bot.settings import Settings
 from tests.conftest import ROOT, SEED_FILE
 
@@ -74,7 +75,7 @@ def test_kill_9_at_20_random_points_leaves_a_loadable_index(tmp_path: Path, embe
         proc.send_signal(signal.SIGKILL)
         proc.wait()
         swapped += current_version(index) != before
-        reader = IndexReader(index)  # loads: manifest, FAISS and SQLite agree
+        reader = EmbeddedReader(index)  # loads: manifest, FAISS and SQLite agree
         engine = Engine(Settings(_env_file=None, index_dir=index), embedder=embedder)
         answer = engine.answer(QUESTION)
         assert answer.answered and "Over 40 air strikes" in answer.quotes[0].text

@@ -20,13 +20,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.build import build_index
+from bot.build.run import build_index
 from bot.cli.build import EXIT_OK, EXIT_PARTIAL, run_build, watch
 from bot.corpus.articles import load_article, load_corpus, parse_article
 from bot.embedding.embedder import Embedder
 from bot.engine import Engine
 from bot.errors import ArticleError
-from bot.index.store import IndexReader
+from bot.index.embedded import EmbeddedReader
 from bot.settings import Settings
 from tests.conftest import unprivileged
 
@@ -348,7 +348,7 @@ def test_bad_front_matter_in_a_build_is_a_partial_build_not_a_traceback(tmp_path
     err = capsys.readouterr().err
     assert f"skipped: {corpus / 'feb30.md'}: bad front matter date: not a real date" in err
     assert f"skipped: {corpus / 'digits.md'}: bad front matter date:" in err and "Traceback" not in err
-    assert IndexReader(tmp_path / "index").manifest.counts["articles"] == 1
+    assert EmbeddedReader(tmp_path / "index").manifest.counts["articles"] == 1
 
 
 def test_watch_keeps_running_after_a_bad_front_matter_file(tmp_path: Path, embedder: Embedder, capsys):
@@ -367,7 +367,7 @@ def test_watch_keeps_running_after_a_bad_front_matter_file(tmp_path: Path, embed
 
         def indexed() -> set[str]:
             try:
-                return set(IndexReader(index).manifest.articles)
+                return set(EmbeddedReader(index).manifest.articles)
             except Exception:
                 return set()
 
@@ -422,22 +422,22 @@ def test_unreadable_folder_and_file_are_reported_and_their_articles_kept(open_tm
     assert f"skipped: {corpus / 'sub'}/: cannot read folder (Permission denied)" in err
     assert f"skipped: {corpus / 'locked.md'}: cannot read (Permission denied)" in err
     assert "partial build" in err and "kept 2 indexed article(s)" in err
-    assert set(IndexReader(index).manifest.articles) == {"good", "sub/inner", "locked"}
+    assert set(EmbeddedReader(index).manifest.articles) == {"good", "sub/inner", "locked"}
     # A full rebuild has no text to keep them: it says so, and they come back once readable.
     with unprivileged():
         assert run_build(settings_, embedder, full=True, quiet=True) == EXIT_PARTIAL
     assert "left out of the new index until it can be read" in capsys.readouterr().err
-    assert set(IndexReader(index).manifest.articles) == {"good"}
+    assert set(EmbeddedReader(index).manifest.articles) == {"good"}
     (corpus / "sub").chmod(0o777)
     (corpus / "locked.md").chmod(0o666)
     with unprivileged():
         assert run_build(settings_, embedder, quiet=True) == EXIT_OK
-    assert set(IndexReader(index).manifest.articles) == {"good", "sub/inner", "locked"}
+    assert set(EmbeddedReader(index).manifest.articles) == {"good", "sub/inner", "locked"}
     # Deleted: removed.
     shutil.rmtree(corpus / "sub")
     with unprivileged():
         assert run_build(settings_, embedder, quiet=True) == EXIT_OK
-    assert set(IndexReader(index).manifest.articles) == {"good", "locked"}
+    assert set(EmbeddedReader(index).manifest.articles) == {"good", "locked"}
 
 
 def test_unreadable_folder_is_listed_by_dry_run(open_tmp: Path, capsys):

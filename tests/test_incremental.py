@@ -9,14 +9,17 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import bot.build
-import bot.index.store
+import bot.build.plan
+import bot.build.write
+import bot.index.writer
 import bot.text.passages
-from bot.build import build_index, live_hashes
+from bot.build.plan import LiveIndex
+from bot.build.run import build_index
 from bot.corpus.articles import load_corpus
 from bot.embedding.embedder import Embedder
 from bot.engine import Engine
-from bot.index.store import VERSIONS, IndexReader, current_version
+from bot.index.embedded import EmbeddedReader
+from bot.index.manifest import VERSIONS, current_version
 from bot.settings import Settings
 from tests.conftest import run_script
 
@@ -31,9 +34,9 @@ Edda Marrow switched off the Carrick Point lamp for the last time on Saturday, t
 """
 
 
-def passages_by_text(reader: IndexReader, article_id: str) -> dict[str, tuple[int, np.ndarray]]:
-    rows = reader.query("SELECT id, text FROM passages WHERE article_id = ? ORDER BY id", (article_id,))
-    return {r["text"]: (r["id"], reader.passage_index.reconstruct(r["id"])) for r in rows}
+def passages_by_text(reader: EmbeddedReader, article_id: str) -> dict[str, tuple[int, np.ndarray]]:
+    rows = reader.store.query("SELECT id, text FROM passages WHERE article_id = ? ORDER BY id", (article_id,))
+    return {r[1]: (r[0], reader.passage_index.reconstruct(r[0])) for r in rows}
 
 
 def edit(path: Path, old: str, new: str) -> None:
@@ -44,10 +47,10 @@ def edit(path: Path, old: str, new: str) -> None:
 
 def test_add_change_delete_embeds_only_what_changed(multi_copy: tuple[Path, Path], embedder: Embedder, tmp_path: Path):
     corpus, index = multi_copy
-    old = IndexReader(index)
+    old = EmbeddedReader(index)
     untouched = passages_by_text(old, "wildfire")
     strike_before = passages_by_text(old, "port-strike")
-    old_max = old.query("SELECT max(id) FROM passages")[0][0]
+    old_max = old.store.query("SELECT max(id) FROM passages")[0][0]
 
     (corpus / "lighthouse.md").write_text(NEW_ARTICLE, encoding="utf-8")  # added: 1 passage, 1 sentence
     edit(corpus / "port-strike.md", "roughly $40 million a day", "roughly $45 million a day")  # 1 passage, 1 sentence
@@ -58,7 +61,7 @@ def test_add_change_delete_embeds_only_what_changed(multi_copy: tuple[Path, Path
     assert report.reason == "incremental: 1 added, 1 changed, 1 removed, 5 unchanged"
     assert report.embedded == 4  # the new article's passage + sentence, the edited paragraph's passage + sentence
 
-    new = IndexReader(index)  # opens only when SQLite and FAISS agree
+    new = EmbeddedReader(index)  # opens only when SQLite and FAISS agree
     assert new.version != old.version
     # Untouched article: same ids, same vectors.
     assert passages_by_text(new, "wildfire").keys() == untouched.keys()
@@ -74,10 +77,10 @@ def test_add_change_delete_embeds_only_what_changed(multi_copy: tuple[Path, Path
         assert strike_after[text][0] > old_max  # new rows get ids above the old maximum
     # Removed article: gone from every table and from both FAISS indexes.
     for table, column in (("articles", "id"), ("passages", "article_id"), ("paragraphs", "article_id")):
-        assert new.query(f"SELECT count(*) FROM {table} WHERE {column} = 'flood'")[0][0] == 0
-    flood_ids = [r[0] for r in old.query("SELECT id FROM passages WHERE article_id = 'flood'")]
+        assert new.store.query(f"SELECT count(*) FROM {table} WHERE {column} = 'flood'")[0][0] == 0
+    flood_ids = [r[0] for r in old.store.query("SELECT id FROM passages WHERE article_id = 'flood'")]
     assert flood_ids and all(new.passage_index.id_map.at(i) not in flood_ids for i in range(new.passage_index.ntotal))
-    orphans = new.query("SELECT count(*) FROM sentences WHERE passage_id NOT IN (SELECT id FROM passages)")[0][0]
+    orphans = new.store.query("SELECT count(*) FROM sentences WHERE passage_id NOT IN (SELECT id FROM passages)")[0][0]
     assert orphans == 0
     assert set(new.manifest.articles) == {a for a in old.manifest.articles if a != "flood"} | {"lighthouse"}
 
@@ -85,24 +88,25 @@ def test_add_change_delete_embeds_only_what_changed(multi_copy: tuple[Path, Path
     full_index = tmp_path / "full"
     shutil.copytree(index / "cache", full_index / "cache")
     build_index(corpus, full_index, embedder, full=True)
-    full = IndexReader(full_index)
+    full = EmbeddedReader(full_index)
     query = "SELECT article_id, paragraph, window, text FROM passages ORDER BY article_id, paragraph, window"
-    assert [tuple(r) for r in new.query(query)] == [tuple(r) for r in full.query(query)]
+    assert [tuple(r) for r in new.store.query(query)] == [tuple(r) for r in full.store.query(query)]
     query = "SELECT s.text, s.speaker FROM sentences s JOIN passages p ON p.id = s.passage_id ORDER BY p.article_id, p.paragraph, p.window, s.position"
-    assert [tuple(r) for r in new.query(query)] == [tuple(r) for r in full.query(query)]
+    assert [tuple(r) for r in new.store.query(query)] == [tuple(r) for r in full.store.query(query)]
     assert new.manifest.counts == full.manifest.counts
 
 
 def test_unchanged_articles_are_not_parsed_again(multi_copy: tuple[Path, Path]):
     corpus, index = multi_copy
-    known = live_hashes(index, Embedder.from_settings(Settings(_env_file=None)).model_name)
+    known = LiveIndex.read(index, Embedder.from_settings(Settings(_env_file=None)).model_name).files()
+    known = known and known[0]
     assert known is not None and len(known) == 7
     edit(corpus / "port-strike.md", "roughly $40 million a day", "roughly $45 million a day")
     loaded = load_corpus(corpus, known=known)
     parsed = {a.meta.id: a.parsed for a in loaded.articles}
     assert parsed == {a: a == "port-strike" for a in known}
     assert all(a.content_hash == known[a.meta.id] for a in loaded.articles if not a.parsed)
-    assert live_hashes(index, "another-model") is None  # a different model: nothing is reused
+    assert LiveIndex.read(index, "another-model").files() is None  # a different model: nothing is reused
 
 
 def test_deleting_every_article_but_one_and_adding_back(multi_copy: tuple[Path, Path], embedder: Embedder):
@@ -113,16 +117,17 @@ def test_deleting_every_article_but_one_and_adding_back(multi_copy: tuple[Path, 
             path.unlink()
     report = build_index(corpus, index, embedder)
     assert (report.removed, report.unchanged, report.embedded) == (6, 1, 0)
-    reader = IndexReader(index)
+    reader = EmbeddedReader(index)
     assert reader.manifest.counts["articles"] == 1
-    assert reader.passage_index.ntotal == reader.query("SELECT count(*) FROM passages")[0][0]
+    assert reader.passage_index.ntotal == reader.store.query("SELECT count(*) FROM passages")[0][0]
 
 
 def test_splitter_change_forces_a_full_rebuild_with_the_reason(
     multi_copy: tuple[Path, Path], embedder: Embedder, monkeypatch: pytest.MonkeyPatch
 ):
     corpus, index = multi_copy
-    monkeypatch.setattr(bot.build, "SPLITTER_VERSION", bot.build.SPLITTER_VERSION + 1)
+    for module in (bot.build.plan, bot.build.write):  # what the plan compares and the manifest records
+        monkeypatch.setattr(module, "SPLITTER_VERSION", bot.text.passages.SPLITTER_VERSION + 1)
     messages: list[str] = []
     report = build_index(corpus, index, embedder, notify=messages.append)
     assert report.full and report.added == report.changed == 0
@@ -131,7 +136,7 @@ def test_splitter_change_forces_a_full_rebuild_with_the_reason(
     assert report.reason.startswith(
         f"full rebuild: index was split with splitter v{current}, this version uses v{current + 1}"
     )
-    assert IndexReader(index).manifest.splitter == current + 1
+    assert EmbeddedReader(index).manifest.splitter == current + 1
 
 
 def test_dry_run_lists_changes_and_writes_nothing(multi_copy: tuple[Path, Path]):
@@ -200,8 +205,11 @@ def test_manifest_records_paths_and_build_time(multi_index: Path):
 
 
 def fts_segments(index: Path) -> list[int]:
-    reader = IndexReader(index)
-    return [reader.query(f"SELECT count(DISTINCT segid) FROM {t}_idx")[0][0] for t in ("passages_fts", "sentences_fts")]
+    reader = EmbeddedReader(index)
+    return [
+        reader.store.query(f"SELECT count(DISTINCT segid) FROM {t}_idx")[0][0]
+        for t in ("passages_fts", "sentences_fts")
+    ]
 
 
 def test_an_index_grown_article_by_article_keeps_one_lexical_segment(
@@ -213,6 +221,6 @@ def test_an_index_grown_article_by_article_keeps_one_lexical_segment(
     assert build_index(corpus, index, embedder).added == 1
     assert fts_segments(index) == [1, 1]
     (corpus / "lighthouse.md").unlink()
-    monkeypatch.setattr(bot.index.store, "FTS_OPTIMIZE_MAX_PASSAGES", 0)  # a large index: automerge only
+    monkeypatch.setattr(bot.index.writer, "FTS_OPTIMIZE_MAX_PASSAGES", 0)  # a large index: automerge only
     assert build_index(corpus, index, embedder).removed == 1
     assert fts_segments(index) != [1, 1]

@@ -11,12 +11,12 @@ from pathlib import Path
 import frontmatter
 import pytest
 
-from bot.build import build_index
+from bot.build.run import build_index
 from bot.cli import add as add_cli
 from bot.corpus.articles import BlockKind, load_article, load_corpus
 from bot.embedding.embedder import Embedder
 from bot.engine import Engine
-from bot.index.store import IndexReader
+from bot.index.embedded import EmbeddedReader
 from bot.settings import Settings
 from tests.conftest import MULTI_CORPUS, ROOT, SEED_FILE, run_script
 
@@ -240,7 +240,7 @@ def web_server() -> Iterator[str]:
 @pytest.mark.slow
 def test_add_article_from_url_writes_and_indexes_only_it(web_server: str, multi_copy: tuple[Path, Path]):
     corpus, index = multi_copy
-    before = IndexReader(index)
+    before = EmbeddedReader(index)
     url = f"{web_server}/news/harbour"
     allow = {"FETCH_ALLOW_PRIVATE": "true"}  # the test server is on loopback
     result = run_script(
@@ -257,7 +257,7 @@ def test_add_article_from_url_writes_and_indexes_only_it(web_server: str, multi_
         "Jane Doe",
     )
     assert "incremental: 1 added, 0 changed, 0 removed, 7 unchanged" in result.stdout
-    after = IndexReader(index)
+    after = EmbeddedReader(index)
     new_passages = after.manifest.counts["passages"] - before.manifest.counts["passages"]
     new_sentences = after.manifest.counts["sentences"] - before.manifest.counts["sentences"]
     assert new_passages == 4

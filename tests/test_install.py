@@ -40,15 +40,24 @@ def test_make_run_installs_runtime_dependencies_only():
     assert "pip install --quiet -e ." in commands  # the runtime dependencies
     assert "npm" not in commands and "node_modules" not in commands
     assert "[dev]" not in commands
+    assert "milvus" not in commands  # SEARCH_BACKEND=milvus is an extra, `make milvus` or `make test`
     assert commands.rstrip().endswith("-m bot")
 
 
 @needs_make
 def test_make_test_adds_dev_extras_and_the_emulator():
     commands = make_dry_run("test")
-    assert "-e '.[dev]'" in commands
+    assert "-e '.[dev,milvus]'" in commands
     assert "npm ci" in commands
     assert "-m pytest" in commands
+
+
+@needs_make
+def test_make_milvus_serves_on_loopback_with_data_in_dot_milvus():
+    commands = make_dry_run("milvus")
+    assert "-e '.[milvus]'" in commands
+    assert commands.rstrip().endswith("-m milvus_lite server --host 127.0.0.1 --port 19530 --data-dir .milvus")
+    assert ".milvus/" in (ROOT / ".gitignore").read_text().splitlines()
 
 
 @needs_make

@@ -8,6 +8,7 @@ lazy ones included, is read from the source and checked against the ranks below.
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import pytest
@@ -32,6 +33,8 @@ RANKS = {
     "__main__": 11,
     "": 11,  # bot/__init__.py re-exports the public API
 }
+
+
 def stage(module: str) -> str:
     """`bot.retrieval.search` → `retrieval`; `bot` → ``."""
     parts = module.split(".")
@@ -91,3 +94,45 @@ def test_public_names_survive_importing_the_engine(name: str) -> None:
     import bot.engine
 
     assert callable(getattr(bot, name))
+
+
+#: The faces: they format what the engine returns and never reach the index themselves.
+FACES = ("telegram", "cli", "terminal", "__main__")
+
+
+def test_faces_do_not_import_the_index() -> None:
+    """A face that read the index would bypass the engine's API (and break with another backend)."""
+    reaching = [f"{m}:{line} imports {t}" for m, t, line in imports() if stage(m) in FACES and stage(t) == "index"]
+    assert not reaching, "\n".join(reaching)
+
+
+def test_faces_do_not_reach_the_engines_reader() -> None:
+    """`engine.reader` is the engine's own: faces ask the engine (`about`, `version`, `more`...)."""
+    reaching = [
+        f"{path}:{node.lineno}"
+        for path in BOT.rglob("*.py")
+        if stage(".".join(path.relative_to(BOT.parent).with_suffix("").parts)) in FACES
+        for node in ast.walk(ast.parse(path.read_text("utf-8")))
+        if isinstance(node, ast.Attribute) and node.attr == "reader"
+    ]
+    assert not reaching, reaching
+
+
+#: SQL outside the index package: a connection, a statement run, or SQL text.
+_SQL = re.compile(r"\bsqlite3\b|\.execute(?:many|script)?\(|\bSELECT\s+[\w*(]|\bINSERT\s+INTO\b|\bDELETE\s+FROM\b")
+#: The embedding cache is its own SQLite database (vectors by text hash, shared by every build),
+#: not the index: it lives beside the embedder it serves. `errors.py` names `sqlite3.Error` (as
+#: `SQLiteError`, which the build catches) to word storage failures. The Telegram workers' shared
+#: state (buttons, flood counts, send budget) is the bot's own small database, not the index.
+SQL_ALLOWED = {"bot/embedding/cache.py", "bot/errors.py", "bot/telegram/shared.py"}
+
+
+def test_no_sql_outside_the_index_package() -> None:
+    found = [
+        f"{rel}:{n}: {line.strip()}"
+        for path in sorted(BOT.rglob("*.py"))
+        if (rel := str(path.relative_to(BOT.parent))) not in SQL_ALLOWED and not rel.startswith("bot/index/")
+        for n, line in enumerate(path.read_text("utf-8").splitlines(), 1)
+        if _SQL.search(line)
+    ]
+    assert not found, "\n".join(found)

@@ -13,12 +13,13 @@ from pathlib import Path
 
 import pytest
 
-from bot.build import build_index
+from bot.build.run import build_index
 from bot.embedding.embedder import Embedder
 from bot.engine import Engine
+from bot.index.embedded import EmbeddedReader
+from bot.index.fts import _Union
 from bot.index.postings import Postings, tokenize, written_forms
-from bot.index.store import IndexReader
-from bot.retrieval.lexical import Lexicon, _Union, key_terms
+from bot.retrieval.lexical import Lexicon, key_terms
 from bot.retrieval.search import rank_passages
 from bot.settings import Settings
 from tests.conftest import MULTI_CORPUS, dev_questions
@@ -29,30 +30,29 @@ QUESTIONS += [q["q"] for q in dev_questions()] + ["o'brien harbour", "Carrick Po
 QUESTIONS += ["What did D'Arcy say about the floods?"]
 
 
-def fts_only(reader: IndexReader) -> Lexicon:
-    lex = Lexicon(reader)
-    lex.passage_postings = lex.sentence_postings = None
-    return lex
+def fts_only(reader: EmbeddedReader) -> Lexicon:
+    return Lexicon(EmbeddedReader(reader.index_dir, postings=False))
 
 
-def assert_same_ranking(reader: IndexReader) -> None:
+def assert_same_ranking(reader: EmbeddedReader) -> None:
     arrays, fts = Lexicon(reader), fts_only(reader)
-    assert arrays.passage_postings is not None and arrays.sentence_postings is not None
+    assert reader.lexical_index("passages") is not None and reader.lexical_index("sentences") is not None
     for question in QUESTIONS:
         terms = arrays.terms(question)
-        for search in ("search_passages", "search_sentences"):
-            got = getattr(arrays, search)(terms, 20)
-            want = getattr(fts, search)(terms, 20)
+        for search in (0, 1):  # passages, sentences
+            limits = (20, 0) if search == 0 else (0, 20)
+            got, want = arrays.search(terms, *limits)[search], fts.search(terms, *limits)[search]
             # Scores in float32 against FTS5's double: equal to 1e-6.
             assert [s for _, s in got] == pytest.approx([s for _, s in want], rel=1e-6), (question, search)
             # Every matching row with its score (the test corpus has fewer than 10,000).
-            got = dict(getattr(arrays, search)(terms, 10_000))
-            want = dict(getattr(fts, search)(terms, 10_000))
+            every = (10_000, 0) if search == 0 else (0, 10_000)
+            got = dict(arrays.search(terms, *every)[search])
+            want = dict(fts.search(terms, *every)[search])
             assert got.keys() == want.keys(), (question, search)
             assert [got[i] for i in want] == pytest.approx(list(want.values()), rel=1e-6)
         for word in key_terms(question):
             assert set(arrays.passages_with(word)) == set(fts.passages_with(word)), word
-        sentence_ids = [r[0] for r in reader.query("SELECT id FROM sentences ORDER BY id LIMIT 40")]
+        sentence_ids = [r[0] for r in reader.store.query("SELECT id FROM sentences ORDER BY id LIMIT 40")]
         words = key_terms(question)
         assert arrays.sentences_holding_each(words, sentence_ids) == fts.sentences_holding_each(words, sentence_ids)
         # One statement for terms and both searches on FTS5; the arrays answer it without one.
@@ -69,15 +69,15 @@ def assert_same_ranking(reader: IndexReader) -> None:
             assert lex.lookup(question, 20, 30)[1] == lex.search(lex.terms(question), 20, 30), question
 
 
-def assert_same_names(reader: IndexReader) -> int:
+def assert_same_names(reader: EmbeddedReader) -> int:
     """The written forms kept with the postings say "name" exactly where the passages' text does."""
     arrays, fts = Lexicon(reader), fts_only(reader)
     words = [w for w in arrays.vocabulary if w.isalpha() and w.isascii()]
     words += ["iran", "marrow", "edda", "carrick", "harbour", "saturday", "point", "lamp"]
     names = 0
     for word in words:
-        kept = arrays._written_as_name(word)
-        assert kept == fts._written_as_name(word), word
+        kept = arrays.reader.written_as_name(word)
+        assert kept == fts.reader.written_as_name(word), word
         names += kept
     return names
 
@@ -92,7 +92,7 @@ def multi_arrays(tmp_path: Path, embedder: Embedder) -> tuple[Path, Path]:
 
 def test_postings_rank_as_fts5_bm25(multi_arrays: tuple[Path, Path]):
     _, index = multi_arrays
-    reader = IndexReader(index)
+    reader = EmbeddedReader(index)
     assert [len(reader.manifest.lexical[k]) for k in ("passages", "sentences")] == [1, 1]
     assert_same_ranking(reader)
     assert assert_same_names(reader) > 20  # real names among them, not only "no"
@@ -102,7 +102,7 @@ def test_incremental_builds_append_then_rewrite_segments(multi_arrays: tuple[Pat
     corpus, index = multi_arrays
     (corpus / "lighthouse.md").write_text(NEW_ARTICLE, encoding="utf-8")
     build_index(corpus, index, embedder, lexical_threshold=0)
-    reader = IndexReader(index)
+    reader = EmbeddedReader(index)
     assert [len(reader.manifest.lexical[k]) for k in ("passages", "sentences")] == [2, 2]
     assert_same_ranking(reader)
     assert Lexicon(reader).term("marrow").known  # a word only the appended segment holds
@@ -113,7 +113,7 @@ def test_incremental_builds_append_then_rewrite_segments(multi_arrays: tuple[Pat
 
     edit(corpus / "port-strike.md", "roughly $40 million a day", "roughly $45 million a day")
     build_index(corpus, index, embedder, lexical_threshold=0)
-    reader = IndexReader(index)
+    reader = EmbeddedReader(index)
     assert [len(reader.manifest.lexical[k]) for k in ("passages", "sentences")] == [1, 1]
     assert_same_ranking(reader)
 
@@ -137,9 +137,9 @@ def test_written_forms_follow_incremental_builds(multi_arrays: tuple[Path, Path]
     corpus, index = multi_arrays
 
     def name(word: str) -> bool:
-        reader = IndexReader(index)
+        reader = EmbeddedReader(index)
         assert_same_names(reader)
-        return Lexicon(reader)._written_as_name(word)
+        return reader.written_as_name(word)
 
     assert not name("marrow")  # nowhere yet
     (corpus / "lighthouse.md").write_text(NEW_ARTICLE, encoding="utf-8")
@@ -149,12 +149,12 @@ def test_written_forms_follow_incremental_builds(multi_arrays: tuple[Path, Path]
     marrow += "\nHervé Neufmarché of Zürich thanked the rich donors.\n"
     (corpus / "surgeon.md").write_text(marrow, encoding="utf-8")
     build_index(corpus, index, embedder, lexical_threshold=0)
-    assert len(IndexReader(index).manifest.lexical["passages"]) == 3
+    assert len(EmbeddedReader(index).manifest.lexical["passages"]) == 3
     assert not name("marrow") and name("edda")  # now also in lower case, in a later segment
     assert name("herv") and name("neufmarch")  # the index's tokens of "Hervé", "Neufmarché"
     (corpus / "lighthouse.md").unlink()
     build_index(corpus, index, embedder, lexical_threshold=0)
-    assert len(IndexReader(index).manifest.lexical["passages"]) == 1
+    assert len(EmbeddedReader(index).manifest.lexical["passages"]) == 1
     assert not name("marrow") and not name("edda")  # a removal rewrites the forms too
 
 
@@ -183,11 +183,11 @@ def test_a_truncated_postings_file_is_refused_with_a_hint(multi_arrays: tuple[Pa
     from bot.errors import IndexUnavailable
 
     _, index = multi_arrays
-    reader = IndexReader(index)
+    reader = EmbeddedReader(index)
     path = reader.path / "lexical-passages.docs.npy"
     path.write_bytes(path.read_bytes()[:-8])
     with pytest.raises(IndexUnavailable, match="missing or damaged") as err:
-        IndexReader(index)
+        EmbeddedReader(index)
     assert "build_index.py" in err.value.hint
 
 
@@ -195,12 +195,12 @@ def test_postings_are_six_bytes_with_row_lengths_once(multi_arrays: tuple[Path, 
     import numpy as np
 
     _, index = multi_arrays
-    reader = IndexReader(index)
+    reader = EmbeddedReader(index)
     for kind, table in (("passages", "passages_fts"), ("sentences", "sentences_fts")):
         (segment,) = reader.lexical_index(kind).segments
         assert (segment.docs.dtype, segment.tf.dtype) == (np.int32, np.uint16)
         # One length per row, as FTS5 counts it (its docsize table: tokens per column).
-        sizes = {r[0]: r[1] for r in reader.query(f"SELECT id, sz FROM {table}_docsize")}
+        sizes = {r[0]: r[1] for r in reader.store.query(f"SELECT id, sz FROM {table}_docsize")}
         assert len(segment.lengths) == max(sizes) + 1 - segment.first
         for row, blob in sizes.items():
             tokens, at = 0, 0
@@ -221,18 +221,18 @@ def test_postings_of_the_old_format_are_refused_with_a_hint(multi_arrays: tuple[
     from bot.errors import IndexUnavailable
 
     corpus, index = multi_arrays
-    reader = IndexReader(index)
+    reader = EmbeddedReader(index)
     manifest = json.loads((reader.path / "manifest.json").read_text())
     for entries in manifest["lexical"].values():
         for entry in entries:
             del entry["format"], entry["first"]
     (reader.path / "manifest.json").write_text(json.dumps(manifest))
     with pytest.raises(IndexUnavailable, match="format 1, this version reads format 2") as err:
-        IndexReader(index)
+        EmbeddedReader(index)
     assert "build_index.py" in err.value.hint
     # The next build rewrites the postings in full rather than appending to the old ones.
     build_index(corpus, index, embedder, lexical_threshold=0)
-    assert_same_ranking(IndexReader(index))
+    assert_same_ranking(EmbeddedReader(index))
 
 
 @pytest.mark.parametrize("repeat", [3, 40_000])
@@ -260,15 +260,15 @@ def test_a_term_frequency_beyond_uint16_keeps_float32(tmp_path: Path, repeat: in
 
 def test_statements_split_where_sqlite_would_run_out_of_values(multi_arrays: tuple[Path, Path], monkeypatch):
     _, index = multi_arrays
-    fts = fts_only(IndexReader(index))
-    sentence_ids = [r[0] for r in fts.reader.query("SELECT id FROM sentences ORDER BY id LIMIT 40")]
+    fts = fts_only(EmbeddedReader(index))
+    sentence_ids = [r[0] for r in fts.reader.store.query("SELECT id FROM sentences ORDER BY id LIMIT 40")]
     words = ["flood", "harbour", "strike", "minister", "said"]
     whole = fts.sentences_holding_each(words, sentence_ids)
     statements: list[str] = []
-    fts.reader.db.set_trace_callback(lambda sql: None if sql.startswith("--") else statements.append(sql))
+    fts.reader.store.db.set_trace_callback(lambda sql: None if sql.startswith("--") else statements.append(sql))
     monkeypatch.setattr(_Union, "MAX_VALUES", 100)  # each part binds 1 + 64 values
     try:
         assert fts.sentences_holding_each(words, sentence_ids) == whole
     finally:
-        fts.reader.db.set_trace_callback(None)
+        fts.reader.store.db.set_trace_callback(None)
     assert len(statements) == 5 and any(whole)

@@ -130,11 +130,11 @@ def test_a_question_takes_a_handful_of_sql_statements(engine: Engine):
     40 (a query per term, per quote, per step), now 5, FTS5's own lookups not counted."""
     reader = engine.reader
     ours: list[str] = []
-    reader.db.set_trace_callback(lambda sql: None if sql.startswith("--") else ours.append(sql))
+    reader.store.db.set_trace_callback(lambda sql: None if sql.startswith("--") else ours.append(sql))
     try:
         answer = engine.answer("How many Russian air strikes were counted over Idlib and Hama?")
     finally:
-        reader.db.set_trace_callback(None)
+        reader.store.db.set_trace_callback(None)
     assert answer.answered and len(answer.quotes) == 3
     # key terms with both BM25 searches; candidates; quotes; their key terms; the names' article
     assert len(ours) <= 5, ours
@@ -143,4 +143,4 @@ def test_a_question_takes_a_handful_of_sql_statements(engine: Engine):
 def test_a_full_build_leaves_one_lexical_segment_per_table(engine: Engine):
     # FTS5 reads every segment for every term: merged after a full build (was 3 and 9 on the seed).
     for table in ("passages_fts", "sentences_fts"):
-        assert engine.reader.query(f"SELECT count(DISTINCT segid) FROM {table}_idx")[0][0] == 1
+        assert engine.reader.store.query(f"SELECT count(DISTINCT segid) FROM {table}_idx")[0][0] == 1

@@ -5,9 +5,11 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from bot.build import build_index
+from bot.build.run import build_index
 from bot.embedding.embedder import Embedder
-from bot.index.store import PASSAGE_VECTORS, SENTENCE_VECTORS, VERSIONS, IndexReader, in_list
+from bot.index.embedded import EmbeddedReader
+from bot.index.manifest import PASSAGE_VECTORS, SENTENCE_VECTORS, VERSIONS
+from bot.index.sqlite import in_list
 from bot.index.vectors import SegmentedIndex
 
 ARTICLE = """---
@@ -33,14 +35,14 @@ def add(corpus: Path, n: int) -> None:
 
 def test_added_articles_go_to_segments_and_removal_merges(multi_copy: tuple[Path, Path], embedder: Embedder) -> None:
     corpus, index = multi_copy
-    base = IndexReader(index)
+    base = EmbeddedReader(index)
     base_file = base.path / PASSAGE_VECTORS
     before = base.passage_index.ntotal
 
     add(corpus, 0)
     report = build_index(corpus, index, embedder)
     assert report.embedded == 2  # one passage, one sentence: nothing of the base is re-embedded
-    one = IndexReader(index)
+    one = EmbeddedReader(index)
     files = one.manifest.vector_index["passages"]["segments"]
     assert files[0] == PASSAGE_VECTORS and len(files) == 2
     assert one.manifest.vector_index["passages"]["vectors"] == before + 1
@@ -50,23 +52,23 @@ def test_added_articles_go_to_segments_and_removal_merges(multi_copy: tuple[Path
 
     add(corpus, 1)
     build_index(corpus, index, embedder)
-    two = IndexReader(index)
+    two = EmbeddedReader(index)
     assert len(two.manifest.vector_index["sentences"]["segments"]) == 3
     # Search spans the segments: the newest article's sentence is found and its vector reconstructed.
-    [row] = two.query("SELECT id FROM sentences WHERE text LIKE 'The ferry to Inish Mor%'")
-    vector = two.sentence_index.reconstruct(row["id"])
+    [row] = two.store.query("SELECT id FROM sentences WHERE text LIKE 'The ferry to Inish Mor%'")
+    vector = two.sentence_index.reconstruct(row[0])
     hits = two.search(two.sentence_index, vector, 5)
-    assert hits[0][0] == row["id"] and abs(hits[0][1] - 1.0) < 1e-4
+    assert hits[0][0] == row[0] and abs(hits[0][1] - 1.0) < 1e-4
     # An old passage is still found through the base segment.
-    [old] = two.query("SELECT id FROM passages ORDER BY id LIMIT 1")
-    assert two.search(two.passage_index, two.passage_index.reconstruct(old["id"]), 3)[0][0] == old["id"]
+    [old] = two.store.query("SELECT id FROM passages ORDER BY id LIMIT 1")
+    assert two.search(two.passage_index, two.passage_index.reconstruct(old[0]), 3)[0][0] == old[0]
     answer_ids = {h[0] for h in two.search(two.passage_index, embedder.encode(["record ferry passengers"])[0], 3)}
-    [ferry] = two.query("SELECT id FROM passages WHERE text LIKE 'The ferry to Inish Mor%'")
-    assert ferry["id"] in answer_ids
+    [ferry] = two.store.query("SELECT id FROM passages WHERE text LIKE 'The ferry to Inish Mor%'")
+    assert ferry[0] in answer_ids
 
     (corpus / "harbour-0.md").unlink()  # a removal: everything merges into one file again
     build_index(corpus, index, embedder)
-    merged = IndexReader(index)
+    merged = EmbeddedReader(index)
     assert "segments" not in merged.manifest.vector_index["passages"]
     assert not isinstance(merged.sentence_index, SegmentedIndex)
     assert merged.passage_index.ntotal == before + 1

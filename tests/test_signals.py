@@ -22,10 +22,12 @@ from pathlib import Path
 
 import pytest
 
-from bot.build import build_index
+from bot.build.run import build_index
 from bot.embedding.embedder import Embedder
-from bot.index.store import VERSIONS, IndexReader, IndexWriter, current_version
+from bot.index.embedded import EmbeddedReader
+from bot.index.manifest import VERSIONS, current_version
 from bot.index.vectors import IndexPolicy
+from bot.index.writer import IndexWriter
 from bot.settings import Settings
 from tests.conftest import ROOT, run_script
 
@@ -83,7 +85,7 @@ def test_signal_while_a_build_writes_cleans_up_and_says_so(name: str, multi_copy
             f"{word} after the new index went live (version {current_version(index)})",
         ), err
     assert_no_leftovers(index)
-    IndexReader(index)
+    EmbeddedReader(index)
 
 
 @pytest.mark.slow
@@ -151,7 +153,7 @@ def test_sigint_anywhere_in_the_writer_constructor_leaves_no_partial(multi_index
             writer.abort()
         assert not list((index / VERSIONS).glob("*.partial")), f"call {target} of {total}"
     assert interrupted >= total // 2
-    IndexReader(index)
+    EmbeddedReader(index)
 
 
 class TrickleHandler(http.server.BaseHTTPRequestHandler):
@@ -248,4 +250,4 @@ def test_add_interrupted_after_writing_the_file_says_how_to_finish(
     finish = run_script(*command.split()[1:])
     assert finish.returncode == 0, finish.stderr
     assert build_index(corpus, index, embedder).up_to_date
-    assert IndexReader(index).manifest.counts["articles"] == 8
+    assert EmbeddedReader(index).manifest.counts["articles"] == 8

@@ -24,7 +24,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.index.store import VERSIONS, IndexReader, current_version
+from bot.index.embedded import EmbeddedReader
+from bot.index.manifest import VERSIONS, current_version
 from tests.conftest import MULTI_CORPUS, ROOT, run_script
 
 FLOOD_QUESTION = "How many people were killed in the floods?"
@@ -120,13 +121,13 @@ def test_full_index_disk_is_one_line_and_the_previous_index_answers(small_disk: 
     assert_one_clear_error(result, "is full", "the previous index is unchanged", "df -h")
     assert_nothing_left(index)
     assert current_version(index) == before
-    IndexReader(index)
+    EmbeddedReader(index)
     assert "At least 23 people were killed" in answers(index)
     filler.unlink()
     # With space again, the same build goes through.
     again = build(corpus, index)
     assert again.returncode == 0, again.stderr
-    assert IndexReader(index).manifest.counts["articles"] == 8
+    assert EmbeddedReader(index).manifest.counts["articles"] == 8
 
 
 @pytest.mark.slow

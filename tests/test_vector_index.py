@@ -10,10 +10,10 @@ import faiss
 import numpy as np
 import pytest
 
-from bot.build import build_index
+from bot.build.run import build_index
 from bot.embedding.embedder import Embedder
 from bot.engine import Engine
-from bot.index.store import IndexReader
+from bot.index.embedded import EmbeddedReader
 from bot.index.vectors import IndexPolicy, build_vector_index, describe, stored_vectors
 from bot.settings import Settings
 from tests.conftest import MULTI_CORPUS, SEED_CORPUS, dev_questions
@@ -67,8 +67,8 @@ def test_hnsw_index_answers_the_same_top_passage_as_flat(engine: Engine, hnsw_in
 
 
 def test_hnsw_reader_reconstructs_stored_vectors_and_takes_ef_search(hnsw_index: Path, seed_index: Path):
-    hnsw = IndexReader(hnsw_index, ef_search=200)
-    flat = IndexReader(seed_index)
+    hnsw = EmbeddedReader(hnsw_index, ef_search=200)
+    flat = EmbeddedReader(seed_index)
     assert describe(hnsw.sentence_index)["ef_search"] == 200
     ids = list(range(hnsw.sentence_index.ntotal))
     np.testing.assert_allclose(hnsw.sentence_vectors(ids), flat.sentence_vectors(ids), atol=1e-6)
@@ -112,12 +112,12 @@ def test_quantised_hnsw_is_written_mapped_searched_and_reconstructed(tmp_path: P
     faiss.write_index(fp32, str(tmp_path / "fp32.faiss"))
     saved = (tmp_path / "fp32.faiss").stat().st_size - path.stat().st_size
     assert saved >= 0.99 * 3000 * 32 * (3 if storage == "sq8" else 2)  # 1 or 2 bytes per dimension, not 4
-    mapped = faiss.read_index(str(path), faiss.IO_FLAG_MMAP_IFC | faiss.IO_FLAG_READ_ONLY)  # as IndexReader
+    mapped = faiss.read_index(str(path), faiss.IO_FLAG_MMAP_IFC | faiss.IO_FLAG_READ_ONLY)  # as EmbeddedReader
     assert describe(mapped)["storage"] == storage
     exact = faiss.IndexFlatIP(32)
     exact.add(vectors)
     _, truth = exact.search(queries, 10)
-    found = [[hit for hit, _ in IndexReader.search(mapped, q, 10)] for q in queries]
+    found = [[hit for hit, _ in EmbeddedReader.search(mapped, q, 10)] for q in queries]
     recall = np.mean([len(set(f) & set(t + 500)) / 10 for f, t in zip(found, truth, strict=True)])
     assert recall >= 0.95
     np.testing.assert_allclose(mapped.reconstruct(777), vectors[277], atol=atol)
@@ -141,19 +141,21 @@ def test_an_sq8_index_survives_an_incremental_build(tmp_path: Path, embedder: Em
     policy = IndexPolicy(choice="hnsw", hnsw_m=16, hnsw_storage="sq8")
     build_index(corpus, index, embedder, index_policy=policy)
     assert _manifest(index)["vector_index"]["sentences"]["storage"] == "sq8"
-    old = IndexReader(index)
+    old = EmbeddedReader(index)
     sql = "SELECT s.id FROM sentences s JOIN passages p ON p.id = s.passage_id WHERE p.article_id = 'wildfire'"
-    kept = [r[0] for r in old.query(sql)]
+    kept = [r[0] for r in old.store.query(sql)]
     flood = "(SELECT id FROM passages WHERE article_id = 'flood')"
-    n_pass = old.passage_index.ntotal - old.query(f"SELECT count(*) FROM {flood}")[0][0]
-    n_sent = old.sentence_index.ntotal - old.query(f"SELECT count(*) FROM sentences WHERE passage_id IN {flood}")[0][0]
+    n_pass = old.passage_index.ntotal - old.store.query(f"SELECT count(*) FROM {flood}")[0][0]
+    n_sent = (
+        old.sentence_index.ntotal - old.store.query(f"SELECT count(*) FROM sentences WHERE passage_id IN {flood}")[0][0]
+    )
     (corpus / "flood.txt").unlink()  # a removal: HNSW cannot delete, so the build rebuilds it from its codes
     said: list[str] = []
     assert build_index(corpus, index, embedder, index_policy=policy, notify=said.append).removed == 1
     assert [m.split(" (")[0] for m in said if m.startswith("building")] == [
         f"building the HNSW index of {n} {kind}" for kind, n in (("passages", n_pass), ("sentences", n_sent))
     ]  # the build says what takes its time
-    new = IndexReader(index)
+    new = EmbeddedReader(index)
     assert _manifest(index)["vector_index"]["sentences"]["storage"] == "sq8"
-    assert [r[0] for r in new.query(sql)] == kept
+    assert [r[0] for r in new.store.query(sql)] == kept
     np.testing.assert_array_equal(new.sentence_vectors(kept), old.sentence_vectors(kept))

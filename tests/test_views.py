@@ -10,12 +10,14 @@ from pathlib import Path
 
 import pytest
 
-from bot.build import build_index
+import bot.terminal
+from bot.build.run import build_index
 from bot.embedding.embedder import Embedder
 from bot.engine import Engine
 from bot.errors import IndexUnavailable
 from bot.index import views
-from bot.index.store import CURRENT, MANIFEST, SCHEMA_VERSION, VERSIONS, IndexReader
+from bot.index.embedded import EmbeddedReader
+from bot.index.manifest import CURRENT, MANIFEST, SCHEMA_VERSION, VERSIONS
 from bot.settings import Settings
 from bot.telegram import format as fmt
 from bot.terminal import format_sources, format_speakers
@@ -24,19 +26,19 @@ from tests.conftest import MULTI_CORPUS
 FULL_SCAN = re.compile(r"^SCAN (passages|sentences|s|p)\b")
 
 
-def recount(reader: IndexReader) -> list[tuple[str, int]]:
+def recount(reader: EmbeddedReader) -> list[tuple[str, int]]:
     """The speakers list as it was computed before: grouping every sentence."""
-    rows = reader.query(
+    rows = reader.store.query(
         "SELECT speaker, max(speaker_full) AS full, count(*) AS n FROM sentences WHERE speaker_kind = 'source' "
         "GROUP BY speaker COLLATE NOCASE ORDER BY n DESC, speaker"
     )
-    return [(views.speaker_label(r["speaker"], r["full"]), r["n"]) for r in rows]
+    return [(views.speaker_label(r[0], r[1]), r[2]) for r in rows]
 
 
 def test_views_read_no_passage_or_sentence_table_in_full(engine: Engine):
     reader = engine.reader
     statements: list[str] = []
-    reader.db.set_trace_callback(statements.append)
+    reader.store.db.set_trace_callback(statements.append)
     try:
         examples = engine.example_questions(3)
         engine.speakers()
@@ -46,16 +48,16 @@ def test_views_read_no_passage_or_sentence_table_in_full(engine: Engine):
         engine.publishers()
         engine.article_passages(quotes[0].article.id)
     finally:
-        reader.db.set_trace_callback(None)
+        reader.store.db.set_trace_callback(None)
     assert len(examples) == 3 and quotes
     assert statements
     for sql in statements:
-        plan = [row[3] for row in reader.db.execute(f"EXPLAIN QUERY PLAN {sql}")]
+        plan = [row[3] for row in reader.store.db.execute(f"EXPLAIN QUERY PLAN {sql}")]
         assert not [step for step in plan if FULL_SCAN.match(step)], (sql, plan)
 
 
 def test_example_questions_are_stored_by_the_build(engine: Engine):
-    stored = json.loads(engine.reader.query("SELECT value FROM summary WHERE key = 'examples'")[0][0])
+    stored = json.loads(engine.reader.store.query("SELECT value FROM summary WHERE key = 'examples'")[0][0])
     assert engine.example_questions(3) == stored[:3]
     assert stored[:3] == [
         "What does the report say about Russia using cluster bombs in Syria?",
@@ -75,17 +77,17 @@ def test_who_finds_a_source_by_name_full_name_and_list_line(engine: Engine):
 
 def test_incremental_builds_keep_the_views_equal_to_a_recount(multi_copy: tuple[Path, Path], embedder: Embedder):
     corpus, index = multi_copy
-    reader = IndexReader(index)
-    assert views.speakers(reader) == recount(reader)
+    reader = EmbeddedReader(index)
+    assert reader.speakers() == recount(reader)
     (corpus / "port-strike.md").unlink()
     shutil.copy(MULTI_CORPUS / "port-strike.md", corpus / "port-strike-again.md")
     text = (corpus / "wildfire.md").read_text(encoding="utf-8")
     (corpus / "wildfire.md").write_text(text.replace("said", "told reporters", 1), encoding="utf-8")
     report = build_index(corpus, index, embedder)
     assert (report.added, report.changed, report.removed) == (1, 1, 1)
-    reader = IndexReader(index)
-    assert views.speakers(reader) == recount(reader)
-    publishers = {name: (n, p) for name, n, p, _, _ in views.publishers(reader)}
+    reader = EmbeddedReader(index)
+    assert reader.speakers() == recount(reader)
+    publishers = {name: (n, p) for name, n, p, _, _ in reader.publishers()}
     assert sum(n for n, _ in publishers.values()) == reader.manifest.counts["articles"]
     assert sum(p for _, p in publishers.values()) == reader.manifest.counts["passages"]
     engine = Engine(Settings(_env_file=None, index_dir=index), embedder=embedder)
@@ -101,14 +103,14 @@ def test_an_index_of_the_previous_schema_says_rebuild(seed_index: Path, tmp_path
     data["schema"] = SCHEMA_VERSION - 1
     manifest.write_text(json.dumps(data))
     with pytest.raises(IndexUnavailable) as caught:
-        IndexReader(old)
+        EmbeddedReader(old)
     assert f"index schema {SCHEMA_VERSION - 1} is not this version's ({SCHEMA_VERSION})" in str(caught.value)
     assert "rebuild it with: python scripts/build_index.py" in caught.value.hint
 
 
 def test_large_index_lists_publishers_and_the_newest(multi_index: Path, embedder: Embedder, monkeypatch):
     engine = Engine(Settings(_env_file=None, index_dir=multi_index), embedder=embedder)
-    monkeypatch.setattr(views, "LIST_ARTICLES", 3)
+    monkeypatch.setattr(bot.terminal, "LIST_ARTICLES", 3)
     text = format_sources(engine)
     assert text.startswith("7 articles in the index, from ")
     assert "The newest 3:" in text and text.count("\n- ") >= 3

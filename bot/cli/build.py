@@ -13,7 +13,7 @@ import shlex
 import sys
 import threading
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn
 
 from bot.cli.common import (
     EXIT_INTERRUPTED,
@@ -29,7 +29,7 @@ from bot.cli.common import (
 from bot.errors import ReportBotError
 
 if TYPE_CHECKING:
-    from bot.build import BuildReport
+    from bot.build.run import BuildReport
     from bot.embedding.embedder import Embedder
     from bot.settings import Settings
 
@@ -131,13 +131,11 @@ def run_build(
     """
     from tqdm import tqdm
 
-    from bot.build import build_index
-    from bot.index.store import current_version
-    from bot.index.vectors import IndexPolicy
+    from bot.build.run import build_index, live_version
 
-    before = current_version(settings.index_dir) if settings.index_dir.is_dir() else None
+    before = live_version(settings.index_dir)
 
-    bar: tqdm | None = None
+    bar: tqdm[NoReturn] | None = None
 
     def progress(done: int, total: int) -> None:
         """The bar counts texts really embedded; no work (all cached, only removals) draws none."""
@@ -160,7 +158,7 @@ def run_build(
             full=full,
             progress=progress,
             notify=notify,
-            index_policy=IndexPolicy.from_settings(settings),
+            settings=settings,
         )
     except ReportBotError as exc:
         return fail(exc)
@@ -168,7 +166,7 @@ def run_build(
         if bar is not None:
             bar.close()
             bar = None
-        after = current_version(settings.index_dir) if settings.index_dir.is_dir() else None
+        after = live_version(settings.index_dir)
         if after != before and after is not None:
             say(f"{interrupted_word(exc)} after the new index went live (version {after})")
         else:
@@ -185,6 +183,14 @@ def run_build(
         if bar is not None:
             bar.close()
     print_report(report, settings.index_dir)
+    if settings.search_backend == "milvus":
+        from bot.build.milvus import publish_to_milvus
+
+        try:
+            copied = publish_to_milvus(settings, full=full)
+        except ReportBotError as exc:
+            return fail(exc)
+        print(copied)
     return exit_code(report)
 
 
@@ -198,7 +204,7 @@ def finish_command(settings: Settings) -> str:
 
 def dry_run(settings: Settings) -> int:
     """Print what a build would change, without the lock, the model or any write."""
-    from bot.build import LiveIndex, estimate_embedding, plan_build
+    from bot.build.plan import LiveIndex, estimate_embedding, plan_build
     from bot.corpus.articles import load_corpus
     from bot.embedding.embedder import Embedder
 
@@ -246,7 +252,7 @@ def watch(
     stop_event: threading.Event | None = None,
 ) -> int:
     """Build now, then again after every settled change in the corpus folder, until Ctrl-C."""
-    from watchfiles import DefaultFilter
+    from watchfiles import Change, DefaultFilter
     from watchfiles import watch as watch_changes
 
     from bot.corpus.articles import SUPPORTED_SUFFIXES
@@ -257,7 +263,7 @@ def watch(
         return EXIT_NOTHING_INDEXED
 
     class ArticleFilter(DefaultFilter):
-        def __call__(self, change, path: str) -> bool:  # type: ignore[no-untyped-def]
+        def __call__(self, change: Change, path: str) -> bool:
             name = Path(path).name
             return (
                 super().__call__(change, path)

@@ -13,9 +13,9 @@ import select
 import signal
 import sys
 import threading
-from collections.abc import Callable
 from pathlib import Path
 from types import FrameType
+from typing import Protocol, TextIO
 
 from bot.errors import ReportBotError
 from bot.settings import Settings, load_settings
@@ -48,10 +48,10 @@ def _raise_terminated(signum: int, frame: FrameType | None) -> None:
     raise Terminated
 
 
-def _broken(stream: object) -> bool:
+def _broken(stream: TextIO) -> bool:
     """Whether the stream is a pipe whose reader has gone (poll reports an error on its fd)."""
     try:
-        fd = stream.fileno()  # type: ignore[attr-defined]
+        fd = stream.fileno()
         poller = select.poll()
         poller.register(fd, select.POLLOUT)
         return any(ev & (select.POLLERR | select.POLLHUP) for _, ev in poller.poll(0))
@@ -79,7 +79,15 @@ def say(line: str) -> None:
         _silence_broken_streams()
 
 
-def command(main: Callable[[list[str] | None], int]) -> Callable[[list[str] | None], int]:
+class Main(Protocol):
+    """A command's entry point: the arguments (None: the process's own), then the exit code."""
+
+    def __call__(self, argv: list[str] | None = None) -> int:
+        """Run the command."""
+        ...
+
+
+def command(main: Main) -> Main:
     """Wrap a command's `main` with what every command needs at its edges.
 
     - A closed stdout (`query.py --json --batch < q.jsonl | head -1`) ends the run quietly, exit 141.

@@ -12,6 +12,7 @@ import hashlib
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 from bot.cli.common import command, fail, settings_from_args
 from bot.errors import ReportBotError
@@ -74,7 +75,7 @@ def default_index(corpus: Path) -> Path:
     return EVAL_INDEX_ROOT / f"{resolved.name}-{digest}"
 
 
-def set_corpus(questions: list[dict], source: Path, name: str) -> Path:
+def set_corpus(questions: list[dict[str, Any]], source: Path, name: str) -> Path:
     """A corpus folder of copies of the articles a question set names, built under the eval cache.
 
     The folder is named after the set and a digest of its articles, so a set is always evaluated
@@ -124,7 +125,7 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         sets = [(path, load_questions(path)) for path in args.questions]
-        from bot.build import build_index
+        from bot.build.run import build_index
         from bot.embedding.embedder import Embedder
         from bot.engine import Engine
 

@@ -162,11 +162,11 @@ def main(argv: list[str] | None = None) -> int:
                 print(format_speakers(engine, args.speaker or "", limit=None))
             return 0
         if args.batch:
-            engine.reader  # fail fast, before reading stdin, when there is no index  # noqa: B018
+            engine.about()  # fail fast, before reading stdin, when there is no index
             return run_batch(engine, args.k, sys.stdin.buffer, sys.stdout)
         if args.question is None:
             if sys.stdin.isatty() and not args.json:
-                engine.reader  # noqa: B018
+                engine.about()
                 return chat(engine)
             parser().error("give a question (or --json --batch with questions on stdin)")
         answer = engine.answer(utf8_safe(args.question), args.k)

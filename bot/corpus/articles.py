@@ -268,9 +268,9 @@ def classify_blocks(raw_blocks: list[str], meta_title: str | None, byline: str |
         if i == 0 and (meta_title is None or md or text.casefold() == meta_title.casefold()):
             blocks.append(Block(BlockKind.TITLE, md.group("text") if md else text))
             continue
-        if all(_CREDIT_LINE.match(line) for line in lines):
-            credits = dict.fromkeys(_CREDIT_LINE.match(line).group("who") for line in lines)  # type: ignore[union-attr]
-            blocks.append(Block(BlockKind.CREDIT, text, credit=", ".join(credits)))
+        credited = [m.group("who") for line in lines if (m := _CREDIT_LINE.match(line))]
+        if len(credited) == len(lines):
+            blocks.append(Block(BlockKind.CREDIT, text, credit=", ".join(dict.fromkeys(credited))))
             continue
         if md:
             blocks.append(Block(BlockKind.HEADING, md.group("text")))

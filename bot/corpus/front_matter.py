@@ -20,11 +20,12 @@ from datetime import date
 from pathlib import Path
 from typing import Annotated, Any, ClassVar
 
-import frontmatter
 import yaml
+from frontmatter.default_handlers import YAMLHandler
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
 from yaml.composer import ComposerError
-from yaml.events import AliasEvent, CollectionStartEvent, ScalarEvent
+from yaml.error import Mark
+from yaml.events import AliasEvent, CollectionStartEvent, Event, ScalarEvent
 
 from bot.corpus.articles import MAX_TITLE_CHARS
 from bot.errors import ArticleError
@@ -42,6 +43,14 @@ _NULL_TAG = "tag:yaml.org,2002:null"
 _SCALAR_TAGS = ("bool", "int", "float", "timestamp", "binary", "null", "value", "merge")
 
 
+def _refused(problem: str, event: Event) -> ComposerError:
+    """The error for a refused node, pointing at where it starts in the front matter."""
+    # The pure-Python parser (under SafeLoader) marks events with yaml.error.Mark; the stubs also
+    # allow the C parser's mark, which ComposerError's stubs do not take.
+    mark = event.start_mark if isinstance(event.start_mark, Mark) else None
+    return ComposerError(None, None, problem, mark)
+
+
 class NoAliasLoader(yaml.SafeLoader):
     """`yaml.SafeLoader` that refuses anchors, aliases and deep nesting, and builds only text.
 
@@ -52,7 +61,8 @@ class NoAliasLoader(yaml.SafeLoader):
     convert or turn a title into a number.
     """
 
-    yaml_implicit_resolvers: ClassVar[dict[str, list[tuple[str, Any]]]] = {
+    # A ClassVar, as PyYAML reads it (from the class); types-PyYAML declares it per instance.
+    yaml_implicit_resolvers: ClassVar[dict[str, list[tuple[str, Any]]]] = {  # type: ignore[misc]
         first: [(tag, regexp) for tag, regexp in resolvers if tag == _NULL_TAG]
         for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
     }
@@ -69,15 +79,15 @@ class NoAliasLoader(yaml.SafeLoader):
 
     def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node | None:
         """The next node, unless it is an alias, carries an anchor or nests too deep."""
-        event = self.peek_event()
+        event: Event = self.peek_event()
         if isinstance(event, AliasEvent):
-            raise ComposerError(None, None, "aliases (*name) are not allowed", event.start_mark)
+            raise _refused("aliases (*name) are not allowed", event)
         if isinstance(event, ScalarEvent | CollectionStartEvent) and event.anchor is not None:
-            raise ComposerError(None, None, "anchors (&name) are not allowed", event.start_mark)
+            raise _refused("anchors (&name) are not allowed", event)
         self._depth += 1
         try:
             if self._depth > MAX_DEPTH:
-                raise ComposerError(None, None, f"nested deeper than {MAX_DEPTH} levels", event.start_mark)
+                raise _refused(f"nested deeper than {MAX_DEPTH} levels", event)
             return super().compose_node(parent, index)
         finally:
             self._depth -= 1
@@ -172,7 +182,7 @@ def load_yaml(text: str) -> Any:
         loader.dispose()
 
 
-class SafeYAMLHandler(frontmatter.YAMLHandler):
+class SafeYAMLHandler(YAMLHandler):
     """python-frontmatter's YAML handler with `NoAliasLoader` instead of `yaml.SafeLoader`."""
 
     def load(self, fm: str, **kwargs: object) -> Any:

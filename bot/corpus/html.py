@@ -16,11 +16,14 @@ import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.corpus.articles import format_article
 from bot.corpus.page_date import page_date
 from bot.errors import ArticleError
+
+if TYPE_CHECKING:
+    from lxml.html import HtmlElement
 
 _SPACES = re.compile(r"\s+")
 #: A credit at the end of a caption: "... Photo: Jane Roe/Example News", "(Credit: Reuters)".
@@ -65,7 +68,7 @@ def figure_captions(data: bytes | str) -> list[Caption]:
             previous = text or previous
             continue
         credit = None
-        for cite in element.xpath(".//cite | .//*[contains(@class, 'credit')]"):
+        for cite in _found(element, ".//cite | .//*[contains(@class, 'credit')]"):
             credit = credit or _text(cite) or None
             cite.drop_tree()
         caption = _text(element)
@@ -76,6 +79,14 @@ def figure_captions(data: bytes | str) -> list[Caption]:
         if caption:
             found.append((previous, caption, credit))
     return found
+
+
+def _found(element: HtmlElement, path: str) -> list[HtmlElement]:
+    """The elements an XPath finds (lxml types `xpath` as any XPath result: text, number, boolean...)."""
+    import lxml.html
+
+    found = element.xpath(path)
+    return [e for e in found if isinstance(e, lxml.html.HtmlElement)] if isinstance(found, list) else []
 
 
 def _with_captions(blocks: list[str], captions: list[Caption], site: str | None) -> list[str]:
@@ -212,7 +223,8 @@ def _extract(data: bytes | str, source: str | Path, url: str | None) -> tuple[di
     blocks: list[str] = []
     main = doc.find("main")
     for element in main.iter("head", "p", "item", "quote") if main is not None else ():
-        if element.tag in ("p", "quote") and element.getparent() is not None and element.getparent().tag == "quote":
+        parent = element.getparent()
+        if element.tag in ("p", "quote") and parent is not None and parent.tag == "quote":
             continue  # a quote's own text is taken whole
         text = _text(element)
         if not text:
@@ -244,7 +256,8 @@ def _bound_fields(fields: dict[str, Any]) -> None:
     A page is not refused for its metadata (a 2,000-character `<title>`, a `javascript:` canonical
     link): the text is what matters, and the corpus file written from it must load.
     """
-    from bot.corpus.front_matter import MAX_NAME_CHARS, MAX_TITLE_CHARS, MAX_URL_CHARS
+    from bot.corpus.articles import MAX_TITLE_CHARS
+    from bot.corpus.front_matter import MAX_NAME_CHARS, MAX_URL_CHARS
 
     for key, limit in (("title", MAX_TITLE_CHARS), ("publisher", MAX_NAME_CHARS), ("byline", MAX_NAME_CHARS)):
         value = fields.get(key)

@@ -14,6 +14,7 @@ import os
 import re
 import socket
 import threading
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -192,7 +193,14 @@ def _guarded_backend(policy: FetchPolicy) -> Any:
     import httpcore
 
     class GuardedBackend(httpcore.SyncBackend):
-        def connect_tcp(self, host: str, port: int, timeout: float | None = None, **kwargs: Any) -> Any:
+        def connect_tcp(
+            self,
+            host: str,
+            port: int,
+            timeout: float | None = None,
+            local_address: str | None = None,
+            socket_options: Iterable[Any] | None = None,
+        ) -> httpcore.NetworkStream:
             try:
                 infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
             except OSError as exc:
@@ -204,10 +212,10 @@ def _guarded_backend(policy: FetchPolicy) -> Any:
                 raise BlockedAddress(f"{host} is {shown}, not a public address")
             for address in addresses[:-1]:  # as socket.create_connection does: each address in turn
                 try:
-                    return super().connect_tcp(address, port, timeout=timeout, **kwargs)
+                    return super().connect_tcp(address, port, timeout, local_address, socket_options)
                 except (httpcore.ConnectError, httpcore.ConnectTimeout):
                     continue
-            return super().connect_tcp(addresses[-1], port, timeout=timeout, **kwargs)
+            return super().connect_tcp(addresses[-1], port, timeout, local_address, socket_options)
 
     return GuardedBackend()
 
@@ -217,7 +225,7 @@ def _download(url: str, policy: FetchPolicy, abandon: threading.Event) -> tuple[
     import httpx
 
     transport = httpx.HTTPTransport(retries=0, trust_env=False)
-    transport._pool._network_backend = _guarded_backend(policy)  # type: ignore[attr-defined]
+    transport._pool._network_backend = _guarded_backend(policy)
     try:
         with (
             httpx.Client(
@@ -247,7 +255,7 @@ def _download(url: str, policy: FetchPolicy, abandon: threading.Event) -> tuple[
         raise BlockedAddress(f"refusing to fetch {url}: {exc}") from None
     except httpx.HTTPError as exc:
         raise ReportBotError(
-            f"cannot fetch {url}: {exc or type(exc).__name__}", hint="check the address and the network"
+            f"cannot fetch {url}: {str(exc) or type(exc).__name__}", hint="check the address and the network"
         ) from exc
     except (httpx.InvalidURL, UnicodeError) as exc:  # also a redirect's Location
         raise ReportBotError(
@@ -265,7 +273,7 @@ def fetch(url: str, policy: FetchPolicy | None = None) -> tuple[bytes, str, str]
     stops at its next chunk, or at its next read timeout).
     """
     policy = policy or FetchPolicy()
-    outcome: list[Any] = []
+    outcome: list[tuple[bytes, str, str] | BaseException] = []
     abandon = threading.Event()
 
     def work() -> None:

@@ -81,7 +81,7 @@ def parse_date_value(value: str) -> str | None:
         parsed = parsedate_to_datetime(value)
     except (TypeError, ValueError, IndexError):
         return None
-    return _checked(parsed.year, parsed.month, parsed.day) if parsed else None
+    return _checked(parsed.year, parsed.month, parsed.day)
 
 
 def _json_dates(data: Any, depth: int = 0) -> list[str]:

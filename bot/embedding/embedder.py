@@ -155,9 +155,13 @@ class Embedder:
         """Length of the vectors this model produces."""
         if (encoder := self.onnx) is not None:
             return encoder.dimension
-        model = self.model
-        get = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
-        return int(get())
+        dimension = self.model.get_embedding_dimension()
+        if dimension is None:  # a model whose last module does not say (a custom pooling, say)
+            raise ConfigError(
+                f"embedding model {self.model_setting!r} does not tell the length of its vectors",
+                hint="set EMBEDDING_MODEL to a sentence-transformers model folder with a Pooling module",
+            )
+        return int(dimension)
 
     def encode(self, texts: list[str], *, show_progress: bool = False) -> np.ndarray:
         """Unit vectors for `texts`, shape (len(texts), dimension), float32."""

@@ -76,7 +76,7 @@ SPEECH_FORMS = frozenset(_IRREGULAR.union(*(_forms(v) for v in SPEECH_VERBS)))
 
 def is_speech_cue(cue: str | None) -> bool:
     """Whether a gold cue is a verb of speech ("said", "told reporters", "has argued")."""
-    return bool(cue) and any(w in SPEECH_FORMS for w in re.findall(r"[a-z]+", cue.lower()))
+    return cue is not None and any(w in SPEECH_FORMS for w in re.findall(r"[a-z]+", cue.lower()))
 
 
 def content_words(name: str, *, titles: bool = False) -> set[str]:
@@ -235,7 +235,7 @@ def score_article(report: PolnearReport, sentences: list[Any], gold: Iterable[di
         cover: dict[int, int] = defaultdict(int)
         for i, span in enumerate(spans):
             for c in content:
-                cover[i] += _overlap(span, c)  # type: ignore[arg-type]
+                cover[i] += _overlap(span, c)
         best = max(cover, key=lambda i: cover[i], default=None)
         speaker = sentences[best].speaker if best is not None and cover[best] > 0 else None
         report.overall.add(item, speaker)
@@ -245,11 +245,7 @@ def score_article(report: PolnearReport, sentences: list[Any], gold: Iterable[di
     for s in sentences:
         if s.speaker.kind != "source":
             continue
-        holding = [
-            g
-            for g in gold
-            if any(_overlap((s.start, s.end), tuple(c)) for c in g.get("content_spans") or [])  # type: ignore[arg-type]
-        ]
+        holding = [g for g in gold if any(_overlap((s.start, s.end), tuple(c)) for c in g.get("content_spans") or [])]
         named = [g for g in holding if g["source"] and not g["source_is_pronoun"]]
         right = any(speaker_is(s.speaker, g["source"]) for g in named)
         groups = [report.precision, report.rule_precision[s.speaker.rule]]

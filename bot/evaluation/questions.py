@@ -272,7 +272,7 @@ class Report:
 def evaluate(engine: Any, questions: list[dict[str, Any]], name: str = "questions") -> Report:
     """Ask every question through `engine.answer` and judge the answers."""
     report = Report(name)
-    engine.reader  # open the index before timing  # noqa: B018
+    engine.about()  # open the index before timing
     for item in questions:
         started = time.perf_counter()
         answer = engine.answer(item["q"], EVAL_DEPTH)

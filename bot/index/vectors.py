@@ -65,8 +65,10 @@ class IndexPolicy:
 
     def kind_for(self, n: int) -> IndexKind:
         """The index type for `n` vectors: the setting, or by size when it is "auto"."""
-        if self.choice == "flat" or self.choice == "hnsw":
-            return self.choice  # type: ignore[return-value]
+        if self.choice == "flat":
+            return "flat"
+        if self.choice == "hnsw":
+            return "hnsw"
         if self.choice != "auto":
             raise ValueError(f"unknown FAISS index type {self.choice!r}; expected one of {INDEX_CHOICES}")
         return "hnsw" if n >= self.approx_threshold else "flat"
@@ -74,7 +76,7 @@ class IndexPolicy:
 
 def new_vector_index(
     kind: IndexKind, dimension: int, policy: IndexPolicy, *, train_on: np.ndarray | None = None
-) -> faiss.Index:
+) -> faiss.IndexIDMap2:
     """An empty inner-product index of `kind` that takes our ids (`add_with_ids`).
 
     HNSW over quantised storage must learn its value ranges first: from `train_on` (the vectors
@@ -86,10 +88,12 @@ def new_vector_index(
         if policy.hnsw_storage not in STORAGE_TYPES:
             raise ValueError(f"unknown HNSW storage {policy.hnsw_storage!r}; expected one of {tuple(STORAGE_TYPES)}")
         qtype = STORAGE_TYPES[policy.hnsw_storage]
+        hnsw: faiss.IndexHNSW
         if qtype is None:
             hnsw = faiss.IndexHNSWFlat(dimension, policy.hnsw_m, faiss.METRIC_INNER_PRODUCT)
         else:
-            hnsw = faiss.IndexHNSWSQ(dimension, qtype, policy.hnsw_m, faiss.METRIC_INNER_PRODUCT)
+            # The stubs want a ScalarQuantizer; FAISS's constructor takes its type (QT_8bit...).
+            hnsw = faiss.IndexHNSWSQ(dimension, qtype, policy.hnsw_m, faiss.METRIC_INNER_PRODUCT)  # type: ignore[arg-type]
             if train_on is not None and len(train_on):
                 hnsw.train(np.ascontiguousarray(train_on, dtype=np.float32))
         hnsw.hnsw.efConstruction = policy.hnsw_ef_construction
@@ -115,11 +119,12 @@ def build_vector_index(
     """
     vectors = np.ascontiguousarray(vectors, dtype=np.float32).reshape(-1, dimension)
     index = new_vector_index(policy.kind_for(len(vectors)), dimension, policy)
-    if not index.is_trained and len(vectors):  # quantised storage: learn or reuse value ranges
-        inner = faiss.downcast_index(index.index)
+    inner = faiss.downcast_index(index.index)
+    if not index.is_trained and len(vectors) and isinstance(inner, faiss.IndexHNSW):
+        # Quantised storage (the only kind built untrained): learn or reuse value ranges.
         source = _quantiser(like) if like is not None else None
         storage = faiss.downcast_index(inner.storage)
-        if source is not None and source.qtype == storage.sq.qtype:
+        if source is not None and isinstance(storage, faiss.IndexScalarQuantizer) and source.qtype == storage.sq.qtype:
             storage.sq.trained = source.trained
             storage.is_trained = True
         else:
@@ -133,9 +138,8 @@ def build_vector_index(
 def _quantiser(index: faiss.Index) -> faiss.ScalarQuantizer | None:
     """The trained scalar quantiser of an HNSW index over quantised storage, if it is one."""
     inner = faiss.downcast_index(index.index) if isinstance(index, faiss.IndexIDMap2) else index
-    if isinstance(inner, faiss.IndexHNSWSQ):
-        return faiss.downcast_index(inner.storage).sq
-    return None
+    storage = faiss.downcast_index(inner.storage) if isinstance(inner, faiss.IndexHNSWSQ) else None
+    return storage.sq if isinstance(storage, faiss.IndexScalarQuantizer) else None
 
 
 def storage_of(index: faiss.Index) -> str:
@@ -151,7 +155,8 @@ def describe(index: faiss.Index) -> dict[str, Any]:
     inner = faiss.downcast_index(index.index) if isinstance(index, faiss.IndexIDMap2) else index
     info: dict[str, Any] = {"kind": "flat", "vectors": int(index.ntotal)}
     if isinstance(inner, faiss.IndexHNSW):
-        info.update(kind="hnsw", m=int(inner.hnsw.nb_neighbors(1)), ef_construction=int(inner.hnsw.efConstruction))
+        m = int(inner.hnsw.nb_neighbors(1))  # type: ignore[attr-defined]  # missing from faiss's stubs
+        info.update(kind="hnsw", m=m, ef_construction=int(inner.hnsw.efConstruction))
         info["ef_search"] = int(inner.hnsw.efSearch)
         info["storage"] = storage_of(inner)
     return info
@@ -164,11 +169,19 @@ def set_ef_search(index: faiss.Index, ef_search: int) -> None:
         inner.hnsw.efSearch = ef_search
 
 
+def id_mapped(index: faiss.Index) -> faiss.IndexIDMap:
+    """The index as the `IndexIDMap2` it is (every index written here is one; read back, it is that class)."""
+    if not isinstance(index, faiss.IndexIDMap):
+        raise TypeError(f"{type(index).__name__} does not map ids: every index this module writes does")
+    return index
+
+
 def stored_vectors(index: faiss.Index) -> tuple[np.ndarray, np.ndarray]:
     """(ids, vectors) held by an index of either type, to rebuild it after changes."""
     n = int(index.ntotal)
     if not n:
         return np.zeros(0, np.int64), np.zeros((0, index.d), np.float32)
+    index = id_mapped(index)
     ids = faiss.vector_to_array(index.id_map).astype(np.int64)
     vectors = index.index.reconstruct_n(0, n)
     return ids, np.ascontiguousarray(vectors, dtype=np.float32)
@@ -201,7 +214,8 @@ class SegmentedIndex:
         """The stored vector of id `key`, from whichever segment holds it (newest first)."""
         for segment in reversed(self.segments):
             try:
-                return segment.reconstruct(key)
+                # asarray: the stubs' first overload is torch's (faiss.contrib.torch_utils, unused here).
+                return np.asarray(segment.reconstruct(key))
             except RuntimeError:
                 continue
         raise KeyError(key)

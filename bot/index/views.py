@@ -11,7 +11,7 @@ grouped or LIKE-scanned every sentence. Instead a build keeps small tables besid
 
 Readers then answer from these tables and from indexes: `/who NAME` looks the name up among the
 sources (not the sentences) and reads each matching source's first sentences through an index.
-The functions here take anything with the reader's `query(sql, params)`, so the benchmark
+The reading functions take the version's `ReadStore` (`bot/index/sqlite.py`), so the benchmark
 (`benchmarks/bench_views.py`) times the very statements the engine runs.
 """
 
@@ -21,9 +21,14 @@ import json
 import re
 import sqlite3
 from collections.abc import Mapping
-from typing import Any, Protocol
+from typing import TYPE_CHECKING
 
+from bot.index.records import PublisherCount, SourceQuote, SpeakerCount
+from bot.index.sqlite import PASSAGE_COLUMNS, SENTENCE_COLUMNS, passage_record, sentence_record
 from bot.text.wording import wording
+
+if TYPE_CHECKING:
+    from bot.index.sqlite import ReadStore
 
 #: Example questions stored per version (/start shows three).
 EXAMPLES = 5
@@ -56,14 +61,6 @@ CREATE INDEX passages_with_section ON passages (id) WHERE section IS NOT NULL AN
 -- A source's sentences in index order: /who NAME reads the first few without sorting them all.
 CREATE INDEX sentences_by_source ON sentences (speaker COLLATE NOCASE, id) WHERE speaker_kind = 'source';
 """
-
-
-class Queryable(Protocol):
-    """What the views read through: `IndexReader.query` (or the benchmark's stand-in)."""
-
-    def query(self, sql: str, params: tuple[Any, ...] | list[Any] = ...) -> list[Any]:
-        """Rows of a read-only query."""
-        ...
 
 
 # --- Written at build time (IndexWriter.commit) ---------------------------------------------
@@ -158,39 +155,43 @@ def speaker_label(name: str, full: str | None) -> str:
     return f"{name} ({full})" if full else name
 
 
-def examples(reader: Queryable, n: int = 3) -> list[str]:
+def examples(store: ReadStore, n: int = 3) -> list[str]:
     """The example questions the build stored."""
-    rows = reader.query("SELECT value FROM summary WHERE key = 'examples'")
+    rows = store.query("SELECT value FROM summary WHERE key = 'examples'")
     return json.loads(rows[0][0])[:n] if rows else []
 
 
-def speakers(reader: Queryable, limit: int | None = None) -> list[tuple[str, int]]:
+def speakers(store: ReadStore, limit: int | None = None) -> list[SpeakerCount]:
     """Named sources with their sentence counts, most quoted first (all of them, or the first `limit`)."""
-    rows = reader.query(
+    rows = store.query(
         "SELECT name, full, sentences FROM speakers ORDER BY sentences DESC, name LIMIT ?",
         (-1 if limit is None else limit,),
     )
-    return [(speaker_label(r[0], r[1]), r[2]) for r in rows]
+    return [SpeakerCount(speaker_label(name, full), n) for name, full, n in rows]
 
 
-def speaker_count(reader: Queryable) -> int:
+def speaker_count(store: ReadStore) -> int:
     """How many named sources the index holds."""
-    return int(reader.query("SELECT count(*) FROM speakers")[0][0])
+    return int(store.query("SELECT count(*) FROM speakers")[0][0])
 
 
-def source_names(reader: Queryable, name: str) -> list[str]:
+def _wanted(name: str) -> str:
+    """What `/who NAME` looks for: the name without a leading "the" and without a listed full name."""
+    wanted = " ".join(name.replace("’", "'").split())
+    wanted = re.sub(r"^the\s+", "", wanted, flags=re.I)
+    listed = re.fullmatch(r"(?P<name>.+?)\s*\((?P<full>[^()]+)\)", wanted)
+    return listed.group("name") if listed else wanted
+
+
+def source_names(store: ReadStore, name: str) -> list[str]:
     """The sources a `/who NAME` means: by name, full name or acronym, in any case, most quoted first.
 
     `SOHR`, `sohr`, `the Syrian Observatory for Human Rights` and `SOHR (Syrian Observatory for
     Human Rights)` (a line of the list) all mean SOHR; a part of a name matches too.
     """
-    wanted = " ".join(name.replace("’", "'").split())
-    wanted = re.sub(r"^the\s+", "", wanted, flags=re.I)
-    listed = re.fullmatch(r"(?P<name>.+?)\s*\((?P<full>[^()]+)\)", wanted)
-    if listed:
-        wanted = listed.group("name")
+    wanted = _wanted(name)
     like = "%" + wanted.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-    rows = reader.query(
+    rows = store.query(
         "SELECT name FROM speakers WHERE name LIKE ? ESCAPE '\\' OR full LIKE ? ESCAPE '\\' "
         "ORDER BY sentences DESC, name LIMIT ?",
         (like, like, MAX_NAMES),
@@ -198,13 +199,32 @@ def source_names(reader: Queryable, name: str) -> list[str]:
     return [r[0] for r in rows]
 
 
-def source_sentences(reader: Queryable, names: list[str], limit: int) -> list[Any]:
+def source_matches(name: str, sources: list[tuple[str, str | None]]) -> list[str]:
+    """`source_names` over sources already listed most quoted first, as (name, full name) pairs.
+
+    For a backend without SQL (Milvus): the same match as SQLite's LIKE, which ignores the case
+    of ASCII letters only.
+    """
+    wanted = _fold(_wanted(name))
+    found = [n for n, full in sources if wanted in _fold(n) or (full is not None and wanted in _fold(full))]
+    return found[:MAX_NAMES]
+
+
+def _fold(text: str) -> str:
+    """ASCII letters in lower case, the others as they are (SQLite's LIKE)."""
+    return text.translate(_ASCII_LOWER)
+
+
+_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+
+
+def source_quotes(store: ReadStore, names: list[str], limit: int) -> list[SourceQuote]:
     """The first `limit` sentences (in index order) attributed to any of `names`, with their passages."""
     ids: list[int] = []
     for name in names:  # one index range per source: no sort of a much-quoted source's sentences
         ids += [
             r[0]
-            for r in reader.query(
+            for r in store.query(
                 "SELECT id FROM sentences WHERE speaker_kind = 'source' AND speaker = ? COLLATE NOCASE "
                 "ORDER BY id LIMIT ?",
                 (name, limit),
@@ -214,30 +234,31 @@ def source_sentences(reader: Queryable, names: list[str], limit: int) -> list[An
     if not ids:
         return []
     marks = ",".join("?" * len(ids))
-    return reader.query(
-        "SELECT s.*, p.text AS ptext, p.article_id, p.paragraph, p.kind, p.section FROM sentences s "
+    rows = store.query(
+        f"SELECT {SENTENCE_COLUMNS}, {PASSAGE_COLUMNS} FROM sentences s "
         f"JOIN passages p ON p.id = s.passage_id WHERE s.id IN ({marks}) ORDER BY s.id",
         ids,
     )
+    return [SourceQuote(passage_record(r[13:]), sentence_record(r)) for r in rows]
 
 
-def newest_articles(reader: Queryable, limit: int | None = None) -> list[tuple[str, int]]:
+def newest_articles(store: ReadStore, limit: int | None = None) -> list[tuple[str, int]]:
     """(article id, passages) newest first: all of them, or the first `limit` (through an index)."""
-    rows = reader.query(
+    rows = store.query(
         "SELECT id, passages FROM articles ORDER BY date DESC, title LIMIT ?", (-1 if limit is None else limit,)
     )
     return [(r[0], r[1]) for r in rows]
 
 
-def article_passages(reader: Queryable, article_id: str) -> int | None:
+def article_passages(store: ReadStore, article_id: str) -> int | None:
     """How many passages one article has, or None when it is not in the index."""
-    rows = reader.query("SELECT passages FROM articles WHERE id = ?", (article_id,))
+    rows = store.query("SELECT passages FROM articles WHERE id = ?", (article_id,))
     return int(rows[0][0]) if rows else None
 
 
-def publishers(reader: Queryable) -> list[tuple[str, int, int, str | None, str | None]]:
+def publishers(store: ReadStore) -> list[PublisherCount]:
     """(publisher, articles, passages, first date, last date), the largest first."""
-    rows = reader.query(
+    rows = store.query(
         "SELECT publisher, articles, passages, first_date, last_date FROM publishers ORDER BY articles DESC, publisher"
     )
-    return [(r[0], r[1], r[2], r[3], r[4]) for r in rows]
+    return [PublisherCount(*r) for r in rows]

@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any
 from bot.text.slots import read_slots
 
 if TYPE_CHECKING:
-    from bot.index.store import IndexReader
+    from bot.index.reader import IndexReader
     from bot.retrieval.answers import Quote
     from bot.retrieval.lexical import Term
     from bot.retrieval.search import Scored
@@ -190,7 +190,7 @@ def analyse(question: str) -> QuestionShape:
             r"\bnumber of\s+(?P<rest>.+)$", question, re.I
         )
         if m:
-            noun_phrase = []
+            noun_phrase: list[str] = []
             for w in re.findall(r"[\w’'-]+", m.group("rest")):
                 lw = w.casefold()
                 if lw in _STOP_AFTER_COUNT or (noun_phrase and lw.endswith("ed")):
@@ -282,7 +282,7 @@ def features(
     reader: IndexReader, shape: QuestionShape, ranked: list[Scored], quotes: list[Quote], terms: list[Term]
 ) -> dict[str, float]:
     """The evidence for and against answering with the best passage, as named numbers."""
-    from bot.retrieval.search import coverages
+    from bot.retrieval.fusion import coverages
 
     f = dict.fromkeys(FEATURES, 0.0)
     f["words"] = math.log1p(len(shape.words))
@@ -308,13 +308,7 @@ def features(
     if names:
         passage = {top.passage_id}
         f["names_missing_passage"] = sum(1 for t in names if not _holds(t, passage))
-        article = {
-            r[0]
-            for r in reader.query(
-                "SELECT id FROM passages WHERE article_id = (SELECT article_id FROM passages WHERE id = ?)",
-                (top.passage_id,),
-            )
-        }
+        article = reader.article_passage_ids(top.passage_id)
         f["names_missing_article"] = sum(1 for t in names if not _holds(t, article))
         f["name_missing_article"] = float(f["names_missing_article"] > 0)
     slots = [read_slots(s) for s in quote.slots]

@@ -10,22 +10,16 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, replace
-from functools import lru_cache
-from sqlite3 import Row
 
 import numpy as np
 
-from bot.corpus.articles import ArticleMeta
-from bot.index.postings import Postings
-from bot.index.store import IndexReader, in_list
-from bot.retrieval.answers import Quote
-from bot.retrieval.lexical import Hits, Term, lexicon
-from bot.text.attribution import Speaker
+from bot.index.reader import IndexReader
+from bot.index.records import Candidates, Hits
+from bot.retrieval.fusion import PASSAGE_CANDIDATES, SENTENCE_CANDIDATES, Dense, Retrieval, fuse
+from bot.retrieval.lexical import Term, lexicon
 
 #: Weight of the best sentence against the whole passage in a passage's score.
 SENTENCE_WEIGHT = 0.6
-SENTENCE_CANDIDATES = 64
-PASSAGE_CANDIDATES = 32
 #: Added to a sentence's similarity, when choosing the quote, if it holds the kind of answer the
 #: question asks for (a number for "how many"). Passage scores and abstention ignore it.
 ANSWER_TYPE_BONUS = 0.25
@@ -37,13 +31,6 @@ ANSWER_ENTITIES = {
     "where": frozenset({"GPE", "LOC", "FAC"}),
     "who": frozenset({"PERSON", "ORG", "NORP"}),
 }
-#: Added to the fused score of a candidate passage that holds the asked kind of answer (chosen on
-#: the PolNeAR training questions: docs/quality.md).
-TYPE_BONUS = 0.05
-
-
-#: IDF a neighbouring sentence must add (key terms the best sentence lacks) to join the quote.
-QUOTE_EXTENSION_GAIN = 1.5
 
 _QUANTITY_QUESTION = re.compile(
     r"\b(?:how (?:many|much|long|old|far)|number of|death toll|toll|casualt|percentage|count)", re.I
@@ -65,50 +52,6 @@ def answer_type_bonus(question: str) -> re.Pattern[str] | None:
 
 
 @dataclass(frozen=True)
-class Retrieval:
-    """Which sides of retrieval run and how they are fused (the variants of `docs/quality.md`)."""
-
-    dense: bool = True
-    #: The lexical ranking: BM25 of whole passages (with title and section), of single sentences
-    #: (a passage ranks by its best sentence), of both, or none.
-    lexical: str | None = "both"
-    #: Reciprocal rank fusion constant (60 in the literature).
-    rrf_k: int = 60
-    #: Weight of the lexical side against the dense side in the fusion.
-    lexical_weight: float = 0.3
-    #: "rrf": reciprocal rank fusion; "mix": dense score + weight x BM25 normalised by the best
-    #: candidate's (keeps the size of the dense margin, which ranks alone throw away);
-    #: "coverage": dense score + weight x the IDF-weighted share of the question's key terms the
-    #: passage holds (an absolute measure: a match on a word every passage has adds little).
-    fusion: str = "mix"
-    #: With "mix": scale each passage's BM25 share by its key-term coverage, so that BM25 counts
-    #: only as far as the passage matches the telling terms of the question.
-    scale_by_coverage: bool = True
-    #: Subtracted from the dense score of a title, standfirst or photo caption, so that summaries and
-    #: captions support the body text without outranking it (not for questions about photos).
-    furniture_penalty: float = 0.06
-    #: Added to the fused score of a passage holding the kind of answer asked for (a number for
-    #: "how many", a date for "when"; see `rank_passages`). 0 turns it off.
-    answer_type_bonus: float = TYPE_BONUS
-
-    def lexical_limits(self) -> tuple[int, int]:
-        """How many passages and sentences the lexical side asks BM25 for (0: that side is off)."""
-        return (
-            PASSAGE_CANDIDATES if self.lexical in ("passage", "both") else 0,
-            SENTENCE_CANDIDATES if self.lexical in ("sentence", "both") else 0,
-        )
-
-    @classmethod
-    def named(cls, mode: str) -> Retrieval:
-        """The setting `RETRIEVAL_MODE`: hybrid (the measured best), dense or lexical."""
-        if mode == "dense":
-            return cls(lexical=None)
-        if mode == "lexical":
-            return cls(dense=False, lexical="sentence")
-        return cls()
-
-
-@dataclass(frozen=True)
 class Scored:
     """A candidate passage with its scores and best sentence."""
 
@@ -123,70 +66,6 @@ class Scored:
     lexical: float = 0.0
 
 
-@dataclass(frozen=True)
-class _Candidates:
-    """The sentences of the candidate passages, ordered by passage and position, with passage facts."""
-
-    sentence_ids: np.ndarray
-    passage_ids: np.ndarray
-    #: Index of each passage's first sentence in the arrays above.
-    starts: np.ndarray
-    #: Sentence texts, read only when the question asks for a kind of answer (a number).
-    texts: list[str] | None
-    #: Passages holding an entity of the kinds the question asks for (None: it asks for none).
-    typed: set[int] | None
-    #: Per passage: (article id, paragraph, kind).
-    passages: dict[int, tuple[str, int, str]]
-    #: Per sentence: its passage.
-    owner: dict[int, int]
-
-
-def _candidates(
-    reader: IndexReader,
-    passage_ids: set[int],
-    sentence_ids: set[int],
-    with_text: bool,
-    entities: frozenset[str] | None = None,
-) -> _Candidates:
-    """Every sentence of the candidate passages, and what ranking needs of them, in one query.
-
-    Candidates are the passages found and those holding the sentences found; the rows say
-    which passage each found sentence belongs to as well.
-    """
-    parts, params = [], []
-    if sentence_ids:
-        marks, ids = in_list(sentence_ids)
-        parts.append(f"SELECT passage_id FROM sentences WHERE id IN ({marks})")
-        params += ids
-    if passage_ids:
-        marks, ids = in_list(passage_ids)
-        parts.append(f"SELECT id FROM passages WHERE id IN ({marks})")
-        params += ids
-    text = ", s.text" if with_text else ""
-    slots = ", s.slots" if entities else ""
-    rows = reader.query(
-        f"SELECT s.id, s.passage_id, p.article_id, p.paragraph, p.kind{text}{slots} FROM sentences s "
-        f"JOIN passages p ON p.id = s.passage_id WHERE s.passage_id IN ({' UNION '.join(parts)}) "
-        "ORDER BY s.passage_id, s.position",
-        params,
-        rows=False,
-    )
-    starts, last = [], None
-    for i, r in enumerate(rows):
-        if r[1] != last:
-            starts.append(i)
-            last = r[1]
-    return _Candidates(
-        sentence_ids=np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows)),
-        passage_ids=np.fromiter((r[1] for r in rows), dtype=np.int64, count=len(rows)),
-        starts=np.asarray(starts, dtype=np.int64),
-        texts=[r[5] for r in rows] if with_text else None,
-        typed={r[1] for r in rows if r[-1] and _holds_entity(r[-1], entities)} if entities else None,
-        passages={r[1]: (r[2], r[3], r[4]) for r in rows},
-        owner={r[0]: r[1] for r in rows},
-    )
-
-
 def _holds_entity(slots: str, entities: frozenset[str]) -> bool:
     """Whether a sentence's stored slots (`bot/text/slots.py`) list one of these entity kinds.
 
@@ -197,7 +76,7 @@ def _holds_entity(slots: str, entities: frozenset[str]) -> bool:
 
 
 def _dense_scores(
-    reader: IndexReader, qv: np.ndarray, cands: _Candidates, pass_hits: dict[int, float]
+    reader: IndexReader, qv: np.ndarray, cands: Candidates, pass_hits: dict[int, float]
 ) -> tuple[dict[int, tuple[float, int, float]], np.ndarray]:
     """Dense evidence per passage, and every candidate sentence's similarity to the question.
 
@@ -205,7 +84,7 @@ def _dense_scores(
     """
     if not len(cands.sentence_ids):
         return {}, np.zeros(0, np.float32)
-    sims = reader.sentence_vectors(cands.sentence_ids) @ qv
+    sims = reader.vectors("sentences", cands.sentence_ids) @ qv
     starts = cands.starts
     top_sim = np.maximum.reduceat(sims, starts)
     # Per passage its most similar sentence, the first in reading order on a tie (lexsort is stable).
@@ -213,7 +92,7 @@ def _dense_scores(
     passages = cands.passage_ids[starts].tolist()
     missing = [pid for pid in passages if pid not in pass_hits]
     if missing:
-        pass_hits.update(zip(missing, (reader.passage_vectors(missing) @ qv).tolist(), strict=True))
+        pass_hits.update(zip(missing, (reader.vectors("passages", missing) @ qv).tolist(), strict=True))
     dense = {
         pid: (SENTENCE_WEIGHT * top + (1 - SENTENCE_WEIGHT) * pass_hits[pid], sid, sim)
         for pid, top, sid, sim in zip(
@@ -223,7 +102,7 @@ def _dense_scores(
     return dense, sims
 
 
-def _answer_type_pick(s: Scored, cands: _Candidates, sims: np.ndarray, wanted: re.Pattern[str]) -> Scored:
+def _answer_type_pick(s: Scored, cands: Candidates, sims: np.ndarray, wanted: re.Pattern[str]) -> Scored:
     """The passage's sentence to quote when the question asks for a kind of answer (a number).
 
     Only the quoted sentence changes, never the passage's score, so this runs on the k passages
@@ -237,11 +116,6 @@ def _answer_type_pick(s: Scored, cands: _Candidates, sims: np.ndarray, wanted: r
     ]
     best = -max(picks)[1]
     return replace(s, sentence_id=int(cands.sentence_ids[best]), sentence_score=float(sims[best]))
-
-
-def _ranks(scores: dict[int, float]) -> dict[int, int]:
-    """1-based rank of each id by descending score."""
-    return {pid: i for i, pid in enumerate(sorted(scores, key=lambda p: scores[p], reverse=True), 1)}
 
 
 def rank_passages(
@@ -268,71 +142,85 @@ def rank_passages(
     if lexical is None:
         lexical = lexicon(reader).search(terms, *limits)
     lexical_passages, lexical_sentences = lexical
-    sent_hits = reader.search(reader.sentence_index, qv, SENTENCE_CANDIDATES) if retrieval.dense else []
-    pass_hits = dict(reader.search(reader.passage_index, qv, PASSAGE_CANDIDATES)) if retrieval.dense else {}
-    by_sentence = limits[1] > 0
+    sent_hits = reader.dense("sentences", qv, SENTENCE_CANDIDATES) if retrieval.dense else []
+    pass_hits = dict(reader.dense("passages", qv, PASSAGE_CANDIDATES)) if retrieval.dense else {}
     lexical_lists: list[dict[int, float]] = [dict(lexical_passages)] if limits[0] else []
-    passage_hits = set(pass_hits)
-    for lst in lexical_lists:
-        passage_hits |= set(lst)
+    passage_hits = set(pass_hits).union(*lexical_lists)
     sentence_hits = {sid for sid, _ in sent_hits} | {sid for sid, _ in lexical_sentences}
     if not passage_hits and not sentence_hits:
         return []
     wanted = answer_type_bonus(question)
     entities = entities if retrieval.answer_type_bonus > 0 else None
-    cands = _candidates(reader, passage_hits, sentence_hits, with_text=wanted is not None, entities=entities)
-    if by_sentence:
-        by_passage: dict[int, float] = {}
-        for sid, score in lexical_sentences:
-            pid = cands.owner[sid]
-            by_passage[pid] = max(by_passage.get(pid, 0.0), score)
-        lexical_lists.append(by_passage)
-    candidate_ids = sorted(cands.passages)
+    cands = reader.candidates(passage_hits, sentence_hits, texts=wanted is not None, slots=bool(entities))
+    if limits[1] > 0:
+        lexical_lists.append(_best_sentence_per_passage(lexical_sentences, cands.owner))
     dense, sims = _dense_scores(reader, qv, cands, pass_hits)
     if retrieval.furniture_penalty and not _PHOTO_QUESTION.search(question):
-        for pid, d in dense.items():
-            if cands.passages[pid][2] in ("standfirst", "caption", "title"):
-                dense[pid] = (d[0] - retrieval.furniture_penalty, d[1], d[2])
-    fused: dict[int, float] = {}
-    shares = coverages(terms, candidate_ids) if retrieval.dense else {}
-    if retrieval.fusion == "mix" and retrieval.dense and lexical_lists:
-        tops = [max(lst.values(), default=0.0) or 1.0 for lst in lexical_lists]
-        for pid in candidate_ids:
-            if pid not in dense:
-                continue
-            lexical_share = sum(lst.get(pid, 0.0) / top for lst, top in zip(lexical_lists, tops, strict=True))
-            if retrieval.scale_by_coverage:
-                lexical_share *= shares[pid]
-            fused[pid] = dense[pid][0] + retrieval.lexical_weight * lexical_share / len(lexical_lists)
-    elif retrieval.fusion == "coverage" and retrieval.dense:
-        for pid in candidate_ids:
-            if pid in dense:
-                fused[pid] = dense[pid][0] + retrieval.lexical_weight * shares[pid]
-    elif retrieval.dense:
-        for pid, rank in _ranks({p: d[0] for p, d in dense.items()}).items():
-            fused[pid] = fused.get(pid, 0.0) + 1.0 / (retrieval.rrf_k + rank)
-    for lst in lexical_lists if retrieval.fusion == "rrf" or not retrieval.dense else ():
-        for pid, rank in _ranks(lst).items():
-            fused[pid] = fused.get(pid, 0.0) + retrieval.lexical_weight / (retrieval.rrf_k + rank)
-    if cands.typed:
-        for pid in cands.typed & fused.keys():
+        dense = _penalise_furniture(dense, cands, retrieval.furniture_penalty)
+    candidate_ids = sorted(cands.passages)
+    fused = fuse(retrieval, dense, lexical_lists, terms, candidate_ids)
+    if fused is not None and entities:
+        for pid in _typed(cands, entities) & fused.keys():
             fused[pid] += retrieval.answer_type_bonus
-    lexical_best = {pid: max((lst.get(pid, 0.0) for lst in lexical_lists), default=0.0) for pid in candidate_ids}
-    use_fusion = bool(lexical_lists) or not retrieval.dense or retrieval.fusion == "coverage"
+    scored = _scored(candidate_ids, dense, fused, lexical_lists)
+    result = _one_per_paragraph(scored, cands, k)
+    if wanted:
+        result = [_answer_type_pick(s, cands, sims, wanted) for s in result]
+    return result
+
+
+def _best_sentence_per_passage(hits: list[tuple[int, float]], owner: dict[int, int]) -> dict[int, float]:
+    """BM25 of sentences as a passage ranking: each passage scores by its best sentence."""
+    by_passage: dict[int, float] = {}
+    for sid, score in hits:
+        pid = owner[sid]
+        by_passage[pid] = max(by_passage.get(pid, 0.0), score)
+    return by_passage
+
+
+def _penalise_furniture(dense: Dense, cands: Candidates, penalty: float) -> Dense:
+    """The dense scores with titles, standfirsts and captions lowered by `penalty`."""
+    return {
+        pid: (d[0] - penalty, d[1], d[2]) if cands.passages[pid][2] in ("standfirst", "caption", "title") else d
+        for pid, d in dense.items()
+    }
+
+
+def _typed(cands: Candidates, entities: frozenset[str]) -> set[int]:
+    """The candidate passages with a sentence holding an entity of the asked kinds."""
+    slots = cands.slots or ()
+    return {
+        int(pid)
+        for pid, slot in zip(cands.passage_ids.tolist(), slots, strict=True)
+        if slot and _holds_entity(slot, entities)
+    }
+
+
+def _scored(
+    candidate_ids: list[int], dense: Dense, fused: dict[int, float] | None, lexical: list[dict[int, float]]
+) -> list[Scored]:
+    """The candidates with their scores, best first: fused when a fusion ran, else dense alone.
+
+    Ties (equal fused ranks) go to the stronger dense evidence.
+    """
     scored = [
         Scored(
             pid,
-            fused.get(pid, 0.0) if use_fusion else dense[pid][0],
+            dense[pid][0] if fused is None else fused.get(pid, 0.0),
             dense[pid][1],
             dense[pid][2],
             dense=dense[pid][0],
-            lexical=lexical_best[pid],
+            lexical=max((lst.get(pid, 0.0) for lst in lexical), default=0.0),
         )
         for pid in candidate_ids
-        if pid in dense and (pid in fused or not use_fusion)
+        if pid in dense and (fused is None or pid in fused)
     ]
-    # Ties (equal fused ranks) go to the stronger dense evidence.
     scored.sort(key=lambda s: (s.score, s.dense), reverse=True)
+    return scored
+
+
+def _one_per_paragraph(scored: list[Scored], cands: Candidates, k: int) -> list[Scored]:
+    """The first k passages, skipping overlapping windows of a paragraph already taken."""
     seen: set[tuple[str, int]] = set()
     result: list[Scored] = []
     for s in scored:
@@ -343,8 +231,6 @@ def rank_passages(
         result.append(s)
         if len(result) == k:
             break
-    if wanted:
-        result = [_answer_type_pick(s, cands, sims, wanted) for s in result]
     return result
 
 
@@ -363,164 +249,9 @@ def prefer_speaker(reader: IndexReader, ranked: list[Scored], asked: str, k: int
     wanted = speaker_words(asked)
     if not wanted or not ranked:
         return ranked[:k]
-    marks, ids = in_list({s.passage_id for s in ranked})
     quoting = {
-        r[0]
-        for r in reader.query(
-            f"SELECT passage_id, speaker, speaker_full FROM sentences WHERE passage_id IN ({marks}) "
-            "AND speaker_kind = 'source'",
-            ids,
-            rows=False,
-        )
-        if names_meet(wanted, speaker_words(r[1]) | speaker_words(r[2]))
+        pid
+        for pid, name, full in reader.quoted_sources({s.passage_id for s in ranked})
+        if names_meet(wanted, speaker_words(name) | speaker_words(full))
     }
     return sorted(ranked, key=lambda s: s.passage_id not in quoting)[:k]
-
-
-def speaker_from_row(row: dict | object) -> Speaker:
-    """Rebuild a `Speaker` from a sentences row."""
-    r = row  # sqlite3.Row supports mapping access
-    return Speaker(
-        name=r["speaker"],  # type: ignore[index]
-        kind=r["speaker_kind"],  # type: ignore[index]
-        via=r["speaker_via"],  # type: ignore[index]
-        full_name=r["speaker_full"],  # type: ignore[index]
-        rule=r["speaker_rule"],  # type: ignore[index]
-        said_as=r["said_as"],  # type: ignore[index]
-    )
-
-
-def article_meta(reader: IndexReader, article_id: str) -> ArticleMeta:
-    """An article's metadata from the store (read once per index version: every quote needs it)."""
-    return _articles(reader)[article_id]
-
-
-@lru_cache(maxsize=4)
-def _articles(reader: IndexReader) -> dict[str, ArticleMeta]:
-    return {
-        r["id"]: ArticleMeta(
-            id=r["id"],
-            title=r["title"],
-            publisher=r["publisher"],
-            date=r["date"],
-            url=r["url"],
-            byline=r["byline"],
-            path=r["path"],
-        )
-        for r in reader.query("SELECT * FROM articles")
-    }
-
-
-def coverage(terms: list[Term], passage_id: int) -> float:
-    """IDF-weighted share of the question's key terms that a passage (or its context) holds."""
-    return coverages(terms, [passage_id])[passage_id]
-
-
-def coverages(terms: list[Term], passage_ids: list[int]) -> dict[int, float]:
-    """`coverage` of many passages at once (one lookup per term, not per term and passage)."""
-    total = sum(t.idf for t in terms)
-    if total <= 0:
-        return dict.fromkeys(passage_ids, 1.0)
-    held = dict.fromkeys(passage_ids, 0.0)
-    ids: np.ndarray | None = None
-    for t in terms:
-        if isinstance(t.passages, Postings):
-            ids = np.asarray(passage_ids, dtype=np.int64) if ids is None else ids
-            holding = [p for p, h in zip(passage_ids, t.passages.holds(ids).tolist(), strict=True) if h]
-        else:
-            holding = t.passages.intersection(passage_ids)
-        for p in holding:
-            held[p] += t.idf
-    return {p: h / total for p, h in held.items()}
-
-
-def _sentence_terms(reader: IndexReader, sentence_ids: list[int], terms: list[Term]) -> dict[int, set[str]]:
-    """Which key terms each sentence holds (matched as the index stems them)."""
-    held: dict[int, set[str]] = {sid: set() for sid in sentence_ids}
-    searched = [t for t in terms if t.searched]
-    if not sentence_ids or not searched:
-        return held
-    found = lexicon(reader).sentences_holding_each([t.searched for t in searched if t.searched], sentence_ids)
-    for t, sids in zip(searched, found, strict=True):
-        for sid in sids:
-            held[sid].add(t.word)
-    return held
-
-
-def quote_span(scored: Scored, terms: list[Term], rows: list[Row], held: dict[int, set[str]]) -> tuple[int, int]:
-    """(start, end) in the passage text of the sentence(s) to quote.
-
-    The best sentence, extended to a neighbouring sentence of the passage when that neighbour
-    holds key terms of the question the best sentence lacks (the answer runs across both), or
-    when the best sentence opens a quotation the next one closes. Always whole sentences.
-    `rows` are the passage's sentences in order; `held`, the key terms each sentence holds.
-    """
-    pos = next(i for i, r in enumerate(rows) if r["id"] == scored.sentence_id)
-    start, end = rows[pos]["start"], rows[pos]["end"]
-    if len(rows) == 1:
-        return start, end
-    idf = {t.word: t.idf for t in terms}
-    best = held[rows[pos]["id"]]
-    gains = {}
-    for j in (pos - 1, pos + 1):
-        if 0 <= j < len(rows):
-            gains[j] = sum(idf[w] for w in held[rows[j]["id"]] - best)
-    opens_quote = rows[pos]["text"].count('"') % 2 == 1 or rows[pos]["text"].count("“") > rows[pos]["text"].count("”")
-    if opens_quote and pos + 1 < len(rows) and not rows[pos]["text"].lstrip().startswith(("'", "”")):
-        gains[pos + 1] = gains.get(pos + 1, 0.0) + QUOTE_EXTENSION_GAIN
-    if gains:
-        j = max(gains, key=lambda i: gains[i])
-        if gains[j] >= QUOTE_EXTENSION_GAIN:
-            start, end = min(start, rows[j]["start"]), max(end, rows[j]["end"])
-    return start, end
-
-
-def make_quotes(reader: IndexReader, ranked: list[Scored], terms: list[Term] | None = None) -> list[Quote]:
-    """Materialise scored passages as `Quote`s with their best sentence(s) and speakers.
-
-    Two queries for all of them (passages with their sentences, the key terms those sentences
-    hold), not three per quote.
-    """
-    if not ranked:
-        return []
-    terms = terms or []
-    sentences: dict[int, list[Row]] = {s.passage_id: [] for s in ranked}
-    marks, ids = in_list(sentences)
-    for r in reader.query(
-        "SELECT s.*, p.text AS passage_text, p.article_id, p.paragraph, p.kind, p.section FROM passages p "
-        f"JOIN sentences s ON s.passage_id = p.id WHERE p.id IN ({marks}) ORDER BY p.id, s.position",
-        ids,
-    ):
-        sentences[r["passage_id"]].append(r)
-    # A quote extends only to a neighbour of its sentence: their terms are all it needs.
-    near = []
-    for scored in ranked:
-        rows = sentences[scored.passage_id]
-        if len(rows) > 1:
-            pos = next(i for i, r in enumerate(rows) if r["id"] == scored.sentence_id)
-            near += [r["id"] for r in rows[max(0, pos - 1) : pos + 2]]
-    held = _sentence_terms(reader, near, terms)
-    quotes = []
-    for scored in ranked:
-        rows = sentences[scored.passage_id]
-        p = s = next(r for r in rows if r["id"] == scored.sentence_id)  # the passage's columns are on every row
-        start, end = quote_span(scored, terms, rows, held)
-        quotes.append(
-            Quote(
-                passage_id=scored.passage_id,
-                text=p["passage_text"],
-                quote_start=start,
-                quote_end=end,
-                score=scored.dense,
-                speaker=speaker_from_row(s),
-                article=article_meta(reader, p["article_id"]),
-                paragraph=p["paragraph"],
-                kind=p["kind"],
-                section=p["section"],
-                slots=tuple(r["slots"] for r in rows),
-                speakers=tuple(
-                    f"{r['speaker']} {r['speaker_full'] or ''}" for r in rows if r["speaker_kind"] == "source"
-                ),
-            )
-        )
-    return quotes

@@ -3,6 +3,11 @@
 `build_application` wires everything into a python-telegram-bot `Application`; `running` starts it
 (retrying a slow or unreachable API, registering the commands) and stops it cleanly; `run` is what
 `python -m bot` calls. The tests drive the same `build_application` and `running`.
+
+Every worker process (`python -m bot --workers N`, `bot/telegram/workers.py`) runs the same
+application; what they must agree on (buttons, seen updates, flood counts, the send budget) is in
+the shared state (`bot/telegram/shared.py`), and the periodic housekeeping runs on one of them only,
+the holder of the leader lock.
 """
 
 from __future__ import annotations
@@ -17,7 +22,6 @@ from urllib.parse import urlparse
 from telegram import BotCommand, Update
 from telegram.error import Conflict, InvalidToken, NetworkError, TelegramError, TimedOut
 from telegram.ext import (
-    Application,
     ApplicationBuilder,
     CallbackQueryHandler,
     CommandHandler,
@@ -36,6 +40,9 @@ from bot.telegram.access import Access
 from bot.telegram.delivery import DeliveringRateLimiter
 from bot.telegram.flood import FloodGuard
 from bot.telegram.logs import protect
+from bot.telegram.shared import SharedState
+from bot.telegram.updates import App, updater
+from bot.telegram.workers import Leader
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +52,8 @@ POLL_TIMEOUT = 30
 STARTUP_ATTEMPTS = 8
 #: Updates handled at once; each question's embedding and search run in a worker thread.
 CONCURRENT_UPDATES = 16
+#: Seconds between two rounds of housekeeping on the shared state (and of claiming the lead).
+HOUSEKEEPING_SECONDS = 300.0
 
 
 class StartupFailed(ReportBotError):
@@ -58,18 +67,20 @@ def _token(settings: Settings) -> str:
     return token
 
 
-def build_application(engine: Engine, settings: Settings, *, poll_timeout: int = POLL_TIMEOUT) -> Application:
+def build_application(engine: Engine, settings: Settings, *, poll_timeout: int = POLL_TIMEOUT) -> App:
     """The bot: every handler wired to `engine`, with the rate limiter and the error handler."""
     token = _token(settings)
     secret = settings.telegram_webhook_secret.get_secret_value() if settings.telegram_webhook_secret else ""
     protect([token, secret])
+    # The number before the colon is the bot's id: the shared state is refused to another bot.
+    state = SharedState(settings.telegram_state_dir, bot_id=token.partition(":")[0])
     builder = (
         ApplicationBuilder()
         .token(token)
         # Replies and long polling on separate pools: a hanging getUpdates never starves a reply.
         .request(HTTPXRequest(connection_pool_size=16, connect_timeout=10, read_timeout=20, write_timeout=20))
         .get_updates_request(HTTPXRequest(connection_pool_size=1, connect_timeout=10, read_timeout=poll_timeout + 10))
-        .rate_limiter(DeliveringRateLimiter(max_retries=3))
+        .rate_limiter(DeliveringRateLimiter(state, max_retries=3))
         .concurrent_updates(CONCURRENT_UPDATES)
     )
     if settings.telegram_base_url:
@@ -78,8 +89,10 @@ def build_application(engine: Engine, settings: Settings, *, poll_timeout: int =
     app.bot_data["engine"] = engine
     app.bot_data["access"] = Access(frozenset(settings.telegram_allowed_ids), frozenset(settings.telegram_admin_ids))
     app.bot_data["poll_timeout"] = poll_timeout
-    app.bot_data["flood"] = FloodGuard(settings.telegram_user_rate, settings.telegram_user_rate_seconds)
+    app.bot_data["state"] = state
+    app.bot_data["flood"] = FloodGuard(state, settings.telegram_user_rate, settings.telegram_user_rate_seconds)
 
+    app.add_handler(TypeHandler(Update, h.once), group=-2)
     app.add_handler(TypeHandler(Update, h.gate), group=-1)
     app.add_handler(CommandHandler("start", h.start))
     app.add_handler(CommandHandler("help", h.help_command))
@@ -97,7 +110,7 @@ def build_application(engine: Engine, settings: Settings, *, poll_timeout: int =
     return app
 
 
-async def initialize(app: Application, attempts: int = STARTUP_ATTEMPTS, first_wait: float = 1.0) -> None:
+async def initialize(app: App, attempts: int = STARTUP_ATTEMPTS, first_wait: float = 1.0) -> None:
     """`app.initialize()` (getMe), retrying timeouts and network errors with backoff."""
     wait = first_wait
     for attempt in range(1, attempts + 1):
@@ -119,7 +132,7 @@ async def initialize(app: Application, attempts: int = STARTUP_ATTEMPTS, first_w
             wait = min(wait * 2, 30)
 
 
-async def register_commands(app: Application) -> None:
+async def register_commands(app: App) -> None:
     """setMyCommands, so that Telegram's menu lists them; a failure is logged, not fatal."""
     try:
         await app.bot.set_my_commands([BotCommand(name, text) for name, text in h.COMMANDS])
@@ -127,8 +140,25 @@ async def register_commands(app: Application) -> None:
         log.warning("could not register the command menu: %s", exc)
 
 
+async def housekeeping(state: SharedState, leader: Leader, window: float, every: float = HOUSEKEEPING_SECONDS) -> None:
+    """On the worker that leads, prune the shared state now and then; the others try for the lead.
+
+    Every worker tries each round, so that one of them takes over when the leader stops or dies.
+    This is the one periodic job the bot has, and the place for any other: python-telegram-bot's
+    JobQueue (its `job-queue` extra is not installed) would run in every worker.
+    """
+    while True:
+        if leader.acquire():
+            try:
+                removed = await state.call(state.prune, window)
+                log.debug("housekeeping: removed %s", removed)
+            except Exception:  # never let housekeeping end the loop; the next round tries again
+                log.exception("housekeeping of the shared state failed")
+        await asyncio.sleep(every)
+
+
 @contextlib.asynccontextmanager
-async def running(app: Application, settings: Settings) -> AsyncIterator[asyncio.Event]:
+async def running(app: App, settings: Settings) -> AsyncIterator[asyncio.Event]:
     """Start the bot (polling, or webhook when TELEGRAM_WEBHOOK_URL is set); yields the stop event.
 
     The event is set when the bot must stop on its own: another instance polls with the same token.
@@ -149,39 +179,59 @@ async def running(app: Application, settings: Settings) -> AsyncIterator[asyncio
         else:
             log.warning("polling failed, retrying: %s", exc)
 
-    await initialize(app)
+    state: SharedState = app.bot_data["state"]
+    leader = Leader(state.directory)
+    keeper: asyncio.Task[None] | None = None
     try:
-        await register_commands(app)
-        await app.start()
-        if settings.telegram_webhook_url:
-            secret = settings.telegram_webhook_secret
-            if secret is None:
-                log.warning("TELEGRAM_WEBHOOK_SECRET is not set: anyone who finds the webhook URL can post updates")
-            await app.updater.start_webhook(
-                listen=settings.telegram_webhook_listen,
-                port=settings.telegram_webhook_port,
-                url_path=urlparse(settings.telegram_webhook_url).path.lstrip("/"),
-                webhook_url=settings.telegram_webhook_url,
-                secret_token=secret.get_secret_value() if secret else None,
-                allowed_updates=Update.ALL_TYPES,
-                bootstrap_retries=3,
+        await initialize(app)
+        try:
+            await register_commands(app)
+            await app.start()
+            if settings.telegram_webhook_url:
+                secret = settings.telegram_webhook_secret
+                if secret is None:
+                    log.warning("TELEGRAM_WEBHOOK_SECRET is not set: anyone who finds the webhook URL can post updates")
+                await updater(app).start_webhook(
+                    listen=settings.telegram_webhook_listen,
+                    port=settings.telegram_webhook_port,
+                    url_path=urlparse(settings.telegram_webhook_url).path.lstrip("/"),
+                    webhook_url=settings.telegram_webhook_url,
+                    secret_token=secret.get_secret_value() if secret else None,
+                    allowed_updates=Update.ALL_TYPES,
+                    bootstrap_retries=3,
+                )
+                log.info(
+                    "bot @%s started: webhook on %s, listening on %s:%d",
+                    app.bot.username,
+                    settings.telegram_webhook_url,
+                    settings.telegram_webhook_listen,
+                    settings.telegram_webhook_port,
+                )
+            else:
+                await updater(app).start_polling(
+                    timeout=app.bot_data.get("poll_timeout", POLL_TIMEOUT),
+                    allowed_updates=Update.ALL_TYPES,
+                    bootstrap_retries=3,
+                    error_callback=on_poll_error,
+                )
+                log.info("bot @%s started: long polling", app.bot.username)
+            keeper = asyncio.create_task(
+                housekeeping(state, leader, settings.telegram_user_rate_seconds), name="housekeeping"
             )
-            log.info("bot @%s started: webhook on %s", app.bot.username, settings.telegram_webhook_url)
-        else:
-            await app.updater.start_polling(
-                timeout=app.bot_data.get("poll_timeout", POLL_TIMEOUT),
-                allowed_updates=Update.ALL_TYPES,
-                bootstrap_retries=3,
-                error_callback=on_poll_error,
-            )
-            log.info("bot @%s started: long polling", app.bot.username)
-        yield stop
+            yield stop
+        finally:
+            if keeper is not None:
+                keeper.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await keeper
+            if updater(app).running:
+                await updater(app).stop()
+            if app.running:
+                await app.stop()
+            await app.shutdown()
     finally:
-        if app.updater.running:
-            await app.updater.stop()
-        if app.running:
-            await app.stop()
-        await app.shutdown()
+        leader.release()
+        state.close()
     if conflict:
         raise StartupFailed(
             "stopped: another instance is polling with this token", hint="stop the other instance, then start this one"

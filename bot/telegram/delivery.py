@@ -4,8 +4,12 @@ An update is *accepted* once getUpdates has handed it to the bot; from then on i
 deliver. python-telegram-bot retries the polling itself, but a reply that fails mid-outage would be
 lost, so every Bot API call except getUpdates goes through `DeliveringRateLimiter`:
 
-- Telegram's flood limits (30 messages/s overall, 20/min per group) and `RetryAfter` are
-  `AIORateLimiter`'s, unchanged.
+- Telegram's flood limits (30 messages/s overall, 20/min per group) apply to the bot, not to a
+  process: with several workers a budget per process would send N times too much. So the budget
+  is kept in the bot's shared state (`SharedState.reserve`, a reservation per send in one SQLite
+  transaction, `bot/telegram/shared.py`) instead of `AIORateLimiter`'s in-memory limiters, which
+  are switched off. A `RetryAfter` from Telegram holds every worker's sends (`SharedState.pause`),
+  and `AIORateLimiter` retries the call after it, as before.
 - A reply (sendMessage, edits, answers to buttons and inline queries) that failed because the API
   could not be reached — the connection refused or reset, or closed before any answer — is retried
   with backoff for up to `RETRY_SECONDS`.
@@ -24,8 +28,11 @@ from collections.abc import Callable, Coroutine
 from typing import Any
 
 import httpx
-from telegram.error import NetworkError, TimedOut
+from telegram.constants import FloodLimit
+from telegram.error import NetworkError, RetryAfter, TimedOut
 from telegram.ext import AIORateLimiter
+
+from bot.telegram.shared import SharedState
 
 log = logging.getLogger(__name__)
 
@@ -54,12 +61,55 @@ def undelivered(error: NetworkError) -> bool:
     return isinstance(cause, _NOT_DELIVERED) or "Bad Gateway" in str(error)
 
 
-class DeliveringRateLimiter(AIORateLimiter):
-    """`AIORateLimiter` that also retries calls the API never received (see the module docstring)."""
+def buckets(data: dict[str, Any]) -> list[tuple[str, float, float]]:
+    """The shared budgets a call draws on, as `AIORateLimiter` picks them: (key, rate, period).
 
-    def __init__(self, *args: Any, retry_seconds: float = RETRY_SECONDS, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
+    Every call to a chat counts against the bot's 30 messages/s; one to a group or a channel
+    (a negative id, or an @username) also against that chat's 20 messages/min.
+    """
+    chat_id = data.get("chat_id")
+    if chat_id is None or data.get("allow_paid_broadcast"):
+        return []  # not to a chat; paid broadcasts keep AIORateLimiter's own 1000/s limiter
+    out = [("all", float(FloodLimit.MESSAGES_PER_SECOND), 1.0)]
+    try:
+        group = int(chat_id) < 0
+    except (TypeError, ValueError):
+        group = True
+    if group:
+        out.append((f"chat:{chat_id}", float(FloodLimit.MESSAGES_PER_MINUTE_PER_GROUP), 60.0))
+    return out
+
+
+class DeliveringRateLimiter(AIORateLimiter):
+    """`AIORateLimiter` on the workers' shared budget that also retries undelivered calls (module docstring)."""
+
+    def __init__(self, state: SharedState, *, retry_seconds: float = RETRY_SECONDS, max_retries: int = 0) -> None:
+        # The in-memory limiters off (rate 0): the shared budget replaces them. RetryAfter handling stays.
+        super().__init__(overall_max_rate=0, group_max_rate=0, max_retries=max_retries)
+        self.state = state
         self.retry_seconds = retry_seconds
+
+    async def _shared_slot(self, data: dict[str, Any]) -> None:
+        """Wait for this call's turn in the budget all workers share."""
+        wanted = buckets(data)
+        if wanted:
+            wait = await self.state.attempt("sending without the shared budget", 0.0, self.state.reserve, wanted)
+            if wait > 0:
+                await asyncio.sleep(wait)
+
+    def _watch(self, callback: Callable[..., Coroutine[Any, Any, Any]]) -> Callable[..., Coroutine[Any, Any, Any]]:
+        """`callback`, telling every worker to hold off when Telegram answers RetryAfter."""
+
+        async def watched(*args: Any, **kwargs: Any) -> Any:
+            try:
+                return await callback(*args, **kwargs)
+            except RetryAfter as exc:
+                # The timedelta AIORateLimiter itself reads: `retry_after` warns of a type change (PTB 22.2).
+                pause = exc._retry_after.total_seconds() + 0.1
+                await self.state.attempt("only this worker holds off", None, self.state.pause, pause)
+                raise
+
+        return watched
 
     async def process_request(
         self,
@@ -73,6 +123,8 @@ class DeliveringRateLimiter(AIORateLimiter):
         """Run the call under the flood limits; resend it while the API is unreachable."""
         if endpoint in COSMETIC:
             return await callback(*args, **kwargs)
+        await self._shared_slot(data)
+        callback = self._watch(callback)
         deadline = time.monotonic() + self.retry_seconds
         wait = FIRST_WAIT
         attempt = 1

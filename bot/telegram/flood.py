@@ -3,16 +3,18 @@
 A user who sends more than TELEGRAM_USER_RATE updates (questions, button presses, inline queries)
 within TELEGRAM_USER_RATE_SECONDS is told once to slow down; further updates in that window are
 dropped without a reply, so a flood costs neither model time nor a flood of replies, and other
-users are not slowed. The counting is the `limits` library's moving window, in memory.
+users are not slowed.
+
+The counts live in the bot's shared state (`bot/telegram/shared.py`), not in one process: with
+several workers behind a webhook a user's updates are spread over all of them, and a count per
+process would let a user send N times the limit.
 """
 
 from __future__ import annotations
 
 import enum
 
-from limits import RateLimitItemPerSecond
-from limits.storage import MemoryStorage
-from limits.strategies import MovingWindowRateLimiter
+from bot.telegram.shared import SharedState
 
 THROTTLE_TEXT = (
     "You are sending messages faster than I can answer them. "
@@ -29,21 +31,27 @@ class Verdict(enum.Enum):
 
 
 class FloodGuard:
-    """Counts each user's updates in a moving window."""
+    """Counts each user's updates in a moving window, in the state every worker shares."""
 
-    def __init__(self, rate: int, seconds: int) -> None:
+    def __init__(self, state: SharedState, rate: int, seconds: int) -> None:
+        self.state = state
+        self.rate = rate
         self.seconds = seconds
-        self._limiter = MovingWindowRateLimiter(MemoryStorage())
-        self._updates = RateLimitItemPerSecond(rate, seconds)
-        self._notices = RateLimitItemPerSecond(1, seconds)
 
-    def check(self, user_id: int) -> Verdict:
+    async def check(self, user_id: int) -> Verdict:
         """Count one update from `user_id` and say whether to handle it."""
-        if self._limiter.hit(self._updates, "updates", str(user_id)):
+        allowed, notify = await self.state.attempt(
+            "not counting the update against the flood limit",
+            (True, False),
+            self.state.hit,
+            f"updates:{user_id}",
+            self.rate,
+            self.seconds,
+            f"notices:{user_id}",
+        )
+        if allowed:
             return Verdict.ALLOW
-        if self._limiter.hit(self._notices, "notices", str(user_id)):
-            return Verdict.NOTIFY
-        return Verdict.DROP
+        return Verdict.NOTIFY if notify else Verdict.DROP
 
     @property
     def notice(self) -> str:

@@ -1,12 +1,14 @@
 """Thin async handlers: each asks the engine (off the event loop) and formats what it gets.
 
-The engine and the access rules live in `application.bot_data` (set by `app.build_application`).
+The engine, the access rules and the shared state live in `application.bot_data` (set by
+`app.build_application`), read with their types through `bot/telegram/updates.py`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import html
 import logging
 from collections.abc import AsyncIterator
@@ -21,17 +23,17 @@ from telegram import (
 )
 from telegram.constants import ChatAction, ChatType, ParseMode
 from telegram.error import TelegramError
-from telegram.ext import ApplicationHandlerStop, ContextTypes
+from telegram.ext import ApplicationHandlerStop
 
-from bot.engine import Engine
+from bot.engine import LIST_ARTICLES, LIST_SPEAKERS, Engine
 from bot.errors import IndexUnavailable, ReportBotError
-from bot.index import views
 from bot.retrieval.answers import Answer
 from bot.retrieval.decision import load_model
 from bot.telegram import format as fmt
-from bot.telegram.access import Access
-from bot.telegram.flood import FloodGuard, Verdict
+from bot.telegram import updates as u
+from bot.telegram.flood import Verdict
 from bot.telegram.keyboards import Asked, answer_keyboard, parse, recall, remember
+from bot.telegram.updates import Context
 from bot.text.wording import Wording
 
 log = logging.getLogger(__name__)
@@ -59,17 +61,6 @@ neighbours), <b>Source</b> (the article's details).
 /who [name]: the quotes by a source, or every source with its count
 /about: the model and the index
 /help: this message"""
-
-Context = ContextTypes.DEFAULT_TYPE
-
-
-def _engine(context: Context) -> Engine:
-    return context.bot_data["engine"]
-
-
-def _access(context: Context) -> Access:
-    return context.bot_data["access"]
-
 
 #: Seconds between "typing…" actions: Telegram clears the indicator after 5 s.
 TYPING_RENEW = 4.5
@@ -101,8 +92,10 @@ async def typing(context: Context, chat_id: int) -> AsyncIterator[None]:
         done.set()
 
 
-async def send_blocks(message: Message, blocks: list[str], asked: Asked | None = None, more_left: bool = True) -> None:
-    """Reply with the blocks packed into messages; the buttons go under the last one."""
+async def send_blocks(
+    message: Message, blocks: list[str], asked: Asked | None = None, more_left: bool = True
+) -> Message | None:
+    """Reply with the blocks packed into messages; the last one (None for no blocks) carries the buttons."""
     parts = fmt.pack(blocks)
     keyboard = answer_keyboard(asked, more_left) if asked else None
     sent = None
@@ -117,9 +110,25 @@ async def send_blocks(message: Message, blocks: list[str], asked: Asked | None =
     return sent
 
 
+async def once(update: Update, context: Context) -> None:
+    """Handle each update once across all workers: a redelivered one is dropped before anything runs.
+
+    Telegram resends a webhook call it saw no answer to, and the reverse proxy may hand the resend
+    to another worker. The key is the update id and a hash of the update: Telegram may reuse an id
+    after a week without updates (and the test emulator does after a restart), never with the same
+    content.
+    """
+    digest = hashlib.sha256(update.to_json().encode()).hexdigest()[:32]
+    state = u.state(context)
+    key = f"{update.update_id}:{digest}"
+    if not await state.attempt("handling the update without the duplicate check", True, state.first_time, key):
+        log.info("update %s was delivered again; already handled", update.update_id)
+        raise ApplicationHandlerStop
+
+
 async def gate(update: Update, context: Context) -> None:
     """Refuse everyone not on the allowlist, and throttle floods, before any other handler runs."""
-    if _access(context).allows(update):
+    if u.access(context).allows(update):
         await _throttle(update, context)
         return
     user = update.effective_user
@@ -136,22 +145,22 @@ async def gate(update: Update, context: Context) -> None:
             button=InlineQueryResultsButton("This bot is private", start_parameter="private"),
         )
     elif update.effective_message and (
-        update.effective_chat.type == ChatType.PRIVATE or _addressed(update.effective_message, context)
+        u.chat(update).type == ChatType.PRIVATE or _addressed(update.effective_message, context)
     ):
-        await update.effective_message.reply_text(text)
+        await u.message(update).reply_text(text)
     raise ApplicationHandlerStop
 
 
 async def _throttle(update: Update, context: Context) -> None:
     """Apply the per-user flood limit to what the bot would act on; stop the update when over it."""
     user = update.effective_user
-    guard: FloodGuard | None = context.bot_data.get("flood")
-    if guard is None or user is None:
+    guard = u.flood(context)
+    if user is None:
         return
     message = update.effective_message
-    if update.message and update.effective_chat.type != ChatType.PRIVATE and not _addressed(message, context):
+    if update.message and u.chat(update).type != ChatType.PRIVATE and not _addressed(update.message, context):
         return  # group chatter the bot ignores anyway is not counted
-    verdict = guard.check(user.id)
+    verdict = await guard.check(user.id)
     if verdict is Verdict.ALLOW:
         return
     log.info("throttled user %s (%s)", user.id, verdict.value)
@@ -178,7 +187,7 @@ START_TITLES = 5
 
 async def start(update: Update, context: Context) -> None:
     """Say what the bot is, which articles it quotes, and three questions to try."""
-    engine = _engine(context)
+    engine = u.engine(context)
     articles, examples, words = await asyncio.to_thread(
         lambda: (engine.articles(START_TITLES), engine.example_questions(3), engine.wording())
     )
@@ -194,18 +203,18 @@ async def start(update: Update, context: Context) -> None:
         f"with who said it and where. I never make anything up: when {words.the} {words.does} not answer, "
         f"I say so.\n\n<b>{words.The}:</b>\n{titles}\n\n<b>Try asking:</b>\n{tries}\n\n/help for everything else."
     )
-    await send_blocks(update.effective_message, [text])
+    await send_blocks(u.message(update), [text])
 
 
 async def help_command(update: Update, context: Context) -> None:
     """How to use the bot."""
-    words = await asyncio.to_thread(_engine(context).wording)
-    await send_blocks(update.effective_message, [help_html(words, context.bot.username or "bot")])
+    words = await asyncio.to_thread(u.engine(context).wording)
+    await send_blocks(u.message(update), [help_html(words, context.bot.username or "bot")])
 
 
 async def ask_command(update: Update, context: Context) -> None:
     """`/ask question`: answer the question (the way to ask in a group)."""
-    message = update.effective_message
+    message = u.message(update)
     question = (message.text or "").partition(" ")[2].strip()
     if not question:
         await message.reply_text("Usage: /ask <question>, for example /ask Who carried out the air strikes?")
@@ -215,17 +224,18 @@ async def ask_command(update: Update, context: Context) -> None:
 
 async def private_text(update: Update, context: Context) -> None:
     """In a private chat any text is a question."""
-    await answer_question(update.effective_message, context, update.effective_message.text or "")
+    message = u.message(update)
+    await answer_question(message, context, message.text or "")
 
 
 async def group_text(update: Update, context: Context) -> None:
     """In a group, answer only messages that mention the bot or reply to it; ignore other chatter."""
-    message = update.effective_message
+    message = u.message(update)
     if not _addressed(message, context):
         return
     question = _strip_mention(message, context).strip()
     if not question:
-        words = await asyncio.to_thread(_engine(context).wording)
+        words = await asyncio.to_thread(u.engine(context).wording)
         await message.reply_text(f"Ask me a question about {words.the}, for example: /ask What happened in Idlib?")
         return
     await answer_question(message, context, question)
@@ -258,7 +268,7 @@ def _strip_mention(message: Message, context: Context) -> str:
 
 async def answer_question(message: Message, context: Context, question: str) -> None:
     """Ask the engine off the event loop, reply with quotes and buttons, remember it for the buttons."""
-    engine = _engine(context)
+    engine = u.engine(context)
     async with typing(context, message.chat_id):
         answer, version = await asyncio.to_thread(_ask, engine, question, None)
     shown = 1 + min(2, len(answer.quotes) - 1) if answer.answered and answer.quotes else len(answer.quotes)
@@ -266,37 +276,35 @@ async def answer_question(message: Message, context: Context, question: str) -> 
     words = engine.wording()  # the reader _ask just used: a stat, no reopening
     sent = await send_blocks(message, fmt.answer_blocks(answer, 0, words), asked if answer.quotes else None)
     if sent is not None and answer.quotes:
-        remember(context.chat_data, sent.message_id, asked)
+        await remember(u.state(context), sent.chat_id, sent.message_id, asked)
 
 
 def _ask(engine: Engine, question: str, k: int | None) -> tuple[Answer, str]:
     """Answer and the index version it came from (run in a worker thread)."""
     answer = engine.answer(question, k)
-    return answer, engine.reader.version
+    return answer, engine.version
 
 
 async def button(update: Update, context: Context) -> None:
     """More, Context or Source under an answer; stale or forged presses get a polite refusal."""
-    query = update.callback_query
+    query = u.callback_query(update)
     press = parse(query.data)
     message = query.message if isinstance(query.message, Message) else None
-    asked = recall(context.chat_data, message.message_id) if (press and message) else None
+    asked = await recall(u.state(context), message.chat_id, message.message_id) if (press and message) else None
     if press is None or message is None or asked is None:
         await query.answer("This button has expired. Please ask the question again.", show_alert=True)
         return
-    engine = _engine(context)
+    engine = u.engine(context)
     if press.action == "more":
         await query.answer()
         async with typing(context, message.chat_id):
-            k = press.number + engine.settings.top_k
-            answer, version = await asyncio.to_thread(_ask, engine, asked.question, k)
-        extra = answer.quotes[press.number :]
-        more = Asked(asked.question, tuple(extra), press.number + len(extra), version)
-        last = len(answer.quotes) < press.number + engine.settings.top_k
-        blocks = fmt.answer_blocks(answer, press.number, engine.wording())
-        sent = await send_blocks(message, blocks, more if extra else None, not last)
+            following = await asyncio.to_thread(engine.more, asked.question, press.number)
+        extra = following.quotes
+        more = Asked(asked.question, tuple(extra), press.number + len(extra), following.version)
+        blocks = fmt.answer_blocks(following.answer, press.number, engine.wording())
+        sent = await send_blocks(message, blocks, more if extra else None, not following.last)
         if sent is not None and extra:
-            remember(context.chat_data, sent.message_id, more)
+            await remember(u.state(context), sent.chat_id, sent.message_id, more)
         return
     quote = asked.quote(press.number)
     if quote is None:
@@ -308,7 +316,7 @@ async def button(update: Update, context: Context) -> None:
         text = fmt.source_html(quote.article, quote.paragraph, quote.kind, passages)
         await send_blocks(message, [text])
         return
-    rows, version = await asyncio.to_thread(lambda: (engine.paragraph_context(quote.passage_id), engine.reader.version))
+    rows, version = await asyncio.to_thread(lambda: (engine.context(quote.passage_id), engine.version))
     if version != asked.version:
         await query.answer("The index was rebuilt since this answer. Please ask again.", show_alert=True)
         return
@@ -318,36 +326,35 @@ async def button(update: Update, context: Context) -> None:
 
 async def sources(update: Update, context: Context) -> None:
     """The articles in the index, with dates and passage counts."""
-    engine = _engine(context)
+    engine = u.engine(context)
     articles, total, publishers = await asyncio.to_thread(
         lambda: (
-            engine.articles(views.LIST_ARTICLES),
-            engine.reader.manifest.counts.get("articles", 0),
+            engine.articles(LIST_ARTICLES),
+            engine.about().articles,
             engine.publishers(),
         )
     )
-    await send_blocks(update.effective_message, fmt.sources_blocks(articles, total, publishers))
+    await send_blocks(u.message(update), fmt.sources_blocks(articles, total, publishers))
 
 
 async def who(update: Update, context: Context) -> None:
     """`/who name`: the quotes attributed to a source; `/who`: every source with its count."""
-    engine = _engine(context)
+    engine = u.engine(context)
     name = " ".join(context.args or [])
     if name:
         quotes = await asyncio.to_thread(engine.quotes_by, name)
-        await send_blocks(update.effective_message, fmt.quotes_by_blocks(name, quotes))
+        await send_blocks(u.message(update), fmt.quotes_by_blocks(name, quotes))
     else:
         speakers, words, total = await asyncio.to_thread(
-            lambda: (engine.speakers(views.LIST_SPEAKERS), engine.wording(), engine.speaker_count())
+            lambda: (engine.speakers(LIST_SPEAKERS), engine.wording(), engine.speaker_count())
         )
-        await send_blocks(update.effective_message, fmt.speakers_blocks(speakers, words, total))
+        await send_blocks(u.message(update), fmt.speakers_blocks(speakers, words, total))
 
 
 async def about(update: Update, context: Context) -> None:
     """The model, when the index was built, and what it holds."""
-    engine = _engine(context)
-    reader, words = await asyncio.to_thread(lambda: (engine.reader, engine.wording()))
-    m = reader.manifest
+    engine = u.engine(context)
+    m, words = await asyncio.to_thread(lambda: (engine.about(), engine.wording()))
     counts = ", ".join(f"{n} {name}" for name, n in sorted(m.counts.items()))
     model = load_model()
     threshold = engine.settings.answer_threshold if engine.settings.answer_threshold is not None else model.threshold
@@ -355,39 +362,39 @@ async def about(update: Update, context: Context) -> None:
         "<b>About this bot</b>\n"
         f"<b>Model:</b> {html.escape(m.model)} ({m.dimension} dimensions)\n"
         f"<b>Index built:</b> {html.escape(m.built_at)} in {m.build_seconds:.1f} s\n"
-        f"<b>Index version:</b> {html.escape(reader.version)}\n"
-        f"<b>Articles:</b> {m.counts.get('articles', 0)}\n"
+        f"<b>Index version:</b> {html.escape(m.version)}\n"
+        f"<b>Articles:</b> {m.articles}\n"
         f"<b>Holds:</b> {html.escape(counts)}\n"
         f"<b>Answers:</b> {engine.settings.top_k} passages; decision model {html.escape(model.version)}: "
         f"below a confidence of {threshold:.2f} the bot says {words.the} {words.does} not answer."
     )
-    await send_blocks(update.effective_message, [text])
+    await send_blocks(u.message(update), [text])
 
 
 async def reload(update: Update, context: Context) -> None:
     """Admins only: re-open the index from disk."""
-    if not _access(context).is_admin(update):
-        await update.effective_message.reply_text("Only the bot's admins can reload the index.")
+    if not u.access(context).is_admin(update):
+        await u.message(update).reply_text("Only the bot's admins can reload the index.")
         return
-    engine = _engine(context)
-    reader = await asyncio.to_thread(engine.reload)
-    counts = ", ".join(f"{n} {name}" for name, n in sorted(reader.manifest.counts.items()))
-    await update.effective_message.reply_text(f"Index re-opened: version {reader.version} ({counts}).")
+    engine = u.engine(context)
+    facts = await asyncio.to_thread(engine.reload)
+    counts = ", ".join(f"{n} {name}" for name, n in sorted(facts.counts.items()))
+    await u.message(update).reply_text(f"Index re-opened: version {facts.version} ({counts}).")
 
 
 async def unknown_command(update: Update, context: Context) -> None:
     """A command the bot does not know."""
-    await update.effective_message.reply_text("I don't know that command. Send /help for the ones I know.")
+    await u.message(update).reply_text("I don't know that command. Send /help for the ones I know.")
 
 
 async def inline_query(update: Update, context: Context) -> None:
     """`@bot question` in any chat: the top quotes as results, each with its attribution."""
-    query = update.inline_query
+    query = u.inline_query(update)
     question = query.query.strip()
     if not question:
         await query.answer([], cache_time=300)
         return
-    engine = _engine(context)
+    engine = u.engine(context)
     answer, _ = await asyncio.to_thread(_ask, engine, question, 5)
     words = engine.wording()
     related = "" if answer.answered else "Related, not an answer: "
@@ -438,4 +445,4 @@ async def on_error(update: object, context: Context) -> None:
             button = InlineQueryResultsButton(short, start_parameter="unavailable")
             await update.inline_query.answer([], cache_time=0, is_personal=True, button=button)
         elif update.effective_message:
-            await update.effective_message.reply_text(text)
+            await u.message(update).reply_text(text)

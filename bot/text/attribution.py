@@ -138,7 +138,8 @@ def _plausible_source(head: Any) -> bool:
 @cache
 def first_names() -> dict[str, str]:
     """First name → "m" or "f", learned from train (`scripts/learn_cues.py`)."""
-    return json.loads((DATA / "first_names.json").read_text(encoding="utf-8"))["names"]
+    names: dict[str, str] = json.loads((DATA / "first_names.json").read_text(encoding="utf-8"))["names"]
+    return names
 
 
 # --- quotation marks ------------------------------------------------------------------------------
@@ -248,7 +249,8 @@ class Found:
 
 
 def _in_quote(token: Any, mask: list[bool]) -> bool:
-    return token.idx < len(mask) and mask[token.idx]
+    at: int = token.idx
+    return at < len(mask) and mask[at]
 
 
 def _subject(verb: Any) -> Any | None:
@@ -694,8 +696,14 @@ class Attributor:
 
         All sentences are parsed in one batch; a quotation may run from one block into the next.
         """
-        from bot.text.parse import parse
+        from bot.text.parse import nlp, parse
 
+        # The parser's one-time load is the process's cost, not this article's: on a loaded machine
+        # it took longer than the whole budget (52 s at load 10), and the first article of a build
+        # went unattributed.
+        loading = time.monotonic()
+        nlp()
+        self.started += time.monotonic() - loading
         wanted = [s for sentences, _, caption in blocks if not caption for s in sentences[:MAX_SENTENCES_PER_PARAGRAPH]]
         # Parsed in chunks while the article's time budget lasts; what is left is not parsed.
         parsed_all: list[Any] = []
@@ -738,15 +746,12 @@ class Attributor:
             # says"); they are noted before the speaker, who stays the latest mention.
             pronoun_at = next((f.head.i for f in candidates if f.pronoun is not None), None)
             self._note_people(docs[i], mask, before=pronoun_at)
-            chosen = None
             speaker = None
             for f in candidates:
                 speaker = self._resolve(f)
                 if speaker is not None:
-                    chosen = f
+                    self._split_clauses(block, i, docs[i], f, candidates, speaker)
                     break
-            if chosen is not None:
-                self._split_clauses(block, i, docs[i], chosen, candidates, speaker)
             found.append(speaker)
             open_quote = open_end
         return found

@@ -11,7 +11,10 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from lingua import LanguageDetector  # lingua takes a moment to import: only when first needed
 
 #: The languages told apart from English (lingua's names). Others are rare among users of an
 #: English news bot; a question in one of them is still mostly caught by its script.
@@ -100,10 +103,11 @@ ENGLISH_WORDS = frozenset(
 
 
 @lru_cache(maxsize=1)
-def _detector() -> Any:
+def _detector() -> LanguageDetector:
     from lingua import Language, LanguageDetectorBuilder
 
     return (
+        # getattr: lingua's Language is a compiled class, not a Python Enum with Language[name].
         LanguageDetectorBuilder.from_languages(*(getattr(Language, name) for name in CANDIDATES))
         .with_low_accuracy_mode()
         .build()

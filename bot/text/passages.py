@@ -77,7 +77,11 @@ def _windows(spans_count: int, word_counts: list[int]) -> list[tuple[int, int]]:
 
 
 def _split_clauses(
-    text: str, spans: list[Span], speakers: list[Speaker], clauses: dict[tuple[int, int], list], block: int
+    text: str,
+    spans: list[Span],
+    speakers: list[Speaker],
+    clauses: dict[tuple[int, int], list[tuple[int, Speaker]]],
+    block: int,
 ) -> tuple[list[Span], list[str], list[Speaker]]:
     """Sentences holding two sources' clauses ("X said ..., while Y argued ...") as two quotable parts."""
     out_spans: list[Span] = []

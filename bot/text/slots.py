@@ -121,4 +121,5 @@ def read_slots(value: str | None) -> dict[str, Any]:
     """A stored slots column back as a dict (empty slots for a sentence without any)."""
     if not value:
         return {"n": [], "d": [], "e": []}
-    return json.loads(value)
+    slots: dict[str, Any] = json.loads(value)
+    return slots

@@ -11,6 +11,8 @@
 //                    POST /calls {token} returns them so tests can check what the bot asked for
 //   POST /sendUpdate {botToken, update}  injects a raw update (inline queries)
 //   setWebhook       also keeps `secret_token`, sent as X-Telegram-Bot-Api-Secret-Token on each post
+//   webhook mode     every update gets its own update_id (the stock server numbers it only after the
+//                    webhook call returns, so updates sent at once all went out with the same id)
 //   POST /control {delay_ms, methods}  a slow API: bot-side calls (all, or only `methods`) wait
 //                    `delay_ms` before they are handled; the answer reports how many calls are waiting now
 //                    and how many bot-side calls (getUpdates aside) the bot abandoned before their answer
@@ -171,6 +173,15 @@ TelegramServer.formatUpdate = (update) => {
     out.callback_query.chat_instance = String(update.callbackQuery.chat_instance || update.callbackQuery.message?.chat?.id || '0');
   }
   return out;
+};
+
+// In webhook mode the stock server increments updateId only after the webhook call has returned:
+// take the id when the update is made instead (addUserUpdate's own increment then skips one).
+const stockCommonFields = TelegramServer.prototype.getCommonFields;
+TelegramServer.prototype.getCommonFields = function commonFields(botToken) {
+  const fields = stockCommonFields.call(this, botToken);
+  if (this.webhooks[botToken]) this.updateId += 1;
+  return fields;
 };
 
 routes.unshift(install);

@@ -1,29 +1,17 @@
-"""The index on disk: FAISS vectors, a SQLite store of passages, and a manifest.
+"""Writing an index version: rows into SQLite, vectors into FAISS, then published at once.
 
-Layout of `index/`::
-
-    CURRENT                 name of the live version (replaced atomically)
-    versions/<name>/        manifest.json, store.sqlite, passages.faiss, sentences.faiss
-    cache/embeddings.sqlite vectors by (model, text hash), shared by all builds
-    build.lock              held while a build runs
-
-A build writes a new version beside the live one and only then points CURRENT at it, so a reader
-never sees half an index and a killed build leaves the previous one in place. Versions are
-immutable once written, which lets readers open SQLite with `immutable=1` (no locking) and
-memory-map the FAISS files.
+See `bot/index/manifest.py` for the folder's layout. Only this module writes a version.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import shutil
 import sqlite3
-import threading
 import time
 from collections import Counter
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -31,8 +19,21 @@ import faiss
 import numpy as np
 
 from bot.index import views
-from bot.errors import IndexUnavailable
-from bot.index.postings import MAX_LEXICAL_SEGMENTS, POSTINGS_FORMAT, TABLES, LexicalIndex, write_segment
+from bot.index.manifest import (
+    CURRENT,
+    FTS_OPTIMIZE_MAX_PASSAGES,
+    MANIFEST,
+    MAX_SEGMENTS,
+    PASSAGE_VECTORS,
+    SENTENCE_VECTORS,
+    STORE,
+    VERSIONS,
+    Manifest,
+    current_version,
+    prune_versions,
+    segment_files,
+)
+from bot.index.postings import MAX_LEXICAL_SEGMENTS, TABLES, write_segment
 from bot.index.postings import segment_files as lexical_files
 from bot.index.vectors import (
     IndexPolicy,
@@ -41,32 +42,15 @@ from bot.index.vectors import (
     describe,
     new_vector_index,
     segment_vectors,
-    set_ef_search,
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable, Sequence
+    from collections.abc import Callable, Sequence
 
     from bot.corpus.articles import ArticleMeta
     from bot.text.passages import Passage
 
 log = logging.getLogger(__name__)
-
-#: 3: the view tables of `bot/index/views.py` (speakers, publishers, example questions).
-#: 4: sentences carry their answer slots (`bot/text/slots.py`), parsed at build time.
-SCHEMA_VERSION = 4
-CURRENT = "CURRENT"
-VERSIONS = "versions"
-MANIFEST = "manifest.json"
-STORE = "store.sqlite"
-PASSAGE_VECTORS = "passages.faiss"
-SENTENCE_VECTORS = "sentences.faiss"
-KEEP_VERSIONS = 2
-#: Appended vector segments a version may carry before a build merges them into one file again.
-MAX_SEGMENTS = 8
-#: Up to this many passages an incremental build merges the FTS5 segments too (~0.15 s here), so
-#: that an index grown article by article answers as fast as one built at once.
-FTS_OPTIMIZE_MAX_PASSAGES = 20_000
 
 _SCHEMA = """
 CREATE TABLE articles (
@@ -117,283 +101,6 @@ END;
 """
 
 
-def _rebuild_hint(index_dir: Path) -> str:
-    return f"rebuild it with: python scripts/build_index.py --index {index_dir} --full"
-
-
-def current_version(index_dir: Path) -> str | None:
-    """Name of the live version, or None when no build has finished."""
-    try:
-        name = (index_dir / CURRENT).read_text(encoding="utf-8").strip()
-    except FileNotFoundError:
-        return None
-    return name or None
-
-
-def in_list(ids: Iterable[int]) -> tuple[str, list[int]]:
-    """`?, ?, …` for an SQL `IN (…)` and its parameters, padded to a power of two.
-
-    SQLite prepares each distinct statement text once per connection (Python keeps a bounded
-    number of them): with the list length in the text, almost every question's statements were
-    new, and preparing one cost as much as running it. Repeating the last id changes no `IN`.
-    """
-    params = list(ids)
-    if params:
-        params += [params[-1]] * ((1 << (len(params) - 1).bit_length()) - len(params))
-    return ",".join("?" * len(params)), params
-
-
-def current_stamp(index_dir: Path | str) -> tuple[int, int, int] | None:
-    """Identity of the CURRENT file (inode, mtime, size), or None when there is none.
-
-    A build replaces CURRENT with a new file, so an unchanged stamp means an unchanged version:
-    a stat per question instead of opening and reading the file (0.03 ms of a 1 ms answer).
-    """
-    try:
-        st = os.stat(os.path.join(index_dir, CURRENT))
-    except OSError:
-        return None
-    return st.st_ino, st.st_mtime_ns, st.st_size
-
-
-@dataclass(frozen=True)
-class Manifest:
-    """What built an index: model, dimension, schema and splitter versions, and per-article hashes."""
-
-    schema: int
-    splitter: int
-    model: str
-    dimension: int
-    built_at: str
-    build_seconds: float
-    articles: dict[str, dict[str, Any]]
-    counts: dict[str, int]
-    #: Runtime that made the vectors ("torch" or "onnx"); older manifests lack it and mean torch.
-    backend: str = "torch"
-    #: Per FAISS file ("passages", "sentences"): index type, size and HNSW parameters.
-    vector_index: dict[str, dict[str, Any]] = field(default_factory=dict)
-    #: Byte size of each data file as the build wrote it: memory-mapped FAISS files are not
-    #: fully read at load, so a truncated one is caught by its size instead of a crash later.
-    files: dict[str, int] = field(default_factory=dict)
-    #: Per FTS5 kind ("passages", "sentences"): the segments of its postings as arrays
-    #: (`bot/index/postings.py`), written above LEXICAL_POSTINGS_THRESHOLD rows; none below.
-    lexical: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
-
-    @classmethod
-    def read(cls, path: Path) -> Manifest:
-        """Load a manifest; KeyError, TypeError or ValueError when it is incomplete or not JSON."""
-        data = json.loads(path.read_text(encoding="utf-8"))
-        return cls(**{k: data[k] for k in cls.__dataclass_fields__ if k in data})
-
-    def write(self, path: Path) -> None:
-        """Save as JSON readable by people as well as by `read`: one line per field and per article.
-
-        Not `json.dumps(indent=2)`: indenting falls back to the pure-Python encoder, 0.4 s for
-        10,000 articles on every incremental build; small `dumps` calls use the C one.
-        """
-        lines = []
-        for key, value in sorted(self.__dict__.items()):
-            if key == "articles":
-                entries = [f"    {json.dumps(k)}: {json.dumps(v, sort_keys=True)}" for k, v in sorted(value.items())]
-                body = "{\n" + ",\n".join(entries) + "\n  }" if entries else "{}"
-            else:
-                body = json.dumps(value, sort_keys=True)
-            lines.append(f"  {json.dumps(key)}: {body}")
-        path.write_text("{\n" + ",\n".join(lines) + "\n}\n", encoding="utf-8")
-
-
-def live_manifest(index_dir: Path, *, model: str | None = None, splitter: int | None = None) -> tuple[str, Manifest]:
-    """The live version's name and manifest, checked against this code's schema and the settings.
-
-    Cheap (no vectors are read), so a build can plan from it. Raises `IndexUnavailable` saying
-    why the index cannot be used as it is: none yet, unreadable, or built differently.
-    """
-    hint = _rebuild_hint(index_dir)
-    version = current_version(index_dir)
-    if version is None:
-        raise IndexUnavailable(
-            f"no index in {index_dir}/", hint=f"build it with: python scripts/build_index.py --index {index_dir}"
-        )
-    path = index_dir / VERSIONS / version
-    try:
-        manifest = Manifest.read(path / MANIFEST)
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise IndexUnavailable(f"index manifest in {path} is missing or unreadable ({exc})", hint=hint) from exc
-    if manifest.schema != SCHEMA_VERSION:
-        raise IndexUnavailable(f"index schema {manifest.schema} is not this version's ({SCHEMA_VERSION})", hint=hint)
-    if splitter is not None and manifest.splitter != splitter:
-        raise IndexUnavailable(
-            f"index was split with splitter v{manifest.splitter}, this version uses v{splitter}", hint=hint
-        )
-    if model is not None and manifest.model != model:
-        raise IndexUnavailable(f"index was built with model {manifest.model!r}, settings say {model!r}", hint=hint)
-    # Postings arrays of another layout (format 1 repeated each row's length in every posting)
-    # would be misread: refused, and the next build rewrites them in full.
-    formats = {e.get("format", 1) for entries in manifest.lexical.values() for e in entries}
-    if formats - {POSTINGS_FORMAT}:
-        raise IndexUnavailable(
-            f"lexical postings in {path} are in format {min(formats - {POSTINGS_FORMAT})}, "
-            f"this version reads format {POSTINGS_FORMAT}",
-            hint=hint,
-        )
-    files = [STORE, *segment_files(manifest, "passages", PASSAGE_VECTORS)]
-    files += segment_files(manifest, "sentences", SENTENCE_VECTORS)
-    files += [name for entries in manifest.lexical.values() for e in entries for name in lexical_files(e["name"])]
-    missing = [name for name in files if not (path / name).is_file()]
-    if missing:
-        raise IndexUnavailable(f"{path} lacks {', '.join(missing)}", hint=hint)
-    return version, manifest
-
-
-def segment_files(manifest: Manifest, kind: str, default: str) -> list[str]:
-    """File names holding a kind's vectors in a version: the base file, then appended segments."""
-    return list(manifest.vector_index.get(kind, {}).get("segments") or [default])
-
-
-class IndexReader:
-    """A read-only view of one index version; safe to share between threads."""
-
-    def __init__(
-        self,
-        index_dir: Path,
-        *,
-        model: str | None = None,
-        splitter: int | None = None,
-        ef_search: int | None = None,
-    ) -> None:
-        self.index_dir = index_dir
-        hint = _rebuild_hint(index_dir)
-        self.version, self.manifest = live_manifest(index_dir, model=model, splitter=splitter)
-        self.path = index_dir / VERSIONS / self.version
-        self.passage_index = self._read_kind("passages", PASSAGE_VECTORS, hint, ef_search)
-        self.sentence_index = self._read_kind("sentences", SENTENCE_VECTORS, hint, ef_search)
-        self._db_path = self.path / STORE
-        if not self._db_path.is_file():
-            raise IndexUnavailable(f"{self._db_path} is missing", hint=hint)
-        self._check_size(self._db_path, hint)
-        for entries in self.manifest.lexical.values():
-            for name in (n for e in entries for n in lexical_files(e["name"])):
-                self._check_size(self.path / name, hint)
-        self._local = threading.local()
-        self._lexical: dict[str, LexicalIndex | None] = {}
-        counts = self.query("SELECT (SELECT count(*) FROM passages), (SELECT count(*) FROM sentences)")[0]
-        if (counts[0], counts[1]) != (self.passage_index.ntotal, self.sentence_index.ntotal):
-            raise IndexUnavailable(
-                f"index in {self.path} is inconsistent: SQLite has {counts[0]} passages and "
-                f"{counts[1]} sentences, FAISS {self.passage_index.ntotal} and {self.sentence_index.ntotal}",
-                hint=hint,
-            )
-
-    def _check_size(self, path: Path, hint: str) -> None:
-        """Refuse a data file whose size differs from what the build recorded (truncated, replaced)."""
-        expected = self.manifest.files.get(path.name)
-        try:
-            size = path.stat().st_size
-        except OSError:
-            raise IndexUnavailable(f"{path} is missing or damaged", hint=hint) from None
-        if expected is not None and size != expected:
-            raise IndexUnavailable(
-                f"{path} is missing or damaged ({size} bytes; the build wrote {expected})", hint=hint
-            )
-
-    def _read_kind(self, kind: str, name: str, hint: str, ef_search: int | None) -> faiss.Index | SegmentedIndex:
-        """The vectors of one kind: its base file, plus the segments later builds appended to it."""
-        names = segment_files(self.manifest, kind, name)
-        segments = [self._read_faiss(n, hint) for n in names]
-        if ef_search is not None:
-            for segment in segments:
-                set_ef_search(segment, ef_search)
-        return segments[0] if len(segments) == 1 else SegmentedIndex(segments)
-
-    def _read_faiss(self, name: str, hint: str) -> faiss.Index:
-        """Memory-map the file (flat and HNSW alike): pages are read on use, and shared between processes.
-
-        IO_FLAG_MMAP_IFC maps the vectors (and HNSW's graph) in place; plain IO_FLAG_MMAP still
-        copied them into private memory (measured at 100k vectors: +146 MiB and 1.1 s to load,
-        against +0 MiB and 0.07-0.25 s).
-        """
-        path = self.path / name
-        self._check_size(path, hint)
-        try:
-            index = faiss.read_index(str(path), faiss.IO_FLAG_MMAP_IFC | faiss.IO_FLAG_READ_ONLY)
-        except RuntimeError as exc:
-            raise IndexUnavailable(f"{path} is missing or damaged", hint=hint) from exc
-        if index.d != self.manifest.dimension:
-            raise IndexUnavailable(
-                f"{path} has dimension {index.d}, manifest says {self.manifest.dimension}", hint=hint
-            )
-        return index
-
-    def lexical_index(self, kind: str) -> LexicalIndex | None:
-        """The postings of a kind's FTS5 table as memory-mapped arrays, if the build wrote them."""
-        if kind not in self._lexical:
-            entries = self.manifest.lexical.get(kind) or []
-            hint = _rebuild_hint(self.index_dir)
-            try:
-                self._lexical[kind] = LexicalIndex.load(self.path, entries) if entries else None
-            except (OSError, ValueError) as exc:
-                raise IndexUnavailable(f"lexical postings in {self.path} are damaged ({exc})", hint=hint) from exc
-        return self._lexical[kind]
-
-    @property
-    def db(self) -> sqlite3.Connection:
-        """A connection per thread: SQLite connections must not cross threads."""
-        conn = getattr(self._local, "conn", None)
-        if conn is None:
-            uri = f"file:{self._db_path.resolve()}?mode=ro&immutable=1"
-            conn = sqlite3.connect(uri, uri=True, check_same_thread=False, cached_statements=512)
-            conn.row_factory = sqlite3.Row
-            self._local.conn = conn
-        return conn
-
-    def query(self, sql: str, params: tuple[Any, ...] | list[Any] = (), *, rows: bool = True) -> list[Any]:
-        """Rows of a read-only query; a damaged store becomes `IndexUnavailable`, not a traceback.
-
-        `rows=False` returns plain tuples: cheaper than `sqlite3.Row` on the hot path of a question.
-        """
-        try:
-            if rows:
-                return self.db.execute(sql, params).fetchall()
-            cursor = self.db.cursor()
-            cursor.row_factory = None
-            return cursor.execute(sql, params).fetchall()
-        except sqlite3.DatabaseError as exc:
-            raise IndexUnavailable(f"{self._db_path} is damaged ({exc})", hint=_rebuild_hint(self.index_dir)) from exc
-
-    @staticmethod
-    def search(index: faiss.Index | SegmentedIndex, vector: np.ndarray, k: int) -> list[tuple[int, float]]:
-        """(id, inner product) of the k nearest vectors, best first.
-
-        One query gains nothing from FAISS's OpenMP threads (it parallelises over queries), but
-        waking them costs milliseconds on a busy 2-core machine: search on this thread alone.
-        The setting is per thread and restored, so builds keep their threads.
-        """
-        if index.ntotal == 0:
-            return []
-        threads = faiss.omp_get_max_threads()
-        faiss.omp_set_num_threads(1)
-        try:
-            scores, ids = index.search(vector.reshape(1, -1), min(k, index.ntotal))
-        finally:
-            faiss.omp_set_num_threads(threads)
-        return [(i, s) for i, s in zip(ids[0].tolist(), scores[0].tolist(), strict=True) if i >= 0]
-
-    def sentence_vectors(self, ids: list[int] | np.ndarray) -> np.ndarray:
-        """Stored vectors of the given sentences (for scoring every sentence of a candidate)."""
-        return self._vectors(self.sentence_index, ids)
-
-    def passage_vectors(self, ids: list[int] | np.ndarray) -> np.ndarray:
-        """Stored vectors of the given passages (candidates the passage search did not return)."""
-        return self._vectors(self.passage_index, ids)
-
-    def _vectors(self, index: faiss.Index | SegmentedIndex, ids: list[int] | np.ndarray) -> np.ndarray:
-        if not len(ids):
-            return np.zeros((0, self.manifest.dimension), np.float32)
-        if isinstance(index, faiss.Index):  # one call into FAISS instead of one per vector
-            return index.reconstruct_batch(np.asarray(ids, dtype=np.int64))
-        return np.vstack([index.reconstruct(int(i)) for i in ids])
-
-
 class IndexWriter:
     """Writes one new index version aside, then makes it live atomically with `commit()`.
 
@@ -419,17 +126,11 @@ class IndexWriter:
         *,
         base: str | None = None,
         base_manifest: Manifest | None = None,
-        policy: IndexPolicy | None = None,
-        lexical_threshold: int | None = None,
+        policy: IndexPolicy,
+        lexical_threshold: int,
         notify: Callable[[str], None] | None = None,
     ) -> None:
         self.notify = notify
-        if policy is None or lexical_threshold is None:
-            from bot.settings import get_settings
-
-            settings = get_settings()
-            policy = policy or IndexPolicy.from_settings(settings)
-            lexical_threshold = settings.lexical_postings_threshold if lexical_threshold is None else lexical_threshold
         self.policy = policy
         self.lexical_threshold = lexical_threshold
         #: Whether this build removed rows: appended lexical segments can only add.
@@ -458,8 +159,8 @@ class IndexWriter:
         self.base_dir: Path | None = None
         self.base_manifest: Manifest | None = None
         # Per kind: the vectors written so far; until `_materialise`, only those added by this build.
-        self.passage_index = new_vector_index("flat", dimension, policy)
-        self.sentence_index = new_vector_index("flat", dimension, policy)
+        self.passage_index: faiss.Index = new_vector_index("flat", dimension, policy)
+        self.sentence_index: faiss.Index = new_vector_index("flat", dimension, policy)
         self.materialised = {"passages": base is None, "sentences": base is None}
         # Per kind: the base's quantised HNSW index, whose trained ranges a rebuild reuses.
         self._quantised_base: dict[str, faiss.Index] = {}
@@ -607,7 +308,8 @@ class IndexWriter:
         if not ids:
             return
         index = self._materialise(which)
-        removed = index.remove_ids(np.asarray(ids, dtype=np.int64))
+        # faiss's Python wrapper takes an id array (its stubs list only IDSelector).
+        removed = index.remove_ids(np.asarray(ids, dtype=np.int64))  # type: ignore[arg-type]
         if removed != len(ids):
             raise RuntimeError(f"{which}: {removed} of {len(ids)} vectors removed; the index is inconsistent")
 
@@ -641,7 +343,7 @@ class IndexWriter:
                 len(passages),
             ),
         )
-        paragraphs: dict[int, tuple[str, str, int, str, str | None, str]] = {}
+        paragraphs: dict[int, tuple[str, int, str, str | None, str]] = {}
         passage_rows = []
         sentence_rows = []
         pid0, sid0 = self.next_passage_id, self.next_sentence_id
@@ -792,26 +494,3 @@ def _fsync_tree(path: Path) -> None:
         with open(child, "rb") as fh:
             os.fsync(fh.fileno())
     _fsync_dir(path)
-
-
-def prune_versions(index_dir: Path) -> None:
-    """Delete unfinished builds and all but the newest KEEP_VERSIONS finished ones."""
-    root = index_dir / VERSIONS
-    live = current_version(index_dir)
-    for stray in index_dir.glob(f".{CURRENT}.*"):  # a CURRENT replacement cut short by a kill
-        stray.unlink(missing_ok=True)
-    if not root.is_dir():
-        return
-    # By when each was written (its manifest is written last), not by name: names made within one
-    # second differ only in a pid and a clock remainder, which do not sort by time.
-    finished = sorted(
-        (p for p in root.iterdir() if p.is_dir() and not p.name.endswith(".partial")),
-        key=lambda p: (p.stat().st_mtime_ns, p.name),
-    )
-    keep = {p.name for p in finished[-KEEP_VERSIONS:]} | ({live} if live else set())
-    for path in root.iterdir():
-        if path.name.endswith(".partial"):
-            # Another build may be writing it only if it holds the lock, which the caller does.
-            shutil.rmtree(path, ignore_errors=True)
-        elif path.is_dir() and path.name not in keep:
-            shutil.rmtree(path, ignore_errors=True)

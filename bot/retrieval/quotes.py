@@ -1,0 +1,127 @@
+"""Turning ranked passages into quotes: the sentence(s) to quote, their speaker and source.
+
+A quote is the passage's best sentence, extended to a neighbour when the answer runs across
+both (`quote_span`); `make_quotes` reads all of the passages and their sentences at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from bot.index.reader import IndexReader
+from bot.index.records import SentenceRecord
+from bot.retrieval.answers import Quote
+from bot.retrieval.lexical import Term, lexicon
+from bot.retrieval.search import Scored
+
+#: IDF a neighbouring sentence must add (key terms the best sentence lacks) to join the quote.
+QUOTE_EXTENSION_GAIN = 1.5
+
+
+def _sentence_terms(reader: IndexReader, sentence_ids: list[int], terms: list[Term]) -> dict[int, set[str]]:
+    """Which key terms each sentence holds (matched as the index stems them)."""
+    held: dict[int, set[str]] = {sid: set() for sid in sentence_ids}
+    searched = [t for t in terms if t.searched]
+    if not sentence_ids or not searched:
+        return held
+    found = lexicon(reader).sentences_holding_each([t.searched for t in searched if t.searched], sentence_ids)
+    for t, sids in zip(searched, found, strict=True):
+        for sid in sids:
+            held[sid].add(t.word)
+    return held
+
+
+def quote_span(
+    scored: Scored, terms: list[Term], rows: Sequence[SentenceRecord], held: dict[int, set[str]]
+) -> tuple[int, int]:
+    """(start, end) in the passage text of the sentence(s) to quote.
+
+    The best sentence, extended to a neighbouring sentence of the passage when that neighbour
+    holds key terms of the question the best sentence lacks (the answer runs across both), or
+    when the best sentence opens a quotation the next one closes. Always whole sentences.
+    `rows` are the passage's sentences in order; `held`, the key terms each sentence holds.
+    """
+    pos = next(i for i, r in enumerate(rows) if r.id == scored.sentence_id)
+    start, end = rows[pos].start, rows[pos].end
+    if len(rows) == 1:
+        return start, end
+    idf = {t.word: t.idf for t in terms}
+    best = held[rows[pos].id]
+    gains = {}
+    for j in (pos - 1, pos + 1):
+        if 0 <= j < len(rows):
+            gains[j] = sum(idf[w] for w in held[rows[j].id] - best)
+    text = rows[pos].text
+    opens_quote = text.count('"') % 2 == 1 or text.count("“") > text.count("”")
+    if opens_quote and pos + 1 < len(rows) and not text.lstrip().startswith(("'", "”")):
+        gains[pos + 1] = gains.get(pos + 1, 0.0) + QUOTE_EXTENSION_GAIN
+    if gains:
+        j = max(gains, key=lambda i: gains[i])
+        if gains[j] >= QUOTE_EXTENSION_GAIN:
+            start, end = min(start, rows[j].start), max(end, rows[j].end)
+    return start, end
+
+
+def make_quotes(reader: IndexReader, ranked: list[Scored], terms: list[Term] | None = None) -> list[Quote]:
+    """Materialise scored passages as `Quote`s with their best sentence(s) and speakers.
+
+    Two reads for all of them (passages with their sentences, the key terms those sentences
+    hold), not three per quote.
+    """
+    if not ranked:
+        return []
+    terms = terms or []
+    passages = reader.passages(s.passage_id for s in ranked)
+    # A quote extends only to a neighbour of its sentence: their terms are all it needs.
+    near = []
+    for scored in ranked:
+        rows = passages[scored.passage_id].sentences
+        if len(rows) > 1:
+            pos = next(i for i, r in enumerate(rows) if r.id == scored.sentence_id)
+            near += [r.id for r in rows[max(0, pos - 1) : pos + 2]]
+    held = _sentence_terms(reader, near, terms)
+    articles = reader.articles()
+    quotes = []
+    for scored in ranked:
+        p = passages[scored.passage_id]
+        s = next(r for r in p.sentences if r.id == scored.sentence_id)
+        start, end = quote_span(scored, terms, p.sentences, held)
+        quotes.append(
+            Quote(
+                passage_id=p.id,
+                text=p.text,
+                quote_start=start,
+                quote_end=end,
+                score=scored.dense,
+                speaker=s.speaker,
+                article=articles[p.article_id],
+                paragraph=p.paragraph,
+                kind=p.kind,
+                section=p.section,
+                slots=tuple(r.slots for r in p.sentences),
+                speakers=tuple(
+                    f"{r.speaker.name} {r.speaker.full_name or ''}" for r in p.sentences if r.speaker.kind == "source"
+                ),
+            )
+        )
+    return quotes
+
+
+def source_quotes(reader: IndexReader, name: str, limit: int) -> list[Quote]:
+    """The sentences attributed to a speaker found by name, full name or acronym, as quotes."""
+    articles = reader.articles()
+    return [
+        Quote(
+            passage_id=q.passage.id,
+            text=q.passage.text,
+            quote_start=q.sentence.start,
+            quote_end=q.sentence.end,
+            score=1.0,
+            speaker=q.sentence.speaker,
+            article=articles[q.passage.article_id],
+            paragraph=q.passage.paragraph,
+            kind=q.passage.kind,
+            section=q.passage.section,
+        )
+        for q in reader.quotes_by(name, limit)
+    ]

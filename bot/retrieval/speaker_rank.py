@@ -1,0 +1,161 @@
+"""Ranking the passages for "What did X say?": a small model learned from labelled questions.
+
+Why: similarity ranks a passage *about* X, or one that introduces X ("Matt Sinovic, executive
+director of Progress Iowa, has accused Grassley ..."), as high as the passage where X speaks; and
+the hard rule it replaces (every passage quoting X first, similarity order within) cannot tell X's
+paraphrased summary from X's own words on the asked topic. The reader weighs a few facts of each
+candidate instead, and so does this model:
+
+- how the retrieval scored it, against the best candidate (fused, dense, best sentence, BM25);
+- whether X is the speaker of one of its sentences (attribution from the index), of its best
+  sentence, and whether X's sentence is a direct quotation (quotation marks);
+- how much of the question's topic, its key terms other than X's name, the passage holds.
+
+A logistic regression over these, fitted by `scripts/fit_speaker_rank.py` on the PolNeAR
+training questions only (grouped cross-validation by article), shipped as the versioned
+`bot/data/speaker_rank_model.json`. It reorders the `SPEAKER_CANDIDATES` best passages; nothing else
+in retrieval changes, and questions that name no speaker never reach it.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from bot.retrieval.decision import _stem, names_meet, speaker_words
+
+if TYPE_CHECKING:
+    from bot.index.reader import IndexReader
+    from bot.retrieval.lexical import Term
+    from bot.retrieval.search import Scored
+
+MODEL_FILE = Path(__file__).resolve().parents[1] / "data" / "speaker_rank_model.json"
+
+#: The features of one candidate passage, in the model's order.
+FEATURES = (
+    "score_gap",
+    "dense_gap",
+    "sentence_gap",
+    "lexical",
+    "inverse_rank",
+    "speaker_match",
+    "speaker_quoted",
+    "best_by_speaker",
+    "speaker_sentences",
+    "topic_coverage",
+    "has_quotation",
+    "furniture",
+)
+
+_QUOTE_MARKS = ('"', "“", "”", "''", "``")
+
+
+def _has_quotation(text: str) -> bool:
+    return any(m in text for m in _QUOTE_MARKS)
+
+
+def candidate_features(
+    reader: IndexReader, ranked: list[Scored], asked: str, terms: list[Term]
+) -> list[dict[str, float]]:
+    """Per candidate passage (in `ranked`'s order), the evidence that it holds X's words on the topic."""
+    from bot.retrieval.fusion import coverages
+
+    if not ranked:
+        return []
+    wanted = speaker_words(asked)
+    passages = reader.passages([s.passage_id for s in ranked])
+    # The topic: the question's key terms other than the speaker's name.
+    topic = [t for t in terms if _stem(t.word) not in wanted]
+    topic_cover = coverages(topic, [s.passage_id for s in ranked]) if topic else {}
+    top = ranked[0]
+    out = []
+    for i, s in enumerate(ranked, 1):
+        passage = passages.get(s.passage_id)
+        sentences = passage.sentences if passage else ()
+        by_x = [
+            r
+            for r in sentences
+            if wanted
+            and r.speaker.kind == "source"
+            and names_meet(wanted, speaker_words(r.speaker.name) | speaker_words(r.speaker.full_name))
+        ]
+        f = {
+            "score_gap": s.score - top.score,
+            "dense_gap": s.dense - top.dense,
+            "sentence_gap": s.sentence_score - top.sentence_score,
+            "lexical": math.log1p(max(s.lexical, 0.0)),
+            "inverse_rank": 1.0 / i,
+            "speaker_match": float(bool(by_x)),
+            "speaker_quoted": float(any(_has_quotation(r.text) for r in by_x)),
+            "best_by_speaker": float(any(r.id == s.sentence_id for r in by_x)),
+            "speaker_sentences": math.log1p(len(by_x)),
+            "topic_coverage": topic_cover.get(s.passage_id, 0.0),
+            "has_quotation": float(any(_has_quotation(r.text) for r in sentences)),
+            "furniture": float(passage is not None and passage.kind in ("standfirst", "caption", "title")),
+        }
+        out.append(f)
+    return out
+
+
+@dataclass(frozen=True)
+class SpeakerRankModel:
+    """A fitted logistic regression over `FEATURES` (standardised): higher ranks first."""
+
+    version: str
+    features: tuple[str, ...]
+    mean: tuple[float, ...]
+    scale: tuple[float, ...]
+    coef: tuple[float, ...]
+    intercept: float
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> SpeakerRankModel:
+        """The model from its JSON (every feature it names must be one this code computes)."""
+        unknown = [n for n in data["features"] if n not in FEATURES]
+        if unknown:
+            raise ValueError(f"speaker ranking model {data.get('version')} uses unknown features {unknown}")
+        return cls(
+            version=str(data["version"]),
+            features=tuple(data["features"]),
+            mean=tuple(data["mean"]),
+            scale=tuple(data["scale"]),
+            coef=tuple(data["coef"]),
+            intercept=float(data["intercept"]),
+        )
+
+    def score(self, values: dict[str, float]) -> float:
+        """The model's log-odds that this candidate is the passage that answers."""
+        z = self.intercept
+        for name, m, s, c in zip(self.features, self.mean, self.scale, self.coef, strict=True):
+            z += c * (values.get(name, 0.0) - m) / (s or 1.0)
+        return z
+
+
+@lru_cache(maxsize=4)
+def load_model(path: Path = MODEL_FILE) -> SpeakerRankModel:
+    """The packaged model (read once)."""
+    return SpeakerRankModel.from_dict(json.loads(path.read_text(encoding="utf-8")))
+
+
+def rank_by_speaker(
+    reader: IndexReader,
+    ranked: list[Scored],
+    asked: str,
+    terms: list[Term],
+    k: int,
+    model: SpeakerRankModel | None = None,
+) -> list[Scored]:
+    """The k best of `ranked` for "What did `asked` say?", in the learned model's order.
+
+    Ties keep retrieval's order. Without a speaker to look for, retrieval's order stands.
+    """
+    if not ranked or not speaker_words(asked):
+        return ranked[:k]
+    model = model or load_model()
+    scores = [model.score(f) for f in candidate_features(reader, ranked, asked, terms)]
+    order = sorted(range(len(ranked)), key=lambda i: (-scores[i], i))
+    return [ranked[i] for i in order[:k]]
