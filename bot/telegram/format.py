@@ -111,7 +111,7 @@ def source_html(meta: ArticleMeta, paragraph: int, kind: str, passages: int | No
 def sources_blocks(
     articles: Sequence[tuple[ArticleMeta, int]],
     total: int | None = None,
-    publishers: Sequence[tuple[str, int, int, str | None, str | None]] | None = None,
+    publishers: Sequence[tuple[str | None, int, int, str | None, str | None]] | None = None,
 ) -> list[str]:
     """The indexed articles with dates and passage counts.
 

@@ -301,7 +301,7 @@ class MilvusStore:
         return int(rows[0]["count(*)"])
 
     def dense(
-        self, version: str, kind: str, vectors: Sequence[Sequence[float]], k: int, dense: DenseIndex | None = None
+        self, version: str, kind: str, vectors: Sequence[Iterable[float]], k: int, dense: DenseIndex | None = None
     ) -> list[list[tuple[int, float]]]:
         """Per query vector: (id, inner product) of the k nearest rows, best first."""
         name = self.collection(version, kind)
