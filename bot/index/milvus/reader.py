@@ -220,7 +220,7 @@ class MilvusReader(LexicalSide):
                 r["publisher"] or None,
                 r["articles"],
                 r["passages"],
-                r["first_date"],  # type: ignore[arg-type]
+                r["first_date"],
                 r["last_date"],
             )
             for r in rows
