@@ -20,7 +20,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 from conftest import free_port, start_emulator, stop_emulator  # noqa: E402
 from load import run_load  # noqa: E402
 
-from bot.build import build_index  # noqa: E402
+from bot.build.run import build_index  # noqa: E402
 from bot.embedding.embedder import Embedder  # noqa: E402
 from bot.engine import Engine  # noqa: E402
 from bot.settings import BUNDLED_MODEL, Settings  # noqa: E402

@@ -68,7 +68,7 @@ def synthetic_corpus(dest: Path, passages: int, seed: int = 7) -> Path:
 
 def texts_of(corpus: Path) -> tuple[list[str], int]:
     """Every distinct text a build of `corpus` embeds (passages, then sentences) and the passage count."""
-    from bot.build import passage_embedding_text, sentence_embedding_text
+    from bot.build.plan import passage_embedding_text, sentence_embedding_text
     from bot.corpus.articles import load_corpus
     from bot.text.passages import split_article
 
@@ -102,7 +102,7 @@ def main() -> None:
     p.add_argument("--repeat", type=int, default=3, help="raw/build pairs per corpus (medians reported)")
     args = p.parse_args()
 
-    from bot.build import build_index
+    from bot.build.run import build_index
     from bot.embedding.embedder import Embedder
     from bot.settings import BUNDLED_MODEL
 

@@ -55,7 +55,7 @@ def main() -> None:
     p.add_argument("--repeat", type=int, default=3, help="fresh processes per figure (median reported)")
     args = p.parse_args()
 
-    from bot.build import build_index
+    from bot.build.run import build_index
     from bot.embedding.embedder import Embedder
     from bot.settings import Settings
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """The lexical side at scale: BM25 and key-term lookups over 1,000,000 synthetic passages and sentences.
 
-Fills an SQLite store with the real schema of `bot/index/store.py` (its triggers fill `passages_fts`
+Fills an SQLite store with the real schema of `bot/index/schema.py` (its triggers fill `passages_fts`
 and `sentences_fts`) from `benchmarks/synthetic_corpus.py` text, writes FTS5's postings as
 arrays as a build above LEXICAL_POSTINGS_THRESHOLD does (`bot/index/postings.py`), then times per
 question what the engine's lexical side does, through the engine's own `Lexicon`:

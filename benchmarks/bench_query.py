@@ -49,7 +49,7 @@ def main() -> None:
     p.add_argument("--corpus", type=Path, default=ROOT / "corpus")
     args = p.parse_args()
 
-    from bot.build import build_index
+    from bot.build.run import build_index
     from bot.embedding.embedder import Embedder
     from bot.engine import Engine
     from bot.settings import BUNDLED_MODEL, Settings

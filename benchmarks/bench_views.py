@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """The browsing views at scale: /start, /who, /who NAME, /sources and --speakers over 1,000,000 passages.
 
-Fills an SQLite store with the real schema of `bot/index/store.py` and `bot/index/views.py` from
+Fills an SQLite store with the real schema of `bot/index/schema.py` and `bot/index/views.py` from
 `benchmarks/synthetic_corpus.py` articles, each loaded and split by the real pipeline
 (`parse_article`, `split_article`: real sentences, real attribution, so real speakers), then runs
 the build-time step that keeps the view tables (`views.refresh`: once in full, once as an

@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.measure import load_average, report  # noqa: E402
-from bot.build import build_index  # noqa: E402
+from bot.build.run import build_index  # noqa: E402
 from bot.cli.evaluate import set_corpus  # noqa: E402
 from bot.embedding.embedder import Embedder  # noqa: E402
 from bot.engine import Engine  # noqa: E402

@@ -16,7 +16,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import numpy as np
 
-from bot.build import build_index
+from bot.build.run import build_index
 from bot.cli.evaluate import default_index
 from bot.embedding.embedder import Embedder
 from bot.engine import Engine

@@ -10,6 +10,10 @@ import shutil
 import sqlite3
 from pathlib import Path
 
+#: What a failed read or write of an SQLite file raises: caught by name by the build, which
+#: keeps SQL itself inside `bot/index/`.
+SQLiteError = sqlite3.Error
+
 
 class ReportBotError(Exception):
     """Base of the errors meant for the user rather than the developer."""

@@ -46,7 +46,7 @@ VERSION = "answerability-lr-2"
 
 def collect(paths: list[Path], articles: Path) -> list[dict]:
     """Features, label and retrieval rank of every question of the training sets."""
-    from bot.build import build_index
+    from bot.build.run import build_index
     from bot.embedding.embedder import Embedder
     from bot.engine import Engine
     from bot.settings import load_settings

@@ -44,7 +44,7 @@ VERSION = "speaker-rank-lr-1"
 
 def collect(paths: list[Path], articles: Path) -> list[dict]:
     """Per answerable question naming a speaker: its candidates' features, gold flags, rule order."""
-    from bot.build import build_index
+    from bot.build.run import build_index
     from bot.embedding.embedder import Embedder
     from bot.engine import Engine
     from bot.settings import load_settings

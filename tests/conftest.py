@@ -18,7 +18,7 @@ import pytest
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from bot.build import build_index
+from bot.build.run import build_index
 from bot.embedding.embedder import Embedder
 from bot.engine import Engine
 from bot.settings import Settings

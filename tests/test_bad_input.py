@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bot.build import build_index
+from bot.build.run import build_index
 from bot.corpus.articles import MAX_ARTICLE_BYTES, load_corpus
 from bot.embedding.embedder import Embedder
 from bot.engine import Engine

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.build import build_index
+from bot.build.run import build_index
 from bot.embedding.embedder import Embedder
 from bot.errors import IndexUnavailable, ReportBotError
 from bot.index.embedded import EmbeddedReader

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.build import build_index
+from bot.build.run import build_index
 from bot.embedding.embedder import Embedder
 from tests.conftest import run_script
 

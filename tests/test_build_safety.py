@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.build import build_index
+from bot.build.run import build_index
 from bot.embedding.embedder import Embedder
 from bot.engine import Engine
 from bot.index.embedded import EmbeddedReader
@@ -26,8 +26,8 @@ from tests.conftest import ROOT, run_script
 HOLD_LOCK = """
 import sys, time
 from pathlib import Path
-from bot.build import _BuildLock
-with _BuildLock(Path(sys.argv[1])):
+from bot.build.lock import BuildLock
+with BuildLock(Path(sys.argv[1])):
     print("locked", flush=True)
     time.sleep(float(sys.argv[2]) if len(sys.argv) > 2 else 120)
 """

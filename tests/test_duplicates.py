@@ -6,7 +6,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from bot.build import build_index
+from bot.build.run import build_index
 from bot.cli import add as add_cli
 from bot.corpus.articles import load_corpus
 from bot.embedding.embedder import Embedder

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import numpy as np
 
-from bot.build import build_index, used_cache_keys
+from bot.build.cache import used_cache_keys
+from bot.build.run import build_index
 from bot.embedding.cache import CACHE_FILE
 from bot.embedding.embedder import Embedder
 from bot.index.manifest import VERSIONS, current_version

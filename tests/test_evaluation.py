@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.build import build_index
+from bot.build.run import build_index
 from bot.embedding.embedder import Embedder
 from bot.engine import Engine
 from bot.errors import ReportBotError

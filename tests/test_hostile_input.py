@@ -20,7 +20,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.build import build_index
+from bot.build.run import build_index
 from bot.cli.build import EXIT_OK, EXIT_PARTIAL, run_build, watch
 from bot.corpus.articles import load_article, load_corpus, parse_article
 from bot.embedding.embedder import Embedder

@@ -11,7 +11,7 @@ from pathlib import Path
 import frontmatter
 import pytest
 
-from bot.build import build_index
+from bot.build.run import build_index
 from bot.cli import add as add_cli
 from bot.corpus.articles import BlockKind, load_article, load_corpus
 from bot.embedding.embedder import Embedder

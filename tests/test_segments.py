@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from bot.build import build_index
+from bot.build.run import build_index
 from bot.embedding.embedder import Embedder
 from bot.index.embedded import EmbeddedReader
 from bot.index.manifest import PASSAGE_VECTORS, SENTENCE_VECTORS, VERSIONS

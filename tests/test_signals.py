@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.build import build_index
+from bot.build.run import build_index
 from bot.embedding.embedder import Embedder
 from bot.index.embedded import EmbeddedReader
 from bot.index.manifest import VERSIONS, current_version

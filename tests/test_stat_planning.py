@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 import bot.corpus.articles
-from bot.build import build_index, live_files
+from bot.build.plan import LiveIndex
+from bot.build.run import build_index
 from bot.corpus.articles import load_article, load_corpus
 from bot.embedding.embedder import Embedder
 from bot.settings import Settings
@@ -37,7 +38,7 @@ def _bump_mtime(path: Path, seconds: int = 10) -> None:
 
 def test_manifest_records_each_files_stat_and_a_matching_file_is_not_read(stat_index: tuple[Path, Path]):
     corpus, index = stat_index
-    known = live_files(index, MODEL)
+    known = LiveIndex.read(index, MODEL).files()
     assert known is not None
     hashes, stats = known
     assert stats.keys() == hashes.keys() and len(stats) == 7
@@ -68,7 +69,7 @@ def test_touching_a_file_without_changing_it_embeds_nothing(stat_index: tuple[Pa
     corpus, index = stat_index
     path = corpus / "wildfire.md"
     _bump_mtime(path)
-    hashes, stats = live_files(index, MODEL)  # type: ignore[misc]
+    hashes, stats = LiveIndex.read(index, MODEL).files()  # type: ignore[misc]
     loaded = {a.meta.id: a for a in load_corpus(corpus, known=hashes, stats=stats).articles}
     assert loaded["wildfire"].stat != stats["wildfire"]  # read and hashed again ...
     assert not loaded["wildfire"].parsed  # ... and recognised by its hash

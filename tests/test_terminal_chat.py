@@ -88,7 +88,7 @@ class RebuildBefore(io.StringIO):
 def test_a_rebuilt_index_is_a_chat_line_and_logs_stay_out_of_the_conversation(
     multi_copy: tuple[Path, Path], embedder, tmp_path: Path
 ):
-    from bot.build import build_index
+    from bot.build.run import build_index
     from bot.cli.common import configure_logging
     from bot.settings import Settings
 

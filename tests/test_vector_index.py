@@ -10,7 +10,7 @@ import faiss
 import numpy as np
 import pytest
 
-from bot.build import build_index
+from bot.build.run import build_index
 from bot.embedding.embedder import Embedder
 from bot.engine import Engine
 from bot.index.embedded import EmbeddedReader

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 import bot.terminal
-from bot.build import build_index
+from bot.build.run import build_index
 from bot.embedding.embedder import Embedder
 from bot.engine import Engine
 from bot.errors import IndexUnavailable

@@ -29,7 +29,7 @@ from bot.cli.common import (
 from bot.errors import ReportBotError
 
 if TYPE_CHECKING:
-    from bot.build import BuildReport
+    from bot.build.run import BuildReport
     from bot.embedding.embedder import Embedder
     from bot.settings import Settings
 
@@ -131,7 +131,7 @@ def run_build(
     """
     from tqdm import tqdm
 
-    from bot.build import build_index, live_version
+    from bot.build.run import build_index, live_version
 
     before = live_version(settings.index_dir)
 
@@ -183,6 +183,14 @@ def run_build(
         if bar is not None:
             bar.close()
     print_report(report, settings.index_dir)
+    if settings.search_backend == "milvus":
+        from bot.build.milvus import publish_to_milvus
+
+        try:
+            copied = publish_to_milvus(settings, full=full)
+        except ReportBotError as exc:
+            return fail(exc)
+        print(copied)
     return exit_code(report)
 
 
@@ -196,7 +204,7 @@ def finish_command(settings: Settings) -> str:
 
 def dry_run(settings: Settings) -> int:
     """Print what a build would change, without the lock, the model or any write."""
-    from bot.build import LiveIndex, estimate_embedding, plan_build
+    from bot.build.plan import LiveIndex, estimate_embedding, plan_build
     from bot.corpus.articles import load_corpus
     from bot.embedding.embedder import Embedder
 

@@ -125,7 +125,7 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         sets = [(path, load_questions(path)) for path in args.questions]
-        from bot.build import build_index
+        from bot.build.run import build_index
         from bot.embedding.embedder import Embedder
         from bot.engine import Engine
 

@@ -45,7 +45,7 @@ import numpy as np
 #: FTS5's bm25() constants (fts5_aux.c).
 K1 = 1.2
 B = 0.75
-#: The tokenizer of both FTS5 tables (`bot/index/store.py`); a scratch table must tokenise alike.
+#: The tokenizer of both FTS5 tables (`bot/index/schema.py`); a scratch table must tokenise alike.
 TOKENIZE = "porter unicode61 remove_diacritics 2"
 #: Per kind: the FTS5 table, its columns and their bm25() weights as the search passes them.
 TABLES: dict[str, tuple[str, tuple[str, ...], tuple[float, ...]]] = {
@@ -54,7 +54,7 @@ TABLES: dict[str, tuple[str, tuple[str, ...], tuple[float, ...]]] = {
 }
 MAX_LEXICAL_SEGMENTS = 8
 #: What a segment's manifest entry records as its layout; an index of another format is refused
-#: with the rebuild hint (`bot/index/store.py`). 1: a float32 tf and the row length in every posting;
+#: with the rebuild hint (`bot/index/schema.py`). 1: a float32 tf and the row length in every posting;
 #: 2: tf in uint16 units of `TF_UNIT`, row lengths once per row.
 POSTINGS_FORMAT = 2
 #: What one step of a uint16 tf is worth.

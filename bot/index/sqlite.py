@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -62,6 +62,23 @@ def passage_record(r: tuple[Any, ...] | sqlite3.Row, sentences: tuple[SentenceRe
     return PassageRecord(
         id=r[0], article_id=r[1], paragraph=r[2], kind=r[3], section=r[4], text=r[5], sentences=sentences
     )
+
+
+def stored_rows(path: Path, what: str) -> Iterator[tuple[Any, ...]]:
+    """Stream a version's stored texts: "passages" as (article title, section, text), or "sentences" as (text,).
+
+    What the build embedded, so the embedding cache keeps exactly the vectors versions use;
+    streamed, as a large version has millions.
+    """
+    sql = {
+        "passages": "SELECT a.title, p.section, p.text FROM passages p JOIN articles a ON a.id = p.article_id",
+        "sentences": "SELECT text FROM sentences",
+    }[what]
+    db = sqlite3.connect(f"file:{path.resolve()}?mode=ro&immutable=1", uri=True)
+    try:
+        yield from db.execute(sql)
+    finally:
+        db.close()
 
 
 class ReadStore:

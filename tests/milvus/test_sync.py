@@ -6,7 +6,7 @@ import json
 import sqlite3
 from pathlib import Path
 
-from bot.build import build_index
+from bot.build.run import build_index
 from bot.embedding.embedder import Embedder
 from bot.index.milvus.store import MilvusStore
 from bot.index.milvus.sync import sync_settings

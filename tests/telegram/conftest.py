@@ -26,7 +26,7 @@ from typing import Any
 import httpx
 import pytest
 
-from bot.build import build_index
+from bot.build.run import build_index
 from bot.engine import Engine
 from bot.settings import Settings
 from bot.telegram.app import build_application, running

@@ -16,7 +16,7 @@ import pytest
 from conftest import ISSUED_SECRETS, User, free_port, live_bot, start_emulator, stop_emulator
 from test_telegram_e2e import ANSWERED, assert_telegram_html, text_of
 
-from bot.build import build_index
+from bot.build.run import build_index
 from bot.engine import Engine
 from bot.index.manifest import VERSIONS, current_version
 from bot.settings import Settings
