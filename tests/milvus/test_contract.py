@@ -223,9 +223,7 @@ def test_build_add_and_query_scripts_work_on_milvus(milvus_server: MilvusServer,
 
     built = run("scripts/build_index.py", "--quiet")
     assert built.returncode == 0, built.stderr
-    assert (
-        "milvus: published version v" in built.stdout and f"at {milvus_server.uri} (1 articles added" in built.stdout
-    )
+    assert "milvus: published version v" in built.stdout and f"at {milvus_server.uri} (1 articles added" in built.stdout
     added = run("scripts/add_article.py", "--quiet", str(ROOT / "tests/data/multi/flood.txt"))
     assert added.returncode == 0, added.stderr
     assert "milvus: updated version" in added.stdout and "(1 articles added, 0 removed)" in added.stdout
