@@ -10,6 +10,7 @@ import logging
 import os
 import re
 import threading
+from collections.abc import Hashable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import cache
@@ -81,7 +82,7 @@ class Engine:
         self.retrieval = retrieval or Retrieval.named(self.settings.retrieval_mode)
         #: The open reader with the `live_stamp` taken before it was checked or opened, set as
         #: one pair (other threads read it unlocked): an unchanged stamp means it is still live.
-        self._live: tuple[IndexReader, tuple[int, int, int] | None] | None = None
+        self._live: tuple[IndexReader, Hashable | None] | None = None
         self._lock = threading.Lock()
 
     @property

@@ -15,7 +15,7 @@ import sqlite3
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import faiss
 import numpy as np
@@ -58,7 +58,7 @@ class Version:
         self.manifest: dict[str, Any] = json.loads((path / "manifest.json").read_text(encoding="utf-8"))
         uri = f"file:{(path / 'store.sqlite').resolve()}?mode=ro&immutable=1"
         self.db = sqlite3.connect(uri, uri=True)
-        self._vectors: dict[str, list[faiss.Index]] = {}
+        self._vectors: dict[str, list[faiss.IndexIDMap2]] = {}
         self._where: dict[str, dict[int, tuple[int, int]]] = {}
 
     @property
@@ -72,10 +72,11 @@ class Version:
 
     # --- vectors -------------------------------------------------------------------------
 
-    def _segments(self, kind: str) -> list[faiss.Index]:
+    def _segments(self, kind: str) -> list[faiss.IndexIDMap2]:
         if kind not in self._vectors:
             names = self.manifest.get("vector_index", {}).get(kind, {}).get("segments") or [f"{kind}.faiss"]
-            self._vectors[kind] = [faiss.read_index(str(self.path / n)) for n in names]
+            # IndexIDMap2 (bot/index/vectors.py): our ids in `id_map`, the vectors in `index`.
+            self._vectors[kind] = [cast("faiss.IndexIDMap2", faiss.read_index(str(self.path / n))) for n in names]
         return self._vectors[kind]
 
     def vectors(self, kind: str, ids: Sequence[int]) -> np.ndarray:
