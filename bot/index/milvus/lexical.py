@@ -65,7 +65,7 @@ class LexicalSide:
         """For each word, the rows of a kind holding it after stemming (only rows of `within`)."""
         phrases = tokens(list(words))
         if within is not None:
-            return list[frozenset[int] | Postings](self.holding(kind, phrases, within))
+            return [*self.holding(kind, phrases, within)]
         return [RemotePostings(self, kind, p, self._df(kind, p)) if p else frozenset() for p in phrases]
 
     def holding(self, kind: Kind, phrases: Sequence[Sequence[str]], within: Iterable[int]) -> list[frozenset[int]]:

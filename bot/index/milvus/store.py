@@ -20,6 +20,7 @@ import secrets
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
+from operator import methodcaller
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from bot.errors import IndexUnavailable
@@ -134,10 +135,6 @@ class MilvusStore:
                 log.debug("closing a failed Milvus client", exc_info=True)
             raise IndexUnavailable(f"Milvus at {self.uri} failed: {what} ({_reason(exc)})", hint=HINT) from None
 
-    def _do(self, what: str, method: str, *args: Any, collection: str | None = None, **kwargs: Any) -> Any:
-        """`client.<method>(*args, **kwargs)` through `_call`."""
-        return self._call(what, lambda c: getattr(c, method)(*args, **kwargs), collection)
-
     def close(self) -> None:
         """Close the connection (a later call opens a new one)."""
         with self._lock:
@@ -187,13 +184,15 @@ class MilvusStore:
         version = time.strftime("v%Y%m%dt%H%M%S", time.gmtime()) + "_" + secrets.token_hex(3)
         for kind in KINDS.values():
             name = self.collection(version, kind.name)
-            self._do(
+            self._call(
                 f"creating {name}",
-                "create_collection",
-                name,
-                schema=schema_of(kind, dimension),
-                index_params=index_params_of(kind, dense),
-                consistency_level="Strong",
+                methodcaller(
+                    "create_collection",
+                    name,
+                    schema=schema_of(kind, dimension),
+                    index_params=index_params_of(kind, dense),
+                    consistency_level="Strong",
+                ),
             )
         return version
 
@@ -203,9 +202,9 @@ class MilvusStore:
         for kind in sorted(KINDS, key=lambda k: k == POINTER):
             alias, name = self.alias(kind), self.collection(version, kind)
             if alias in existing:
-                self._do(f"switching {alias}", "alter_alias", name, alias)
+                self._call(f"switching {alias}", methodcaller("alter_alias", name, alias))
             else:
-                self._do(f"creating {alias}", "create_alias", name, alias)
+                self._call(f"creating {alias}", methodcaller("create_alias", name, alias))
         older = [v for v in self.versions() if v != version]
         for old in older[: max(0, len(older) - (KEEP_VERSIONS - 1))]:
             self.drop_version(old)
@@ -214,7 +213,7 @@ class MilvusStore:
         """Drop a version's collections (never the live one's aliases: those moved first)."""
         for kind in KINDS:
             name = self.collection(version, kind)
-            self._do(f"dropping {name}", "drop_collection", name)
+            self._call(f"dropping {name}", methodcaller("drop_collection", name))
         log.info("milvus: dropped version %s", version)
 
     def drop_all(self) -> None:
@@ -222,7 +221,7 @@ class MilvusStore:
         existing = self._aliases()
         for alias in (self.alias(kind) for kind in KINDS):
             if alias in existing:
-                self._do("dropping an alias", "drop_alias", alias)
+                self._call("dropping an alias", methodcaller("drop_alias", alias))
         for version in self.versions():
             self.drop_version(version)
 
@@ -233,14 +232,14 @@ class MilvusStore:
         name = self.collection(version, kind)
         for first in range(0, len(rows), INSERT_BATCH):
             batch = list(rows[first : first + INSERT_BATCH])
-            self._do(f"inserting into {name}", "insert", name, batch)
+            self._call(f"inserting into {name}", methodcaller("insert", name, batch))
 
     def upsert(self, version: str, kind: str, rows: Sequence[dict[str, Any]]) -> None:
         """Add or replace rows by primary key (the small view collections of an incremental build)."""
         name = self.collection(version, kind)
         for first in range(0, len(rows), INSERT_BATCH):
             batch = list(rows[first : first + INSERT_BATCH])
-            self._do(f"upserting into {name}", "upsert", name, batch)
+            self._call(f"upserting into {name}", methodcaller("upsert", name, batch))
 
     def delete(self, version: str, kind: str, expr: str) -> None:
         """Delete the rows of a version's collection that match a filter expression."""
@@ -251,7 +250,7 @@ class MilvusStore:
         """Seal what was written to a version, so a restarted server serves it."""
         for kind in KINDS:
             name = self.collection(version, kind)
-            self._do(f"flushing {name}", "flush", name)
+            self._call(f"flushing {name}", methodcaller("flush", name))
 
     # --- reads ---------------------------------------------------------------------------
 
@@ -292,7 +291,7 @@ class MilvusStore:
         rows: list[dict[str, Any]] = []
         for first in range(0, len(keys), QUERY_WINDOW):
             part = keys[first : first + QUERY_WINDOW]
-            rows += self._do(f"reading {name}", "get", name, ids=part, output_fields=list(fields), collection=name)
+            rows += self._call(f"reading {name}", methodcaller("get", name, ids=part, output_fields=list(fields)), name)
         return rows
 
     def count(self, version: str, kind: str) -> int:
@@ -302,7 +301,7 @@ class MilvusStore:
         return int(rows[0]["count(*)"])
 
     def dense(
-        self, version: str, kind: str, vectors: Sequence[Sequence[float]], k: int, dense: DenseIndex | None = None
+        self, version: str, kind: str, vectors: Sequence[Iterable[float]], k: int, dense: DenseIndex | None = None
     ) -> list[list[tuple[int, float]]]:
         """Per query vector: (id, inner product) of the k nearest rows, best first."""
         name = self.collection(version, kind)
