@@ -166,24 +166,29 @@ def run_build(
         if bar is not None:
             bar.close()
             bar = None
-        after = live_version(settings.index_dir)
-        if after != before and after is not None:
-            say(f"{interrupted_word(exc)} after the new index went live (version {after})")
-        else:
-            state = "the previous index is unchanged" if before is not None else "no index was written"
-            if pending is not None:
-                say(
-                    f"{interrupted_word(exc)}: {pending} is in the corpus but not in the index; {state}\n"
-                    f"hint: to index it, run: {finish_command(settings)}"
-                )
-            else:
-                say(f"{interrupted_word(exc)}: {state}")
+        say(interrupted_message(exc, settings, before, pending))
         return interrupted_code(exc)
     finally:
         if bar is not None:
             bar.close()
     print_report(report, settings.index_dir)
     return exit_code(report)
+
+
+def interrupted_message(exc: KeyboardInterrupt, settings: Settings, before: str | None, pending: str | None) -> str:
+    """What an interrupted build left: the new index live, or the previous one (and how to finish)."""
+    from bot.build.run import live_version
+
+    after = live_version(settings.index_dir)
+    if after != before and after is not None:
+        return f"{interrupted_word(exc)} after the new index went live (version {after})"
+    state = "the previous index is unchanged" if before is not None else "no index was written"
+    if pending is not None:
+        return (
+            f"{interrupted_word(exc)}: {pending} is in the corpus but not in the index; {state}\n"
+            f"hint: to index it, run: {finish_command(settings)}"
+        )
+    return f"{interrupted_word(exc)}: {state}"
 
 
 def finish_command(settings: Settings) -> str:
@@ -197,7 +202,7 @@ def finish_command(settings: Settings) -> str:
 def dry_run(settings: Settings) -> int:
     """Print what a build would change, without the lock, the model or any write."""
     from bot.build.plan import LiveIndex, estimate_embedding, plan_build
-    from bot.corpus.articles import load_corpus
+    from bot.corpus.files import load_corpus
     from bot.embedding.embedder import Embedder
 
     model = Embedder.from_settings(settings).model_name  # names the vectors (with "#int8"); loads nothing
@@ -233,6 +238,15 @@ def dry_run(settings: Settings) -> int:
         f"(sentences: {estimate.sentences_to_embed} of {estimate.sentences}); the rest come from the cache"
     )
     return EXIT_PARTIAL if loaded.skipped else EXIT_OK
+
+
+def _build_once(settings: Settings, embedder: Embedder, quiet: bool) -> int:
+    """One build of the watch; a bug or a hostile file must not end the watch: say so, go on."""
+    try:
+        return run_build(settings, embedder, quiet=quiet)
+    except Exception as exc:
+        print(f"error: the build failed ({type(exc).__name__}: {str(exc)[:200]})", file=sys.stderr)
+        return EXIT_NOTHING_INDEXED
 
 
 def watch(
@@ -284,11 +298,7 @@ def watch(
                 more = ", …" if len(names) > 5 else ""
                 print(f"corpus changed ({', '.join(names[:5])}{more}): rebuilding", flush=True)
             started = True
-            try:
-                code = run_build(settings, embedder, quiet=quiet)
-            except Exception as exc:  # a bug or a hostile file must not end the watch: say so, go on
-                print(f"error: the build failed ({type(exc).__name__}: {str(exc)[:200]})", file=sys.stderr)
-                code = EXIT_NOTHING_INDEXED
+            code = _build_once(settings, embedder, quiet)
             if code in (EXIT_INTERRUPTED, EXIT_TERMINATED):
                 break
             print(f"watching {corpus}/ for changes (Ctrl-C to stop)", flush=True)
