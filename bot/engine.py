@@ -10,14 +10,14 @@ import logging
 import os
 import re
 import threading
+from collections.abc import Hashable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
 from bot.embedding.embedder import Embedder
-from bot.index.manifest import current_stamp, current_version
-from bot.index.reader import IndexReader, open_reader
+from bot.index.reader import IndexReader, live_stamp, live_version, open_reader
 from bot.index.records import ArticleCount, IndexFacts, Paragraph, PublisherCount, SpeakerCount
 from bot.retrieval.answers import Answer, Quote
 from bot.retrieval.decision import QuestionShape, Verdict, analyse, decide
@@ -80,22 +80,22 @@ class Engine:
         self.index_dir = index_dir or self.settings.index_dir
         self.embedder = embedder or Embedder.from_settings(self.settings)
         self.retrieval = retrieval or Retrieval.named(self.settings.retrieval_mode)
-        #: The open reader with the `current_stamp` taken before it was checked or opened, set as
+        #: The open reader with the `live_stamp` taken before it was checked or opened, set as
         #: one pair (other threads read it unlocked): an unchanged stamp means it is still live.
-        self._live: tuple[IndexReader, tuple[int, int, int] | None] | None = None
+        self._live: tuple[IndexReader, Hashable | None] | None = None
         self._lock = threading.Lock()
 
     @property
     def reader(self) -> IndexReader:
         """The live index, reopened when a build has published a newer version."""
-        stamp = current_stamp(self.index_dir)
+        stamp = live_stamp(self.settings, self.index_dir)
         live = self._live
         if live is not None and stamp is not None and live[1] == stamp:
             return live[0]
         with self._lock:
             live = self._live
             reader = live[0] if live is not None else None
-            if reader is None or reader.version != current_version(self.index_dir):
+            if reader is None or reader.version != live_version(self.settings, self.index_dir):
                 reader = self._open_reader()
                 if live is not None:
                     log.info("index reloaded: version %s", reader.version)
@@ -238,7 +238,7 @@ class Engine:
     def reload(self) -> IndexFacts:
         """Re-open the index from disk now, even if CURRENT did not change (an admin's /reload)."""
         with self._lock:
-            stamp = current_stamp(self.index_dir)
+            stamp = live_stamp(self.settings, self.index_dir)
             reader = self._open_reader()
             self._live = (reader, stamp)
         log.info("index re-opened: version %s", reader.version)

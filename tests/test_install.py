@@ -53,6 +53,20 @@ def test_make_test_adds_dev_extras_and_the_emulator():
 
 
 @needs_make
+@pytest.mark.parametrize("target", ["test", "lint"])
+def test_make_test_and_lint_check_format_and_types(target: str):
+    """`ruff format --check` and mypy (strict over bot/, [tool.mypy]) run before the suite, as CI runs it."""
+    commands = make_dry_run(target).splitlines()
+    checks = [i for i, c in enumerate(commands) if c.endswith(("-m ruff format --check .", "-m mypy"))]
+    assert len(checks) == 2
+    if target == "test":
+        assert max(checks) < next(i for i, c in enumerate(commands) if c.endswith("-m pytest"))
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    assert project["tool"]["mypy"]["strict"] is True and project["tool"]["mypy"]["files"] == ["bot"]
+    assert any(req.startswith("mypy==") for req in project["project"]["optional-dependencies"]["dev"])
+
+
+@needs_make
 def test_make_milvus_serves_on_loopback_with_data_in_dot_milvus():
     commands = make_dry_run("milvus")
     assert "-e '.[milvus]'" in commands

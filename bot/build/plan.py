@@ -103,7 +103,7 @@ class LiveIndex:
             return None
         hashes = {a: v["hash"] for a, v in self.manifest.articles.items()}
         stats = {a: tuple(v["stat"]) for a, v in self.manifest.articles.items() if v.get("stat")}
-        return hashes, stats  # type: ignore[return-value]
+        return hashes, stats
 
     def bodies(self) -> dict[str, str] | None:
         """Article id → body hash as recorded, for recognising a copy of an unread file's article."""

@@ -51,7 +51,6 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
-@command
 def added_line(added: Added) -> str:
     """What the add did: the file written, or why nothing was."""
     meta = added.article.meta
@@ -65,6 +64,7 @@ def added_line(added: Added) -> str:
     return f"{added.status} {added.path}: {about} ({len(added.article.body_blocks)} paragraphs)"
 
 
+@command
 def main(argv: list[str] | None = None) -> int:
     """Entry point: write the corpus file, then build; 1 when the source cannot be added."""
     args = parser().parse_args(argv)

@@ -172,6 +172,14 @@ def run_build(
         if bar is not None:
             bar.close()
     print_report(report, settings.index_dir)
+    if settings.search_backend == "milvus":
+        from bot.build.milvus import publish_to_milvus
+
+        try:
+            copied = publish_to_milvus(settings, full=full)
+        except ReportBotError as exc:
+            return fail(exc)
+        print(copied)
     return exit_code(report)
 
 

@@ -271,7 +271,7 @@ class EmbeddedReader:
         """Stored vectors of passages or sentences (every sentence of a candidate is rescored)."""
         return self._vectors(self.passage_index if kind == "passages" else self.sentence_index, ids)
 
-    def _vectors(self, index: faiss.Index | SegmentedIndex, ids: list[int] | np.ndarray) -> np.ndarray:
+    def _vectors(self, index: faiss.Index | SegmentedIndex, ids: Sequence[int] | np.ndarray) -> np.ndarray:
         if not len(ids):
             return np.zeros((0, self.manifest.dimension), np.float32)
         if isinstance(index, faiss.Index):  # one call into FAISS instead of one per vector

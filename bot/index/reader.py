@@ -12,7 +12,7 @@ with the reader instead of in a module-level cache that keeps old versions alive
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Protocol, TypeVar, runtime_checkable
 
 if TYPE_CHECKING:
@@ -168,6 +168,38 @@ def open_reader(settings: Settings, index_dir: Path, *, model: str | None, split
 
     Raises `IndexUnavailable` (with a hint) when there is none or it was built otherwise.
     """
+    if settings.search_backend == "milvus":
+        from bot.index.milvus import store_for
+        from bot.index.milvus.reader import MilvusReader
+
+        return MilvusReader(
+            store_for(settings), model=model, splitter=splitter, ef_search=settings.faiss_hnsw_ef_search
+        )
     from bot.index.embedded import EmbeddedReader
 
     return EmbeddedReader(index_dir, model=model, splitter=splitter, ef_search=settings.faiss_hnsw_ef_search)
+
+
+def live_stamp(settings: Settings, index_dir: Path) -> Hashable | None:
+    """What changes when a build publishes: CURRENT's identity, or Milvus's live version and generation.
+
+    The engine compares it on every question (a stat, or a Milvus look-up at most once a second).
+    """
+    if settings.search_backend == "milvus":
+        from bot.index.milvus import live_stamp as milvus_stamp
+
+        return milvus_stamp(settings)
+    from bot.index.manifest import current_stamp
+
+    return current_stamp(index_dir)
+
+
+def live_version(settings: Settings, index_dir: Path) -> str | None:
+    """The name of the live version (what `IndexReader.version` of a new reader would say)."""
+    if settings.search_backend == "milvus":
+        from bot.index.milvus import live_stamp as milvus_stamp
+
+        return milvus_stamp(settings)
+    from bot.index.manifest import current_version
+
+    return current_version(index_dir)

@@ -73,7 +73,7 @@ class SpeakerCount(NamedTuple):
 class PublisherCount(NamedTuple):
     """Articles, passages and first and last date of one publisher."""
 
-    publisher: str
+    publisher: str | None  # None: the articles that name no publisher
     articles: int
     passages: int
     first_date: str | None

@@ -169,13 +169,19 @@ def set_ef_search(index: faiss.Index, ef_search: int) -> None:
         inner.hnsw.efSearch = ef_search
 
 
+def id_mapped(index: faiss.Index) -> faiss.IndexIDMap:
+    """The index as the `IndexIDMap2` it is (every index written here is one; read back, it is that class)."""
+    if not isinstance(index, faiss.IndexIDMap):
+        raise TypeError(f"{type(index).__name__} does not map ids: every index this module writes does")
+    return index
+
+
 def stored_vectors(index: faiss.Index) -> tuple[np.ndarray, np.ndarray]:
     """(ids, vectors) held by an index of either type, to rebuild it after changes."""
     n = int(index.ntotal)
     if not n:
         return np.zeros(0, np.int64), np.zeros((0, index.d), np.float32)
-    if not isinstance(index, faiss.IndexIDMap):
-        raise TypeError(f"{type(index).__name__} does not map ids: every index this module writes does")
+    index = id_mapped(index)
     ids = faiss.vector_to_array(index.id_map).astype(np.int64)
     vectors = index.index.reconstruct_n(0, n)
     return ids, np.ascontiguousarray(vectors, dtype=np.float32)

@@ -175,17 +175,21 @@ def speaker_count(store: ReadStore) -> int:
     return int(store.query("SELECT count(*) FROM speakers")[0][0])
 
 
+def _wanted(name: str) -> str:
+    """What `/who NAME` looks for: the name without a leading "the" and without a listed full name."""
+    wanted = " ".join(name.replace("’", "'").split())
+    wanted = re.sub(r"^the\s+", "", wanted, flags=re.I)
+    listed = re.fullmatch(r"(?P<name>.+?)\s*\((?P<full>[^()]+)\)", wanted)
+    return listed.group("name") if listed else wanted
+
+
 def source_names(store: ReadStore, name: str) -> list[str]:
     """The sources a `/who NAME` means: by name, full name or acronym, in any case, most quoted first.
 
     `SOHR`, `sohr`, `the Syrian Observatory for Human Rights` and `SOHR (Syrian Observatory for
     Human Rights)` (a line of the list) all mean SOHR; a part of a name matches too.
     """
-    wanted = " ".join(name.replace("’", "'").split())
-    wanted = re.sub(r"^the\s+", "", wanted, flags=re.I)
-    listed = re.fullmatch(r"(?P<name>.+?)\s*\((?P<full>[^()]+)\)", wanted)
-    if listed:
-        wanted = listed.group("name")
+    wanted = _wanted(name)
     like = "%" + wanted.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
     rows = store.query(
         "SELECT name FROM speakers WHERE name LIKE ? ESCAPE '\\' OR full LIKE ? ESCAPE '\\' "
@@ -193,6 +197,25 @@ def source_names(store: ReadStore, name: str) -> list[str]:
         (like, like, MAX_NAMES),
     )
     return [r[0] for r in rows]
+
+
+def source_matches(name: str, sources: list[tuple[str, str | None]]) -> list[str]:
+    """`source_names` over sources already listed most quoted first, as (name, full name) pairs.
+
+    For a backend without SQL (Milvus): the same match as SQLite's LIKE, which ignores the case
+    of ASCII letters only.
+    """
+    wanted = _fold(_wanted(name))
+    found = [n for n, full in sources if wanted in _fold(n) or (full is not None and wanted in _fold(full))]
+    return found[:MAX_NAMES]
+
+
+def _fold(text: str) -> str:
+    """ASCII letters in lower case, the others as they are (SQLite's LIKE)."""
+    return text.translate(_ASCII_LOWER)
+
+
+_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
 
 
 def source_quotes(store: ReadStore, names: list[str], limit: int) -> list[SourceQuote]:

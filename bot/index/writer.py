@@ -112,8 +112,8 @@ class IndexWriter:
         self.base_dir: Path | None = None
         self.base_manifest: Manifest | None = None
         # Per kind: the vectors written so far; until `_materialise`, only those added by this build.
-        self.passage_index = new_vector_index("flat", dimension, policy)
-        self.sentence_index = new_vector_index("flat", dimension, policy)
+        self.passage_index: faiss.Index = new_vector_index("flat", dimension, policy)
+        self.sentence_index: faiss.Index = new_vector_index("flat", dimension, policy)
         self.materialised = {"passages": base is None, "sentences": base is None}
         # Per kind: the base's quantised HNSW index, whose trained ranges a rebuild reuses.
         self._quantised_base: dict[str, faiss.Index] = {}
@@ -261,7 +261,8 @@ class IndexWriter:
         if not ids:
             return
         index = self._materialise(which)
-        removed = index.remove_ids(np.asarray(ids, dtype=np.int64))
+        # faiss's Python wrapper takes an id array (its stubs list only IDSelector).
+        removed = index.remove_ids(np.asarray(ids, dtype=np.int64))  # type: ignore[arg-type]
         if removed != len(ids):
             raise RuntimeError(f"{which}: {removed} of {len(ids)} vectors removed; the index is inconsistent")
 

@@ -190,7 +190,7 @@ def analyse(question: str) -> QuestionShape:
             r"\bnumber of\s+(?P<rest>.+)$", question, re.I
         )
         if m:
-            noun_phrase = []
+            noun_phrase: list[str] = []
             for w in re.findall(r"[\w’'-]+", m.group("rest")):
                 lw = w.casefold()
                 if lw in _STOP_AFTER_COUNT or (noun_phrase and lw.endswith("ed")):

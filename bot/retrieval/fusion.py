@@ -8,6 +8,7 @@ BM25 of passages and of sentences (`bot/retrieval/lexical.py`).
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -103,6 +104,7 @@ def coverages(terms: list[Term], passage_ids: list[int]) -> dict[int, float]:
     held = dict.fromkeys(passage_ids, 0.0)
     ids: np.ndarray | None = None
     for t in terms:
+        holding: Collection[int]
         if isinstance(t.passages, Postings):
             ids = np.asarray(passage_ids, dtype=np.int64) if ids is None else ids
             holding = [p for p, h in zip(passage_ids, t.passages.holds(ids).tolist(), strict=True) if h]

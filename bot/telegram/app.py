@@ -181,7 +181,7 @@ async def running(app: App, settings: Settings) -> AsyncIterator[asyncio.Event]:
 
     state: SharedState = app.bot_data["state"]
     leader = Leader(state.directory)
-    keeper: asyncio.Task | None = None
+    keeper: asyncio.Task[None] | None = None
     try:
         await initialize(app)
         try:

@@ -93,7 +93,7 @@ class DeliveringRateLimiter(AIORateLimiter):
         """Wait for this call's turn in the budget all workers share."""
         wanted = buckets(data)
         if wanted:
-            wait = await self.state.call(self.state.reserve, wanted)
+            wait = await self.state.attempt("sending without the shared budget", 0.0, self.state.reserve, wanted)
             if wait > 0:
                 await asyncio.sleep(wait)
 
@@ -105,7 +105,8 @@ class DeliveringRateLimiter(AIORateLimiter):
                 return await callback(*args, **kwargs)
             except RetryAfter as exc:
                 # The timedelta AIORateLimiter itself reads: `retry_after` warns of a type change (PTB 22.2).
-                await self.state.call(self.state.pause, exc._retry_after.total_seconds() + 0.1)
+                pause = exc._retry_after.total_seconds() + 0.1
+                await self.state.attempt("only this worker holds off", None, self.state.pause, pause)
                 raise
 
         return watched

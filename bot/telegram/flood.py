@@ -40,8 +40,14 @@ class FloodGuard:
 
     async def check(self, user_id: int) -> Verdict:
         """Count one update from `user_id` and say whether to handle it."""
-        allowed, notify = await self.state.call(
-            self.state.hit, f"updates:{user_id}", self.rate, self.seconds, f"notices:{user_id}"
+        allowed, notify = await self.state.attempt(
+            "not counting the update against the flood limit",
+            (True, False),
+            self.state.hit,
+            f"updates:{user_id}",
+            self.rate,
+            self.seconds,
+            f"notices:{user_id}",
         )
         if allowed:
             return Verdict.ALLOW

@@ -8,6 +8,7 @@ Telegram's 4096-character limit without leaving a tag open or cutting an entity 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from html import escape
 
 from bot.corpus.articles import ArticleMeta
@@ -81,7 +82,7 @@ def answer_blocks(answer: Answer, offset: int = 0, words: Wording = REPORT) -> l
     return blocks
 
 
-def context_blocks(rows: list[tuple[int, str, str]], focus: int | None, meta: ArticleMeta | None) -> list[str]:
+def context_blocks(rows: Sequence[tuple[int, str, str]], focus: int | None, meta: ArticleMeta | None) -> list[str]:
     """A paragraph and its neighbours, the asked-about one in bold."""
     if not rows:
         return ["That passage is no longer in the index; ask the question again."]
@@ -108,9 +109,9 @@ def source_html(meta: ArticleMeta, paragraph: int, kind: str, passages: int | No
 
 
 def sources_blocks(
-    articles: list[tuple[ArticleMeta, int]],
+    articles: Sequence[tuple[ArticleMeta, int]],
     total: int | None = None,
-    publishers: list[tuple[str, int, int, str | None, str | None]] | None = None,
+    publishers: Sequence[tuple[str | None, int, int, str | None, str | None]] | None = None,
 ) -> list[str]:
     """The indexed articles with dates and passage counts.
 
@@ -140,7 +141,9 @@ def sources_blocks(
     ]
 
 
-def speakers_blocks(speakers: list[tuple[str, int]], words: Wording = REPORT, total: int | None = None) -> list[str]:
+def speakers_blocks(
+    speakers: Sequence[tuple[str, int]], words: Wording = REPORT, total: int | None = None
+) -> list[str]:
     """The named sources with how many sentences the index attributes to each (the first of `total`)."""
     if not speakers:
         return [f"{words.The} name no sources." if not words.one else "The report names no sources."]

@@ -120,7 +120,8 @@ async def once(update: Update, context: Context) -> None:
     """
     digest = hashlib.sha256(update.to_json().encode()).hexdigest()[:32]
     state = u.state(context)
-    if not await state.call(state.first_time, f"{update.update_id}:{digest}"):
+    key = f"{update.update_id}:{digest}"
+    if not await state.attempt("handling the update without the duplicate check", True, state.first_time, key):
         log.info("update %s was delivered again; already handled", update.update_id)
         raise ApplicationHandlerStop
 

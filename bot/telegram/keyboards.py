@@ -99,10 +99,11 @@ def answer_keyboard(asked: Asked, more_left: bool = True) -> InlineKeyboardMarku
 
 async def remember(state: SharedState, chat_id: int, message_id: int, asked: Asked) -> None:
     """Keep what a reply showed, for every worker, dropping the chat's oldest beyond `REMEMBERED`."""
-    await state.call(state.remember, chat_id, message_id, asked.to_json(), REMEMBERED)
+    fallback = "the buttons of this answer will ask to ask again"
+    await state.attempt(fallback, None, state.remember, chat_id, message_id, asked.to_json(), REMEMBERED)
 
 
 async def recall(state: SharedState, chat_id: int, message_id: int) -> Asked | None:
     """What the reply `message_id` showed, if it is still remembered (by whichever worker sent it)."""
-    text = await state.call(state.recall, chat_id, message_id)
+    text = await state.attempt("the press is told to ask again", None, state.recall, chat_id, message_id)
     return Asked.from_json(text) if text is not None else None

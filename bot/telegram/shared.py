@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import sqlite3
 import tempfile
 import time
@@ -43,6 +44,12 @@ from typing import Any, TypeVar
 from bot.errors import ConfigError
 
 T = TypeVar("T")
+
+log = logging.getLogger(__name__)
+
+#: What a failing state raises: the file (disk full, read-only, an I/O error, locked beyond the
+#: busy timeout), or the state already closed (its thread is gone).
+FAILURES = (sqlite3.Error, OSError, RuntimeError)
 
 #: The database's file name inside TELEGRAM_STATE_DIR.
 DB_NAME = "telegram.sqlite3"
@@ -79,8 +86,11 @@ class SharedState:
         `bot_id` (the number before the token's colon) is written once: a folder that holds
         another bot's state is refused, since chat and message ids would mix.
         """
-        self._tmp = tempfile.TemporaryDirectory(prefix="report-bot-state-") if directory is None else None
-        self.directory = Path(self._tmp.name) if self._tmp else Path(directory)
+        self._tmp: tempfile.TemporaryDirectory[str] | None = None
+        if directory is None:
+            self._tmp = tempfile.TemporaryDirectory(prefix="report-bot-state-")
+            directory = Path(self._tmp.name)
+        self.directory = Path(directory)
         self.private = self._tmp is not None
         self.path = self.directory / DB_NAME
         self.bot_id = bot_id
@@ -140,6 +150,19 @@ class SharedState:
     async def call(self, fn: Callable[..., T], *args: Any) -> T:
         """Run one of the methods below on the state's thread, without blocking the event loop."""
         return await asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
+
+    async def attempt(self, fallback: str, default: T, fn: Callable[..., T], *args: Any) -> T:
+        """`call`, but a failing state costs no answer: log `fallback` (what happens instead), return `default`.
+
+        For what the state only adds to an answer: the duplicate check and the flood limit let the
+        update through, the budget lets the reply go (Telegram's RetryAfter still holds it back),
+        an answer whose buttons cannot be remembered is still sent and its buttons say "ask again".
+        """
+        try:
+            return await self.call(fn, *args)
+        except FAILURES as exc:
+            log.warning("the shared state %s failed (%s); %s", self.path, exc, fallback)
+            return default
 
     def run(self, fn: Callable[..., T], *args: Any) -> T:
         """`call` for code without an event loop (scripts, tests): run it on the state's thread and wait."""

@@ -162,11 +162,13 @@ class Supervisor:
         self.settings = settings
         self.workers = workers
         self.python = python
-        self._tmp: tempfile.TemporaryDirectory | None = None
+        self._tmp: tempfile.TemporaryDirectory[str] | None = None
         if settings.telegram_state_dir is None:
             self._tmp = tempfile.TemporaryDirectory(prefix="report-bot-state-")
-        self.state_dir = Path(self._tmp.name) if self._tmp else settings.telegram_state_dir
-        self.procs: dict[int, subprocess.Popen] = {}
+            self.state_dir = Path(self._tmp.name)
+        else:
+            self.state_dir = settings.telegram_state_dir
+        self.procs: dict[int, subprocess.Popen[bytes]] = {}
         self.started: dict[int, float] = {}
         self.ready: set[int] = set()  # workers that listened at least once: the set-up works
         self.pause: dict[int, float] = {}

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 import os
 import signal
 import socket
@@ -480,3 +481,31 @@ async def test_buttons_outlive_a_restart_with_a_state_folder(emulator: str, engi
                     assert not pressed["params"].get("show_alert")
                 else:
                     assert "expired" in pressed["params"]["text"]
+
+
+@fleet_test
+async def test_a_failing_shared_state_costs_no_answer(emulator: str, engine, caplog: pytest.LogCaptureFixture):
+    """The state file turns read-only under a running bot (as on a full or remounted disk): questions are
+    still answered, without "something went wrong"; only the new answer's buttons ask to ask again.
+    """
+    settings = bot_settings(emulator, engine.index_dir)
+    app = build_application(engine, settings, poll_timeout=2)
+    state: SharedState = app.bot_data["state"]
+    caplog.set_level(logging.WARNING, "bot.telegram")
+    async with httpx.AsyncClient(timeout=30) as http, running(app, settings):
+        user = User(emulator, settings.telegram_bot_token.get_secret_value(), http)
+        (before,) = await user.ask(ANSWERED)
+        assert state._conn is not None
+        conn = state._conn
+        await state.call(conn.execute, "PRAGMA query_only = 1")  # every write fails from here on
+        (after,) = await user.ask(ANSWERED)
+        assert "Over 40 air strikes" in text_of(after) and "went wrong" not in text_of(after)
+        await user.press(after, buttons(after)["Source"])
+        (pressed,) = await user.wait_call("answerCallbackQuery")
+        assert pressed["params"]["show_alert"] and "expired" in pressed["params"]["text"]
+        await user.press(before, buttons(before)["Source"])  # remembered before: reading still works
+        (source,) = await user.replies()
+        assert "<b>Publisher:</b> TRT World" in text_of(source)
+    for fallback in ("without the duplicate check", "flood limit", "without the shared budget", "ask again"):
+        assert fallback in caplog.text, fallback
+    assert "readonly" in caplog.text or "read-only" in caplog.text

@@ -17,7 +17,7 @@ import numpy as np
 from bot.index.postings import Postings
 
 if TYPE_CHECKING:
-    from bot.index.milvus.reader import MilvusReader
+    from bot.index.milvus.lexical import LexicalSide
     from bot.index.records import Kind
 
 
@@ -32,7 +32,7 @@ def count_phrase(terms: Sequence[str], phrase: Sequence[str]) -> int:
 class RemotePostings(Postings):
     """The rows of a kind holding a phrase: its count known, its members read when asked."""
 
-    def __init__(self, reader: MilvusReader, kind: Kind, phrase: Sequence[str], count: int) -> None:
+    def __init__(self, reader: LexicalSide, kind: Kind, phrase: Sequence[str], count: int) -> None:
         super().__init__([])
         self.reader, self.kind, self.phrase, self.count = reader, kind, list(phrase), count
         self._all: frozenset[int] | None = None

@@ -23,6 +23,7 @@ import numpy as np
 from bot.errors import IndexUnavailable
 from bot.index.milvus.analysis import tokens
 from bot.index.milvus.schema import MAX_TEXT
+from bot.index.vectors import id_mapped
 
 #: A written word as the embedded index's name test reads it: a run of ASCII letters.
 WORD = re.compile(r"[A-Za-z]+")
@@ -58,7 +59,7 @@ class Version:
         self.manifest: dict[str, Any] = json.loads((path / "manifest.json").read_text(encoding="utf-8"))
         uri = f"file:{(path / 'store.sqlite').resolve()}?mode=ro&immutable=1"
         self.db = sqlite3.connect(uri, uri=True)
-        self._vectors: dict[str, list[faiss.Index]] = {}
+        self._vectors: dict[str, list[faiss.IndexIDMap]] = {}
         self._where: dict[str, dict[int, tuple[int, int]]] = {}
 
     @property
@@ -72,10 +73,10 @@ class Version:
 
     # --- vectors -------------------------------------------------------------------------
 
-    def _segments(self, kind: str) -> list[faiss.Index]:
+    def _segments(self, kind: str) -> list[faiss.IndexIDMap]:
         if kind not in self._vectors:
             names = self.manifest.get("vector_index", {}).get(kind, {}).get("segments") or [f"{kind}.faiss"]
-            self._vectors[kind] = [faiss.read_index(str(self.path / n)) for n in names]
+            self._vectors[kind] = [id_mapped(faiss.read_index(str(self.path / n))) for n in names]
         return self._vectors[kind]
 
     def vectors(self, kind: str, ids: Sequence[int]) -> np.ndarray:

@@ -20,6 +20,7 @@ import secrets
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
+from operator import methodcaller
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from bot.errors import IndexUnavailable
@@ -185,7 +186,8 @@ class MilvusStore:
             name = self.collection(version, kind.name)
             self._call(
                 f"creating {name}",
-                lambda c, kind=kind, name=name: c.create_collection(
+                methodcaller(
+                    "create_collection",
                     name,
                     schema=schema_of(kind, dimension),
                     index_params=index_params_of(kind, dense),
@@ -200,9 +202,9 @@ class MilvusStore:
         for kind in sorted(KINDS, key=lambda k: k == POINTER):
             alias, name = self.alias(kind), self.collection(version, kind)
             if alias in existing:
-                self._call(f"switching {alias}", lambda c, a=alias, n=name: c.alter_alias(n, a))
+                self._call(f"switching {alias}", methodcaller("alter_alias", name, alias))
             else:
-                self._call(f"creating {alias}", lambda c, a=alias, n=name: c.create_alias(n, a))
+                self._call(f"creating {alias}", methodcaller("create_alias", name, alias))
         older = [v for v in self.versions() if v != version]
         for old in older[: max(0, len(older) - (KEEP_VERSIONS - 1))]:
             self.drop_version(old)
@@ -211,7 +213,7 @@ class MilvusStore:
         """Drop a version's collections (never the live one's aliases: those moved first)."""
         for kind in KINDS:
             name = self.collection(version, kind)
-            self._call(f"dropping {name}", lambda c, n=name: c.drop_collection(n))
+            self._call(f"dropping {name}", methodcaller("drop_collection", name))
         log.info("milvus: dropped version %s", version)
 
     def drop_all(self) -> None:
@@ -219,7 +221,7 @@ class MilvusStore:
         existing = self._aliases()
         for alias in (self.alias(kind) for kind in KINDS):
             if alias in existing:
-                self._call("dropping an alias", lambda c, a=alias: c.drop_alias(a))
+                self._call("dropping an alias", methodcaller("drop_alias", alias))
         for version in self.versions():
             self.drop_version(version)
 
@@ -230,14 +232,14 @@ class MilvusStore:
         name = self.collection(version, kind)
         for first in range(0, len(rows), INSERT_BATCH):
             batch = list(rows[first : first + INSERT_BATCH])
-            self._call(f"inserting into {name}", lambda c, b=batch: c.insert(name, b))
+            self._call(f"inserting into {name}", methodcaller("insert", name, batch))
 
     def upsert(self, version: str, kind: str, rows: Sequence[dict[str, Any]]) -> None:
         """Add or replace rows by primary key (the small view collections of an incremental build)."""
         name = self.collection(version, kind)
         for first in range(0, len(rows), INSERT_BATCH):
             batch = list(rows[first : first + INSERT_BATCH])
-            self._call(f"upserting into {name}", lambda c, b=batch: c.upsert(name, b))
+            self._call(f"upserting into {name}", methodcaller("upsert", name, batch))
 
     def delete(self, version: str, kind: str, expr: str) -> None:
         """Delete the rows of a version's collection that match a filter expression."""
@@ -248,7 +250,7 @@ class MilvusStore:
         """Seal what was written to a version, so a restarted server serves it."""
         for kind in KINDS:
             name = self.collection(version, kind)
-            self._call(f"flushing {name}", lambda c, n=name: c.flush(n))
+            self._call(f"flushing {name}", methodcaller("flush", name))
 
     # --- reads ---------------------------------------------------------------------------
 
@@ -289,9 +291,7 @@ class MilvusStore:
         rows: list[dict[str, Any]] = []
         for first in range(0, len(keys), QUERY_WINDOW):
             part = keys[first : first + QUERY_WINDOW]
-            rows += self._call(
-                f"reading {name}", lambda c, p=part: list(c.get(name, ids=p, output_fields=list(fields))), name
-            )
+            rows += self._call(f"reading {name}", methodcaller("get", name, ids=part, output_fields=list(fields)), name)
         return rows
 
     def count(self, version: str, kind: str) -> int:
@@ -301,7 +301,7 @@ class MilvusStore:
         return int(rows[0]["count(*)"])
 
     def dense(
-        self, version: str, kind: str, vectors: Sequence[Sequence[float]], k: int, dense: DenseIndex | None = None
+        self, version: str, kind: str, vectors: Sequence[Iterable[float]], k: int, dense: DenseIndex | None = None
     ) -> list[list[tuple[int, float]]]:
         """Per query vector: (id, inner product) of the k nearest rows, best first."""
         name = self.collection(version, kind)
