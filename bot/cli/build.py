@@ -116,6 +116,14 @@ def print_report(report: BuildReport, index_dir: Path) -> None:
         print(f"partial build: {len(report.skipped)} file(s) skipped, see above", file=sys.stderr)
 
 
+def _notify(message: str) -> None:
+    """What a build says that the user should see: below the embedding bar, not through it."""
+    if message.startswith(("full rebuild:", "building the HNSW", "another build is running")):
+        from tqdm import tqdm
+
+        tqdm.write(message, file=sys.stderr)
+
+
 def run_build(
     settings: Settings,
     embedder: Embedder,
@@ -146,10 +154,6 @@ def run_build(
             bar = tqdm(total=total, unit="text", desc="embedding", file=sys.stderr, dynamic_ncols=True)
         bar.update(done - bar.n)
 
-    def notify(message: str) -> None:
-        if message.startswith(("full rebuild:", "building the HNSW", "another build is running")):
-            tqdm.write(message, file=sys.stderr)  # below the embedding bar, not through it
-
     try:
         report = build_index(
             settings.corpus_dir,
@@ -157,7 +161,7 @@ def run_build(
             embedder,
             full=full,
             progress=progress,
-            notify=notify,
+            notify=_notify,
             settings=settings,
         )
     except ReportBotError as exc:
@@ -173,14 +177,21 @@ def run_build(
             bar.close()
     print_report(report, settings.index_dir)
     if settings.search_backend == "milvus":
-        from bot.build.milvus import publish_to_milvus
-
-        try:
-            copied = publish_to_milvus(settings, full=full)
-        except ReportBotError as exc:
-            return fail(exc)
-        print(copied)
+        failed = _publish_to_milvus(settings, full)
+        if failed is not None:
+            return failed
     return exit_code(report)
+
+
+def _publish_to_milvus(settings: Settings, full: bool) -> int | None:
+    """Copy the version just built to Milvus; the exit code when that failed, else None."""
+    from bot.build.milvus import publish_to_milvus
+
+    try:
+        print(publish_to_milvus(settings, full=full))
+    except ReportBotError as exc:
+        return fail(exc)
+    return None
 
 
 def interrupted_message(exc: KeyboardInterrupt, settings: Settings, before: str | None, pending: str | None) -> str:
