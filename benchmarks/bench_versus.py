@@ -39,7 +39,10 @@ from pathlib import Path
 sys.path.insert(0, sys.argv[1])
 sys.path.insert(0, sys.argv[1] + "/benchmarks")
 from bench_build import texts_of
-from bot.build.run import build_index
+try:  # bot/build/ became a package after the pipeline layout; trees before it kept bot/build.py
+    from bot.build.run import build_index
+except ImportError:
+    from bot.build import build_index
 try:  # the pipeline layout; trees before it kept bot/embedder.py
     from bot.embedding.embedder import Embedder
 except ImportError:

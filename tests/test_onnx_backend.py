@@ -13,6 +13,7 @@ import pytest
 
 from bot.build.run import build_index
 from bot.embedding.embedder import Embedder
+from bot.embedding.onnx_encoder import token_batches
 from bot.engine import Engine
 from bot.errors import ConfigError, IndexUnavailable
 from bot.settings import BUNDLED_MODEL, Settings
@@ -111,3 +112,23 @@ def test_an_fp32_index_tells_an_int8_engine_to_rebuild(torch_index: Path):
     with pytest.raises(IndexUnavailable, match="#int8-v3") as info:
         engine.answer("Is the Russian navy involved?")
     assert "rebuild" in (info.value.hint or "") or "build" in (info.value.hint or "")
+
+
+def test_token_batches_keep_to_the_count_and_the_padded_token_budget():
+    lengths = np.array([300, 120, 100, 40, 40, 39, 12, 12, 12, 5, 3, 1])
+    batches = token_batches(lengths, 4, 256)
+    assert [i for b in batches for i in range(len(lengths))[b]] == list(range(len(lengths)))  # each once, in order
+    for b in batches:
+        rows = lengths[b]
+        assert len(rows) <= 4
+        assert len(rows) == 1 or rows[0] * len(rows) <= 256  # padded to its longest (first) text
+    assert len(lengths[batches[0]]) == 1  # a text longer than the budget still gets its batch
+
+
+def test_fp32_vectors_do_not_depend_on_how_texts_are_batched(onnx_embedder: Embedder):
+    texts = [q["q"] for q in dev_questions()[:6]] + ["A much longer passage " * 40, "x", "Short one."]
+    encoder = onnx_embedder.onnx
+    assert encoder is not None
+    together = encoder.encode(texts, batch_size=32)
+    alone = np.vstack([encoder.encode([t]) for t in texts])
+    np.testing.assert_allclose(together, alone, atol=1e-5)  # and in the order of `texts`

@@ -47,6 +47,8 @@ QUANTISATION_VERSION = 3
 #: propagate through every later layer (layers 0-2 kept: mean cosine to fp32 vectors 0.9922 →
 #: 0.9952, against 0.9957 with all six kept at twice the fp32 share of the work).
 KEEP_FP32 = tuple(f"/encoder/layer.{n}/output/dense/MatMul" for n in range(3))
+#: Padded tokens per encode batch at most (see `token_batches`).
+TOKEN_BUDGET = 1024
 
 
 def default_cache_dir() -> Path:
@@ -183,33 +185,60 @@ class OnnxEncoder:
         )
         self.tokenizer = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
         self.tokenizer.enable_truncation(_max_seq_length(model_dir))
-        self.tokenizer.enable_padding(pad_id=self.tokenizer.token_to_id("[PAD]") or 0)
+        self.tokenizer.no_padding()  # `encode` pads each batch itself, to its longest text
+        self.pad_id = self.tokenizer.token_to_id("[PAD]") or 0
         self._inputs = {i.name for i in self.session.get_inputs()}
         self.dimension = int(json.loads((model_dir / "config.json").read_text(encoding="utf-8"))["hidden_size"])
 
     def encode(self, texts: list[str], batch_size: int = 32) -> np.ndarray:
         """Unit vectors for `texts`, float32, shape (len(texts), dimension).
 
-        Texts are batched longest first, as sentence-transformers does, so that a batch is padded
-        to similar lengths; the vectors come back in the order of `texts`.
+        Texts are tokenised once, then batched longest first by their token counts (not their
+        characters: a batch is padded to its longest text, and characters per token vary enough
+        that sorting by characters padded 39% over the real tokens of a build's texts, against
+        8% by tokens), at most `batch_size` texts and `TOKEN_BUDGET` padded tokens a batch. The
+        vectors come back in the order of `texts`.
         """
-        order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
-        out = []
-        for start in range(0, len(texts), batch_size):
-            encodings = self.tokenizer.encode_batch([texts[i] for i in order[start : start + batch_size]])
-            ids = np.array([e.ids for e in encodings], dtype=np.int64)
-            mask = np.array([e.attention_mask for e in encodings], dtype=np.int64)
+        if not texts:
+            return np.zeros((0, self.dimension), np.float32)
+        encodings = self.tokenizer.encode_batch(texts)
+        lengths = np.fromiter((len(e.ids) for e in encodings), np.int64, len(texts))
+        order = np.argsort(-lengths, kind="stable")
+        vectors = np.empty((len(texts), self.dimension), np.float32)
+        for batch in token_batches(lengths[order], batch_size, TOKEN_BUDGET):
+            rows = order[batch]
+            width = int(lengths[rows[0]])
+            ids = np.full((len(rows), width), self.pad_id, np.int64)
+            mask = np.zeros((len(rows), width), np.int64)
+            for r, i in enumerate(rows):
+                n = int(lengths[i])
+                ids[r, :n] = encodings[i].ids
+                mask[r, :n] = 1
             feed = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
             hidden = self.session.run(None, {k: v for k, v in feed.items() if k in self._inputs})[0]
             weights = mask[..., None].astype(np.float32)
             pooled = (hidden * weights).sum(axis=1) / np.maximum(weights.sum(axis=1), 1e-9)
             pooled /= np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
-            out.append(pooled.astype(np.float32))
-        if not out:
-            return np.zeros((0, self.dimension), np.float32)
-        vectors = np.empty((len(texts), self.dimension), np.float32)
-        vectors[order] = np.vstack(out)
+            vectors[rows] = pooled
         return vectors
+
+
+def token_batches(lengths: np.ndarray, batch_size: int, budget: int) -> list[slice]:
+    """Batches over `lengths` (sorted longest first) as consecutive slices, one text at least each.
+
+    Each holds at most `batch_size` texts and, padded to its first (longest) text, at most
+    `budget` tokens. Why a budget as well as a count: a batch's activations then stay small
+    enough for the CPU's caches whatever the texts' lengths (on this machine an int8 encode of
+    a build's texts took 6-12% less CPU in batches of <= 512-1024 padded tokens than in fixed
+    batches of 32), and long passages are not batched with rows that are mostly padding.
+    """
+    out: list[slice] = []
+    start = 0
+    while start < len(lengths):
+        fits = max(1, min(batch_size, budget // max(int(lengths[start]), 1)))
+        out.append(slice(start, min(start + fits, len(lengths))))
+        start += fits
+    return out
 
 
 def _max_seq_length(model_dir: Path) -> int:
