@@ -41,7 +41,7 @@ from bot.retrieval.decision import FEATURES, MODEL_FILE, analyse, features  # no
 TRAIN = sorted((ROOT / "tests" / "data" / "answerability").glob("train_*.jsonl"))
 POLNEAR_TRAIN = ROOT.parent / "shared" / "polnear" / "train" / "corpus"
 CACHE = ROOT / ".eval-index" / "decision-features.jsonl"
-VERSION = "answerability-lr-1"
+VERSION = "answerability-lr-2"
 
 
 def collect(paths: list[Path], articles: Path) -> list[dict]:
@@ -93,6 +93,9 @@ def run(engine, q: dict, set_name: str, off_topic: bool) -> dict:
         "negative": off_topic or bool(q.get("negative")),
         "rank": None if off_topic else rank,
         "features": f,
+        # What the answer-slot check reads (`--slot-folds`): the question and the first quote.
+        "question": text,
+        "quote": quotes[0].quote if quotes else "",
     }
 
 
@@ -165,6 +168,89 @@ def calibration(p: np.ndarray, y: np.ndarray) -> list[dict]:
     return out
 
 
+#: The slot check's log-odds are clipped to ±this, so the decision knows beforehand whether the
+#: check can change its verdict (`bot.retrieval.decision.SlotStage`).
+SLOT_CLIP = 4.0
+
+
+def slot_scores(rows: list[dict], folds_dir: Path) -> np.ndarray:
+    """Each row's answer-slot log-odds from a cross-encoder that never saw its article (NaN: none did).
+
+    `folds_dir` holds the fold models `scripts/train_cross_encoder.py --cv N --save-folds` exported,
+    each with the articles it was trained on. A row's question and first quote are scored by a fold
+    model not trained on the row's article (its question's article, also for the off-topic rows).
+    """
+    from bot.retrieval.slot_check import META_FILE, SlotCheck
+
+    models = []
+    for meta_file in sorted(folds_dir.glob(f"fold*/{META_FILE}")):
+        meta = json.loads(meta_file.read_text("utf-8"))
+        models.append((set(meta["trained_on_articles"]), SlotCheck(meta_file.parent)))
+    out = np.full(len(rows), np.nan)
+    for i, r in enumerate(rows):
+        model = next((m for seen, m in models if r["article"] not in seen), None)
+        if model is not None and r.get("quote"):
+            p = min(max(model.score(r["question"], [r["quote"]])[0], 1e-6), 1 - 1e-6)
+            out[i] = float(np.clip(np.log(p / (1 - p)), -SLOT_CLIP, SLOT_CLIP))
+    return out
+
+
+def fit_slot_stage(
+    z: np.ndarray,
+    slot: np.ndarray,
+    y: np.ndarray,
+    groups: np.ndarray,
+    rank: np.ndarray,
+    real: np.ndarray,
+    trainable: np.ndarray,
+    max_refused: float,
+    folds: int,
+) -> tuple[dict, dict]:
+    """The second stage (features' out-of-fold log-odds + slot log-odds) and its CV against the first alone.
+
+    Only rows with an out-of-fold slot score take part. Both are judged the same way: grouped CV by
+    article, each fold's threshold refusing at most `max_refused` of the other folds' answerable
+    questions.
+    """
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import GroupKFold
+
+    has = ~np.isnan(slot)
+    idx = np.flatnonzero(has)
+    xs = np.column_stack([z[idx], slot[idx]])
+    ys, gs, fit_rows = y[idx], groups[idx], trainable[idx]
+    base_p, stacked_p = np.zeros(len(idx)), np.zeros(len(idx))
+    for tr, te in GroupKFold(n_splits=min(folds, len(set(gs)))).split(xs, ys, gs):
+        trf = tr[fit_rows[tr]]
+        t_base = choose_threshold(xs[trf, 0], ys[trf], max_refused)
+        base_p[te] = xs[te, 0] - t_base
+        lr = LogisticRegression(C=1.0, max_iter=1000).fit(xs[trf], ys[trf])
+        s_tr = lr.decision_function(xs[trf])
+        stacked_p[te] = lr.decision_function(xs[te]) - choose_threshold(s_tr, ys[trf], max_refused)
+    r = real[idx]
+    cv = {}
+    for name, v in (("features alone", base_p), ("features + slot check", stacked_p)):
+        f = figures(v[r] + 0.5, ys[r], rank[idx][r], 0.5)
+        f["off_topic"] = int((~r).sum())
+        f["off_topic_declined"] = int((~r & (v < 0)).sum())
+        cv[name] = f
+    lr = LogisticRegression(C=1.0, max_iter=1000).fit(xs[fit_rows], ys[fit_rows])
+    final = lr.decision_function(xs[fit_rows])
+    t = choose_threshold(final, ys[fit_rows], max_refused)
+    stage = {
+        "base": round(float(lr.coef_[0][0]), 6),
+        "slot": round(float(lr.coef_[0][1]), 6),
+        "intercept": round(float(lr.intercept_[0]), 6),
+        "clip": SLOT_CLIP,
+        "mean": round(float(xs[fit_rows, 1].mean()), 6),
+        # The threshold as a probability (the decision compares the final log-odds with its logit).
+        "threshold": round(float(1 / (1 + np.exp(-t))), 4),
+        "rows": len(idx),
+        "articles": len(set(gs)),
+    }
+    return stage, cv
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("questions", type=Path, nargs="*", default=TRAIN, help="training question sets (never dev)")
@@ -176,6 +262,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--folds", type=int, default=5)
     ap.add_argument("--reuse", action="store_true", help=f"reuse the features cached in {CACHE.relative_to(ROOT)}")
     ap.add_argument("--write", action="store_true", help=f"write {MODEL_FILE.relative_to(ROOT)}")
+    ap.add_argument(
+        "--slot-folds",
+        type=Path,
+        metavar="DIR",
+        help="add the answer-slot check as a second stage, scored out of fold by the models in DIR/fold* "
+        "(scripts/train_cross_encoder.py --cv N --save-folds DIR)",
+    )
     args = ap.parse_args(argv)
     if any("dev" in p.name for p in args.questions):
         ap.error("the dev set is for reporting only: fit on the training sets")
@@ -227,6 +320,15 @@ def main(argv: list[str] | None = None) -> int:
         "cv_by_kind": by_kind,
         "cv_calibration": calibration(all_oof[real], y[real]),
     }
+    stage = None
+    if args.slot_folds:
+        slot = slot_scores(rows, args.slot_folds)
+        z = np.log(np.clip(all_oof, 1e-6, 1 - 1e-6) / (1 - np.clip(all_oof, 1e-6, 1 - 1e-6)))
+        stage, report["slot_stage_cv"] = fit_slot_stage(
+            z, slot, y, groups, rank, real, trainable, args.max_refused, args.folds
+        )
+        report["slot_stage"] = stage
+        threshold = stage.pop("threshold")
     print(json.dumps(report, indent=1))
     coef = dict(zip(FEATURES, lr.coef_[0].tolist(), strict=True))
     print("weights:", ", ".join(f"{k} {v:+.2f}" for k, v in sorted(coef.items(), key=lambda kv: -abs(kv[1]))))
@@ -242,6 +344,8 @@ def main(argv: list[str] | None = None) -> int:
             "possibly": round(min(0.3, threshold / 2), 4),
             "fit": report,
         }
+        if stage is not None:
+            model["slot_stage"] = {k: stage[k] for k in ("base", "slot", "intercept", "clip", "mean")}
         MODEL_FILE.write_text(json.dumps(model, indent=1) + "\n", "utf-8")
         print(f"wrote {MODEL_FILE.relative_to(ROOT)} (threshold {threshold:.3f})", file=sys.stderr)
     return 0

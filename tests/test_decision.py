@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+import math
 
 import pytest
 
 from bot.engine import Engine
 from bot.retrieval.answers import Answer
-from bot.retrieval.decision import FEATURES, MODEL_FILE, analyse, load_model, names_meet, speaker_words
+from bot.retrieval.decision import FEATURES, MODEL_FILE, analyse, features, load_model, names_meet, speaker_words
 from bot.telegram.format import answer_blocks
 from bot.terminal import format_answer
 from bot.text.language import non_english
@@ -88,3 +89,39 @@ def test_possibly_relevant_is_shown_as_such_in_every_face(engine: Engine):
     html = "\n".join(answer_blocks(maybe))
     assert "Possibly relevant" in html and "<blockquote>" not in html
     assert maybe.to_dict()["possibly_relevant"] is True and maybe.to_dict()["answered"] is False
+
+
+def test_the_slot_check_runs_only_when_it_can_change_the_verdict(engine: Engine):
+    """With a slot stage, the cross-encoder is asked only inside the band where its (clipped) score
+    can flip the verdict; outside it, running it would not have changed `answered`."""
+    import dataclasses
+
+    from bot.retrieval.decision import SlotStage, decide
+    from bot.retrieval.slot_check import default_slot_check
+
+    base = load_model()
+    model = dataclasses.replace(base, slot_stage=SlotStage(base=1.0, slot=0.5, intercept=0.0, clip=4.0, mean=-1.5))
+    reader = engine.reader
+    asked: list[str] = []
+    questions = (
+        "How many Russian air strikes were counted over Idlib and Hama?",
+        "How many Iranian soldiers were killed?",
+        "How do I reset my router?",
+        "What did SOHR say?",
+    )
+    for question in questions:
+        ranked, quotes, terms = engine.evidence(reader, question, 5)
+
+        def scorer(q: str, quote, asked=asked) -> float:  # type: ignore[no-untyped-def]
+            asked.append(q)
+            p = default_slot_check().score(q, [quote.quote])[0]
+            return math.log(p / (1 - p))
+
+        gated = decide(reader, question, ranked, quotes, terms, model=model, slot_scorer=scorer)
+        z = model.log_odds(features(reader, analyse(question), ranked, quotes, terms))
+        p_slot = default_slot_check().score(question, [quotes[0].quote])[0]
+        always = model.slot_stage.combine(z, math.log(p_slot / (1 - p_slot)))
+        assert gated.answered == (always >= math.log(model.threshold / (1 - model.threshold)))
+        low, high = model.slot_stage.bounds(z)
+        cut = math.log(model.threshold / (1 - model.threshold))
+        assert (question in asked) == (low < cut <= high)

@@ -34,6 +34,8 @@ from typing import TYPE_CHECKING, Any
 from bot.text.slots import read_slots
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from bot.index.reader import IndexReader
     from bot.retrieval.answers import Quote
     from bot.retrieval.lexical import Term
@@ -369,6 +371,37 @@ def _holds(term: Term, passages: set[int]) -> bool:
 
 
 @dataclass(frozen=True)
+class SlotStage:
+    """The second stage: the answer-slot check's log-odds weighed with the features' log-odds.
+
+    z = base x (the features' log-odds) + slot x (the slot check's log-odds, clipped to ±clip) +
+    intercept. Fitted by `scripts/fit_decision.py --slot-folds` on out-of-fold slot scores. The slot
+    check costs about as much as the rest of a query, so it is run only when its value can change
+    the verdict: with the slot log-odds bounded by `clip`, the range of z is known beforehand.
+    """
+
+    base: float
+    slot: float
+    intercept: float
+    clip: float
+    #: The slot log-odds assumed for the confidence when the check is not run (its training mean).
+    mean: float
+
+    def bounds(self, z: float) -> tuple[float, float]:
+        """The lowest and highest final log-odds any slot score can give after features' log-odds z."""
+        ends = (
+            self.base * z + self.slot * -self.clip + self.intercept,
+            self.base * z + self.slot * self.clip + self.intercept,
+        )
+        return min(ends), max(ends)
+
+    def combine(self, z: float, slot_logit: float | None) -> float:
+        """The final log-odds (`slot_logit` None: not computed, its mean stands in)."""
+        v = self.mean if slot_logit is None else max(-self.clip, min(self.clip, slot_logit))
+        return self.base * z + self.slot * v + self.intercept
+
+
+@dataclass(frozen=True)
 class DecisionModel:
     """A fitted logistic regression: standardised features, weights, and the answering threshold."""
 
@@ -383,6 +416,8 @@ class DecisionModel:
     #: Confidence at or above which an unanswered question shows its closest passage as
     #: "possibly relevant".
     possibly: float
+    #: The answer-slot check as a second stage (None: the features alone decide).
+    slot_stage: SlotStage | None = None
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> DecisionModel:
@@ -390,6 +425,7 @@ class DecisionModel:
         unknown = [n for n in data["features"] if n not in FEATURES]
         if unknown:
             raise ValueError(f"decision model {data.get('version')} uses unknown features {unknown}")
+        stage = data.get("slot_stage")
         return cls(
             version=str(data["version"]),
             features=tuple(data["features"]),
@@ -399,14 +435,40 @@ class DecisionModel:
             intercept=float(data["intercept"]),
             threshold=float(data["threshold"]),
             possibly=float(data["possibly"]),
+            slot_stage=SlotStage(**{k: float(stage[k]) for k in ("base", "slot", "intercept", "clip", "mean")})
+            if stage
+            else None,
         )
 
-    def probability(self, values: dict[str, float]) -> float:
-        """The calibrated probability that the best passage answers."""
+    def log_odds(self, values: dict[str, float]) -> float:
+        """The features' log-odds that the best passage answers (the first stage)."""
         z = self.intercept
         for name, m, s, c in zip(self.features, self.mean, self.scale, self.coef, strict=True):
             z += c * (values.get(name, 0.0) - m) / (s or 1.0)
-        return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, z))))
+        return z
+
+    def probability(self, values: dict[str, float], slot_logit: float | None = None) -> float:
+        """The calibrated probability that the best passage answers (with the slot check's log-odds if given)."""
+        z = self.log_odds(values)
+        if self.slot_stage is not None:
+            z = self.slot_stage.combine(z, slot_logit)
+        return _sigmoid(z)
+
+
+def _sigmoid(z: float) -> float:
+    return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, z))))
+
+
+def _logit(p: float) -> float:
+    p = min(max(p, 1e-6), 1 - 1e-6)
+    return math.log(p / (1 - p))
+
+
+def slot_log_odds(question: str, quote: Quote) -> float:
+    """The shipped answer-slot check's log-odds that the first quote fills the asked slot."""
+    from bot.retrieval.slot_check import default_slot_check
+
+    return _logit(default_slot_check().score(question, [quote.quote])[0])
 
 
 @lru_cache(maxsize=4)
@@ -434,15 +496,24 @@ def decide(
     model: DecisionModel | None = None,
     threshold: float | None = None,
     shape: QuestionShape | None = None,
+    slot_scorer: Callable[[str, Quote], float] | None = None,
 ) -> Verdict:
     """Whether the best passage answers `question`: one verdict for every face.
 
     `threshold` (the `ANSWER_THRESHOLD` setting) overrides the fitted one when given; `shape` is
-    the question's analysis when the caller has it.
+    the question's analysis when the caller has it; `slot_scorer` gives the answer-slot check's
+    log-odds for the question and the first quote (default: the shipped cross-encoder).
     """
     model = model or load_model()
     if not ranked or not quotes:
         return Verdict(False, 0.0, model.version)
-    p = model.probability(features(reader, shape or analyse(question), ranked, quotes, terms))
     cut = model.threshold if threshold is None else threshold
+    z = model.log_odds(features(reader, shape or analyse(question), ranked, quotes, terms))
+    stage = model.slot_stage
+    if stage is not None:
+        # The slot check runs only when its score can still change the verdict.
+        low, high = stage.bounds(z)
+        undecided = low < _logit(cut) <= high
+        z = stage.combine(z, (slot_scorer or slot_log_odds)(question, quotes[0]) if undecided else None)
+    p = _sigmoid(z)
     return Verdict(p >= cut, p, model.version, possibly_relevant=model.possibly <= p < cut)

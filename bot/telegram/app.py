@@ -15,8 +15,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import signal
 from collections.abc import AsyncIterator
+from pathlib import Path
 from urllib.parse import urlparse
 
 from telegram import BotCommand, Update
@@ -42,7 +44,7 @@ from bot.telegram.flood import FloodGuard
 from bot.telegram.logs import protect
 from bot.telegram.shared import SharedState
 from bot.telegram.updates import App, updater
-from bot.telegram.workers import Leader
+from bot.telegram.workers import Leader, serving_file
 
 log = logging.getLogger(__name__)
 
@@ -182,6 +184,7 @@ async def running(app: App, settings: Settings) -> AsyncIterator[asyncio.Event]:
     state: SharedState = app.bot_data["state"]
     leader = Leader(state.directory)
     keeper: asyncio.Task[None] | None = None
+    serving: Path | None = None
     try:
         await initialize(app)
         try:
@@ -200,6 +203,8 @@ async def running(app: App, settings: Settings) -> AsyncIterator[asyncio.Event]:
                     allowed_updates=Update.ALL_TYPES,
                     bootstrap_retries=3,
                 )
+                serving = serving_file(state.directory, settings.telegram_webhook_port)
+                serving.write_text(f"{os.getpid()}\n", encoding="utf-8")  # for a supervisor: up
                 log.info(
                     "bot @%s started: webhook on %s, listening on %s:%d",
                     app.bot.username,
@@ -230,6 +235,9 @@ async def running(app: App, settings: Settings) -> AsyncIterator[asyncio.Event]:
                 await app.stop()
             await app.shutdown()
     finally:
+        with contextlib.suppress(OSError):
+            if serving is not None and serving.read_text().strip() == str(os.getpid()):
+                serving.unlink()
         leader.release()
         state.close()
     if conflict:

@@ -30,7 +30,6 @@ import fcntl
 import logging
 import os
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -46,6 +45,17 @@ log = logging.getLogger(__name__)
 
 #: The lock file in the state folder whose holder leads.
 LEADER_LOCK = "leader.lock"
+
+
+def serving_file(state_dir: Path, port: int) -> Path:
+    """The file a worker writes its pid to once its webhook server listens on `port`.
+
+    The supervisor reads it to know that a worker came up; a connection probe could not tell the
+    worker from another process already holding that port.
+    """
+    return Path(state_dir) / f"serving-{port}.pid"
+
+
 #: Pauses before restarting a worker that died: doubling from FIRST_RESTART up to MAX_RESTART,
 #: back to the first after a worker ran STABLE_SECONDS.
 FIRST_RESTART = 1.0
@@ -188,13 +198,13 @@ class Supervisor:
             self.settings.telegram_webhook_port + index,
         )
 
-    def _listening(self, index: int) -> bool:
-        """Whether worker `index` accepts connections on its webhook port."""
-        host = self.settings.telegram_webhook_listen
-        host = "127.0.0.1" if host in ("0.0.0.0", "", "::") else host
-        with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
-            probe.settimeout(1.0)
-            return probe.connect_ex((host, self.settings.telegram_webhook_port + index)) == 0
+    def _serving(self, index: int) -> bool:
+        """Whether worker `index` has said (in its `serving_file`) that its webhook server listens."""
+        try:
+            pid = serving_file(self.state_dir, self.settings.telegram_webhook_port + index).read_text().strip()
+        except OSError:
+            return False
+        return pid == str(self.procs[index].pid)
 
     def _on_signal(self, signum: int, frame: FrameType | None) -> None:
         self.stopping = True
@@ -228,7 +238,7 @@ class Supervisor:
                     continue
                 code = proc.poll()
                 if code is None:
-                    if index not in self.ready and self._listening(index):
+                    if index not in self.ready and self._serving(index):
                         self.ready.add(index)
                     continue
                 if index not in self.ready:

@@ -509,3 +509,44 @@ async def test_a_failing_shared_state_costs_no_answer(emulator: str, engine, cap
     for fallback in ("without the duplicate check", "flood limit", "without the shared budget", "ask again"):
         assert fallback in caplog.text, fallback
     assert "readonly" in caplog.text or "read-only" in caplog.text
+
+
+@fleet_test
+async def test_a_worker_port_held_by_another_process_stops_the_fleet_in_one_line(emulator: str, tmp_path: Path):
+    """Worker 1's port is taken (and accepting) by someone else: the supervisor stops everything with exit 1.
+
+    A worker says it is up by writing its pid (`serving_file`), so the other process's listening
+    socket is not taken for the worker; restarting it would fail the same way for ever.
+    """
+    base = two_free_ports()
+    squatter = socket.socket()
+    squatter.bind(("127.0.0.1", base + 1))
+    squatter.listen()
+    token = f"{time.time_ns() % 10**9}:TEST-{uuid.uuid4().hex}"
+    ISSUED_SECRETS.append(token)
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "TELEGRAM_BOT_TOKEN": token,
+        "TELEGRAM_BASE_URL": f"{emulator}/bot",
+        "TELEGRAM_WEBHOOK_URL": f"http://127.0.0.1:{free_port()}/hook",
+        "TELEGRAM_WEBHOOK_LISTEN": "127.0.0.1",
+        "TELEGRAM_WEBHOOK_PORT": str(base),
+        "INDEX_DIR": str(tmp_path / "no-index"),
+    }
+    try:
+        result = await asyncio.to_thread(
+            subprocess.run,
+            [sys.executable, "-m", "bot", "--workers", "2"],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=180,
+        )
+    finally:
+        squatter.close()
+    assert result.returncode == 1, result.stderr
+    assert "worker 1 exited with 1 before it ever listened; stopping all workers" in result.stderr
+    assert "all bot workers stopped" in result.stderr
+    assert not listening(base)
