@@ -36,7 +36,7 @@ from bot.index.records import (
     SpeakerCount,
 )
 from bot.index.views import source_matches, speaker_label
-from bot.text.attribution import Speaker
+from bot.text.speaker import Speaker
 
 T = TypeVar("T")
 
