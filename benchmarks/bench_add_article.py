@@ -35,7 +35,7 @@ from synthetic_corpus import generate  # noqa: E402
 
 from bot.build.plan import passage_embedding_text, sentence_embedding_text  # noqa: E402
 from bot.build.run import build_index  # noqa: E402
-from bot.corpus.articles import load_corpus  # noqa: E402
+from bot.corpus.files import load_corpus  # noqa: E402
 from bot.embedding.cache import EmbeddingCache, cache_key  # noqa: E402
 from bot.embedding.embedder import Embedder  # noqa: E402
 from bot.settings import Settings  # noqa: E402

@@ -35,7 +35,7 @@ PLACES = ["Idlib", "Hama", "Homs", "Aleppo", "Latakia", "Raqqa", "Deir ez-Zor", 
 
 def synthetic_corpus(dest: Path, passages: int, seed: int = 7) -> Path:
     """Articles of paragraphs recombined from the seed corpus, about `passages` paragraphs in all."""
-    from bot.corpus.articles import load_corpus
+    from bot.corpus.files import load_corpus
     from bot.text.sentences import sentence_spans
 
     rng = random.Random(seed)
@@ -69,7 +69,7 @@ def synthetic_corpus(dest: Path, passages: int, seed: int = 7) -> Path:
 def texts_of(corpus: Path) -> tuple[list[str], int]:
     """Every distinct text a build of `corpus` embeds (passages, then sentences) and the passage count."""
     from bot.build.plan import passage_embedding_text, sentence_embedding_text
-    from bot.corpus.articles import load_corpus
+    from bot.corpus.files import load_corpus
     from bot.text.passages import split_article
 
     passages, sentences = [], []

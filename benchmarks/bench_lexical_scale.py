@@ -50,8 +50,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from measure import RESULTS, dev_questions, load_average, median, pct, report
 from synthetic_corpus import _Writer, misspell
 
-from bot.index.postings import TABLES, LexicalIndex, write_segment
-from bot.index.writer import _SCHEMA
+from bot.index.postings import TABLES, LexicalIndex
+from bot.index.postings_write import write_segment
+from bot.index.schema import SCHEMA
 from bot.retrieval.fusion import PASSAGE_CANDIDATES, SENTENCE_CANDIDATES, coverages
 from bot.retrieval.lexical import FUZZY_CUTOFF, Lexicon, key_terms
 
@@ -369,7 +370,7 @@ def main() -> None:
         if not (path.is_file() and sample_path.is_file()):
             path.unlink(missing_ok=True)
             db = sqlite3.connect(path)
-            db.executescript(_SCHEMA)
+            db.executescript(SCHEMA)
             sample = fill(db, args.passages, args.sentences, args.seed)
             db.execute("PRAGMA optimize")
             db.close()

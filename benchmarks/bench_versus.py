@@ -39,13 +39,13 @@ from pathlib import Path
 sys.path.insert(0, sys.argv[1])
 sys.path.insert(0, sys.argv[1] + "/benchmarks")
 from bench_build import texts_of
-try:  # bot/build/ became a package after the pipeline layout; trees before it kept bot/build.py
+# Chosen by the tree's files, not by trying imports: the shared virtualenv's editable install of
+# the main tree would serve a module the tree lacks (bot.embedding in 2c4f773) from there.
+if Path(sys.argv[1], "bot", "build", "run.py").is_file():  # the pipeline layout
     from bot.build.run import build_index
-except ImportError:
-    from bot.build import build_index
-try:  # the pipeline layout; trees before it kept bot/embedder.py
     from bot.embedding.embedder import Embedder
-except ImportError:
+else:
+    from bot.build import build_index
     from bot.embedder import Embedder
 from bot.settings import Settings
 

@@ -34,6 +34,7 @@ import random
 import shutil
 import sqlite3
 import sys
+import threading
 import time
 from datetime import date
 from pathlib import Path
@@ -45,9 +46,12 @@ from measure import median, pct, report
 from synthetic_corpus import _Writer
 
 from bot.corpus.articles import parse_article
-from bot.engine import Engine
+from bot.engine import LIST_ARTICLES, LIST_SPEAKERS, Engine
 from bot.index import views
-from bot.index.writer import _SCHEMA
+from bot.index.embedded import EmbeddedReader
+from bot.index.records import IndexFacts
+from bot.index.schema import SCHEMA
+from bot.index.sqlite import ReadStore
 from bot.settings import Settings
 from bot.telegram import format as fmt
 from bot.terminal import format_sources, format_speakers
@@ -101,7 +105,7 @@ def fill(path: Path, passages: int, seed: int) -> dict[str, Any]:
     started = time.perf_counter()
     db = sqlite3.connect(path)
     db.executescript("PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF;")
-    db.executescript(_SCHEMA)
+    db.executescript(SCHEMA)
     db.executescript(views.SCHEMA)
     pid = sid = 0
     n_articles = 0
@@ -225,21 +229,29 @@ def replicate(source: Path, path: Path, times: int) -> dict[str, Any]:
     }
 
 
-class StoreReader:
-    """What the views and `article_meta` read of an `EmbeddedReader`: `query` and the manifest's counts."""
+class StoreReader(EmbeddedReader):
+    """An `EmbeddedReader` over a bare store: the views and article reads the engine times, no vectors.
 
-    def __init__(self, path: Path) -> None:
-        self.db = sqlite3.connect(f"file:{path.resolve()}?mode=ro&immutable=1", uri=True, cached_statements=512)
-        self.db.row_factory = sqlite3.Row
-        counts = self.db.execute(
+    Its view methods are the embedded reader's own, so the benchmark times the statements the bot runs.
+    """
+
+    def __init__(self, path: Path) -> None:  # no EmbeddedReader.__init__: there are no FAISS files
+        self.store = ReadStore(path, path.parent)
+        self._memo: dict[str, Any] = {}
+        self._memo_lock = threading.RLock()
+        self._version = "bench"
+        counts = self.store.query(
             "SELECT (SELECT count(*) FROM articles), (SELECT max(id) + 1 FROM passages), "
             "(SELECT max(id) + 1 FROM sentences)"
-        ).fetchone()
+        )[0]
         self.manifest = SimpleNamespace(counts={"articles": counts[0], "passages": counts[1], "sentences": counts[2]})
-        self.version = "bench"
+
+    def facts(self) -> IndexFacts:
+        return IndexFacts(self._version, "", 0, "", 0.0, dict(self.manifest.counts))
 
     def query(self, sql: str, params: Any = ()) -> list[Any]:
-        return self.db.execute(sql, params).fetchall()
+        """A statement the engine ran before the view tables (`before`)."""
+        return self.store.query(sql, params)
 
 
 class StoreEngine(Engine):
@@ -322,14 +334,12 @@ def main() -> None:
 
     views_to_time = {
         "/start": lambda: (engine.example_questions(3), engine.articles(5), engine.wording()),
-        "/who": lambda: fmt.speakers_blocks(
-            engine.speakers(views.LIST_SPEAKERS), engine.wording(), engine.speaker_count()
-        ),
+        "/who": lambda: fmt.speakers_blocks(engine.speakers(LIST_SPEAKERS), engine.wording(), engine.speaker_count()),
         f"/who {common}": lambda: fmt.quotes_by_blocks(common, engine.quotes_by(common)),
         f"/who {rare}": lambda: fmt.quotes_by_blocks(rare, engine.quotes_by(rare)),
         f"/who {part}": lambda: fmt.quotes_by_blocks(part, engine.quotes_by(part)),
         "/sources": lambda: fmt.sources_blocks(
-            engine.articles(views.LIST_ARTICLES), reader.manifest.counts["articles"], engine.publishers()
+            engine.articles(LIST_ARTICLES), reader.manifest.counts["articles"], engine.publishers()
         ),
         "/sources (terminal)": lambda: format_sources(engine),
         "--speakers": lambda: print(format_speakers(engine, limit=None), file=io.StringIO()),

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from bot.errors import IndexUnavailable, ReportBotError
     from bot.retrieval.answers import Answer, Quote
     from bot.settings import Settings
-    from bot.text.attribution import Speaker
+    from bot.text.speaker import Speaker
 
 # OpenMP threads (torch's and FAISS's) that busy-wait between parallel regions turn a 10 ms query
 # embedding into ~1 s when the cores are shared (measured at load 8 on 2 cores: 1,218 ms vs
@@ -29,7 +29,7 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 _WHERE = {
     "Answer": "bot.retrieval.answers",
     "Quote": "bot.retrieval.answers",
-    "Speaker": "bot.text.attribution",
+    "Speaker": "bot.text.speaker",
     "Engine": "bot.engine",
     "answer": "bot.engine",
     "IndexUnavailable": "bot.errors",

@@ -29,7 +29,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bot.corpus.articles import body_of
+from bot.corpus.normalise import body_of
 
 DATA = Path(__file__).resolve().parent.parent / "bot" / "data"
 LEXICON_VERSION = 2

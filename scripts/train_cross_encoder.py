@@ -86,7 +86,7 @@ def load_questions() -> list[dict[str, Any]]:
 
 def article_sentences(stem: str) -> list[str]:
     """The article's sentences as the index splits them, each once, in reading order."""
-    from bot.corpus.articles import load_article
+    from bot.corpus.files import load_article
     from bot.text.passages import split_article
 
     article = load_article(POLNEAR_TRAIN / f"{stem}.md")

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from bot.cli import attribute as attribute_cli
-from bot.corpus.articles import body_of
+from bot.corpus.normalise import body_of
 from tests.conftest import ROOT, SEED_FILE
 
 ARTICLE = """---

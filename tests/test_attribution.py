@@ -7,10 +7,12 @@ import json
 
 import pytest
 
-from bot.corpus.articles import load_article
-from bot.text.attribution import DATA, Attributor, Speaker, cue_verbs, quote_mask
+from bot.corpus.files import load_article
+from bot.text.attribution import Attributor
+from bot.text.cues import DATA, cue_verbs, quote_mask
 from bot.text.passages import split_article
 from bot.text.sentences import sentence_spans
+from bot.text.speaker import Speaker
 from tests.conftest import SEED_FILE
 
 

@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 
 from bot.build.run import build_index
-from bot.corpus.articles import MAX_ARTICLE_BYTES, load_corpus
+from bot.corpus.articles import MAX_ARTICLE_BYTES
+from bot.corpus.files import load_corpus
 from bot.embedding.embedder import Embedder
 from bot.engine import Engine
 from bot.errors import IndexUnavailable

@@ -6,7 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.corpus.articles import BlockKind, load_article, load_corpus, normalise_text
+from bot.corpus.articles import BlockKind
+from bot.corpus.files import load_article, load_corpus
+from bot.corpus.normalise import normalise_text
 from bot.errors import ArticleError
 from tests.conftest import RAW_SEED, SEED_FILE
 

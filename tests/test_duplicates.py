@@ -8,7 +8,7 @@ from pathlib import Path
 
 from bot.build.run import build_index
 from bot.cli import add as add_cli
-from bot.corpus.articles import load_corpus
+from bot.corpus.files import load_corpus
 from bot.embedding.embedder import Embedder
 from bot.index.embedded import EmbeddedReader
 from tests.conftest import MULTI_CORPUS

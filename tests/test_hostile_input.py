@@ -22,7 +22,8 @@ from hypothesis import strategies as st
 
 from bot.build.run import build_index
 from bot.cli.build import EXIT_OK, EXIT_PARTIAL, run_build, watch
-from bot.corpus.articles import load_article, load_corpus, parse_article
+from bot.corpus.articles import parse_article
+from bot.corpus.files import load_article, load_corpus
 from bot.embedding.embedder import Embedder
 from bot.engine import Engine
 from bot.errors import ArticleError

@@ -20,9 +20,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bot.cli import add as add_cli
-from bot.corpus.articles import load_article
+from bot.corpus.fetch import BlockedAddress, FetchPolicy
+from bot.corpus.files import load_article
 from bot.corpus.html import HtmlLimits, extract_html
-from bot.corpus.ingest import BlockedAddress, FetchPolicy, draft_from_url
+from bot.corpus.ingest import draft_from_url
 from bot.corpus.page_date import dateline_date, page_date
 from bot.errors import ArticleError, ReportBotError
 from bot.text.citation import source_line

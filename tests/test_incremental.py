@@ -15,7 +15,7 @@ import bot.index.writer
 import bot.text.passages
 from bot.build.plan import LiveIndex
 from bot.build.run import build_index
-from bot.corpus.articles import load_corpus
+from bot.corpus.files import load_corpus
 from bot.embedding.embedder import Embedder
 from bot.engine import Engine
 from bot.index.embedded import EmbeddedReader

@@ -13,7 +13,8 @@ import pytest
 
 from bot.build.run import build_index
 from bot.cli import add as add_cli
-from bot.corpus.articles import BlockKind, load_article, load_corpus
+from bot.corpus.articles import BlockKind
+from bot.corpus.files import load_article, load_corpus
 from bot.embedding.embedder import Embedder
 from bot.engine import Engine
 from bot.index.embedded import EmbeddedReader

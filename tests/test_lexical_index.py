@@ -18,7 +18,8 @@ from bot.embedding.embedder import Embedder
 from bot.engine import Engine
 from bot.index.embedded import EmbeddedReader
 from bot.index.fts import _Union
-from bot.index.postings import Postings, tokenize, written_forms
+from bot.index.postings import Postings, tokenize
+from bot.index.postings_write import written_forms
 from bot.retrieval.lexical import Lexicon, key_terms
 from bot.retrieval.search import rank_passages
 from bot.settings import Settings
@@ -242,7 +243,8 @@ def test_a_term_frequency_beyond_uint16_keeps_float32(tmp_path: Path, repeat: in
 
     import numpy as np
 
-    from bot.index.postings import TOKENIZE, LexicalIndex, write_segment
+    from bot.index.postings import TOKENIZE, LexicalIndex
+    from bot.index.postings_write import write_segment
 
     conn = sqlite3.connect(":memory:")
     conn.execute(f"CREATE VIRTUAL TABLE sentences_fts USING fts5(text, tokenize = '{TOKENIZE}')")

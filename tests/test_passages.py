@@ -5,7 +5,8 @@ from __future__ import annotations
 import itertools
 from pathlib import Path
 
-from bot.corpus.articles import BlockKind, load_article, parse_article
+from bot.corpus.articles import BlockKind, parse_article
+from bot.corpus.files import load_article
 from bot.text.passages import MAX_WINDOW_WORDS, split_article
 from tests.conftest import SEED_FILE
 

@@ -16,8 +16,8 @@ from bot.evaluation.polnear import (
     score_article,
     speaker_is,
 )
-from bot.text.attribution import Speaker
 from bot.text.passages import BodySentence
+from bot.text.speaker import Speaker
 from tests.conftest import SHARED
 
 

@@ -16,7 +16,7 @@ from bot.engine import Engine
 from bot.retrieval.answers import Answer, Quote
 from bot.telegram import format as fmt
 from bot.telegram.format import MAX_MESSAGE, tg_len
-from bot.text.attribution import Speaker
+from bot.text.speaker import Speaker
 from tests.test_telegram_format import check_html
 
 # Text as users and corpora send it: any code point (but lone surrogates, which no transport

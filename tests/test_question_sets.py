@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.corpus.articles import split_front_matter
+from bot.corpus.front_matter import split_front_matter
 from bot.evaluation.questions import load_questions
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-import bot.corpus.articles
+import bot.corpus.files
 from bot.build.plan import LiveIndex
 from bot.build.run import build_index
-from bot.corpus.articles import load_article, load_corpus
+from bot.corpus.files import load_article, load_corpus
 from bot.embedding.embedder import Embedder
 from bot.settings import Settings
 from tests.conftest import MULTI_CORPUS
@@ -23,7 +23,7 @@ MODEL = Embedder.from_settings(Settings(_env_file=None)).model_name
 @pytest.fixture
 def stat_index(tmp_path: Path, multi_index: Path, embedder: Embedder, monkeypatch: pytest.MonkeyPatch):
     """A corpus copy and its index, built with stats recorded (the copy is not "racy" here)."""
-    monkeypatch.setattr(bot.corpus.articles, "RACY_SECONDS", 0)
+    monkeypatch.setattr(bot.corpus.files, "RACY_SECONDS", 0)
     corpus, index = tmp_path / "corpus", tmp_path / "index"
     shutil.copytree(MULTI_CORPUS, corpus)
     shutil.copytree(multi_index / "cache", index / "cache")  # vectors cached: nothing is embedded

@@ -8,9 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from bot.corpus.articles import Article, BlockKind, load_article, load_corpus
-from bot.text.attribution import publisher_voice
+from bot.corpus.articles import Article, BlockKind
+from bot.corpus.files import load_article, load_corpus
 from bot.text.passages import split_article
+from bot.text.speaker import publisher_voice
 from tests.conftest import ROOT, SEED_FILE, benchmark_module
 
 DATA = ROOT / "tests" / "data"

@@ -20,7 +20,7 @@ from bot.build.cache import CACHE_DROPPED, cache_oversized, prune_embedding_cach
 from bot.build.lock import BuildLock
 from bot.build.plan import BuildPlan, LiveIndex, plan_build
 from bot.build.write import Written, write_version
-from bot.corpus.articles import corpus_files, load_corpus
+from bot.corpus.files import corpus_files, load_corpus
 from bot.embedding.embedder import Embedder
 from bot.errors import ReportBotError, SQLiteError, disk_full, storage_error
 from bot.index.manifest import Manifest, current_version, prune_versions

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import TYPE_CHECKING
 
 from bot.cli.build import EPILOG, finish_command, run_build
 from bot.cli.common import (
@@ -21,6 +22,9 @@ from bot.cli.common import (
     settings_from_args,
 )
 from bot.errors import ReportBotError, storage_error
+
+if TYPE_CHECKING:
+    from bot.corpus.ingest import Added
 
 
 def parser() -> argparse.ArgumentParser:
@@ -47,6 +51,19 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
+def added_line(added: Added) -> str:
+    """What the add did: the file written, or why nothing was."""
+    meta = added.article.meta
+    about = " · ".join(str(x) for x in (meta.title, meta.publisher, meta.date) if x)
+    if added.status == "duplicate" and added.same_body:
+        return f"already in the corpus as {added.path} (the same article body, other metadata); nothing written"
+    if added.status == "duplicate":
+        return f"already in the corpus as {added.path} (same text); nothing written"
+    if added.status == "unchanged":
+        return f"{added.path} already holds this article; nothing written"
+    return f"{added.status} {added.path}: {about} ({len(added.article.body_blocks)} paragraphs)"
+
+
 @command
 def main(argv: list[str] | None = None) -> int:
     """Entry point: write the corpus file, then build; 1 when the source cannot be added."""
@@ -55,7 +72,8 @@ def main(argv: list[str] | None = None) -> int:
         settings = settings_from_args(args)
     except ReportBotError as exc:  # an invalid setting: one line, not a traceback
         return fail(exc)
-    from bot.corpus.ingest import FetchPolicy, add_to_corpus, apply_overrides, read_source
+    from bot.corpus.fetch import FetchPolicy
+    from bot.corpus.ingest import add_to_corpus, apply_overrides, read_source
 
     try:
         draft = read_source(args.source, FetchPolicy.from_settings(settings))
@@ -83,17 +101,7 @@ def main(argv: list[str] | None = None) -> int:
         return interrupted_code(exc)
     for line in draft.warnings:
         print(f"warning: {line}", file=sys.stderr)
-    meta = added.article.meta
-    about = " · ".join(str(x) for x in (meta.title, meta.publisher, meta.date) if x)
-    if added.status == "duplicate" and added.same_body:
-        print(f"already in the corpus as {added.path} (the same article body, other metadata); nothing written")
-    elif added.status == "duplicate":
-        print(f"already in the corpus as {added.path} (same text); nothing written")
-    elif added.status == "unchanged":
-        print(f"{added.path} already holds this article; nothing written")
-    else:
-        paragraphs = len(added.article.body_blocks)
-        print(f"{added.status} {added.path}: {about} ({paragraphs} paragraphs)")
+    print(added_line(added))
     if args.no_build:
         print(f"index not updated (--no-build); run: python scripts/build_index.py --corpus {settings.corpus_dir}")
         return 0

@@ -116,6 +116,14 @@ def print_report(report: BuildReport, index_dir: Path) -> None:
         print(f"partial build: {len(report.skipped)} file(s) skipped, see above", file=sys.stderr)
 
 
+def _notify(message: str) -> None:
+    """What a build says that the user should see: below the embedding bar, not through it."""
+    if message.startswith(("full rebuild:", "building the HNSW", "another build is running")):
+        from tqdm import tqdm
+
+        tqdm.write(message, file=sys.stderr)
+
+
 def run_build(
     settings: Settings,
     embedder: Embedder,
@@ -146,10 +154,6 @@ def run_build(
             bar = tqdm(total=total, unit="text", desc="embedding", file=sys.stderr, dynamic_ncols=True)
         bar.update(done - bar.n)
 
-    def notify(message: str) -> None:
-        if message.startswith(("full rebuild:", "building the HNSW", "another build is running")):
-            tqdm.write(message, file=sys.stderr)  # below the embedding bar, not through it
-
     try:
         report = build_index(
             settings.corpus_dir,
@@ -157,7 +161,7 @@ def run_build(
             embedder,
             full=full,
             progress=progress,
-            notify=notify,
+            notify=_notify,
             settings=settings,
         )
     except ReportBotError as exc:
@@ -166,32 +170,44 @@ def run_build(
         if bar is not None:
             bar.close()
             bar = None
-        after = live_version(settings.index_dir)
-        if after != before and after is not None:
-            say(f"{interrupted_word(exc)} after the new index went live (version {after})")
-        else:
-            state = "the previous index is unchanged" if before is not None else "no index was written"
-            if pending is not None:
-                say(
-                    f"{interrupted_word(exc)}: {pending} is in the corpus but not in the index; {state}\n"
-                    f"hint: to index it, run: {finish_command(settings)}"
-                )
-            else:
-                say(f"{interrupted_word(exc)}: {state}")
+        say(interrupted_message(exc, settings, before, pending))
         return interrupted_code(exc)
     finally:
         if bar is not None:
             bar.close()
     print_report(report, settings.index_dir)
     if settings.search_backend == "milvus":
-        from bot.build.milvus import publish_to_milvus
-
-        try:
-            copied = publish_to_milvus(settings, full=full)
-        except ReportBotError as exc:
-            return fail(exc)
-        print(copied)
+        failed = _publish_to_milvus(settings, full)
+        if failed is not None:
+            return failed
     return exit_code(report)
+
+
+def _publish_to_milvus(settings: Settings, full: bool) -> int | None:
+    """Copy the version just built to Milvus; the exit code when that failed, else None."""
+    from bot.build.milvus import publish_to_milvus
+
+    try:
+        print(publish_to_milvus(settings, full=full))
+    except ReportBotError as exc:
+        return fail(exc)
+    return None
+
+
+def interrupted_message(exc: KeyboardInterrupt, settings: Settings, before: str | None, pending: str | None) -> str:
+    """What an interrupted build left: the new index live, or the previous one (and how to finish)."""
+    from bot.build.run import live_version
+
+    after = live_version(settings.index_dir)
+    if after != before and after is not None:
+        return f"{interrupted_word(exc)} after the new index went live (version {after})"
+    state = "the previous index is unchanged" if before is not None else "no index was written"
+    if pending is not None:
+        return (
+            f"{interrupted_word(exc)}: {pending} is in the corpus but not in the index; {state}\n"
+            f"hint: to index it, run: {finish_command(settings)}"
+        )
+    return f"{interrupted_word(exc)}: {state}"
 
 
 def finish_command(settings: Settings) -> str:
@@ -205,7 +221,7 @@ def finish_command(settings: Settings) -> str:
 def dry_run(settings: Settings) -> int:
     """Print what a build would change, without the lock, the model or any write."""
     from bot.build.plan import LiveIndex, estimate_embedding, plan_build
-    from bot.corpus.articles import load_corpus
+    from bot.corpus.files import load_corpus
     from bot.embedding.embedder import Embedder
 
     model = Embedder.from_settings(settings).model_name  # names the vectors (with "#int8"); loads nothing
@@ -241,6 +257,15 @@ def dry_run(settings: Settings) -> int:
         f"(sentences: {estimate.sentences_to_embed} of {estimate.sentences}); the rest come from the cache"
     )
     return EXIT_PARTIAL if loaded.skipped else EXIT_OK
+
+
+def _build_once(settings: Settings, embedder: Embedder, quiet: bool) -> int:
+    """One build of the watch; a bug or a hostile file must not end the watch: say so, go on."""
+    try:
+        return run_build(settings, embedder, quiet=quiet)
+    except Exception as exc:
+        print(f"error: the build failed ({type(exc).__name__}: {str(exc)[:200]})", file=sys.stderr)
+        return EXIT_NOTHING_INDEXED
 
 
 def watch(
@@ -292,11 +317,7 @@ def watch(
                 more = ", …" if len(names) > 5 else ""
                 print(f"corpus changed ({', '.join(names[:5])}{more}): rebuilding", flush=True)
             started = True
-            try:
-                code = run_build(settings, embedder, quiet=quiet)
-            except Exception as exc:  # a bug or a hostile file must not end the watch: say so, go on
-                print(f"error: the build failed ({type(exc).__name__}: {str(exc)[:200]})", file=sys.stderr)
-                code = EXIT_NOTHING_INDEXED
+            code = _build_once(settings, embedder, quiet)
             if code in (EXIT_INTERRUPTED, EXIT_TERMINATED):
                 break
             print(f"watching {corpus}/ for changes (Ctrl-C to stop)", flush=True)

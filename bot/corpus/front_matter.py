@@ -15,8 +15,9 @@ and goes on.
 
 from __future__ import annotations
 
+import contextlib
 import re
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Annotated, Any, ClassVar
 
@@ -27,13 +28,16 @@ from yaml.composer import ComposerError
 from yaml.error import Mark
 from yaml.events import AliasEvent, CollectionStartEvent, Event, ScalarEvent
 
-from bot.corpus.articles import MAX_TITLE_CHARS
+from bot.corpus.normalise import normalise_text
 from bot.errors import ArticleError
 
 #: Front matter longer than this is refused unread: five short fields fit in a few hundred bytes.
 MAX_FRONT_MATTER_BYTES = 64 * 1024
 #: Mappings and lists nested deeper than this are refused (the fields we read are flat).
 MAX_DEPTH = 16
+#: Titles longer than this (a first line that is a whole paragraph) are shown shortened; front
+#: matter titles over it are refused.
+MAX_TITLE_CHARS = 500
 #: Bounds of the text fields, in characters (a URL may be long, a title may not).
 MAX_NAME_CHARS = 300
 MAX_URL_CHARS = 2048
@@ -220,3 +224,68 @@ def split(text: str, path: Path | str) -> tuple[dict[str, Any], str]:
     if not isinstance(data, dict) or not all(isinstance(key, str) for key in data):
         raise ArticleError(f"{path}: front matter is not a mapping of fields")
     return data, content.strip()
+
+
+def split_front_matter(text: str, path: Path) -> tuple[dict[str, Any], str]:
+    """YAML front matter between `---` lines and the body; the fields are checked by `article_fields`.
+
+    Parsed by python-frontmatter with a loader that refuses anchors and aliases and keeps every
+    value as text (below): a hostile header costs at most 64 KiB of parsing.
+    """
+    if not text.startswith("---"):
+        return {}, text
+    return split(text, path)
+
+
+def article_fields(raw: dict[str, Any], path: Path) -> dict[str, str | None]:
+    """The five article fields of raw front matter, validated (real date, bounded text, http(s) url)."""
+    if not raw:
+        return dict.fromkeys(FRONT_MATTER_FIELDS)
+    return validate_fields(raw, path)
+
+
+#: Front matter fields in the order a normalised corpus file lists them.
+FRONT_MATTER_FIELDS = ("title", "publisher", "date", "url", "byline")
+
+
+def format_article(fields: dict[str, Any], body: str) -> str:
+    """A normalised corpus file: YAML front matter (title, publisher, date, url, byline) and the body.
+
+    Empty fields are written empty rather than left out, so an editor sees what can be filled in.
+    """
+    import yaml
+
+    ordered: dict[str, Any] = {
+        k: (str(fields[k]) if fields.get(k) not in (None, "") else None) for k in FRONT_MATTER_FIELDS
+    }
+    if ordered["date"]:
+        with contextlib.suppress(ValueError):  # written unquoted, read back as a date
+            ordered["date"] = date.fromisoformat(ordered["date"])
+    header = yaml.safe_dump(ordered, sort_keys=False, allow_unicode=True, width=1000)
+    header = re.sub(r": null$", ":", header, flags=re.M)
+    return f"---\n{header}---\n\n{normalise_text(body)}\n"
+
+
+def as_iso_date(value: Any, path: Path) -> str | None:
+    """A date as an ISO string; YAML or the command line may hand us a date object or a string.
+
+    Only a real calendar date passes (`2015-02-30` does not), as an `ArticleError` naming the file.
+    """
+    if value in (None, ""):
+        return None
+    if isinstance(value, datetime):
+        return value.date().isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    try:
+        return parse_iso_date(str(value)[:100])
+    except ValueError as exc:
+        raise ArticleError(f"{path}: date {str(value)[:40]!r} is {exc}") from None
+
+
+def clean_field(value: Any) -> str | None:
+    """A front matter field as a stripped string, or None when empty."""
+    if value is None:
+        return None
+    text = str(value).strip()
+    return text or None

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from bot.corpus.articles import format_article
+from bot.corpus.front_matter import MAX_NAME_CHARS, MAX_TITLE_CHARS, MAX_URL_CHARS, format_article
 from bot.corpus.page_date import page_date
 from bot.errors import ArticleError
 
@@ -256,9 +256,6 @@ def _bound_fields(fields: dict[str, Any]) -> None:
     A page is not refused for its metadata (a 2,000-character `<title>`, a `javascript:` canonical
     link): the text is what matters, and the corpus file written from it must load.
     """
-    from bot.corpus.articles import MAX_TITLE_CHARS
-    from bot.corpus.front_matter import MAX_NAME_CHARS, MAX_URL_CHARS
-
     for key, limit in (("title", MAX_TITLE_CHARS), ("publisher", MAX_NAME_CHARS), ("byline", MAX_NAME_CHARS)):
         value = fields.get(key)
         if isinstance(value, str) and len(value) > limit:

@@ -267,7 +267,8 @@ def evaluate_split(
     With `parse_cache` (a file in an ignored folder such as `.cache/`), parses are read from and
     saved to it, so repeated runs while developing skip the parser; `seconds` then excludes parsing.
     """
-    from bot.corpus.articles import body_of, load_article
+    from bot.corpus.files import load_article
+    from bot.corpus.normalise import body_of
     from bot.text import parse
     from bot.text.passages import body_sentences
 

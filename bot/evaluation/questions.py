@@ -241,32 +241,38 @@ class Report:
                 parts.append(f"declined {pct(k['negatives_not_answered'], k['negatives'])}")
             lines.append(f"    {kind:<20} " + "; ".join(parts))
         if misses:
-            wrong = [
-                r
-                for r in self.results
-                if (r.negative and r.answered)
-                or (not r.negative and (r.rank != 1 or not r.answered or r.speaker_ok is False))
-                or r.article_first is False
-            ]
-            if wrong:
-                lines.append("  to look at:")
-            for r in wrong:
-                what = (
-                    "answered a negative"
-                    if r.negative
-                    else ", ".join(
-                        x
-                        for x in (
-                            "not in top" if r.rank is None else (f"rank {r.rank}" if r.rank != 1 else ""),
-                            "" if r.answered else "abstained",
-                            "wrong speaker" if r.speaker_ok is False else "",
-                            "wrong article first" if r.article_first is False else "",
-                        )
-                        if x
-                    )
-                )
-                lines.append(f"    {r.id}: {what} (score {r.top_score}) — {r.question}")
+            lines += self._misses()
         return "\n".join(lines)
+
+    def _misses(self) -> list[str]:
+        """The lines listing the questions that went wrong, and how."""
+        lines: list[str] = []
+        wrong = [
+            r
+            for r in self.results
+            if (r.negative and r.answered)
+            or (not r.negative and (r.rank != 1 or not r.answered or r.speaker_ok is False))
+            or r.article_first is False
+        ]
+        if wrong:
+            lines.append("  to look at:")
+        for r in wrong:
+            what = (
+                "answered a negative"
+                if r.negative
+                else ", ".join(
+                    x
+                    for x in (
+                        "not in top" if r.rank is None else (f"rank {r.rank}" if r.rank != 1 else ""),
+                        "" if r.answered else "abstained",
+                        "wrong speaker" if r.speaker_ok is False else "",
+                        "wrong article first" if r.article_first is False else "",
+                    )
+                    if x
+                )
+            )
+            lines.append(f"    {r.id}: {what} (score {r.top_score}) — {r.question}")
+        return lines
 
 
 def evaluate(engine: Any, questions: list[dict[str, Any]], name: str = "questions") -> Report:
@@ -312,7 +318,7 @@ def speaker_matches(label: dict[str, Any], speaker: Any) -> bool:
 
 def evaluate_attribution(labels: list[dict[str, Any]], corpus_files: list[Path]) -> AttributionReport:
     """Split the labelled articles as the index does and compare every labelled sentence's speaker."""
-    from bot.corpus.articles import load_article
+    from bot.corpus.files import load_article
     from bot.text.passages import split_article
 
     sentences: dict[tuple[str, int, str], Any] = {}

@@ -185,3 +185,51 @@ def prune_versions(index_dir: Path) -> None:
             shutil.rmtree(path, ignore_errors=True)
         elif path.is_dir() and path.name not in keep:
             shutil.rmtree(path, ignore_errors=True)
+
+
+def publish(index_dir: Path, written: Path, final: Path) -> None:
+    """Make a written version live: flushed to disk, renamed into `versions/`, CURRENT replaced.
+
+    CURRENT is replaced atomically (a new file renamed over it), so a reader sees the old version
+    or the new one, never neither. A failure (a full disk) leaves the previous CURRENT live and the
+    version back at `written`, for the caller to remove.
+    """
+    _fsync_tree(written)
+    os.replace(written, final)
+    tmp = index_dir / f".{CURRENT}.{os.getpid()}"
+    try:
+        with open(tmp, "w", encoding="utf-8") as fh:
+            fh.write(final.name + "\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, index_dir / CURRENT)
+    except BaseException:
+        tmp.unlink(missing_ok=True)  # a full disk: the previous CURRENT stays, nothing is left over
+        if current_version(index_dir) != final.name:
+            os.replace(final, written)  # never live: the caller's abort removes it
+        raise
+    _fsync_dir(index_dir)
+    prune_versions(index_dir)
+
+
+def link_or_copy(source: Path, target: Path) -> None:
+    """Share an immutable file with another version (a hard link), or copy it where links fail."""
+    try:
+        os.link(source, target)
+    except OSError:
+        shutil.copyfile(source, target)
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _fsync_tree(path: Path) -> None:
+    for child in path.iterdir():
+        with open(child, "rb") as fh:
+            os.fsync(fh.fileno())
+    _fsync_dir(path)

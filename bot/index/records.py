@@ -14,7 +14,7 @@ from typing import Literal, NamedTuple
 import numpy as np
 
 from bot.corpus.articles import ArticleMeta
-from bot.text.attribution import Speaker
+from bot.text.speaker import Speaker
 
 #: The two things an index holds vectors and postings of.
 Kind = Literal["passages", "sentences"]

@@ -19,7 +19,7 @@ from bot.corpus.articles import ArticleMeta
 from bot.errors import IndexUnavailable
 from bot.index.manifest import rebuild_hint
 from bot.index.records import Candidates, Paragraph, PassageRecord, SentenceRecord
-from bot.text.attribution import Speaker
+from bot.text.speaker import Speaker
 
 #: The columns of a sentence record, as `sentence_record` reads them.
 SENTENCE_COLUMNS = (

@@ -20,7 +20,6 @@ import numpy as np
 
 from bot.index import views
 from bot.index.manifest import (
-    CURRENT,
     FTS_OPTIMIZE_MAX_PASSAGES,
     MANIFEST,
     MAX_SEGMENTS,
@@ -29,12 +28,14 @@ from bot.index.manifest import (
     STORE,
     VERSIONS,
     Manifest,
-    current_version,
-    prune_versions,
+    link_or_copy,
+    publish,
     segment_files,
 )
-from bot.index.postings import MAX_LEXICAL_SEGMENTS, TABLES, write_segment
+from bot.index.postings import MAX_LEXICAL_SEGMENTS, TABLES
 from bot.index.postings import segment_files as lexical_files
+from bot.index.postings_write import write_segment
+from bot.index.schema import SCHEMA, article_rows
 from bot.index.vectors import (
     IndexPolicy,
     SegmentedIndex,
@@ -51,54 +52,6 @@ if TYPE_CHECKING:
     from bot.text.passages import Passage
 
 log = logging.getLogger(__name__)
-
-_SCHEMA = """
-CREATE TABLE articles (
-    id TEXT PRIMARY KEY, title TEXT NOT NULL, publisher TEXT, date TEXT, url TEXT,
-    byline TEXT, path TEXT, content_hash TEXT NOT NULL, passages INTEGER NOT NULL
-);
-CREATE TABLE paragraphs (
-    article_id TEXT NOT NULL, paragraph INTEGER NOT NULL, kind TEXT NOT NULL,
-    section TEXT, text TEXT NOT NULL, PRIMARY KEY (article_id, paragraph)
-);
-CREATE TABLE passages (
-    id INTEGER PRIMARY KEY, article_id TEXT NOT NULL, paragraph INTEGER NOT NULL,
-    window INTEGER NOT NULL, kind TEXT NOT NULL, section TEXT, text TEXT NOT NULL,
-    content_hash TEXT NOT NULL
-);
-CREATE TABLE sentences (
-    id INTEGER PRIMARY KEY, passage_id INTEGER NOT NULL, position INTEGER NOT NULL,
-    start INTEGER NOT NULL, end INTEGER NOT NULL, text TEXT NOT NULL,
-    speaker TEXT NOT NULL, speaker_kind TEXT NOT NULL, speaker_via TEXT, speaker_full TEXT,
-    speaker_rule TEXT NOT NULL, said_as TEXT, slots TEXT
-);
-CREATE INDEX passages_by_article ON passages (article_id, paragraph);
-CREATE INDEX sentences_by_passage ON sentences (passage_id, position);
-CREATE INDEX sentences_by_speaker ON sentences (speaker);
--- The lexical side (BM25). Triggers keep it in step with passages and sentences, so any code that
--- inserts or deletes those rows (a full build, an incremental one) maintains it without knowing.
--- Passages carry their context (article title, section heading) in a column of its own.
-CREATE VIRTUAL TABLE passages_fts USING fts5(
-    text, context, tokenize = 'porter unicode61 remove_diacritics 2'
-);
-CREATE VIRTUAL TABLE sentences_fts USING fts5(text, tokenize = 'porter unicode61 remove_diacritics 2');
-CREATE VIRTUAL TABLE passages_vocab USING fts5vocab(passages_fts, 'row');
-CREATE TRIGGER passages_fts_insert AFTER INSERT ON passages BEGIN
-    INSERT INTO passages_fts (rowid, text, context) VALUES (
-        new.id, new.text,
-        coalesce((SELECT title FROM articles WHERE id = new.article_id), '') || ' ' || coalesce(new.section, '')
-    );
-END;
-CREATE TRIGGER passages_fts_delete AFTER DELETE ON passages BEGIN
-    DELETE FROM passages_fts WHERE rowid = old.id;
-END;
-CREATE TRIGGER sentences_fts_insert AFTER INSERT ON sentences BEGIN
-    INSERT INTO sentences_fts (rowid, text) VALUES (new.id, new.text);
-END;
-CREATE TRIGGER sentences_fts_delete AFTER DELETE ON sentences BEGIN
-    DELETE FROM sentences_fts WHERE rowid = old.id;
-END;
-"""
 
 
 class IndexWriter:
@@ -169,7 +122,7 @@ class IndexWriter:
         self.source_changes: Counter[tuple[str, str | None]] | None = None if base is None else Counter()
         if base is None:
             self.db = sqlite3.connect(self.path / STORE)
-            self.db.executescript(_SCHEMA)
+            self.db.executescript(SCHEMA)
             self.db.executescript(views.SCHEMA)
         else:
             self.base_dir = index_dir / VERSIONS / base
@@ -260,7 +213,7 @@ class IndexWriter:
             if appendable:
                 files = list(base_files)
                 for name in base_files:
-                    _link_or_copy(self.base_dir / name, self.path / name)
+                    link_or_copy(self.base_dir / name, self.path / name)
                 if added.ntotal:
                     files.append(f"{Path(self._default_file(which)).stem}-{self.name}.faiss")
                     faiss.write_index(added, str(self.path / files[-1]))
@@ -283,7 +236,7 @@ class IndexWriter:
         if base and not self.removed_rows and len(base) < MAX_LEXICAL_SEGMENTS:
             assert self.base_dir is not None
             for name in (n for e in base for n in lexical_files(e["name"])):
-                _link_or_copy(self.base_dir / name, self.path / name)
+                link_or_copy(self.base_dir / name, self.path / name)
             start = self.base_next_id[kind]
             if self.db.execute(f"SELECT EXISTS(SELECT 1 FROM {kind} WHERE id >= ?)", (start,)).fetchone()[0]:
                 base.append(write_segment(self.db, kind, self.path, f"lexical-{kind}-{self.name}", min_rowid=start))
@@ -328,54 +281,25 @@ class IndexWriter:
         sentence's answer slots as JSON, `bot/text/slots.py`) to the passages' sentences in order.
         Returns (passages, sentences) inserted.
         """
-        db = self.db
-        db.execute(
-            "INSERT INTO articles VALUES (?,?,?,?,?,?,?,?,?)",
-            (
-                meta.id,
-                meta.title,
-                meta.publisher,
-                meta.date,
-                meta.url,
-                meta.byline,
-                meta.path,
-                content_hash,
-                len(passages),
-            ),
-        )
-        paragraphs: dict[int, tuple[str, int, str, str | None, str]] = {}
-        passage_rows = []
-        sentence_rows = []
-        pid0, sid0 = self.next_passage_id, self.next_sentence_id
-        pid, sid = pid0, sid0
-        for p in passages:
-            paragraphs.setdefault(p.paragraph, (meta.id, p.paragraph, str(p.kind), p.section, p.paragraph_text))
-            passage_rows.append((pid, meta.id, p.paragraph, p.window, str(p.kind), p.section, p.text, p.content_hash))
-            for pos, s in enumerate(p.sentences):
-                sp = s.speaker
-                slot = slots[sid - sid0] if slots is not None else None
-                sentence_rows.append(
-                    (
-                        *(sid, pid, pos, s.start, s.end, s.text),
-                        *(sp.name, sp.kind, sp.via, sp.full_name, sp.rule, sp.said_as, slot),
-                    )
-                )
-                if self.source_changes is not None and sp.kind == "source":
-                    self.source_changes[sp.name, sp.full_name] += 1
-                sid += 1
-            pid += 1
-        if (pid - pid0, sid - sid0) != (len(passage_vectors), len(sentence_vectors)):
+        rows = article_rows(meta, content_hash, passages, slots, self.next_passage_id, self.next_sentence_id)
+        if (len(rows.passages), len(rows.sentences)) != (len(passage_vectors), len(sentence_vectors)):
             raise ValueError(
-                f"{meta.id}: {pid - pid0} passages and {sid - sid0} sentences but "
+                f"{meta.id}: {len(rows.passages)} passages and {len(rows.sentences)} sentences but "
                 f"{len(passage_vectors)} and {len(sentence_vectors)} vectors"
             )
-        db.executemany("INSERT INTO paragraphs VALUES (?,?,?,?,?)", list(paragraphs.values()))
-        db.executemany("INSERT INTO passages VALUES (?,?,?,?,?,?,?,?)", passage_rows)
-        db.executemany("INSERT INTO sentences VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)", sentence_rows)
-        self.add_vectors("passages", list(range(pid0, pid)), passage_vectors)
-        self.add_vectors("sentences", list(range(sid0, sid)), sentence_vectors)
-        self.next_passage_id, self.next_sentence_id = pid, sid
-        return pid - pid0, sid - sid0
+        if self.source_changes is not None:
+            self.source_changes.update(rows.sources)
+        self.db.execute("INSERT INTO articles VALUES (?,?,?,?,?,?,?,?,?)", rows.article)
+        self.db.executemany("INSERT INTO paragraphs VALUES (?,?,?,?,?)", rows.paragraphs)
+        self.db.executemany("INSERT INTO passages VALUES (?,?,?,?,?,?,?,?)", rows.passages)
+        self.db.executemany("INSERT INTO sentences VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)", rows.sentences)
+        pids = [r[0] for r in rows.passages]
+        sids = [r[0] for r in rows.sentences]
+        self.add_vectors("passages", pids, passage_vectors)
+        self.add_vectors("sentences", sids, sentence_vectors)
+        self.next_passage_id += len(pids)
+        self.next_sentence_id += len(sids)
+        return len(pids), len(sids)
 
     def remove_article(self, article_id: str) -> int:
         """Delete an article's rows and vectors; returns how many passages it had."""
@@ -445,22 +369,7 @@ class IndexWriter:
         }
         manifest = replace(manifest, vector_index=kinds, files=files, lexical=lexical)
         manifest.write(self.path / MANIFEST)
-        _fsync_tree(self.path)
-        os.replace(self.path, self.final)
-        tmp = self.index_dir / f".{CURRENT}.{os.getpid()}"
-        try:
-            with open(tmp, "w", encoding="utf-8") as fh:
-                fh.write(self.name + "\n")
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, self.index_dir / CURRENT)
-        except BaseException:
-            tmp.unlink(missing_ok=True)  # a full disk: the previous CURRENT stays, nothing is left over
-            if current_version(self.index_dir) != self.name:
-                os.replace(self.final, self.path)  # never live: abort() removes it
-            raise
-        _fsync_dir(self.index_dir)
-        prune_versions(self.index_dir)
+        publish(self.index_dir, self.path, self.final)
         return self.final
 
     def abort(self) -> None:
@@ -471,26 +380,3 @@ class IndexWriter:
                 db.close()
         finally:
             shutil.rmtree(self.path, ignore_errors=True)
-
-
-def _link_or_copy(source: Path, target: Path) -> None:
-    """Share an immutable file with another version (a hard link), or copy it where links fail."""
-    try:
-        os.link(source, target)
-    except OSError:
-        shutil.copyfile(source, target)
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _fsync_tree(path: Path) -> None:
-    for child in path.iterdir():
-        with open(child, "rb") as fh:
-            os.fsync(fh.fileno())
-    _fsync_dir(path)

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bot.corpus.articles import ArticleMeta
-from bot.text.attribution import Speaker
+from bot.text.speaker import Speaker
 
 
 @dataclass(frozen=True)

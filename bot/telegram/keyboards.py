@@ -21,7 +21,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from bot.corpus.articles import ArticleMeta
 from bot.retrieval.answers import Quote
 from bot.telegram.shared import SharedState
-from bot.text.attribution import Speaker
+from bot.text.speaker import Speaker
 
 #: Answers remembered per chat for their buttons; older ones expire.
 REMEMBERED = 64

@@ -12,9 +12,10 @@ import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot.corpus.articles import Article, Block, BlockKind
-from bot.text.attribution import Attributor, Speaker, publisher_voice
+from bot.corpus.articles import Article, ArticleMeta, Block, BlockKind
+from bot.text.attribution import Attributor
 from bot.text.sentences import Span, sentence_spans
+from bot.text.speaker import Speaker, publisher_voice
 
 #: Bumped whenever passages or attribution change shape, so old indexes are rebuilt.
 SPLITTER_VERSION = 4
@@ -104,6 +105,27 @@ def _split_clauses(
     return out_spans, [text[s.start : s.end] for s in out_spans], out_speakers
 
 
+def _title_passage(block: Block, meta: ArticleMeta) -> Passage:
+    """The title block as a passage of its own, in the publisher's voice.
+
+    Its own attributor: a headline sets no pronoun's antecedent.
+    """
+    lead = Attributor(publisher_voice(meta.publisher, meta.byline))
+    spans = sentence_spans(block.text)
+    texts = [block.text[s.start : s.end] for s in spans]
+    speakers = lead.paragraph(texts, None, caption=False)
+    return Passage(
+        article_id=meta.id,
+        paragraph=TITLE_PARAGRAPH,
+        window=0,
+        kind=block.kind,
+        section=None,
+        text=block.text,
+        sentences=tuple(Sentence(s.start, s.end, t, sp) for s, t, sp in zip(spans, texts, speakers, strict=True)),
+        paragraph_text=block.text,
+    )
+
+
 def split_article(article: Article) -> list[Passage]:
     """All passages of an article, in reading order, with attribution."""
     meta = article.meta
@@ -114,26 +136,8 @@ def split_article(article: Article) -> list[Passage]:
     for block in article.blocks:
         if block.kind is BlockKind.TITLE:
             # A title taken from the body (a .txt's first line) often holds the story's main fact
-            # ("Flash floods kill at least 23"): it stays searchable as the lead, in the
-            # publisher's voice (its own attributor: a headline sets no pronoun's antecedent).
-            lead = Attributor(publisher_voice(meta.publisher, meta.byline))
-            spans = sentence_spans(block.text)
-            texts = [block.text[s.start : s.end] for s in spans]
-            speakers = lead.paragraph(texts, None, caption=False)
-            passages.append(
-                Passage(
-                    article_id=meta.id,
-                    paragraph=TITLE_PARAGRAPH,
-                    window=0,
-                    kind=block.kind,
-                    section=None,
-                    text=block.text,
-                    sentences=tuple(
-                        Sentence(s.start, s.end, t, sp) for s, t, sp in zip(spans, texts, speakers, strict=True)
-                    ),
-                    paragraph_text=block.text,
-                )
-            )
+            # ("Flash floods kill at least 23"): it stays searchable as the lead.
+            passages.append(_title_passage(block, meta))
             continue
         if block.kind is BlockKind.HEADING:
             section = block.text
@@ -230,7 +234,9 @@ def body_sentences(article: Article, body: str) -> list[BodySentence]:
 
 def article_body_sentences(path: Path, corpus_dir: Path | None = None) -> list[BodySentence]:
     """`body_sentences` of one corpus file, with the body read as the file holds it."""
-    from bot.corpus.articles import HTML_SUFFIXES, body_of, decode_bytes, load_article
+    from bot.corpus.articles import HTML_SUFFIXES
+    from bot.corpus.files import load_article
+    from bot.corpus.normalise import body_of, decode_bytes
 
     article = load_article(path, corpus_dir)
     data = path.read_bytes()

@@ -36,7 +36,7 @@ from bot.index.records import (
     SpeakerCount,
 )
 from bot.index.views import source_matches, speaker_label
-from bot.text.attribution import Speaker
+from bot.text.speaker import Speaker
 
 T = TypeVar("T")
 
@@ -217,7 +217,7 @@ class MilvusReader(LexicalSide):
         rows.sort(key=lambda r: (-r["articles"], r["publisher"]))
         return [
             PublisherCount(
-                r["publisher"] or None,
+                r["publisher"],
                 r["articles"],
                 r["passages"],
                 r["first_date"],
@@ -358,7 +358,7 @@ class MilvusReader(LexicalSide):
         """The k nearest passages or sentences by inner product."""
         if self.count(kind) == 0:
             return []
-        return self.store.dense(self.name, kind, [np.asarray(vector).reshape(-1)], k, self.dense_index)[0]
+        return self.store.dense(self.name, kind, [np.asarray(vector).reshape(-1).tolist()], k, self.dense_index)[0]
 
     def vectors(self, kind: Kind, ids: Sequence[int] | np.ndarray) -> np.ndarray:
         """Stored vectors of passages or sentences, in the order given."""
