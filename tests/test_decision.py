@@ -125,3 +125,12 @@ def test_the_slot_check_runs_only_when_it_can_change_the_verdict(engine: Engine)
         low, high = model.slot_stage.bounds(z)
         cut = math.log(model.threshold / (1 - model.threshold))
         assert (question in asked) == (low < cut <= high)
+
+
+def test_one_shared_common_word_does_not_make_two_names_one():
+    """Seen on the seed: "Syrian" alone made the chief of staff the SOHR of "What did SOHR say?"."""
+    sohr = speaker_words("SOHR (Syrian Observatory for Human Rights)")
+    assert not names_meet(sohr, speaker_words("Syrian regime armed forces chief of staff"))
+    assert names_meet(sohr, speaker_words("SOHR") | speaker_words("Syrian Observatory for Human Rights"))
+    assert not names_meet(speaker_words("John Smith"), speaker_words("John Doe"))
+    assert names_meet(speaker_words("Sen. Chuck Grassley"), speaker_words("Grassley"))

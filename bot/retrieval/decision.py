@@ -272,12 +272,22 @@ def speaker_words(name: str | None) -> set[str]:
 
 
 def names_meet(wanted: set[str], said: set[str]) -> bool:
-    """Whether two names share a word, allowing a typo in a long one ("Grassly" for "Grassley")."""
-    if wanted & said:
-        return True
+    """Whether two names are one: most words of the shorter shared, a typo allowed in a long one.
+
+    One shared word is not enough when both names have several: "SOHR (Syrian Observatory for
+    Human Rights)" and "Syrian regime armed forces chief of staff" share only "Syrian", and "John
+    Smith" is not "John Doe". A surname alone still meets the full name ("Grassley", "Sen. Chuck
+    Grassley"), and "Grassly" meets "Grassley".
+    """
+    if not wanted or not said:
+        return False
     from rapidfuzz.fuzz import ratio
 
-    return any(len(a) >= 5 and len(b) >= 5 and ratio(a, b) >= 85 for a in wanted for b in said)
+    def met(word: str) -> bool:
+        return word in said or (len(word) >= 5 and any(len(b) >= 5 and ratio(word, b) >= 85 for b in said))
+
+    shared = sum(1 for word in wanted if met(word))
+    return 2 * shared > min(len(wanted), len(said))
 
 
 def features(
