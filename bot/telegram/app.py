@@ -37,6 +37,7 @@ from telegram.request import HTTPXRequest
 from bot.engine import Engine
 from bot.errors import ConfigError, ReportBotError
 from bot.settings import Settings
+from bot.telegram import gate
 from bot.telegram import handlers as h
 from bot.telegram.access import Access
 from bot.telegram.delivery import DeliveringRateLimiter
@@ -94,8 +95,8 @@ def build_application(engine: Engine, settings: Settings, *, poll_timeout: int =
     app.bot_data["state"] = state
     app.bot_data["flood"] = FloodGuard(state, settings.telegram_user_rate, settings.telegram_user_rate_seconds)
 
-    app.add_handler(TypeHandler(Update, h.once), group=-2)
-    app.add_handler(TypeHandler(Update, h.gate), group=-1)
+    app.add_handler(TypeHandler(Update, gate.once), group=-2)
+    app.add_handler(TypeHandler(Update, gate.gate), group=-1)
     app.add_handler(CommandHandler("start", h.start))
     app.add_handler(CommandHandler("help", h.help_command))
     app.add_handler(CommandHandler("ask", h.ask_command))
