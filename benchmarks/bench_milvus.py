@@ -16,6 +16,7 @@ work folder with the real model):
 
     python benchmarks/bench_milvus.py --passages 10000          # ~20-30 min here, mostly embedding
     python benchmarks/bench_milvus.py --passages 100000         # hours: the embedding
+    python benchmarks/bench_milvus.py --weights INDEX_DIR ...    # only what rows weigh
 """
 
 from __future__ import annotations
@@ -39,6 +40,35 @@ def folder_bytes(path: Path) -> int:
     return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
 
 
+def row_weights(index_dir: Path) -> dict[str, float]:
+    """What the Milvus rows of a built index weigh: sentences per passage, bytes and tokens per row.
+
+    The texts and scalars as `bot/index/milvus/source.py` sends them (vectors and indexes apart),
+    the figures docs/scale.md sizes Milvus from.
+    """
+    from bot.index.milvus.source import Version
+
+    version = Version(index_dir / "versions" / (index_dir / "CURRENT").read_text().strip())
+    weights = {}
+    for kind, rows in (("passage", version.passages()), ("sentence", version.sentences())):
+        count = size = terms = 0
+        for batch in rows:
+            for row in batch:
+                count += 1
+                terms += len(row["terms"].split())
+                size += sum(
+                    len(v.encode()) if isinstance(v, str) else 8
+                    for k, v in row.items()
+                    if k != "vector" and v is not None
+                )
+        weights[f"{kind}s"] = count
+        weights[f"bytes/{kind} row"] = size / max(1, count)
+        weights[f"tokens/{kind}"] = terms / max(1, count)
+    version.close()
+    weights["sentences/passage"] = weights["sentences"] / max(1, weights["passages"])
+    return weights
+
+
 def questions_of(index_dir: Path, n: int, seed: int) -> list[str]:
     """Questions made of passage words (half of them sure to match), deterministic for a seed."""
     import sqlite3
@@ -60,7 +90,11 @@ def main() -> None:
     p.add_argument("--passages", type=int, default=10_000, help="corpus size in passages (10 per article)")
     p.add_argument("--queries", type=int, default=100)
     p.add_argument("--workdir", type=Path, default=Path("/tmp/report-bot-milvus"))
+    p.add_argument("--weights", type=Path, nargs="+", help="only print the row weights of these built indexes")
     args = p.parse_args()
+    if args.weights:
+        report("milvus-row-weights", [{"index": str(i), **row_weights(i)} for i in args.weights])
+        return
 
     from bot.build.run import build_index
     from bot.embedding.embedder import Embedder

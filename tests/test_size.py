@@ -20,7 +20,6 @@ LONG_MODULES = {
 }
 LONG_FUNCTIONS = {
     "bot/retrieval/decision.py features": "the answerability work is editing it",
-    "bot/telegram/app.py running": "the several-workers work is editing it",
 }
 
 

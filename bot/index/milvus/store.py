@@ -32,6 +32,10 @@ if TYPE_CHECKING:
     from bot.settings import Settings
 
 log = logging.getLogger(__name__)
+# pymilvus logs every failed call with its traceback at ERROR; each one reaches the user (and the
+# bot's log) as the one-line IndexUnavailable `_call` raises instead, and a collection reloaded
+# after a server restart is no error at all.
+logging.getLogger("pymilvus.decorators").setLevel(logging.CRITICAL)
 
 T = TypeVar("T")
 
