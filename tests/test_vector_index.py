@@ -71,7 +71,7 @@ def test_hnsw_reader_reconstructs_stored_vectors_and_takes_ef_search(hnsw_index:
     flat = EmbeddedReader(seed_index)
     assert describe(hnsw.sentence_index)["ef_search"] == 200
     ids = list(range(hnsw.sentence_index.ntotal))
-    np.testing.assert_allclose(hnsw.sentence_vectors(ids), flat.sentence_vectors(ids), atol=1e-6)
+    np.testing.assert_allclose(hnsw.vectors("sentences", ids), flat.vectors("sentences", ids), atol=1e-6)
 
 
 def test_stored_vectors_rebuild_an_index_after_a_removal():
@@ -158,4 +158,4 @@ def test_an_sq8_index_survives_an_incremental_build(tmp_path: Path, embedder: Em
     new = EmbeddedReader(index)
     assert _manifest(index)["vector_index"]["sentences"]["storage"] == "sq8"
     assert [r[0] for r in new.store.query(sql)] == kept
-    np.testing.assert_array_equal(new.sentence_vectors(kept), old.sentence_vectors(kept))
+    np.testing.assert_array_equal(new.vectors("sentences", kept), old.vectors("sentences", kept))

@@ -37,6 +37,7 @@ from telegram.request import HTTPXRequest
 from bot.engine import Engine
 from bot.errors import ConfigError, ReportBotError
 from bot.settings import Settings
+from bot.telegram import gate
 from bot.telegram import handlers as h
 from bot.telegram.access import Access
 from bot.telegram.delivery import DeliveringRateLimiter
@@ -94,8 +95,8 @@ def build_application(engine: Engine, settings: Settings, *, poll_timeout: int =
     app.bot_data["state"] = state
     app.bot_data["flood"] = FloodGuard(state, settings.telegram_user_rate, settings.telegram_user_rate_seconds)
 
-    app.add_handler(TypeHandler(Update, h.once), group=-2)
-    app.add_handler(TypeHandler(Update, h.gate), group=-1)
+    app.add_handler(TypeHandler(Update, gate.once), group=-2)
+    app.add_handler(TypeHandler(Update, gate.gate), group=-1)
     app.add_handler(CommandHandler("start", h.start))
     app.add_handler(CommandHandler("help", h.help_command))
     app.add_handler(CommandHandler("ask", h.ask_command))
@@ -159,14 +160,35 @@ async def housekeeping(state: SharedState, leader: Leader, window: float, every:
         await asyncio.sleep(every)
 
 
-@contextlib.asynccontextmanager
-async def running(app: App, settings: Settings) -> AsyncIterator[asyncio.Event]:
-    """Start the bot (polling, or webhook when TELEGRAM_WEBHOOK_URL is set); yields the stop event.
+async def start_webhook(app: App, settings: Settings, state: SharedState) -> Path:
+    """Serve the webhook (and register it); the `serving_file` that tells a supervisor this worker is up."""
+    url = settings.telegram_webhook_url or ""
+    secret = settings.telegram_webhook_secret
+    if secret is None:
+        log.warning("TELEGRAM_WEBHOOK_SECRET is not set: anyone who finds the webhook URL can post updates")
+    await updater(app).start_webhook(
+        listen=settings.telegram_webhook_listen,
+        port=settings.telegram_webhook_port,
+        url_path=urlparse(url).path.lstrip("/"),
+        webhook_url=url,
+        secret_token=secret.get_secret_value() if secret else None,
+        allowed_updates=Update.ALL_TYPES,
+        bootstrap_retries=3,
+    )
+    serving = serving_file(state.directory, settings.telegram_webhook_port)
+    serving.write_text(f"{os.getpid()}\n", encoding="utf-8")
+    log.info(
+        "bot @%s started: webhook on %s, listening on %s:%d",
+        app.bot.username,
+        url,
+        settings.telegram_webhook_listen,
+        settings.telegram_webhook_port,
+    )
+    return serving
 
-    The event is set when the bot must stop on its own: another instance polls with the same token.
-    """
-    stop = asyncio.Event()
-    conflict: list[Conflict] = []
+
+async def start_polling(app: App, stop: asyncio.Event, conflict: list[Conflict]) -> None:
+    """Long-poll; another instance polling with the same token sets `stop` (and lands in `conflict`)."""
 
     def on_poll_error(exc: TelegramError) -> None:
         if isinstance(exc, Conflict):
@@ -181,6 +203,45 @@ async def running(app: App, settings: Settings) -> AsyncIterator[asyncio.Event]:
         else:
             log.warning("polling failed, retrying: %s", exc)
 
+    await updater(app).start_polling(
+        timeout=app.bot_data.get("poll_timeout", POLL_TIMEOUT),
+        allowed_updates=Update.ALL_TYPES,
+        bootstrap_retries=3,
+        error_callback=on_poll_error,
+    )
+    log.info("bot @%s started: long polling", app.bot.username)
+
+
+async def stop_app(app: App, keeper: asyncio.Task[None] | None) -> None:
+    """Stop the housekeeping, the updates and the application, each only if it got started."""
+    if keeper is not None:
+        keeper.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await keeper
+    if updater(app).running:
+        await updater(app).stop()
+    if app.running:
+        await app.stop()
+    await app.shutdown()
+
+
+def release(state: SharedState, leader: Leader, serving: Path | None) -> None:
+    """Give up what this process held in the state folder (its serving file, the lead), then close it."""
+    with contextlib.suppress(OSError):
+        if serving is not None and serving.read_text().strip() == str(os.getpid()):
+            serving.unlink()
+    leader.release()
+    state.close()
+
+
+@contextlib.asynccontextmanager
+async def running(app: App, settings: Settings) -> AsyncIterator[asyncio.Event]:
+    """Start the bot (polling, or webhook when TELEGRAM_WEBHOOK_URL is set); yields the stop event.
+
+    The event is set when the bot must stop on its own: another instance polls with the same token.
+    """
+    stop = asyncio.Event()
+    conflict: list[Conflict] = []
     state: SharedState = app.bot_data["state"]
     leader = Leader(state.directory)
     keeper: asyncio.Task[None] | None = None
@@ -191,55 +252,16 @@ async def running(app: App, settings: Settings) -> AsyncIterator[asyncio.Event]:
             await register_commands(app)
             await app.start()
             if settings.telegram_webhook_url:
-                secret = settings.telegram_webhook_secret
-                if secret is None:
-                    log.warning("TELEGRAM_WEBHOOK_SECRET is not set: anyone who finds the webhook URL can post updates")
-                await updater(app).start_webhook(
-                    listen=settings.telegram_webhook_listen,
-                    port=settings.telegram_webhook_port,
-                    url_path=urlparse(settings.telegram_webhook_url).path.lstrip("/"),
-                    webhook_url=settings.telegram_webhook_url,
-                    secret_token=secret.get_secret_value() if secret else None,
-                    allowed_updates=Update.ALL_TYPES,
-                    bootstrap_retries=3,
-                )
-                serving = serving_file(state.directory, settings.telegram_webhook_port)
-                serving.write_text(f"{os.getpid()}\n", encoding="utf-8")  # for a supervisor: up
-                log.info(
-                    "bot @%s started: webhook on %s, listening on %s:%d",
-                    app.bot.username,
-                    settings.telegram_webhook_url,
-                    settings.telegram_webhook_listen,
-                    settings.telegram_webhook_port,
-                )
+                serving = await start_webhook(app, settings, state)
             else:
-                await updater(app).start_polling(
-                    timeout=app.bot_data.get("poll_timeout", POLL_TIMEOUT),
-                    allowed_updates=Update.ALL_TYPES,
-                    bootstrap_retries=3,
-                    error_callback=on_poll_error,
-                )
-                log.info("bot @%s started: long polling", app.bot.username)
-            keeper = asyncio.create_task(
-                housekeeping(state, leader, settings.telegram_user_rate_seconds), name="housekeeping"
-            )
+                await start_polling(app, stop, conflict)
+            window = settings.telegram_user_rate_seconds
+            keeper = asyncio.create_task(housekeeping(state, leader, window), name="housekeeping")
             yield stop
         finally:
-            if keeper is not None:
-                keeper.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await keeper
-            if updater(app).running:
-                await updater(app).stop()
-            if app.running:
-                await app.stop()
-            await app.shutdown()
+            await stop_app(app, keeper)
     finally:
-        with contextlib.suppress(OSError):
-            if serving is not None and serving.read_text().strip() == str(os.getpid()):
-                serving.unlink()
-        leader.release()
-        state.close()
+        release(state, leader, serving)
     if conflict:
         raise StartupFailed(
             "stopped: another instance is polling with this token", hint="stop the other instance, then start this one"
