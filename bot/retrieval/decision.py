@@ -31,6 +31,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from rapidfuzz.fuzz import ratio  # at import time: a first import from several threads at once races
+
 from bot.text.slots import read_slots
 
 if TYPE_CHECKING:
@@ -281,7 +283,6 @@ def names_meet(wanted: set[str], said: set[str]) -> bool:
     """
     if not wanted or not said:
         return False
-    from rapidfuzz.fuzz import ratio
 
     def met(word: str) -> bool:
         return word in said or (len(word) >= 5 and any(len(b) >= 5 and ratio(word, b) >= 85 for b in said))

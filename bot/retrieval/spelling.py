@@ -28,6 +28,7 @@ import math
 from collections.abc import Iterable
 
 import numpy as np
+from rapidfuzz import fuzz, process  # imported with the module: a first import from several threads at once races
 
 #: Character classes of the count matrix: a-z, 0-9 and four classes for everything else. Merging
 #: characters into one class only raises the shared count, so the bound stays a bound.
@@ -101,8 +102,6 @@ class CloseWords:
 
 def _choose(word: str, candidates: list[str], cutoff: float) -> str | None:
     """The word difflib picks among `candidates`, scoring only those rapidfuzz's bound (3.) keeps."""
-    from rapidfuzz import fuzz, process  # C++; imported on the first typo, not at start-up
-
     near = process.extract(word, candidates, scorer=fuzz.ratio, score_cutoff=cutoff * 100 - 1e-6, limit=None)
     found = difflib.get_close_matches(word, [w for w, _, _ in near], n=1, cutoff=cutoff)
     return found[0] if found else None
