@@ -20,9 +20,10 @@ from bot.embedding.embedder import Embedder
 from bot.index.reader import IndexReader, live_stamp, live_version, open_reader
 from bot.index.records import ArticleCount, IndexFacts, Paragraph, PublisherCount, SpeakerCount
 from bot.retrieval.answers import Answer, Quote
-from bot.retrieval.decision import QuestionShape, Verdict, analyse, decide
+from bot.retrieval.decision import Verdict, decide
 from bot.retrieval.fusion import Retrieval
 from bot.retrieval.lexical import Term, lexicon
+from bot.retrieval.question import QuestionShape, analyse
 from bot.retrieval.quotes import make_quotes, source_quotes
 from bot.retrieval.search import ANSWER_ENTITIES, SPEAKER_CANDIDATES, Scored, rank_passages
 from bot.retrieval.speaker_rank import rank_by_speaker

@@ -36,7 +36,8 @@ sys.path.insert(0, str(ROOT))
 
 from bot.cli.evaluate import default_index, set_corpus  # noqa: E402
 from bot.evaluation.questions import EVAL_DEPTH, _norm, load_questions  # noqa: E402
-from bot.retrieval.decision import FEATURES, MODEL_FILE, analyse, features  # noqa: E402
+from bot.retrieval.decision import FEATURES, MODEL_FILE, features  # noqa: E402
+from bot.retrieval.question import analyse  # noqa: E402
 
 TRAIN = sorted((ROOT / "tests" / "data" / "answerability").glob("train_*.jsonl"))
 POLNEAR_TRAIN = ROOT.parent / "shared" / "polnear" / "train" / "corpus"

@@ -5,7 +5,7 @@
 
 Each training set (default: tests/data/answerability/train_*.jsonl) is indexed over only the
 articles it names, as `scripts/fit_decision.py` does. Every answerable question that names a
-speaker (as `bot.decision.analyse` reads it, whatever its label) is run through the engine's own
+speaker (as `bot.retrieval.question.analyse` reads it, whatever its label) is run through the engine's own
 retrieval (`Engine.candidates`: the `SPEAKER_CANDIDATES` best passages), and each candidate gets the
 features of `bot/retrieval/speaker_rank.py`, labelled by whether it holds an expected answer. Then:
 
@@ -33,7 +33,7 @@ sys.path.insert(0, str(ROOT))
 
 from bot.cli.evaluate import default_index, set_corpus  # noqa: E402
 from bot.evaluation.questions import _norm, load_questions  # noqa: E402
-from bot.retrieval.decision import analyse  # noqa: E402
+from bot.retrieval.question import analyse  # noqa: E402
 from bot.retrieval.search import prefer_speaker  # noqa: E402
 from bot.retrieval.speaker_rank import FEATURES, MODEL_FILE, candidate_features  # noqa: E402
 

@@ -9,7 +9,8 @@ import pytest
 
 from bot.engine import Engine
 from bot.retrieval.answers import Answer
-from bot.retrieval.decision import FEATURES, MODEL_FILE, analyse, features, load_model, names_meet, speaker_words
+from bot.retrieval.decision import FEATURES, MODEL_FILE, features, load_model
+from bot.retrieval.question import analyse, names_meet, speaker_words
 from bot.telegram.format import answer_blocks
 from bot.terminal import format_answer
 from bot.text.language import non_english

@@ -14,12 +14,8 @@ MAX_MODULE_LINES = 400
 MAX_FUNCTION_LINES = 60
 #: Still over, each with why. The lists only shrink: one that falls under its limit must leave
 #: them (`test_the_exceptions_are_still_needed`).
-LONG_MODULES = {
-    "bot/retrieval/decision.py": "the answerability work is editing it; split once that lands",
-}
-LONG_FUNCTIONS = {
-    "bot/retrieval/decision.py features": "the answerability work is editing it",
-}
+LONG_MODULES: dict[str, str] = {}
+LONG_FUNCTIONS: dict[str, str] = {}
 
 
 def modules() -> list[Path]:

@@ -8,7 +8,7 @@ from pathlib import Path
 from bot.build.run import build_index
 from bot.embedding.embedder import Embedder
 from bot.engine import Engine
-from bot.retrieval.decision import analyse
+from bot.retrieval.question import analyse
 from bot.retrieval.speaker_rank import FEATURES, MODEL_FILE, candidate_features, load_model
 from bot.settings import Settings
 

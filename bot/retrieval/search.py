@@ -244,7 +244,7 @@ def prefer_speaker(reader: IndexReader, ranked: list[Scored], asked: str, k: int
     Similarity alone ranks a passage *about* Grassley, or quoting his opponent on him, as high as
     his own words; the question asks for his. Order is kept within each group.
     """
-    from bot.retrieval.decision import names_meet, speaker_words
+    from bot.retrieval.question import names_meet, speaker_words
 
     wanted = speaker_words(asked)
     if not wanted or not ranked:

@@ -26,7 +26,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from bot.retrieval.decision import _stem, names_meet, speaker_words
+from bot.retrieval.question import names_meet, speaker_words, stem
 
 if TYPE_CHECKING:
     from bot.index.reader import IndexReader
@@ -69,7 +69,7 @@ def candidate_features(
     wanted = speaker_words(asked)
     passages = reader.passages([s.passage_id for s in ranked])
     # The topic: the question's key terms other than the speaker's name.
-    topic = [t for t in terms if _stem(t.word) not in wanted]
+    topic = [t for t in terms if stem(t.word) not in wanted]
     topic_cover = coverages(topic, [s.passage_id for s in ranked]) if topic else {}
     top = ranked[0]
     out = []
