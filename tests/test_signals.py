@@ -251,3 +251,22 @@ def test_add_interrupted_after_writing_the_file_says_how_to_finish(
     assert finish.returncode == 0, finish.stderr
     assert build_index(corpus, index, embedder).up_to_date
     assert EmbeddedReader(index).manifest.counts["articles"] == 8
+
+
+def test_sigterm_inside_importlibs_lock_callback_is_delivered_again():
+    """There a raised exception would be swallowed: the handler sends SIGTERM again instead."""
+    from types import SimpleNamespace
+
+    from bot.cli.common import _raise_terminated
+
+    got: list[int] = []
+    old = signal.signal(signal.SIGTERM, lambda signum, frame: got.append(signum))
+    try:
+        frame = SimpleNamespace(f_code=SimpleNamespace(co_name="cb", co_filename="<frozen importlib._bootstrap>"))
+        _raise_terminated(signal.SIGTERM, frame)  # type: ignore[arg-type]
+        deadline = time.monotonic() + 10
+        while not got and time.monotonic() < deadline:
+            time.sleep(0.01)
+    finally:
+        signal.signal(signal.SIGTERM, old)
+    assert got == [signal.SIGTERM]
