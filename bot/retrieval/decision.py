@@ -31,6 +31,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from bot.retrieval.linear import LinearModel
 from bot.retrieval.question import QuestionShape, analyse, names_meet, same_word, speaker_words, stem
 from bot.text.slots import read_slots
 
@@ -244,15 +245,9 @@ class SlotStage:
 
 
 @dataclass(frozen=True)
-class DecisionModel:
-    """A fitted logistic regression: standardised features, weights, and the answering threshold."""
+class DecisionModel(LinearModel):
+    """The fitted decision: a `LinearModel` with the answering threshold and an optional slot stage."""
 
-    version: str
-    features: tuple[str, ...]
-    mean: tuple[float, ...]
-    scale: tuple[float, ...]
-    coef: tuple[float, ...]
-    intercept: float
     #: Confidence at or above which the best passage is given as the answer.
     threshold: float
     #: Confidence at or above which an unanswered question shows its closest passage as
@@ -264,30 +259,15 @@ class DecisionModel:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> DecisionModel:
         """The model from its JSON (checked: every feature it names must be one this code computes)."""
-        unknown = [n for n in data["features"] if n not in FEATURES]
-        if unknown:
-            raise ValueError(f"decision model {data.get('version')} uses unknown features {unknown}")
         stage = data.get("slot_stage")
         return cls(
-            version=str(data["version"]),
-            features=tuple(data["features"]),
-            mean=tuple(data["mean"]),
-            scale=tuple(data["scale"]),
-            coef=tuple(data["coef"]),
-            intercept=float(data["intercept"]),
+            **LinearModel.fields(data, FEATURES, "decision model"),
             threshold=float(data["threshold"]),
             possibly=float(data["possibly"]),
             slot_stage=SlotStage(**{k: float(stage[k]) for k in ("base", "slot", "intercept", "clip", "mean")})
             if stage
             else None,
         )
-
-    def log_odds(self, values: dict[str, float]) -> float:
-        """The features' log-odds that the best passage answers (the first stage)."""
-        z = self.intercept
-        for name, m, s, c in zip(self.features, self.mean, self.scale, self.coef, strict=True):
-            z += c * (values.get(name, 0.0) - m) / (s or 1.0)
-        return z
 
     def probability(self, values: dict[str, float], slot_logit: float | None = None) -> float:
         """The calibrated probability that the best passage answers (with the slot check's log-odds if given)."""

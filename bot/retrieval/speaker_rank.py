@@ -26,6 +26,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from bot.retrieval.linear import LinearModel
 from bot.retrieval.question import names_meet, speaker_words, stem
 
 if TYPE_CHECKING:
@@ -102,37 +103,13 @@ def candidate_features(
 
 
 @dataclass(frozen=True)
-class SpeakerRankModel:
-    """A fitted logistic regression over `FEATURES` (standardised): higher ranks first."""
-
-    version: str
-    features: tuple[str, ...]
-    mean: tuple[float, ...]
-    scale: tuple[float, ...]
-    coef: tuple[float, ...]
-    intercept: float
+class SpeakerRankModel(LinearModel):
+    """A fitted `LinearModel` over `FEATURES`: candidates with higher log-odds rank first."""
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> SpeakerRankModel:
         """The model from its JSON (every feature it names must be one this code computes)."""
-        unknown = [n for n in data["features"] if n not in FEATURES]
-        if unknown:
-            raise ValueError(f"speaker ranking model {data.get('version')} uses unknown features {unknown}")
-        return cls(
-            version=str(data["version"]),
-            features=tuple(data["features"]),
-            mean=tuple(data["mean"]),
-            scale=tuple(data["scale"]),
-            coef=tuple(data["coef"]),
-            intercept=float(data["intercept"]),
-        )
-
-    def score(self, values: dict[str, float]) -> float:
-        """The model's log-odds that this candidate is the passage that answers."""
-        z = self.intercept
-        for name, m, s, c in zip(self.features, self.mean, self.scale, self.coef, strict=True):
-            z += c * (values.get(name, 0.0) - m) / (s or 1.0)
-        return z
+        return cls(**LinearModel.fields(data, FEATURES, "speaker ranking model"))
 
 
 @lru_cache(maxsize=4)
@@ -156,6 +133,6 @@ def rank_by_speaker(
     if not ranked or not speaker_words(asked):
         return ranked[:k]
     model = model or load_model()
-    scores = [model.score(f) for f in candidate_features(reader, ranked, asked, terms)]
+    scores = [model.log_odds(f) for f in candidate_features(reader, ranked, asked, terms)]
     order = sorted(range(len(ranked)), key=lambda i: (-scores[i], i))
     return [ranked[i] for i in order[:k]]

@@ -1,0 +1,46 @@
+"""A logistic regression over standardised, named features, as the fit scripts write it to JSON.
+
+The answer-or-decline decision and the "What did X say?" ranking are both such a model; this is
+the one reader of their shared fields and the one place their log-odds are computed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class LinearModel:
+    """Weights over features standardised by the training mean and scale."""
+
+    version: str
+    features: tuple[str, ...]
+    mean: tuple[float, ...]
+    scale: tuple[float, ...]
+    coef: tuple[float, ...]
+    intercept: float
+
+    @staticmethod
+    def fields(data: dict[str, Any], known: Iterable[str], what: str) -> dict[str, Any]:
+        """The shared fields of a model's JSON, checked: every feature it names must be one this code computes."""
+        known = set(known)
+        unknown = [n for n in data["features"] if n not in known]
+        if unknown:
+            raise ValueError(f"{what} {data.get('version')} uses unknown features {unknown}")
+        return {
+            "version": str(data["version"]),
+            "features": tuple(data["features"]),
+            "mean": tuple(data["mean"]),
+            "scale": tuple(data["scale"]),
+            "coef": tuple(data["coef"]),
+            "intercept": float(data["intercept"]),
+        }
+
+    def log_odds(self, values: dict[str, float]) -> float:
+        """The model's log-odds for these feature values (a missing feature counts as 0)."""
+        z = self.intercept
+        for name, m, s, c in zip(self.features, self.mean, self.scale, self.coef, strict=True):
+            z += c * (values.get(name, 0.0) - m) / (s or 1.0)
+        return z
