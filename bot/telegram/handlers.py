@@ -284,7 +284,8 @@ async def reload(update: Update, context: Context) -> None:
     if not u.access(context).is_admin(update):
         await u.message(update).reply_text("Only the bot's admins can reload the index.")
         return
-    facts, told = await u.reloads(context).reload_all()
+    told = await u.reloads(context).reload_all()
+    facts = await asyncio.to_thread(u.engine(context).about)
     counts = ", ".join(f"{n} {name}" for name, n in sorted(facts.counts.items()))
     others = " The other workers re-open it before their next update." if told and not u.state(context).private else ""
     await u.message(update).reply_text(f"Index re-opened: version {facts.version} ({counts}).{others}")

@@ -18,7 +18,6 @@ import asyncio
 import logging
 
 from bot.engine import Engine
-from bot.index.records import IndexFacts
 from bot.telegram.shared import FAILURES, SharedState
 
 log = logging.getLogger(__name__)
@@ -49,13 +48,13 @@ class Reloads:
             self.seen = wanted
         log.info("index re-opened for a /reload sent to another worker: version %s", facts.version)
 
-    async def reload_all(self) -> tuple[IndexFacts, bool]:
-        """An admin's /reload: re-open the index here now and tell the other workers; (facts, told)."""
+    async def reload_all(self) -> bool:
+        """An admin's /reload: re-open the index here now and tell the other workers (False: could not)."""
         async with self._lock:
             generation = await self.state.attempt(
                 "re-opening the index on this worker only", None, self.state.request_reload
             )
-            facts = await asyncio.to_thread(self.engine.reload)
+            await asyncio.to_thread(self.engine.reload)
             if generation is not None:
                 self.seen = max(self.seen, generation)
-        return facts, generation is not None
+        return generation is not None
