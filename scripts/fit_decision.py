@@ -42,7 +42,7 @@ from bot.retrieval.question import analyse  # noqa: E402
 TRAIN = sorted((ROOT / "tests" / "data" / "answerability").glob("train_*.jsonl"))
 POLNEAR_TRAIN = ROOT.parent / "shared" / "polnear" / "train" / "corpus"
 CACHE = ROOT / ".eval-index" / "decision-features.jsonl"
-VERSION = "answerability-lr-2"
+VERSION = "answerability-lr-3"
 
 
 def collect(paths: list[Path], articles: Path) -> list[dict]:
