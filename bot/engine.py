@@ -20,7 +20,7 @@ from bot.embedding.embedder import Embedder
 from bot.index.reader import IndexReader, live_stamp, live_version, open_reader
 from bot.index.records import ArticleCount, IndexFacts, Paragraph, PublisherCount, SpeakerCount
 from bot.retrieval.answers import Answer, Quote
-from bot.retrieval.decision import Verdict, decide
+from bot.retrieval.decision import Verdict, decide, load_model
 from bot.retrieval.fusion import Retrieval
 from bot.retrieval.lexical import Term, lexicon
 from bot.retrieval.question import QuestionShape, analyse
@@ -64,6 +64,16 @@ class More:
     def quotes(self) -> list[Quote]:
         """The quotes not shown before."""
         return self.answer.quotes[self.offset :]
+
+
+@dataclass(frozen=True)
+class DecisionFacts:
+    """What /about says of the answer-or-decline decision."""
+
+    #: The fitted decision model's version (`bot/data/decision_model.json`).
+    model: str
+    #: The confidence below which the engine declines: ANSWER_THRESHOLD, or else the model's own.
+    threshold: float
 
 
 class Engine:
@@ -115,6 +125,12 @@ class Engine:
     def about(self) -> IndexFacts:
         """The live index's version, model and counts; raises `IndexUnavailable` when there is none."""
         return self.reader.facts()
+
+    def decision(self) -> DecisionFacts:
+        """The decision model this engine answers with, and the confidence it declines below."""
+        model = load_model()
+        threshold = self.settings.answer_threshold
+        return DecisionFacts(model.version, model.threshold if threshold is None else threshold)
 
     def clean_question(self, question: str) -> tuple[str, str | None]:
         """The question as searched, and a notice when it had to be shortened."""

@@ -295,9 +295,9 @@ class Lexicon:
         """Ids of the passages whose text or context holds `term` (after stemming)."""
         return self.reader.matching("passages", [term])[0]
 
-    def sentences_holding_each(self, terms: list[str], sentence_ids: list[int]) -> list[frozenset[int]]:
-        """For each term, which of these sentences hold it (after stemming)."""
-        return self.reader.matching("sentences", terms, sentence_ids)  # type: ignore[return-value]
+    def sentences_holding_each(self, terms: list[str], sentence_ids: list[int]) -> list[frozenset[int] | Postings]:
+        """For each term, which of these sentences hold it (after stemming); each is iterated, no more."""
+        return self.reader.matching("sentences", terms, sentence_ids)
 
     def term(self, word: str, name: bool = False) -> Term:
         """A key term's statistics, with a typo fallback to the closest index word."""
