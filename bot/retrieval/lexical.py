@@ -379,7 +379,6 @@ class Lexicon:
 
 #: Unknown words whose close word (and derived-name test) a lexicon keeps; then it starts afresh.
 _MEMO_WORDS = 10_000
-
 V = TypeVar("V")
 
 
@@ -388,8 +387,7 @@ def _remembered(memo: dict[str, V], word: str, compute: Callable[[str], V]) -> V
     try:
         return memo[word]
     except KeyError:
-        pass
-    value = compute(word)
+        value = compute(word)
     if len(memo) >= _MEMO_WORDS:
         memo.clear()
     memo[word] = value
