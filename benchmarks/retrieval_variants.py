@@ -30,112 +30,56 @@ SETS = {
     "multi": (ROOT / "tests/data/multi", ROOT / "tests/data/multi_questions.jsonl"),
     "squad": (ROOT / "tests/data/squad/corpus", ROOT / "tests/data/squad/questions.jsonl"),
 }
+S, P, BOTH = LexicalSide.SENTENCE, LexicalSide.PASSAGE, LexicalSide.BOTH
+
+
+def rrf(side: LexicalSide, weight: float = 1.0, *, k: int = 60, furniture: float = 0.0) -> Retrieval:
+    """Dense and BM25 fused by reciprocal rank."""
+    return Retrieval(lexical=side, fusion=Fusion.RRF, lexical_weight=weight, rrf_k=k, furniture_penalty=furniture)
+
+
+def mix(side: LexicalSide, weight: float, *, furniture: float = 0.0, coverage: bool = False) -> Retrieval:
+    """Dense plus `weight` times normalised BM25 (scaled by key-term coverage with `coverage`)."""
+    return Retrieval(
+        lexical=side, fusion=Fusion.MIX, lexical_weight=weight, scale_by_coverage=coverage, furniture_penalty=furniture
+    )
+
+
+def coverage(weight: float) -> Retrieval:
+    """Dense plus `weight` times key-term coverage (furniture penalty at its default)."""
+    return Retrieval(lexical=BOTH, fusion=Fusion.COVERAGE, lexical_weight=weight)
+
+
 VARIANTS = {
     "dense (sentence+passage blend)": Retrieval(lexical=None, furniture_penalty=0.0),
-    "BM25 passages (text+title/section)": Retrieval(dense=False, lexical=LexicalSide.PASSAGE, furniture_penalty=0.0),
-    "BM25 sentences": Retrieval(dense=False, lexical=LexicalSide.SENTENCE, furniture_penalty=0.0),
-    "RRF dense + BM25 passages": Retrieval(
-        lexical=LexicalSide.PASSAGE, fusion=Fusion.RRF, lexical_weight=1.0, furniture_penalty=0.0
-    ),
-    "RRF dense + BM25 sentences": Retrieval(
-        lexical=LexicalSide.SENTENCE, fusion=Fusion.RRF, lexical_weight=1.0, furniture_penalty=0.0
-    ),
-    "RRF dense + BM25 both": Retrieval(
-        lexical=LexicalSide.BOTH, fusion=Fusion.RRF, lexical_weight=1.0, furniture_penalty=0.0
-    ),
-    "RRF dense + BM25 sentences, lexical x0.5": Retrieval(
-        lexical=LexicalSide.SENTENCE, fusion=Fusion.RRF, lexical_weight=0.5, furniture_penalty=0.0
-    ),
-    "RRF dense + BM25 both, lexical x0.5": Retrieval(
-        lexical=LexicalSide.BOTH, fusion=Fusion.RRF, lexical_weight=0.5, furniture_penalty=0.0
-    ),
-    "RRF k=20 dense + BM25 sentences": Retrieval(
-        lexical=LexicalSide.SENTENCE, fusion=Fusion.RRF, lexical_weight=1.0, rrf_k=20, furniture_penalty=0.0
-    ),
-    "mix dense + 0.1 BM25 sentences": Retrieval(
-        lexical=LexicalSide.SENTENCE,
-        fusion=Fusion.MIX,
-        scale_by_coverage=False,
-        lexical_weight=0.1,
-        furniture_penalty=0.0,
-    ),
-    "mix dense + 0.2 BM25 sentences": Retrieval(
-        lexical=LexicalSide.SENTENCE,
-        fusion=Fusion.MIX,
-        scale_by_coverage=False,
-        lexical_weight=0.2,
-        furniture_penalty=0.0,
-    ),
-    "mix dense + 0.3 BM25 sentences": Retrieval(
-        lexical=LexicalSide.SENTENCE,
-        fusion=Fusion.MIX,
-        scale_by_coverage=False,
-        lexical_weight=0.3,
-        furniture_penalty=0.0,
-    ),
-    "mix dense + 0.2 BM25 passages": Retrieval(
-        lexical=LexicalSide.PASSAGE,
-        fusion=Fusion.MIX,
-        scale_by_coverage=False,
-        lexical_weight=0.2,
-        furniture_penalty=0.0,
-    ),
-    "mix dense + 0.2 BM25 sentences, furniture -0.03": Retrieval(
-        lexical=LexicalSide.SENTENCE,
-        fusion=Fusion.MIX,
-        scale_by_coverage=False,
-        lexical_weight=0.2,
-        furniture_penalty=0.03,
-    ),
-    "mix dense + 0.2 BM25 sentences, furniture -0.06": Retrieval(
-        lexical=LexicalSide.SENTENCE,
-        fusion=Fusion.MIX,
-        scale_by_coverage=False,
-        lexical_weight=0.2,
-        furniture_penalty=0.06,
-    ),
-    "mix dense + 0.2 BM25 both, furniture -0.06": Retrieval(
-        lexical=LexicalSide.BOTH, fusion=Fusion.MIX, scale_by_coverage=False, lexical_weight=0.2, furniture_penalty=0.06
-    ),
-    "RRF dense + BM25 sentences, furniture -0.06": Retrieval(
-        lexical=LexicalSide.SENTENCE, fusion=Fusion.RRF, lexical_weight=1.0, furniture_penalty=0.06
-    ),
-    "mix dense + 0.2 BM25 both": Retrieval(
-        lexical=LexicalSide.BOTH, fusion=Fusion.MIX, scale_by_coverage=False, lexical_weight=0.2, furniture_penalty=0.0
-    ),
-    "mix dense + 0.3 BM25 both": Retrieval(
-        lexical=LexicalSide.BOTH, fusion=Fusion.MIX, scale_by_coverage=False, lexical_weight=0.3, furniture_penalty=0.0
-    ),
-    "mix dense + 0.1 BM25 both, furniture -0.06": Retrieval(
-        lexical=LexicalSide.BOTH, fusion=Fusion.MIX, lexical_weight=0.1, scale_by_coverage=False
-    ),
-    "mix dense + 0.15 BM25 both, furniture -0.06": Retrieval(
-        lexical=LexicalSide.BOTH, fusion=Fusion.MIX, lexical_weight=0.15, scale_by_coverage=False
-    ),
-    "mix dense + 0.2 BM25 both x coverage, furniture -0.06": Retrieval(
-        lexical=LexicalSide.BOTH, fusion=Fusion.MIX, lexical_weight=0.2, scale_by_coverage=True
-    ),
-    "mix dense + 0.3 BM25 both x coverage, furniture -0.06": Retrieval(
-        lexical=LexicalSide.BOTH, fusion=Fusion.MIX, lexical_weight=0.3, scale_by_coverage=True
-    ),
-    "mix dense + 0.25 BM25 both x coverage, furniture -0.06": Retrieval(
-        lexical=LexicalSide.BOTH, fusion=Fusion.MIX, lexical_weight=0.25, scale_by_coverage=True
-    ),
-    "mix dense + 0.35 BM25 both x coverage, furniture -0.06": Retrieval(
-        lexical=LexicalSide.BOTH, fusion=Fusion.MIX, lexical_weight=0.35, scale_by_coverage=True
-    ),
-    "mix dense + 0.4 BM25 both x coverage, furniture -0.06": Retrieval(
-        lexical=LexicalSide.BOTH, fusion=Fusion.MIX, lexical_weight=0.4, scale_by_coverage=True
-    ),
-    "dense + 0.1 coverage, furniture -0.06": Retrieval(
-        lexical=LexicalSide.BOTH, fusion=Fusion.COVERAGE, lexical_weight=0.1
-    ),
-    "dense + 0.2 coverage, furniture -0.06": Retrieval(
-        lexical=LexicalSide.BOTH, fusion=Fusion.COVERAGE, lexical_weight=0.2
-    ),
-    "dense + 0.3 coverage, furniture -0.06": Retrieval(
-        lexical=LexicalSide.BOTH, fusion=Fusion.COVERAGE, lexical_weight=0.3
-    ),
+    "BM25 passages (text+title/section)": Retrieval(dense=False, lexical=P, furniture_penalty=0.0),
+    "BM25 sentences": Retrieval(dense=False, lexical=S, furniture_penalty=0.0),
+    "RRF dense + BM25 passages": rrf(P),
+    "RRF dense + BM25 sentences": rrf(S),
+    "RRF dense + BM25 both": rrf(BOTH),
+    "RRF dense + BM25 sentences, lexical x0.5": rrf(S, 0.5),
+    "RRF dense + BM25 both, lexical x0.5": rrf(BOTH, 0.5),
+    "RRF k=20 dense + BM25 sentences": rrf(S, k=20),
+    "mix dense + 0.1 BM25 sentences": mix(S, 0.1),
+    "mix dense + 0.2 BM25 sentences": mix(S, 0.2),
+    "mix dense + 0.3 BM25 sentences": mix(S, 0.3),
+    "mix dense + 0.2 BM25 passages": mix(P, 0.2),
+    "mix dense + 0.2 BM25 sentences, furniture -0.03": mix(S, 0.2, furniture=0.03),
+    "mix dense + 0.2 BM25 sentences, furniture -0.06": mix(S, 0.2, furniture=0.06),
+    "mix dense + 0.2 BM25 both, furniture -0.06": mix(BOTH, 0.2, furniture=0.06),
+    "RRF dense + BM25 sentences, furniture -0.06": rrf(S, furniture=0.06),
+    "mix dense + 0.2 BM25 both": mix(BOTH, 0.2),
+    "mix dense + 0.3 BM25 both": mix(BOTH, 0.3),
+    "mix dense + 0.1 BM25 both, furniture -0.06": mix(BOTH, 0.1, furniture=0.06),
+    "mix dense + 0.15 BM25 both, furniture -0.06": mix(BOTH, 0.15, furniture=0.06),
+    "mix dense + 0.2 BM25 both x coverage, furniture -0.06": mix(BOTH, 0.2, furniture=0.06, coverage=True),
+    "mix dense + 0.3 BM25 both x coverage, furniture -0.06": mix(BOTH, 0.3, furniture=0.06, coverage=True),
+    "mix dense + 0.25 BM25 both x coverage, furniture -0.06": mix(BOTH, 0.25, furniture=0.06, coverage=True),
+    "mix dense + 0.35 BM25 both x coverage, furniture -0.06": mix(BOTH, 0.35, furniture=0.06, coverage=True),
+    "mix dense + 0.4 BM25 both x coverage, furniture -0.06": mix(BOTH, 0.4, furniture=0.06, coverage=True),
+    "dense + 0.1 coverage, furniture -0.06": coverage(0.1),
+    "dense + 0.2 coverage, furniture -0.06": coverage(0.2),
+    "dense + 0.3 coverage, furniture -0.06": coverage(0.3),
     "dense, furniture -0.06": Retrieval(lexical=None),
 }
 

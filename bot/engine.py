@@ -20,11 +20,11 @@ from bot.embedding.embedder import Embedder
 from bot.index.reader import IndexReader, live_stamp, live_version, open_reader
 from bot.index.records import ArticleCount, IndexFacts, Paragraph, PublisherCount, SpeakerCount
 from bot.retrieval.answers import Answer, Quote
-from bot.retrieval.decision import Verdict, decide
+from bot.retrieval.decision import Verdict, decide, load_model
 from bot.retrieval.fusion import Retrieval
 from bot.retrieval.lexical import Term, lexicon
 from bot.retrieval.question import QuestionShape, analyse
-from bot.retrieval.quotes import make_quotes, source_quotes
+from bot.retrieval.quotes import make_quotes, passage_records, source_quotes
 from bot.retrieval.search import ANSWER_ENTITIES, SPEAKER_CANDIDATES, Scored, rank_passages
 from bot.retrieval.speaker_rank import rank_by_speaker
 from bot.settings import Settings, get_settings
@@ -64,6 +64,16 @@ class More:
     def quotes(self) -> list[Quote]:
         """The quotes not shown before."""
         return self.answer.quotes[self.offset :]
+
+
+@dataclass(frozen=True)
+class DecisionFacts:
+    """What /about says of the answer-or-decline decision."""
+
+    #: The fitted decision model's version (`bot/data/decision_model.json`).
+    model: str
+    #: The confidence below which the engine declines: ANSWER_THRESHOLD, or else the model's own.
+    threshold: float
 
 
 class Engine:
@@ -116,6 +126,12 @@ class Engine:
         """The live index's version, model and counts; raises `IndexUnavailable` when there is none."""
         return self.reader.facts()
 
+    def decision(self) -> DecisionFacts:
+        """The decision model this engine answers with, and the confidence it declines below."""
+        model = load_model()
+        threshold = self.settings.answer_threshold
+        return DecisionFacts(model.version, model.threshold if threshold is None else threshold)
+
     def clean_question(self, question: str) -> tuple[str, str | None]:
         """The question as searched, and a notice when it had to be shortened."""
         text = _ANSI_ESCAPE.sub(" ", question)
@@ -165,9 +181,12 @@ class Engine:
         """
         shape = shape or analyse(text)
         ranked, terms = self.candidates(reader, text, k, shape)
-        if shape.asked_speaker:
-            ranked = rank_by_speaker(reader, ranked, shape.asked_speaker, terms, k)
-        return ranked, make_quotes(reader, ranked, terms), terms
+        if not shape.asked_speaker:
+            return ranked, make_quotes(reader, ranked, terms), terms
+        # The speaker ranking and the quotes read the same passages: once.
+        passages = passage_records(reader, (s.passage_id for s in ranked))
+        ranked = rank_by_speaker(reader, ranked, shape.asked_speaker, terms, k, passages=passages)
+        return ranked, make_quotes(reader, ranked, terms, passages), terms
 
     def candidates(
         self, reader: IndexReader, text: str, k: int, shape: QuestionShape

@@ -34,33 +34,26 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot.cli.evaluate import default_index, set_corpus  # noqa: E402
+from bot.cli.evaluate import set_engines  # noqa: E402
 from bot.evaluation.questions import EVAL_DEPTH, _norm, load_questions  # noqa: E402
 from bot.retrieval.decision import FEATURES, MODEL_FILE, features  # noqa: E402
+from bot.retrieval.linear import LinearModel  # noqa: E402
 from bot.retrieval.question import analyse  # noqa: E402
 
 TRAIN = sorted((ROOT / "tests" / "data" / "answerability").glob("train_*.jsonl"))
 POLNEAR_TRAIN = ROOT.parent / "shared" / "polnear" / "train" / "corpus"
 CACHE = ROOT / ".eval-index" / "decision-features.jsonl"
-VERSION = "answerability-lr-2"
+VERSION = "answerability-lr-3"
 
 
 def collect(paths: list[Path], articles: Path) -> list[dict]:
     """Features, label and retrieval rank of every question of the training sets."""
-    from bot.build.run import build_index
     from bot.embedding.embedder import Embedder
-    from bot.engine import Engine
     from bot.settings import load_settings
 
     settings = load_settings()
-    embedder = Embedder.from_settings(settings)
-    sets = []
-    for path in paths:
-        questions = load_questions(path)
-        corpus = set_corpus(questions, articles, path.name)
-        index = default_index(corpus)
-        build_index(corpus, index, embedder)
-        sets.append((path, questions, Engine(settings.model_copy(update={"index_dir": index}), embedder=embedder)))
+    loaded = [(path, load_questions(path)) for path in paths]
+    sets = list(set_engines(loaded, articles, settings, Embedder.from_settings(settings)))
     rows = []
     for path, questions, engine in sets:
         rows += [run(engine, q, path.name, off_topic=False) for q in questions]
@@ -308,7 +301,7 @@ def main(argv: list[str] | None = None) -> int:
     all_oof = oof(x, y, groups, args.C, args.folds, trainable)
     threshold = choose_threshold(all_oof[trainable], y[trainable], args.max_refused)
     final = fit(x[trainable], y[trainable], args.C)
-    scaler, lr = final.steps[0][1], final.steps[1][1]
+    linear = LinearModel.from_sklearn(VERSION, FEATURES, final)
     report = {
         "version": VERSION,
         "fitted": datetime.now(UTC).strftime("%Y-%m-%d"),
@@ -331,16 +324,10 @@ def main(argv: list[str] | None = None) -> int:
         report["slot_stage"] = stage
         threshold = stage.pop("threshold")
     print(json.dumps(report, indent=1))
-    coef = dict(zip(FEATURES, lr.coef_[0].tolist(), strict=True))
-    print("weights:", ", ".join(f"{k} {v:+.2f}" for k, v in sorted(coef.items(), key=lambda kv: -abs(kv[1]))))
+    print("weights:", linear.weights())
     if args.write:
         model = {
-            "version": VERSION,
-            "features": list(FEATURES),
-            "mean": [round(v, 6) for v in scaler.mean_.tolist()],
-            "scale": [round(v, 6) for v in scaler.scale_.tolist()],
-            "coef": [round(v, 6) for v in lr.coef_[0].tolist()],
-            "intercept": round(float(lr.intercept_[0]), 6),
+            **linear.to_json(),
             "threshold": round(threshold, 4),
             "possibly": round(min(0.3, threshold / 2), 4),
             "fit": report,

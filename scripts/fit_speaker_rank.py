@@ -31,8 +31,9 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot.cli.evaluate import default_index, set_corpus  # noqa: E402
+from bot.cli.evaluate import set_engines  # noqa: E402
 from bot.evaluation.questions import _norm, load_questions  # noqa: E402
+from bot.retrieval.linear import LinearModel  # noqa: E402
 from bot.retrieval.question import analyse  # noqa: E402
 from bot.retrieval.search import prefer_speaker  # noqa: E402
 from bot.retrieval.speaker_rank import FEATURES, MODEL_FILE, candidate_features  # noqa: E402
@@ -44,20 +45,13 @@ VERSION = "speaker-rank-lr-1"
 
 def collect(paths: list[Path], articles: Path) -> list[dict]:
     """Per answerable question naming a speaker: its candidates' features, gold flags, rule order."""
-    from bot.build.run import build_index
     from bot.embedding.embedder import Embedder
-    from bot.engine import Engine
     from bot.settings import load_settings
 
     settings = load_settings()
-    embedder = Embedder.from_settings(settings)
+    sets = ((path, load_questions(path)) for path in paths)
     out = []
-    for path in paths:
-        questions = load_questions(path)
-        corpus = set_corpus(questions, articles, path.name)
-        index = default_index(corpus)
-        build_index(corpus, index, embedder)
-        engine = Engine(settings.model_copy(update={"index_dir": index}), embedder=embedder)
+    for path, questions, engine in set_engines(sets, articles, settings, Embedder.from_settings(settings)):
         reader = engine.reader
         k = engine.settings.top_k
         for q in questions:
@@ -153,19 +147,10 @@ def main(argv: list[str] | None = None) -> int:
     }
     print(json.dumps(report, indent=1))
     final = fit(*stack(list(range(len(rows)))), args.C)
-    scaler, lr = final.steps[0][1], final.steps[1][1]
-    coef = dict(zip(FEATURES, lr.coef_[0].tolist(), strict=True))
-    print("weights:", ", ".join(f"{k} {v:+.2f}" for k, v in sorted(coef.items(), key=lambda kv: -abs(kv[1]))))
+    linear = LinearModel.from_sklearn(VERSION, FEATURES, final)
+    print("weights:", linear.weights())
     if args.write:
-        model = {
-            "version": VERSION,
-            "features": list(FEATURES),
-            "mean": [round(v, 6) for v in scaler.mean_.tolist()],
-            "scale": [round(v, 6) for v in scaler.scale_.tolist()],
-            "coef": [round(v, 6) for v in lr.coef_[0].tolist()],
-            "intercept": round(float(lr.intercept_[0]), 6),
-            "fit": report,
-        }
+        model = {**linear.to_json(), "fit": report}
         MODEL_FILE.write_text(json.dumps(model, indent=1) + "\n", "utf-8")
         print(f"wrote {MODEL_FILE.relative_to(ROOT)}", file=sys.stderr)
     return 0

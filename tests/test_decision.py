@@ -135,3 +135,16 @@ def test_one_shared_common_word_does_not_make_two_names_one():
     assert names_meet(sohr, speaker_words("SOHR") | speaker_words("Syrian Observatory for Human Rights"))
     assert not names_meet(speaker_words("John Smith"), speaker_words("John Doe"))
     assert names_meet(speaker_words("Sen. Chuck Grassley"), speaker_words("Grassley"))
+
+
+def test_a_speaker_the_article_never_quotes_is_evidence_against_answering(engine: Engine):
+    """ "What did X say?" about someone the article names but never quotes is a near miss."""
+    reader = engine.reader
+
+    def absent(question: str) -> float:
+        shape = analyse(question)
+        ranked, quotes, terms = engine.evidence(reader, question, 3, shape)
+        return features(reader, shape, ranked, quotes, terms)["speaker_absent_article"]
+
+    assert absent("What did SOHR say about the air strikes?") == 0.0
+    assert absent("What did Assad say about the air strikes?") == 1.0  # named in the article, never quoted

@@ -118,6 +118,20 @@ def test_faces_do_not_reach_the_engines_reader() -> None:
     assert not reaching, reaching
 
 
+#: What faces may take from retrieval: the answer records the engine returns, which they format.
+RETRIEVAL_FOR_FACES = {"bot.retrieval.answers"}
+
+
+def test_faces_take_only_the_answer_records_from_retrieval() -> None:
+    """Models, thresholds and scoring are the engine's: a face asks it (`Engine.decision` for /about)."""
+    reaching = [
+        f"{m}:{line} imports {t}"
+        for m, t, line in imports()
+        if stage(m) in FACES and stage(t) == "retrieval" and t not in RETRIEVAL_FOR_FACES
+    ]
+    assert not reaching, "\n".join(reaching)
+
+
 #: SQL outside the index package: a connection, a statement run, or SQL text.
 _SQL = re.compile(r"\bsqlite3\b|\.execute(?:many|script)?\(|\bSELECT\s+[\w*(]|\bINSERT\s+INTO\b|\bDELETE\s+FROM\b")
 #: The embedding cache is its own SQLite database (vectors by text hash, shared by every build),

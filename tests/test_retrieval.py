@@ -144,3 +144,20 @@ def test_a_full_build_leaves_one_lexical_segment_per_table(engine: Engine):
     # FTS5 reads every segment for every term: merged after a full build (was 3 and 9 on the seed).
     for table in ("passages_fts", "sentences_fts"):
         assert engine.reader.store.query(f"SELECT count(DISTINCT segid) FROM {table}_idx")[0][0] == 1
+
+
+def test_the_decision_about_reports_is_the_one_answers_use(engine: Engine):
+    """/about's decision model and threshold (`Engine.decision`) are what answering uses: ANSWER_THRESHOLD wins."""
+    question = "How many Russian air strikes were counted over Idlib and Hama?"
+    fitted = engine.decision()
+    answer = engine.answer(question)
+    assert answer.decision == fitted.model
+    assert answer.answered and answer.confidence >= fitted.threshold
+    stricter = round(min(1.0, answer.confidence + 0.01), 4)
+    strict = Engine(
+        engine.settings.model_copy(update={"answer_threshold": stricter}),
+        index_dir=engine.index_dir,
+        embedder=engine.embedder,
+    )
+    assert strict.decision() == type(fitted)(fitted.model, stricter)
+    assert not strict.answer(question).answered

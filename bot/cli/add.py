@@ -11,17 +11,9 @@ import argparse
 import sys
 from typing import TYPE_CHECKING
 
-from bot.cli.build import EPILOG, finish_command, run_build
-from bot.cli.common import (
-    add_path_options,
-    command,
-    fail,
-    interrupted_code,
-    interrupted_word,
-    say,
-    settings_from_args,
-)
-from bot.errors import ReportBotError, storage_error
+from bot.cli.build import build_parser, finish_command, run_build
+from bot.cli.common import add_path_options, command, interrupted_code, interrupted_word, say, settings_from_args
+from bot.errors import storage_error
 
 if TYPE_CHECKING:
     from bot.corpus.ingest import Added
@@ -29,13 +21,11 @@ if TYPE_CHECKING:
 
 def parser() -> argparse.ArgumentParser:
     """The argument parser."""
-    p = argparse.ArgumentParser(
-        prog="add_article.py",
-        description="Add an article to the corpus from a file (.txt, .md, .html) or a web page (http/https "
-        "URL): it is saved as a Markdown file with front matter (title, publisher, date, url, byline) "
-        "and the index is updated.",
-        epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+    p = build_parser(
+        "add_article.py",
+        "Add an article to the corpus from a file (.txt, .md, .html) or a web page (http/https URL): it is "
+        "saved as a Markdown file with front matter (title, publisher, date, url, byline) and the index is "
+        "updated.",
     )
     p.add_argument("source", metavar="PATH_OR_URL", help="a .txt, .md or .html file, or an http(s) URL")
     p.add_argument("--title", help="title (instead of the one found in the source)")
@@ -68,10 +58,7 @@ def added_line(added: Added) -> str:
 def main(argv: list[str] | None = None) -> int:
     """Entry point: write the corpus file, then build; 1 when the source cannot be added."""
     args = parser().parse_args(argv)
-    try:
-        settings = settings_from_args(args)
-    except ReportBotError as exc:  # an invalid setting: one line, not a traceback
-        return fail(exc)
+    settings = settings_from_args(args)  # an invalid setting: `command` prints its one line
     from bot.corpus.fetch import FetchPolicy
     from bot.corpus.ingest import add_to_corpus, apply_overrides, read_source
 
@@ -94,8 +81,6 @@ def main(argv: list[str] | None = None) -> int:
             if error is None:
                 raise
             raise error from exc
-    except ReportBotError as exc:
-        return fail(exc)
     except KeyboardInterrupt as exc:  # while downloading or parsing: nothing was written
         say(f"{interrupted_word(exc)}: nothing was added to the corpus")
         return interrupted_code(exc)

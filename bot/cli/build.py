@@ -48,15 +48,20 @@ EPILOG = """exit codes:
 """
 
 
+def build_parser(prog: str, description: str) -> argparse.ArgumentParser:
+    """The parser of a command that builds the index (build_index.py, add_article.py): exit codes below."""
+    return argparse.ArgumentParser(
+        prog=prog, description=description, epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+
+
 def parser() -> argparse.ArgumentParser:
     """The argument parser."""
-    p = argparse.ArgumentParser(
-        prog="build_index.py",
-        description="Build the index from the corpus: only new or changed text is embedded, removed "
-        "articles are deleted; an up-to-date index is left as it is. A different model, splitter or "
-        "schema forces a full rebuild.",
-        epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+    p = build_parser(
+        "build_index.py",
+        "Build the index from the corpus: only new or changed text is embedded, removed articles are "
+        "deleted; an up-to-date index is left as it is. A different model, splitter or schema forces a "
+        "full rebuild.",
     )
     mode = p.add_mutually_exclusive_group()
     mode.add_argument("--full", action="store_true", help="rebuild every article even if nothing changed")
@@ -331,15 +336,9 @@ def watch(
 def main(argv: list[str] | None = None) -> int:
     """Entry point; see EPILOG for the exit codes."""
     args = parser().parse_args(argv)
-    try:
-        settings = settings_from_args(args)
-    except ReportBotError as exc:  # an invalid setting: one line, not a traceback
-        return fail(exc)
+    settings = settings_from_args(args)  # an invalid setting: `command` prints its one line
     if args.dry_run:
-        try:
-            return dry_run(settings)
-        except ReportBotError as exc:
-            return fail(exc)
+        return dry_run(settings)
     from bot.embedding.embedder import Embedder
 
     embedder = Embedder.from_settings(settings)

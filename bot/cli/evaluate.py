@@ -11,11 +11,20 @@ import argparse
 import hashlib
 import json
 import sys
+from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.cli.common import command, fail, settings_from_args
 from bot.errors import ReportBotError
+from bot.settings import Settings
+
+if TYPE_CHECKING:
+    from bot.embedding.embedder import Embedder
+    from bot.engine import Engine
+
+#: A question file and its questions.
+QuestionSet = tuple[Path, list[dict[str, Any]]]
 
 #: Where `--corpus DIR` without `--index` keeps its index: one folder per corpus, reused.
 EVAL_INDEX_ROOT = Path(".eval-index")
@@ -107,6 +116,31 @@ def set_corpus(questions: list[dict[str, Any]], source: Path, name: str) -> Path
     return folder
 
 
+def open_engine(settings: Settings, embedder: Embedder) -> Engine:
+    """An engine over `settings.index_dir`, built from `settings.corpus_dir` first unless up to date."""
+    from bot.build.run import build_index
+    from bot.engine import Engine
+
+    build = build_index(settings.corpus_dir, settings.index_dir, embedder)
+    if not build.up_to_date:
+        print(f"indexed {build.articles} articles into {settings.index_dir}/", file=sys.stderr)
+    return Engine(settings, embedder=embedder)
+
+
+def set_engines(
+    sets: Iterable[QuestionSet], articles: Path, settings: Settings, embedder: Embedder
+) -> Iterator[tuple[Path, list[dict[str, Any]], Engine]]:
+    """Each question set with an engine over only the articles it names (`set_corpus`), indexed first.
+
+    What `--articles-from` measures and what `scripts/fit_*.py` learn from: a set's questions are
+    asked over its own 20-40 articles, never over the whole folder the articles come from.
+    """
+    for path, questions in sets:
+        corpus = set_corpus(questions, articles, path.name)
+        update = {"corpus_dir": corpus, "index_dir": default_index(corpus)}
+        yield path, questions, open_engine(settings.model_copy(update=update), embedder)
+
+
 @command
 def main(argv: list[str] | None = None) -> int:
     """Entry point: 0 when every set was evaluated, 1 on a bad question file or corpus."""
@@ -125,25 +159,15 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         sets = [(path, load_questions(path)) for path in args.questions]
-        from bot.build.run import build_index
         from bot.embedding.embedder import Embedder
-        from bot.engine import Engine
 
         embedder = Embedder.from_settings(settings)
-        reports = []
-        engine: Engine | None = None
-        for path, questions in sets:
-            if engine is not None and args.articles_from is None:
-                reports.append(evaluate(engine, questions, name=path.name))
-                continue
-            if args.articles_from is not None:
-                corpus = set_corpus(questions, args.articles_from, path.name)
-                settings = settings.model_copy(update={"corpus_dir": corpus, "index_dir": default_index(corpus)})
-            build = build_index(settings.corpus_dir, settings.index_dir, embedder)
-            if not build.up_to_date:
-                print(f"indexed {build.articles} articles into {settings.index_dir}/", file=sys.stderr)
-            engine = Engine(settings, embedder=embedder)
-            reports.append(evaluate(engine, questions, name=path.name))
+        if args.articles_from is not None:
+            engines = set_engines(sets, args.articles_from, settings, embedder)
+        else:
+            engine = open_engine(settings, embedder)
+            engines = ((path, questions, engine) for path, questions in sets)
+        reports = [evaluate(engine, questions, name=path.name) for path, questions, engine in engines]
     except ReportBotError as exc:
         return fail(exc)
     if args.json:

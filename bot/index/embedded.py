@@ -9,11 +9,10 @@ refused with a rebuild hint instead of answering wrongly.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from functools import cached_property
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import faiss
 import numpy as np
@@ -31,6 +30,7 @@ from bot.index.manifest import (
     rebuild_hint,
     segment_files,
 )
+from bot.index.memo import Memo
 from bot.index.postings import LexicalIndex, Postings
 from bot.index.postings import segment_files as lexical_files
 from bot.index.records import (
@@ -85,8 +85,7 @@ class EmbeddedReader:
                 self._check_size(self.path / name, hint)
         self.store = ReadStore(db_path, index_dir)
         self._lexical: dict[str, LexicalIndex | None] = {}
-        self._memo: dict[str, Any] = {}
-        self._memo_lock = threading.RLock()  # a memo may build on another (close words on the vocabulary)
+        self._memo = Memo()
         passages, sentences = self.store.counts()
         if (passages, sentences) != (self.passage_index.ntotal, self.sentence_index.ntotal):
             raise IndexUnavailable(
@@ -173,14 +172,7 @@ class EmbeddedReader:
 
     def memo(self, key: str, make: Callable[[], T]) -> T:
         """`make()` once per reader: dropped with the reader, so an old version's maps are freed."""
-        try:
-            return self._memo[key]  # type: ignore[no-any-return]
-        except KeyError:
-            pass
-        with self._memo_lock:
-            if key not in self._memo:
-                self._memo[key] = make()
-            return self._memo[key]  # type: ignore[no-any-return]
+        return self._memo.get(key, make)
 
     # --- articles and their views --------------------------------------------------------
 

@@ -3,13 +3,16 @@
 Retrieval, the engine and the faces read these, never rows: a column added to the store or a
 second backend (`bot/index/reader.py`) changes how the records are filled, not who reads them.
 The small rows a face lists (articles, speakers, publishers, paragraphs) are named tuples, so a
-face can unpack them as it always has; the rest are frozen dataclasses.
+face can unpack them as it always has; the rest are frozen dataclasses. The `*_record` functions
+fill records from stored values in the order of the `*_FIELDS` below, which are both the SQLite
+store's columns and the Milvus collections' fields: one mapping from storage to records.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Literal, NamedTuple
+from typing import Any, Literal, NamedTuple
 
 import numpy as np
 
@@ -135,3 +138,51 @@ class Candidates:
     passages: dict[int, tuple[str, int, str]]
     #: Per sentence: its passage.
     owner: dict[int, int] = field(default_factory=dict)
+
+
+#: A sentence's stored fields, in the order `sentence_record` reads them.
+SENTENCE_FIELDS = (
+    "id",
+    "passage_id",
+    "position",
+    "start",
+    "end",
+    "text",
+    "speaker",
+    "speaker_kind",
+    "speaker_via",
+    "speaker_full",
+    "speaker_rule",
+    "said_as",
+    "slots",
+)
+#: A passage's stored fields (without its sentences), in the order `passage_record` reads them.
+PASSAGE_FIELDS = ("id", "article_id", "paragraph", "kind", "section", "text")
+#: An article's stored fields, in the order `article_record` reads them.
+ARTICLE_FIELDS = ("id", "title", "publisher", "date", "url", "byline", "path")
+
+
+def sentence_record(r: Sequence[Any]) -> SentenceRecord:
+    """A sentence from its values in `SENTENCE_FIELDS` order."""
+    return SentenceRecord(
+        id=r[0],
+        passage_id=r[1],
+        position=r[2],
+        start=r[3],
+        end=r[4],
+        text=r[5],
+        speaker=Speaker(name=r[6], kind=r[7], via=r[8], full_name=r[9], rule=r[10], said_as=r[11]),
+        slots=r[12],
+    )
+
+
+def passage_record(r: Sequence[Any], sentences: tuple[SentenceRecord, ...] = ()) -> PassageRecord:
+    """A passage from its values in `PASSAGE_FIELDS` order."""
+    return PassageRecord(
+        id=r[0], article_id=r[1], paragraph=r[2], kind=r[3], section=r[4], text=r[5], sentences=sentences
+    )
+
+
+def article_record(r: Sequence[Any]) -> ArticleMeta:
+    """An article's metadata from its values in `ARTICLE_FIELDS` order."""
+    return ArticleMeta(id=r[0], title=r[1], publisher=r[2], date=r[3], url=r[4], byline=r[5], path=r[6])

@@ -18,16 +18,22 @@ import numpy as np
 from bot.corpus.articles import ArticleMeta
 from bot.errors import IndexUnavailable
 from bot.index.manifest import rebuild_hint
-from bot.index.records import Candidates, Paragraph, PassageRecord, SentenceRecord
-from bot.text.speaker import Speaker
+from bot.index.records import (
+    ARTICLE_FIELDS,
+    PASSAGE_FIELDS,
+    SENTENCE_FIELDS,
+    Candidates,
+    Paragraph,
+    PassageRecord,
+    article_record,
+    passage_record,
+    sentence_record,
+)
 
 #: The columns of a sentence record, as `sentence_record` reads them.
-SENTENCE_COLUMNS = (
-    "s.id, s.passage_id, s.position, s.start, s.end, s.text, s.speaker, s.speaker_kind, s.speaker_via, "
-    "s.speaker_full, s.speaker_rule, s.said_as, s.slots"
-)
+SENTENCE_COLUMNS = ", ".join(f"s.{f}" for f in SENTENCE_FIELDS)
 #: The columns of a passage record (without its sentences), as `passage_record` reads them.
-PASSAGE_COLUMNS = "p.id, p.article_id, p.paragraph, p.kind, p.section, p.text"
+PASSAGE_COLUMNS = ", ".join(f"p.{f}" for f in PASSAGE_FIELDS)
 
 
 def in_list(ids: Iterable[int]) -> tuple[str, list[int]]:
@@ -41,27 +47,6 @@ def in_list(ids: Iterable[int]) -> tuple[str, list[int]]:
     if params:
         params += [params[-1]] * ((1 << (len(params) - 1).bit_length()) - len(params))
     return ",".join("?" * len(params)), params
-
-
-def sentence_record(r: tuple[Any, ...] | sqlite3.Row) -> SentenceRecord:
-    """A sentence from the 13 columns of `SENTENCE_COLUMNS`."""
-    return SentenceRecord(
-        id=r[0],
-        passage_id=r[1],
-        position=r[2],
-        start=r[3],
-        end=r[4],
-        text=r[5],
-        speaker=Speaker(name=r[6], kind=r[7], via=r[8], full_name=r[9], rule=r[10], said_as=r[11]),
-        slots=r[12],
-    )
-
-
-def passage_record(r: tuple[Any, ...] | sqlite3.Row, sentences: tuple[SentenceRecord, ...] = ()) -> PassageRecord:
-    """A passage from the 6 columns of `PASSAGE_COLUMNS`."""
-    return PassageRecord(
-        id=r[0], article_id=r[1], paragraph=r[2], kind=r[3], section=r[4], text=r[5], sentences=sentences
-    )
 
 
 def stored_rows(path: Path, what: str) -> Iterator[tuple[Any, ...]]:
@@ -113,10 +98,7 @@ class ReadStore:
 
     def articles(self) -> dict[str, ArticleMeta]:
         """Every article's metadata by id."""
-        return {
-            r[0]: ArticleMeta(id=r[0], title=r[1], publisher=r[2], date=r[3], url=r[4], byline=r[5], path=r[6])
-            for r in self.query("SELECT id, title, publisher, date, url, byline, path FROM articles")
-        }
+        return {r[0]: article_record(r) for r in self.query(f"SELECT {', '.join(ARTICLE_FIELDS)} FROM articles")}
 
     def passages(self, ids: Iterable[int]) -> dict[int, PassageRecord]:
         """Passages with their sentences in order: one statement for all of them."""

@@ -23,8 +23,8 @@ import sqlite3
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
-from bot.index.records import PublisherCount, SourceQuote, SpeakerCount
-from bot.index.sqlite import PASSAGE_COLUMNS, SENTENCE_COLUMNS, passage_record, sentence_record
+from bot.index.records import PublisherCount, SourceQuote, SpeakerCount, passage_record, sentence_record
+from bot.index.sqlite import PASSAGE_COLUMNS, SENTENCE_COLUMNS
 from bot.text.wording import wording
 
 if TYPE_CHECKING:

@@ -60,6 +60,10 @@ FEATURES = (
     "lexical",
     "coverage",
     "quote_coverage",
+    # The question's most telling key term (highest IDF) in the quote. Fitted with a negative
+    # weight beside quote coverage: near misses are written around an article's rarest topic word
+    # ("#StrandedInUS") and ask for a slot that the quote holding it does not fill.
+    "top_term_in_quote",
     "unknown_share",
     "missing_share",
     "names_missing_article",
@@ -77,6 +81,8 @@ FEATURES = (
     "speaker_named",
     "speaker_match",
     "speaker_in_text",
+    # "What did X say?" where X is quoted nowhere in the best passage's article.
+    "speaker_absent_article",
     # Evidence that the passage lacks the kind of answer asked for. The question's kind alone is
     # left out: in the labelled sets near misses are mostly "how many" questions, a prior of the
     # sets' writers, not of users; what counts is whether the passage fills the asked slot.
@@ -102,6 +108,8 @@ def features(
     f.update(_name_evidence(reader, shape, ranked[0].passage_id, terms))
     f.update(_slot_evidence(shape, quotes[0]))
     f.update(_speaker_evidence(shape, quotes[0]))
+    if shape.asked_speaker:
+        f["speaker_absent_article"] = float(not _quoted_in_article(reader, shape.asked_speaker, ranked[0].passage_id))
     f.update(_kind_evidence(shape, f))
     return f
 
@@ -123,6 +131,7 @@ def _retrieval_evidence(ranked: list[Scored], quote: Quote, terms: list[Term]) -
         f["coverage"] = coverages(terms, [top.passage_id])[top.passage_id]
         quote_text = quote.quote.casefold()
         f["quote_coverage"] = sum(t.idf for t in terms if stem(t.word) in quote_text) / total
+        f["top_term_in_quote"] = float(stem(max(terms, key=lambda t: t.idf).word) in quote_text)
         f["unknown_share"] = sum(t.idf for t in terms if not t.known) / total
         f["missing_share"] = 1.0 - f["coverage"]
     return f
@@ -135,13 +144,29 @@ def _name_evidence(reader: IndexReader, shape: QuestionShape, passage_id: int, t
     names = [t for t in terms if t.name and t.word not in acronyms]
     if not names:
         return {}
-    article = reader.article_passage_ids(passage_id)
+    article = _article_passages(reader, passage_id)
     missing = sum(1 for t in names if not _holds(t, article))
     return {
         "names_missing_passage": sum(1 for t in names if not _holds(t, {passage_id})),
         "names_missing_article": missing,
         "name_missing_article": float(missing > 0),
     }
+
+
+#: Passages whose article's passage ids a reader's decision keeps; then it starts afresh.
+_MEMO_PASSAGES = 4096
+
+
+def _article_passages(reader: IndexReader, passage_id: int) -> set[int]:
+    """Every passage of a passage's article: fixed for the version, so read once per passage."""
+    memo: dict[int, set[int]] = reader.memo("decision-article-passages", dict)
+    found = memo.get(passage_id)
+    if found is None:
+        found = reader.article_passage_ids(passage_id)
+        if len(memo) >= _MEMO_PASSAGES:
+            memo.clear()
+        memo[passage_id] = found
+    return found
 
 
 def _slot_evidence(shape: QuestionShape, quote: Quote) -> dict[str, float]:
@@ -180,6 +205,19 @@ def _speaker_evidence(shape: QuestionShape, quote: Quote) -> dict[str, float]:
         text = quote.text.casefold()
         f["speaker_in_text"] = float(any(w in text for w in wanted))
     return f
+
+
+def _quoted_in_article(reader: IndexReader, asked: str, passage_id: int) -> bool:
+    """Whether a named source of the passage's article is the asked speaker.
+
+    A near miss asks what someone said whom the article mentions but never quotes ("What did
+    Merrick Garland say about the hearings?" over an article quoting only Grassley).
+    """
+    wanted = speaker_words(asked)
+    return any(
+        names_meet(wanted, speaker_words(name) | speaker_words(full))
+        for _, name, full in reader.quoted_sources(reader.article_passage_ids(passage_id))
+    )
 
 
 def _kind_evidence(shape: QuestionShape, f: dict[str, float]) -> dict[str, float]:

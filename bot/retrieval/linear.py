@@ -38,6 +38,42 @@ class LinearModel:
             "intercept": float(data["intercept"]),
         }
 
+    @classmethod
+    def from_sklearn(cls, version: str, features: Iterable[str], pipeline: Any) -> LinearModel:
+        """What a fit script fitted (scikit-learn's StandardScaler, then LogisticRegression), as it writes it.
+
+        Read by attribute, not imported: the bot itself never needs scikit-learn.
+        """
+        scaler, lr = pipeline.steps[0][1], pipeline.steps[1][1]
+
+        def rounded(values: Iterable[float]) -> tuple[float, ...]:
+            return tuple(round(float(v), 6) for v in values)
+
+        return cls(
+            version=version,
+            features=tuple(features),
+            mean=rounded(scaler.mean_),
+            scale=rounded(scaler.scale_),
+            coef=rounded(lr.coef_[0]),
+            intercept=round(float(lr.intercept_[0]), 6),
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        """The shared fields as the model files hold them (what `fields` reads back)."""
+        return {
+            "version": self.version,
+            "features": list(self.features),
+            "mean": list(self.mean),
+            "scale": list(self.scale),
+            "coef": list(self.coef),
+            "intercept": self.intercept,
+        }
+
+    def weights(self) -> str:
+        """The weights, largest first, as the fit scripts print them: `name +1.23, ...`."""
+        ranked = sorted(zip(self.features, self.coef, strict=True), key=lambda kv: -abs(kv[1]))
+        return ", ".join(f"{k} {v:+.2f}" for k, v in ranked)
+
     def log_odds(self, values: dict[str, float]) -> float:
         """The model's log-odds for these feature values (a missing feature counts as 0)."""
         z = self.intercept

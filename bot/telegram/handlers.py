@@ -25,7 +25,6 @@ from telegram.error import TelegramError
 from bot.engine import LIST_ARTICLES, LIST_SPEAKERS, Engine
 from bot.errors import IndexUnavailable, ReportBotError
 from bot.retrieval.answers import Answer
-from bot.retrieval.decision import load_model
 from bot.telegram import format as fmt
 from bot.telegram import updates as u
 from bot.telegram.gate import addressed, strip_mention
@@ -262,10 +261,8 @@ async def who(update: Update, context: Context) -> None:
 async def about(update: Update, context: Context) -> None:
     """The model, when the index was built, and what it holds."""
     engine = u.engine(context)
-    m, words = await asyncio.to_thread(lambda: (engine.about(), engine.wording()))
+    m, decision, words = await asyncio.to_thread(lambda: (engine.about(), engine.decision(), engine.wording()))
     counts = ", ".join(f"{n} {name}" for name, n in sorted(m.counts.items()))
-    model = load_model()
-    threshold = engine.settings.answer_threshold if engine.settings.answer_threshold is not None else model.threshold
     text = (
         "<b>About this bot</b>\n"
         f"<b>Model:</b> {html.escape(m.model)} ({m.dimension} dimensions)\n"
@@ -273,8 +270,8 @@ async def about(update: Update, context: Context) -> None:
         f"<b>Index version:</b> {html.escape(m.version)}\n"
         f"<b>Articles:</b> {m.articles}\n"
         f"<b>Holds:</b> {html.escape(counts)}\n"
-        f"<b>Answers:</b> {engine.settings.top_k} passages; decision model {html.escape(model.version)}: "
-        f"below a confidence of {threshold:.2f} the bot says {words.the} {words.does} not answer."
+        f"<b>Answers:</b> {engine.settings.top_k} passages; decision model {html.escape(decision.model)}: "
+        f"below a confidence of {decision.threshold:.2f} the bot says {words.the} {words.does} not answer."
     )
     await send_blocks(u.message(update), [text])
 

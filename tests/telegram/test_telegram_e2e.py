@@ -17,6 +17,7 @@ import pytest
 from conftest import BOT_ID, BOT_USERNAME, User, bot_settings, free_port, live_bot
 from telegram.error import TelegramError
 
+from bot.retrieval.decision import load_model
 from bot.telegram.app import StartupFailed, build_application, initialize, running
 from bot.telegram.format import MAX_MESSAGE, tg_len
 
@@ -207,6 +208,8 @@ async def test_sources_who_about_and_unknown_command(talk: User):
     assert "No quotes are attributed to “Napoleon”" in text_of(nobody)
     (about,) = await talk.ask("/about")
     assert "all-MiniLM-L6-v2" in text_of(about) and "<b>Index built:</b> 20" in text_of(about)
+    decision = load_model()  # the fitted one: the test bot sets no ANSWER_THRESHOLD
+    assert f"decision model {decision.version}: below a confidence of {decision.threshold:.2f}" in text_of(about)
     (unknown,) = await talk.ask("/frobnicate")
     assert "/help" in text_of(unknown)
     (empty,) = await talk.ask("/ask")

@@ -65,11 +65,33 @@ def listening(port: int) -> bool:
         return s.connect_ex(("127.0.0.1", port)) == 0
 
 
-class Fleet:
-    """The supervisor process, its log, the proxy in front and the ports of its workers."""
+def fleet_env(emulator: str, port: int, hook: str, **extra: str) -> dict[str, str]:
+    """The environment of `python -m bot --workers 2` at the emulator, webhook mode, worker i on `port` + i.
 
-    def __init__(self, proc: subprocess.Popen, log: Path, proxy: RoundRobinProxy, ports: list[int], state: Path):
-        self.proc, self.log, self.proxy, self.ports, self.state = proc, log, proxy, ports, state
+    The bot token is new for each fleet (its own chats at the emulator) and listed in
+    `ISSUED_SECRETS`, so the session's log audit checks that it never shows; `extra` goes on top.
+    """
+    token = f"{time.time_ns() % 10**9}:TEST-{uuid.uuid4().hex}"
+    ISSUED_SECRETS.append(token)
+    return {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "TELEGRAM_BOT_TOKEN": token,
+        "TELEGRAM_BASE_URL": f"{emulator}/bot",
+        "TELEGRAM_WEBHOOK_URL": hook,
+        "TELEGRAM_WEBHOOK_LISTEN": "127.0.0.1",
+        "TELEGRAM_WEBHOOK_PORT": str(port),
+        **extra,
+    }
+
+
+class Fleet:
+    """The supervisor process, its log, the proxy in front, the ports of its workers and its bot token."""
+
+    def __init__(
+        self, proc: subprocess.Popen, log: Path, proxy: RoundRobinProxy, ports: list[int], state: Path, token: str
+    ):
+        self.proc, self.log, self.proxy, self.ports, self.state, self.token = proc, log, proxy, ports, state, token
 
     def workers(self) -> list[psutil.Process]:
         return psutil.Process(self.proc.pid).children()
@@ -99,31 +121,26 @@ async def fleet(emulator: str, seed_index: Path, tmp_path_factory: pytest.TempPa
     root = tmp_path_factory.mktemp("fleet")
     base = two_free_ports()
     proxy = RoundRobinProxy(free_port(), [base, base + 1])
-    token = f"{time.time_ns() % 10**9}:TEST-{uuid.uuid4().hex}"
-    ISSUED_SECRETS.append(token)
-    env = {
-        **os.environ,
-        "PYTHONPATH": str(ROOT),
-        "HF_HUB_OFFLINE": "1",
-        "TELEGRAM_BOT_TOKEN": token,
-        "TELEGRAM_BASE_URL": f"{emulator}/bot",
-        "TELEGRAM_WEBHOOK_URL": f"http://127.0.0.1:{proxy.server.server_port}/hook",
-        "TELEGRAM_WEBHOOK_LISTEN": "127.0.0.1",
-        "TELEGRAM_WEBHOOK_PORT": str(base),
-        "TELEGRAM_WEBHOOK_SECRET": SECRET,
-        "TELEGRAM_STATE_DIR": str(root / "state"),
-        "TELEGRAM_USER_RATE": str(RATE),
-        "TELEGRAM_ADMIN_IDS": str(ADMIN),
-        "INDEX_DIR": str(seed_index),
-        "LOG_LEVEL": "INFO",
-    }
+    env = fleet_env(
+        emulator,
+        base,
+        f"http://127.0.0.1:{proxy.server.server_port}/hook",
+        HF_HUB_OFFLINE="1",
+        TELEGRAM_WEBHOOK_SECRET=SECRET,
+        TELEGRAM_STATE_DIR=str(root / "state"),
+        TELEGRAM_USER_RATE=str(RATE),
+        TELEGRAM_ADMIN_IDS=str(ADMIN),
+        INDEX_DIR=str(seed_index),
+        LOG_LEVEL="INFO",
+    )
+    token = env["TELEGRAM_BOT_TOKEN"]
     log = root / "fleet.log"
     with log.open("w") as out:
         # cwd: a folder without .env, so that only the environment above configures the workers.
         proc = subprocess.Popen(
             [sys.executable, "-m", "bot", "--workers", "2"], cwd=root, env=env, stdout=out, stderr=subprocess.STDOUT
         )
-    fleet = Fleet(proc, log, proxy, [base, base + 1], root / "state")
+    fleet = Fleet(proc, log, proxy, [base, base + 1], root / "state", token)
     async with httpx.AsyncClient(timeout=30) as http:
         admin = User(emulator, token, http)
         try:
@@ -133,7 +150,6 @@ async def fleet(emulator: str, seed_index: Path, tmp_path_factory: pytest.TempPa
                 return all(listening(p) for p in fleet.ports) and len(await admin.calls("setWebhook")) >= 2
 
             await wait_until(up, 120, "both workers to listen and set the webhook", log)
-            fleet.token = token  # type: ignore[attr-defined]
             yield fleet
         finally:
             if proc.poll() is None:
@@ -153,7 +169,7 @@ async def fleet(emulator: str, seed_index: Path, tmp_path_factory: pytest.TempPa
 async def user(fleet: Fleet, emulator: str) -> AsyncIterator[User]:
     """A new user (own private chat) of the fleet's bot."""
     async with httpx.AsyncClient(timeout=30) as http:
-        yield User(emulator, fleet.token, http)  # type: ignore[attr-defined]
+        yield User(emulator, fleet.token, http)
 
 
 @fleet_test
@@ -174,7 +190,7 @@ async def test_every_update_is_answered_exactly_once_by_one_of_two_workers(fleet
     """Three users ask three questions each at once: nine updates, nine answers, spread over both workers."""
     mark = len(fleet.proxy.routed)
     async with httpx.AsyncClient(timeout=30) as http:
-        users = [User(emulator, fleet.token, http) for _ in range(3)]  # type: ignore[attr-defined]
+        users = [User(emulator, fleet.token, http) for _ in range(3)]
         questions = [ANSWERED, "Where is Maasran?", "What did SOHR say?"]
         await asyncio.gather(*(u.send(q) for u in users for q in questions))
         replies = await asyncio.gather(*(u.replies(n=3) for u in users))
@@ -449,18 +465,7 @@ async def test_workers_stop_when_the_supervisor_is_killed(emulator: str, tmp_pat
     A fleet of its own, without an index (the workers start anyway and say the index is unavailable).
     """
     base = two_free_ports()
-    token = f"{time.time_ns() % 10**9}:TEST-{uuid.uuid4().hex}"
-    ISSUED_SECRETS.append(token)
-    env = {
-        **os.environ,
-        "PYTHONPATH": str(ROOT),
-        "TELEGRAM_BOT_TOKEN": token,
-        "TELEGRAM_BASE_URL": f"{emulator}/bot",
-        "TELEGRAM_WEBHOOK_URL": f"http://127.0.0.1:{free_port()}/hook",
-        "TELEGRAM_WEBHOOK_LISTEN": "127.0.0.1",
-        "TELEGRAM_WEBHOOK_PORT": str(base),
-        "INDEX_DIR": str(tmp_path / "no-index"),
-    }
+    env = fleet_env(emulator, base, f"http://127.0.0.1:{free_port()}/hook", INDEX_DIR=str(tmp_path / "no-index"))
     log = tmp_path / "fleet.log"
     with log.open("w") as out:
         proc = subprocess.Popen(
@@ -553,18 +558,7 @@ async def test_a_worker_port_held_by_another_process_stops_the_fleet_in_one_line
     squatter = socket.socket()
     squatter.bind(("127.0.0.1", base + 1))
     squatter.listen()
-    token = f"{time.time_ns() % 10**9}:TEST-{uuid.uuid4().hex}"
-    ISSUED_SECRETS.append(token)
-    env = {
-        **os.environ,
-        "PYTHONPATH": str(ROOT),
-        "TELEGRAM_BOT_TOKEN": token,
-        "TELEGRAM_BASE_URL": f"{emulator}/bot",
-        "TELEGRAM_WEBHOOK_URL": f"http://127.0.0.1:{free_port()}/hook",
-        "TELEGRAM_WEBHOOK_LISTEN": "127.0.0.1",
-        "TELEGRAM_WEBHOOK_PORT": str(base),
-        "INDEX_DIR": str(tmp_path / "no-index"),
-    }
+    env = fleet_env(emulator, base, f"http://127.0.0.1:{free_port()}/hook", INDEX_DIR=str(tmp_path / "no-index"))
     try:
         result = await asyncio.to_thread(
             subprocess.run,

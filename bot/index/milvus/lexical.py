@@ -19,6 +19,7 @@ from bot.index.milvus.remote import RemotePostings, count_phrase
 from bot.index.postings import K1, B, Postings
 
 if TYPE_CHECKING:
+    from bot.index.memo import Memo
     from bot.index.milvus.store import MilvusStore
     from bot.index.records import Hit, Hits, Kind
 
@@ -33,22 +34,40 @@ CONTEXT_WEIGHT = {"passages": 0.5, "sentences": 0.0}
 
 
 class LexicalSide:
-    """BM25, matching rows, vocabulary and names for `MilvusReader` (which provides the attributes)."""
+    """BM25, matching rows, vocabulary and names for `MilvusReader`, and the row reads and memo both use.
+
+    `MilvusReader` provides the attributes below and `count`.
+    """
 
     store: MilvusStore
     name: str
     _tokens: dict[str, int]
+    _memo: Memo
 
-    def memo(self, key: str, make: Callable[[], T]) -> T:  # pragma: no cover - MilvusReader's
+    def memo(self, key: str, make: Callable[[], T]) -> T:
         """`make()` once per reader."""
-        raise NotImplementedError
+        return self._memo.get(key, make)
 
     def count(self, kind: Kind) -> int:  # pragma: no cover - MilvusReader's
         """Rows of a kind."""
         raise NotImplementedError
 
-    def _rows(self, kind: str, fields: list[str], expr: str) -> list[dict[str, Any]]:
-        return self.store.query(self.name, kind, expr, fields)
+    def _rows(
+        self, kind: str, fields: Sequence[str], expr: str, order: Callable[[dict[str, Any]], Any] | None = None
+    ) -> list[dict[str, Any]]:
+        """The rows of this version's collection of a kind matching `expr`: every page, sorted by `order`.
+
+        Milvus returns rows in no particular order; `order` gives them the order SQLite's
+        statements give the embedded reader's.
+        """
+        rows = self.store.query(self.name, kind, expr, fields)
+        if order is not None:
+            rows.sort(key=order)
+        return rows
+
+    def _get(self, kind: str, ids: Iterable[int | str], fields: Sequence[str]) -> list[dict[str, Any]]:
+        """Rows of this version's collection of a kind by primary key, in no particular order."""
+        return self.store.get(self.name, kind, ids, fields)
 
     def _words(self) -> dict[str, tuple[int, int, bool, bool]]:
         rows = self._rows("words", ["word", "passages", "sentences", "capitalised", "lower"], 'word != ""')
@@ -71,7 +90,7 @@ class LexicalSide:
     def holding(self, kind: Kind, phrases: Sequence[Sequence[str]], within: Iterable[int]) -> list[frozenset[int]]:
         """For each phrase (tokens), which of the rows `within` hold it, from those rows' tokens."""
         ids = sorted({int(i) for i in within})
-        rows = self.store.get(self.name, kind, ids, ["id", "terms"]) if ids else []
+        rows = self._get(kind, ids, ["id", "terms"])
         terms = [(r["id"], r["terms"].split()) for r in rows]
         return [frozenset(i for i, t in terms if p and count_phrase(t, p)) for p in phrases]
 
@@ -88,7 +107,7 @@ class LexicalSide:
         found = self.store.bm25(self.name, kind, [query], max(limit * OVERSAMPLE, MIN_CANDIDATES))[0]
         if not found:
             return []
-        rows = self.store.get(self.name, kind, [i for i, _ in found], ["id", "terms", "context_len"])
+        rows = self._get(kind, [i for i, _ in found], ["id", "terms", "context_len"])
         avgdl = self._tokens.get(kind, 0) / n or 1.0
         idf = []
         for p in phrases:

@@ -11,18 +11,22 @@ Lexical search (FTS5's BM25 on Milvus's candidates, term counts, vocabulary, nam
 from __future__ import annotations
 
 import json
-import threading
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any, TypeVar
+from collections.abc import Iterable, Mapping, Sequence
+from operator import itemgetter
+from typing import Any
 
 import numpy as np
 
 from bot.corpus.articles import ArticleMeta
 from bot.errors import IndexUnavailable
+from bot.index.memo import Memo
 from bot.index.milvus.lexical import LexicalSide
 from bot.index.milvus.schema import LAYOUT_VERSION, DenseIndex
 from bot.index.milvus.store import MilvusStore
 from bot.index.records import (
+    ARTICLE_FIELDS,
+    PASSAGE_FIELDS,
+    SENTENCE_FIELDS,
     ArticleCount,
     Candidates,
     Hit,
@@ -34,61 +38,29 @@ from bot.index.records import (
     SentenceRecord,
     SourceQuote,
     SpeakerCount,
+    article_record,
+    passage_record,
+    sentence_record,
 )
 from bot.index.views import source_matches, speaker_label
-from bot.text.speaker import Speaker
 
-T = TypeVar("T")
+#: A Milvus row: field name to value.
+Row = dict[str, Any]
 
-_PASSAGE_FIELDS = ["id", "article_id", "paragraph", "kind", "section", "text"]
-_SENTENCE_FIELDS = [
-    "id",
-    "passage_id",
-    "position",
-    "start",
-    "end",
-    "text",
-    "speaker",
-    "speaker_kind",
-    "speaker_via",
-    "speaker_full",
-    "speaker_rule",
-    "said_as",
-    "slots",
-]
 _REBUILD = "build it with: SEARCH_BACKEND=milvus python scripts/build_index.py --full"
+#: A row's values in the order the records' functions read them (`bot/index/records.py`).
+_sentence_values = itemgetter(*SENTENCE_FIELDS)
+_passage_values = itemgetter(*PASSAGE_FIELDS)
+_article_values = itemgetter(*ARTICLE_FIELDS)
+_PUBLISHER_FIELDS = ["publisher", "articles", "passages", "first_date", "last_date"]
 
 
-def _sentence(r: Mapping[str, Any]) -> SentenceRecord:
-    return SentenceRecord(
-        id=r["id"],
-        passage_id=r["passage_id"],
-        position=r["position"],
-        start=r["start"],
-        end=r["end"],
-        text=r["text"],
-        speaker=Speaker(
-            name=r["speaker"],
-            kind=r["speaker_kind"],
-            via=r["speaker_via"],
-            full_name=r["speaker_full"],
-            rule=r["speaker_rule"],
-            said_as=r["said_as"],
-        ),
-        slots=r["slots"],
-    )
+def _sentence(r: Row) -> SentenceRecord:
+    return sentence_record(_sentence_values(r))
 
 
-def _passage(r: Mapping[str, Any], sentences: tuple[SentenceRecord, ...] = ()) -> PassageRecord:
-    return PassageRecord(
-        id=r["id"],
-        article_id=r["article_id"],
-        paragraph=r["paragraph"],
-        kind=r["kind"],
-        section=r["section"],
-        text=r["text"],
-        sentences=sentences,
-    )
+def _passage(r: Row, sentences: tuple[SentenceRecord, ...] = ()) -> PassageRecord:
+    return passage_record(_passage_values(r), sentences)
 
 
 def _ids(values: Iterable[int]) -> str:
@@ -128,8 +100,7 @@ class MilvusReader(LexicalSide):
         self._facts = facts
         self.dense_index = DenseIndex(type=str(facts.get("dense", "FLAT")), ef_search=ef_search)
         self._tokens: dict[str, int] = json.loads(summary.get("tokens", "{}"))
-        self._memo: dict[str, Any] = {}
-        self._memo_lock = threading.RLock()  # a memo may read another memo
+        self._memo = Memo()
 
     # --- the version ---------------------------------------------------------------------
 
@@ -156,28 +127,11 @@ class MilvusReader(LexicalSide):
         """Passages or sentences, as the build counted them."""
         return int(self._facts["counts"].get(kind, 0))
 
-    def memo(self, key: str, make: Callable[[], T]) -> T:
-        """`make()` once per reader."""
-        try:
-            return self._memo[key]  # type: ignore[no-any-return]
-        except KeyError:
-            pass
-        with self._memo_lock:
-            if key not in self._memo:
-                self._memo[key] = make()
-            return self._memo[key]  # type: ignore[no-any-return]
-
-    def _rows(self, kind: str, fields: list[str], expr: str) -> list[dict[str, Any]]:
-        return self.store.query(self.name, kind, expr, fields)
-
     # --- articles and their views --------------------------------------------------------
 
-    def _article_rows(self) -> list[dict[str, Any]]:
-        rows = self._rows(
-            "articles", ["id", "title", "publisher", "date", "url", "byline", "path", "passages"], 'id != ""'
-        )
+    def _article_rows(self) -> list[Row]:
+        rows = self._rows("articles", [*ARTICLE_FIELDS, "passages"], 'id != ""', order=itemgetter("title"))
         # ORDER BY date DESC, title as SQLite sorts it: NULL dates last.
-        rows.sort(key=lambda r: r["title"])
         rows.sort(key=lambda r: (r["date"] is not None, r["date"] or ""), reverse=True)
         return rows
 
@@ -185,18 +139,7 @@ class MilvusReader(LexicalSide):
         """Every article's metadata by id, read once per version."""
 
         def make() -> dict[str, ArticleMeta]:
-            return {
-                r["id"]: ArticleMeta(
-                    id=r["id"],
-                    title=r["title"],
-                    publisher=r["publisher"],
-                    date=r["date"],
-                    url=r["url"],
-                    byline=r["byline"],
-                    path=r["path"],
-                )
-                for r in self.memo("article-rows", self._article_rows)
-            }
+            return {r["id"]: article_record(_article_values(r)) for r in self.memo("article-rows", self._article_rows)}
 
         return self.memo("articles", make)
 
@@ -213,18 +156,8 @@ class MilvusReader(LexicalSide):
 
     def publishers(self) -> list[PublisherCount]:
         """Per publisher, the largest first."""
-        rows = self._rows("publishers", ["publisher", "articles", "passages", "first_date", "last_date"], "")
-        rows.sort(key=lambda r: (-r["articles"], r["publisher"]))
-        return [
-            PublisherCount(
-                r["publisher"],
-                r["articles"],
-                r["passages"],
-                r["first_date"],
-                r["last_date"],
-            )
-            for r in rows
-        ]
+        rows = self._rows("publishers", _PUBLISHER_FIELDS, "", order=lambda r: (-r["articles"], r["publisher"]))
+        return [PublisherCount(*(r[f] for f in _PUBLISHER_FIELDS)) for r in rows]
 
     def examples(self, n: int = 3) -> list[str]:
         """The example questions the build chose."""
@@ -232,10 +165,10 @@ class MilvusReader(LexicalSide):
 
     # --- passages and sentences ----------------------------------------------------------
 
-    def _sentences_of(self, passage_ids: Iterable[int], fields: list[str]) -> list[dict[str, Any]]:
-        rows = self._rows("sentences", fields, f"passage_id in {_ids(passage_ids)}")
-        rows.sort(key=lambda r: (r["passage_id"], r["position"]))
-        return rows
+    def _sentences_of(self, passage_ids: Iterable[int], fields: Sequence[str], expr: str = "") -> list[Row]:
+        """The sentences of these passages (matching `expr` too, when given), by passage and position."""
+        where = f"passage_id in {_ids(passage_ids)}" + (f" and {expr}" if expr else "")
+        return self._rows("sentences", fields, where, order=itemgetter("passage_id", "position"))
 
     def passages(self, ids: Iterable[int]) -> dict[int, PassageRecord]:
         """Passages with their sentences in order."""
@@ -243,18 +176,18 @@ class MilvusReader(LexicalSide):
         if not wanted:
             return {}
         grouped: dict[int, list[SentenceRecord]] = {}
-        for r in self._sentences_of(wanted, _SENTENCE_FIELDS):
+        for r in self._sentences_of(wanted, SENTENCE_FIELDS):
             grouped.setdefault(r["passage_id"], []).append(_sentence(r))
-        rows = self.store.get(self.name, "passages", wanted, _PASSAGE_FIELDS)
+        rows = self._get("passages", wanted, PASSAGE_FIELDS)
         return {
             r["id"]: _passage(r, tuple(grouped[r["id"]]))
-            for r in sorted(rows, key=lambda r: r["id"])
+            for r in sorted(rows, key=itemgetter("id"))
             if r["id"] in grouped
         }
 
     def paragraph_context(self, passage_id: int, around: int = 1) -> list[Paragraph]:
         """The paragraph of a passage and its neighbours."""
-        found = self.store.get(self.name, "passages", [passage_id], ["article_id", "paragraph"])
+        found = self._get("passages", [passage_id], ["article_id", "paragraph"])
         if not found:
             return []
         p = found[0]
@@ -262,12 +195,12 @@ class MilvusReader(LexicalSide):
             f"article_id == {json.dumps(p['article_id'])} and paragraph >= {p['paragraph'] - around} "
             f"and paragraph <= {p['paragraph'] + around}"
         )
-        rows = sorted(self._rows("paragraphs", ["paragraph", "kind", "text"], expr), key=lambda r: r["paragraph"])
+        rows = self._rows("paragraphs", ["paragraph", "kind", "text"], expr, order=itemgetter("paragraph"))
         return [Paragraph(r["paragraph"], r["kind"], r["text"]) for r in rows]
 
     def article_passage_ids(self, passage_id: int) -> set[int]:
         """The passages of a passage's article."""
-        found = self.store.get(self.name, "passages", [passage_id], ["article_id"])
+        found = self._get("passages", [passage_id], ["article_id"])
         if not found:
             return set()
         return {r["id"] for r in self._rows("passages", ["id"], f"article_id == {json.dumps(found[0]['article_id'])}")}
@@ -277,17 +210,10 @@ class MilvusReader(LexicalSide):
     ) -> Candidates:
         """Every sentence of the passages given and of those holding the sentences given."""
         owners = {int(p) for p in passage_ids}
-        asked = {int(s) for s in sentence_ids}
-        if asked:
-            owners |= {r["passage_id"] for r in self.store.get(self.name, "sentences", asked, ["passage_id"])}
+        owners |= {r["passage_id"] for r in self._get("sentences", {int(s) for s in sentence_ids}, ["passage_id"])}
         fields = ["id", "passage_id", "position"] + (["text"] if texts else []) + (["slots"] if slots else [])
         rows = self._sentences_of(owners, fields) if owners else []
-        places = {
-            r["id"]: r
-            for r in self.store.get(
-                self.name, "passages", {r["passage_id"] for r in rows}, ["id", "article_id", "paragraph", "kind"]
-            )
-        }
+        places = self._get("passages", {r["passage_id"] for r in rows}, ["id", "article_id", "paragraph", "kind"])
         starts = [i for i, r in enumerate(rows) if i == 0 or rows[i - 1]["passage_id"] != r["passage_id"]]
         return Candidates(
             sentence_ids=np.fromiter((r["id"] for r in rows), dtype=np.int64, count=len(rows)),
@@ -295,7 +221,7 @@ class MilvusReader(LexicalSide):
             starts=np.asarray(starts, dtype=np.int64),
             texts=[r["text"] for r in rows] if texts else None,
             slots=[r["slots"] for r in rows] if slots else None,
-            passages={pid: (p["article_id"], p["paragraph"], p["kind"]) for pid, p in places.items()},
+            passages={p["id"]: (p["article_id"], p["paragraph"], p["kind"]) for p in places},
             owner={r["id"]: r["passage_id"] for r in rows},
         )
 
@@ -304,20 +230,16 @@ class MilvusReader(LexicalSide):
         wanted = {int(p) for p in passage_ids}
         if not wanted:
             return []
-        rows = self._rows(
-            "sentences",
-            ["passage_id", "position", "speaker", "speaker_full"],
-            f'passage_id in {_ids(wanted)} and speaker_kind == "source"',
-        )
-        rows.sort(key=lambda r: (r["passage_id"], r["position"]))
+        fields = ["passage_id", "position", "speaker", "speaker_full"]
+        rows = self._sentences_of(wanted, fields, 'speaker_kind == "source"')
         return [(r["passage_id"], r["speaker"], r["speaker_full"]) for r in rows]
 
     # --- speakers ------------------------------------------------------------------------
 
-    def _speaker_rows(self) -> list[dict[str, Any]]:
-        rows = self._rows("speakers", ["name", "full", "sentences"], 'key != ""')
-        rows.sort(key=lambda r: (-r["sentences"], r["name"]))
-        return rows
+    def _speaker_rows(self) -> list[Row]:
+        return self._rows(
+            "speakers", ["name", "full", "sentences"], 'key != ""', order=lambda r: (-r["sentences"], r["name"])
+        )
 
     def speakers(self, limit: int | None = None) -> list[SpeakerCount]:
         """Named sources by sentence count, most quoted first."""
@@ -339,12 +261,9 @@ class MilvusReader(LexicalSide):
         ids = sorted(ids)[:limit]
         if not ids:
             return []
-        sentences = {r["id"]: r for r in self.store.get(self.name, "sentences", ids, _SENTENCE_FIELDS)}
+        sentences = {r["id"]: r for r in self._get("sentences", ids, SENTENCE_FIELDS)}
         passages = {
-            r["id"]: r
-            for r in self.store.get(
-                self.name, "passages", {s["passage_id"] for s in sentences.values()}, _PASSAGE_FIELDS
-            )
+            r["id"]: r for r in self._get("passages", {s["passage_id"] for s in sentences.values()}, PASSAGE_FIELDS)
         }
         return [
             SourceQuote(_passage(passages[sentences[i]["passage_id"]]), _sentence(sentences[i]))
@@ -365,5 +284,5 @@ class MilvusReader(LexicalSide):
         wanted = [int(i) for i in ids]
         if not wanted:
             return np.zeros((0, int(self._facts["dimension"])), np.float32)
-        found = {r["id"]: r["vector"] for r in self.store.get(self.name, kind, wanted, ["id", "vector"])}
+        found = {r["id"]: r["vector"] for r in self._get(kind, wanted, ["id", "vector"])}
         return np.asarray([found[i] for i in wanted], dtype=np.float32)
