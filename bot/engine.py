@@ -24,7 +24,7 @@ from bot.retrieval.decision import Verdict, decide, load_model
 from bot.retrieval.fusion import Retrieval
 from bot.retrieval.lexical import Term, lexicon
 from bot.retrieval.question import QuestionShape, analyse
-from bot.retrieval.quotes import make_quotes, source_quotes
+from bot.retrieval.quotes import make_quotes, passage_records, source_quotes
 from bot.retrieval.search import ANSWER_ENTITIES, SPEAKER_CANDIDATES, Scored, rank_passages
 from bot.retrieval.speaker_rank import rank_by_speaker
 from bot.settings import Settings, get_settings
@@ -181,9 +181,12 @@ class Engine:
         """
         shape = shape or analyse(text)
         ranked, terms = self.candidates(reader, text, k, shape)
-        if shape.asked_speaker:
-            ranked = rank_by_speaker(reader, ranked, shape.asked_speaker, terms, k)
-        return ranked, make_quotes(reader, ranked, terms), terms
+        if not shape.asked_speaker:
+            return ranked, make_quotes(reader, ranked, terms), terms
+        # The speaker ranking and the quotes read the same passages: once.
+        passages = passage_records(reader, (s.passage_id for s in ranked))
+        ranked = rank_by_speaker(reader, ranked, shape.asked_speaker, terms, k, passages=passages)
+        return ranked, make_quotes(reader, ranked, terms, passages), terms
 
     def candidates(
         self, reader: IndexReader, text: str, k: int, shape: QuestionShape

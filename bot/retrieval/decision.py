@@ -144,13 +144,29 @@ def _name_evidence(reader: IndexReader, shape: QuestionShape, passage_id: int, t
     names = [t for t in terms if t.name and t.word not in acronyms]
     if not names:
         return {}
-    article = reader.article_passage_ids(passage_id)
+    article = _article_passages(reader, passage_id)
     missing = sum(1 for t in names if not _holds(t, article))
     return {
         "names_missing_passage": sum(1 for t in names if not _holds(t, {passage_id})),
         "names_missing_article": missing,
         "name_missing_article": float(missing > 0),
     }
+
+
+#: Passages whose article's passage ids a reader's decision keeps; then it starts afresh.
+_MEMO_PASSAGES = 4096
+
+
+def _article_passages(reader: IndexReader, passage_id: int) -> set[int]:
+    """Every passage of a passage's article: fixed for the version, so read once per passage."""
+    memo: dict[int, set[int]] = reader.memo("decision-article-passages", dict)
+    found = memo.get(passage_id)
+    if found is None:
+        found = reader.article_passage_ids(passage_id)
+        if len(memo) >= _MEMO_PASSAGES:
+            memo.clear()
+        memo[passage_id] = found
+    return found
 
 
 def _slot_evidence(shape: QuestionShape, quote: Quote) -> dict[str, float]:

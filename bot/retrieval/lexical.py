@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 from bot.index.postings import Postings
 from bot.index.reader import IndexReader
@@ -280,6 +281,10 @@ class Lexicon:
     def __init__(self, reader: IndexReader) -> None:
         self.reader = reader
         self.passage_count = max(1, reader.count("passages"))
+        #: Per unknown word, its close word and whether it extends a name: fixed for the version,
+        #: and users repeat their typos and names (kept per word, up to `_MEMO_WORDS` of each).
+        self._close: dict[str, str | None] = {}
+        self._derived: dict[str, bool] = {}
 
     @property
     def vocabulary(self) -> Sequence[str]:
@@ -296,26 +301,36 @@ class Lexicon:
 
     def term(self, word: str, name: bool = False) -> Term:
         """A key term's statistics, with a typo fallback to the closest index word."""
-        return self._term(word, self.passages_with(word), name)
+        return self._terms([word], [self.passages_with(word)], {word} if name else set())[0]
 
-    def _term(self, word: str, found: frozenset[int] | Postings, name: bool) -> Term:
-        """`term`, given the passages holding the word as written.
+    def _terms(self, words: list[str], found: Sequence[frozenset[int] | Postings], names: set[str]) -> list[Term]:
+        """The key terms, given the passages holding each word as written.
 
-        The closest word is difflib's choice over the vocabulary, found without scoring every
-        word in Python (`bot/retrieval/spelling.py`): a large index has hundreds of thousands.
+        An unknown word stands for its closest index word, difflib's choice over the vocabulary,
+        found without scoring every word in Python (`bot/retrieval/spelling.py`): a large index
+        has hundreds of thousands. The close words of all of them are looked up at once.
         """
-        searched: str | None = word
-        if not found and len(word) >= FUZZY_MIN_CHARS and not word.isdigit():
-            close = self.close_word(word)
+        closes = {
+            w: _remembered(self._close, w, self.close_word)
+            for w, f in zip(words, found, strict=True)
+            if not f and len(w) >= FUZZY_MIN_CHARS and not w.isdigit()
+        }
+        wanted = list(dict.fromkeys(c for c in closes.values() if c))
+        held = dict(zip(wanted, self.reader.matching("passages", wanted), strict=True)) if wanted else {}
+        terms = []
+        for word, rows in zip(words, found, strict=True):
+            searched: str | None = word
+            close = closes.get(word)
             if close:
-                searched = close
-                found = self.passages_with(searched)
-        if not found:
-            searched = None
-            name = name or self.derived_name(word)
-        n = len(found)
-        idf = math.log((self.passage_count - n + 0.5) / (n + 0.5) + 1.0)
-        return Term(word, searched, found, idf, name)
+                searched, rows = close, held[close]
+            name = word in names
+            if not rows:
+                searched = None
+                name = name or _remembered(self._derived, word, self.derived_name)
+            n = len(rows)
+            idf = math.log((self.passage_count - n + 0.5) / (n + 0.5) + 1.0)
+            terms.append(Term(word, searched, rows, idf, name))
+        return terms
 
     def close_word(self, word: str) -> str | None:
         """The index word an unknown word is taken to be a typo of: difflib's choice, or None."""
@@ -340,10 +355,8 @@ class Lexicon:
 
     def terms(self, question: str) -> list[Term]:
         """The question's key terms with their statistics (looked up together: one statement)."""
-        names = name_terms(question)
         words = key_terms(question)
-        found = self.reader.matching("passages", words)
-        return [self._term(w, f, w in names) for w, f in zip(words, found, strict=True)]
+        return self._terms(words, self.reader.matching("passages", words), name_terms(question))
 
     def lookup(self, question: str, passages: int, sentences: int) -> tuple[list[Term], Hits]:
         """`terms(question)` and `search(those terms, passages, sentences)`, at once.
@@ -352,10 +365,9 @@ class Lexicon:
         a word no passage holds adds nothing to BM25, so the result is `search`'s, one round trip
         sooner. Only a typo that turns out to stand for another word makes it search again.
         """
-        names = name_terms(question)
         words = key_terms(question)
         matched, found = self.reader.lookup(words, passages, sentences)
-        terms = [self._term(w, f, w in names) for w, f in zip(words, matched, strict=True)]
+        terms = self._terms(words, matched, name_terms(question))
         if any(t.searched not in (None, t.word) for t in terms):
             return terms, self.search(terms, passages, sentences)
         return terms, found
@@ -363,6 +375,23 @@ class Lexicon:
     def search(self, terms: list[Term], passages: int, sentences: int) -> Hits:
         """The best `passages` passages and `sentences` sentences by BM25, (id, score) best first."""
         return self.reader.bm25([t.searched for t in terms if t.searched], passages, sentences)
+
+
+#: Unknown words whose close word (and derived-name test) a lexicon keeps; then it starts afresh.
+_MEMO_WORDS = 10_000
+V = TypeVar("V")
+
+
+def _remembered(memo: dict[str, V], word: str, compute: Callable[[str], V]) -> V:
+    """`compute(word)`, kept in `memo` (a lost race computes it twice: the same value)."""
+    try:
+        return memo[word]
+    except KeyError:
+        value = compute(word)
+    if len(memo) >= _MEMO_WORDS:
+        memo.clear()
+    memo[word] = value
+    return value
 
 
 def lexicon(reader: IndexReader) -> Lexicon:

@@ -6,10 +6,10 @@ both (`quote_span`); `make_quotes` reads all of the passages and their sentences
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 from bot.index.reader import IndexReader
-from bot.index.records import SentenceRecord
+from bot.index.records import PassageRecord, SentenceRecord
 from bot.retrieval.answers import Quote
 from bot.retrieval.lexical import Term, lexicon
 from bot.retrieval.search import Scored
@@ -29,6 +29,34 @@ def _sentence_terms(reader: IndexReader, sentence_ids: list[int], terms: list[Te
         for sid in sids:
             held[sid].add(t.word)
     return held
+
+
+#: Passages whose records (text, sentences, speakers) a reader keeps for quoting; then it starts afresh.
+_KEPT_PASSAGES = 4096
+
+
+def passage_records(reader: IndexReader, ids: Iterable[int]) -> dict[int, PassageRecord]:
+    """The passages' records with their sentences, read from the index once per version.
+
+    A version never changes, and answers quote the same passages again (a topic's questions,
+    "More", the chat's repeats): each read costs a statement and a record per sentence.
+    """
+    kept: dict[int, PassageRecord] = reader.memo("quoted-passages", dict)
+    found: dict[int, PassageRecord] = {}
+    missing = []
+    for pid in ids:
+        record = kept.get(pid)
+        if record is None:
+            missing.append(pid)
+        else:
+            found[pid] = record
+    if missing:
+        fresh = reader.passages(missing)
+        found.update(fresh)
+        if len(kept) + len(fresh) > _KEPT_PASSAGES:
+            kept.clear()
+        kept.update(fresh)
+    return found
 
 
 def quote_span(
@@ -62,16 +90,22 @@ def quote_span(
     return start, end
 
 
-def make_quotes(reader: IndexReader, ranked: list[Scored], terms: list[Term] | None = None) -> list[Quote]:
+def make_quotes(
+    reader: IndexReader,
+    ranked: list[Scored],
+    terms: list[Term] | None = None,
+    passages: Mapping[int, PassageRecord] | None = None,
+) -> list[Quote]:
     """Materialise scored passages as `Quote`s with their best sentence(s) and speakers.
 
     Two reads for all of them (passages with their sentences, the key terms those sentences
-    hold), not three per quote.
+    hold), not three per quote; one when the caller has read the passages (`passages`).
     """
     if not ranked:
         return []
     terms = terms or []
-    passages = reader.passages(s.passage_id for s in ranked)
+    if passages is None:
+        passages = passage_records(reader, (s.passage_id for s in ranked))
     # A quote extends only to a neighbour of its sentence: their terms are all it needs.
     near = []
     for scored in ranked:

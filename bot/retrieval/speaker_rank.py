@@ -30,7 +30,10 @@ from bot.retrieval.linear import LinearModel
 from bot.retrieval.question import names_meet, speaker_words, stem
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from bot.index.reader import IndexReader
+    from bot.index.records import PassageRecord
     from bot.retrieval.lexical import Term
     from bot.retrieval.search import Scored
 
@@ -60,15 +63,23 @@ def _has_quotation(text: str) -> bool:
 
 
 def candidate_features(
-    reader: IndexReader, ranked: list[Scored], asked: str, terms: list[Term]
+    reader: IndexReader,
+    ranked: list[Scored],
+    asked: str,
+    terms: list[Term],
+    passages: Mapping[int, PassageRecord] | None = None,
 ) -> list[dict[str, float]]:
-    """Per candidate passage (in `ranked`'s order), the evidence that it holds X's words on the topic."""
+    """Per candidate passage (in `ranked`'s order), the evidence that it holds X's words on the topic.
+
+    `passages`: the candidates' records when the caller has read them (the quotes need them too).
+    """
     from bot.retrieval.fusion import coverages
 
     if not ranked:
         return []
     wanted = speaker_words(asked)
-    passages = reader.passages([s.passage_id for s in ranked])
+    if passages is None:
+        passages = reader.passages([s.passage_id for s in ranked])
     # The topic: the question's key terms other than the speaker's name.
     topic = [t for t in terms if stem(t.word) not in wanted]
     topic_cover = coverages(topic, [s.passage_id for s in ranked]) if topic else {}
@@ -125,14 +136,16 @@ def rank_by_speaker(
     terms: list[Term],
     k: int,
     model: SpeakerRankModel | None = None,
+    passages: Mapping[int, PassageRecord] | None = None,
 ) -> list[Scored]:
     """The k best of `ranked` for "What did `asked` say?", in the learned model's order.
 
     Ties keep retrieval's order. Without a speaker to look for, retrieval's order stands.
+    `passages`: the candidates' records, when the caller has read them.
     """
     if not ranked or not speaker_words(asked):
         return ranked[:k]
     model = model or load_model()
-    scores = [model.log_odds(f) for f in candidate_features(reader, ranked, asked, terms)]
+    scores = [model.log_odds(f) for f in candidate_features(reader, ranked, asked, terms, passages)]
     order = sorted(range(len(ranked)), key=lambda i: (-scores[i], i))
     return [ranked[i] for i in order[:k]]
