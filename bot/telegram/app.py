@@ -43,6 +43,7 @@ from bot.telegram.access import Access
 from bot.telegram.delivery import DeliveringRateLimiter
 from bot.telegram.flood import FloodGuard
 from bot.telegram.logs import protect
+from bot.telegram.reloads import Reloads
 from bot.telegram.shared import SharedState
 from bot.telegram.updates import App, updater
 from bot.telegram.workers import Leader, serving_file
@@ -95,8 +96,11 @@ def build_application(engine: Engine, settings: Settings, *, poll_timeout: int =
     app.bot_data["state"] = state
     app.bot_data["flood"] = FloodGuard(state, settings.telegram_user_rate, settings.telegram_user_rate_seconds)
 
-    app.add_handler(TypeHandler(Update, gate.once), group=-2)
-    app.add_handler(TypeHandler(Update, gate.gate), group=-1)
+    app.bot_data["reloads"] = Reloads(state, engine)
+
+    app.add_handler(TypeHandler(Update, gate.once), group=-3)
+    app.add_handler(TypeHandler(Update, gate.gate), group=-2)
+    app.add_handler(TypeHandler(Update, gate.current_index), group=-1)
     app.add_handler(CommandHandler("start", h.start))
     app.add_handler(CommandHandler("help", h.help_command))
     app.add_handler(CommandHandler("ask", h.ask_command))

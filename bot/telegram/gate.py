@@ -1,7 +1,9 @@
-"""What every update passes before a handler: once only, the allowlist, the flood limit; and who a group message is for.
+"""What every update passes before a handler: once only, the allowlist, the flood limit, the index.
 
-Split from `handlers.py`: these run for every update (`app.build_application` registers `once`
-and `gate` in groups -2 and -1), the handlers only for the updates they answer.
+And who a group message is for. `current_index` re-opens the index an admin's /reload asked for.
+
+Split from `handlers.py`: these run for every update (`app.build_application` registers `once`,
+`gate` and `current_index` in groups -3, -2 and -1), the handlers only for the updates they answer.
 """
 
 from __future__ import annotations
@@ -84,6 +86,11 @@ async def _throttle(update: Update, context: Context) -> None:
         elif verdict is Verdict.NOTIFY and message is not None:
             await message.reply_text(guard.notice)
     raise ApplicationHandlerStop
+
+
+async def current_index(update: Update, context: Context) -> None:
+    """Re-open the index first when an admin's /reload, sent to any worker, asked for it (`reloads.py`)."""
+    await u.reloads(context).catch_up()
 
 
 def addressed(message: Message, context: Context) -> bool:

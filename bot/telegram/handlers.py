@@ -277,14 +277,15 @@ async def about(update: Update, context: Context) -> None:
 
 
 async def reload(update: Update, context: Context) -> None:
-    """Admins only: re-open the index from disk."""
+    """Admins only: re-open the index from disk, on every worker (`reloads.py`)."""
     if not u.access(context).is_admin(update):
         await u.message(update).reply_text("Only the bot's admins can reload the index.")
         return
-    engine = u.engine(context)
-    facts = await asyncio.to_thread(engine.reload)
+    told = await u.reloads(context).reload_all()
+    facts = await asyncio.to_thread(u.engine(context).about)
     counts = ", ".join(f"{n} {name}" for name, n in sorted(facts.counts.items()))
-    await u.message(update).reply_text(f"Index re-opened: version {facts.version} ({counts}).")
+    others = " The other workers re-open it before their next update." if told and not u.state(context).private else ""
+    await u.message(update).reply_text(f"Index re-opened: version {facts.version} ({counts}).{others}")
 
 
 async def unknown_command(update: Update, context: Context) -> None:

@@ -1,11 +1,12 @@
-"""What the bot's worker processes share: button memory, seen updates, flood counts, the send budget.
+"""What the bot's worker processes share: button memory, seen updates, flood counts, the send budget, /reload.
 
 With several workers behind one webhook (`python -m bot --workers N`, docs/telegram.md) an update
 can reach any worker: the answer goes out from worker A, the press of its "More" button arrives at
 worker B; a user's flood is spread over all of them; Telegram's 30 messages/s cap is the bot's, not
-a process's. So all of this lives in one SQLite file in TELEGRAM_STATE_DIR, which every worker opens.
-With one process and no TELEGRAM_STATE_DIR it is a private file in a temporary folder, removed at
-exit: the same code path, and the same behaviour as keeping it in memory.
+a process's; an admin's /reload reaches one worker but is meant for all. So all of this lives in
+one SQLite file in TELEGRAM_STATE_DIR, which every worker opens. With one process and no
+TELEGRAM_STATE_DIR it is a private file in a temporary folder, removed at exit: the same code path,
+and the same behaviour as keeping it in memory.
 
 Why SQLite, and not the alternatives:
 
@@ -262,6 +263,26 @@ class SharedState:
             row = db.execute("SELECT tat FROM budget WHERE key = 'pause'").fetchone()
             if row is None or row[0] < until:
                 db.execute("INSERT OR REPLACE INTO budget VALUES ('pause', ?)", (until,))
+
+    def request_reload(self) -> int:
+        """Ask every worker to re-open the index (an admin's /reload); the new reload generation.
+
+        A counter in `meta`, not a message to each worker: a worker compares it with the last one
+        it acted on before each update (`gate.current_index`), so a worker that was restarting, or
+        busy, re-opens the index on its next update all the same.
+        """
+        with self._write() as db:
+            db.execute(
+                "INSERT INTO meta VALUES ('reload', '1') "
+                "ON CONFLICT (key) DO UPDATE SET value = CAST(value AS INTEGER) + 1"
+            )
+            return int(db.execute("SELECT value FROM meta WHERE key = 'reload'").fetchone()[0])
+
+    def reload_generation(self) -> int:
+        """How many /reloads were asked for in this state (0: none)."""
+        assert self._conn is not None, "shared state is closed"
+        row = self._conn.execute("SELECT value FROM meta WHERE key = 'reload'").fetchone()
+        return int(row[0]) if row else 0
 
     def prune(self, window: float) -> dict[str, int]:
         """Drop what no longer matters: hits older than `window`, old updates, old buttons, idle buckets."""

@@ -18,6 +18,7 @@ from telegram.ext import ContextTypes
 from bot.engine import Engine
 from bot.telegram.access import Access
 from bot.telegram.flood import FloodGuard
+from bot.telegram.reloads import Reloads
 from bot.telegram.shared import SharedState
 
 if TYPE_CHECKING:
@@ -85,6 +86,11 @@ def access(context: Context) -> Access:
 def flood(context: Context) -> FloodGuard:
     """The per-user flood guard."""
     return _typed(context, "flood", FloodGuard)
+
+
+def reloads(context: Context) -> Reloads:
+    """The worker's side of /reload across workers."""
+    return _typed(context, "reloads", Reloads)
 
 
 def state(context: Context) -> SharedState:

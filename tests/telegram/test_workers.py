@@ -44,6 +44,7 @@ fleet_test = pytest.mark.asyncio(loop_scope="session")
 
 SECRET = "workers-s3cret"
 RATE = 5  # TELEGRAM_USER_RATE of the workers: low enough to flood in a test
+ADMIN = 777_000  # TELEGRAM_ADMIN_IDS of the workers (the `User`s' own ids count up from 1000)
 
 
 def two_free_ports() -> int:
@@ -128,6 +129,7 @@ async def fleet(emulator: str, seed_index: Path, tmp_path_factory: pytest.TempPa
         TELEGRAM_WEBHOOK_SECRET=SECRET,
         TELEGRAM_STATE_DIR=str(root / "state"),
         TELEGRAM_USER_RATE=str(RATE),
+        TELEGRAM_ADMIN_IDS=str(ADMIN),
         INDEX_DIR=str(seed_index),
         LOG_LEVEL="INFO",
     )
@@ -272,6 +274,35 @@ async def test_the_flood_limit_counts_a_users_updates_on_every_worker(fleet: Fle
     notice = THROTTLE_TEXT.format(seconds=20)
     assert texts.count(notice) == 1 and len(texts) == RATE + 1, texts
     assert Counter(w for _, w in fleet.routed_since(mark)).keys() == {0, 1}
+
+
+@fleet_test
+async def test_reload_sent_to_one_worker_reopens_the_index_on_the_other(fleet: Fleet, emulator: str):
+    """/reload reaches one worker; the other re-opens its index before its next answer, once, and says so.
+
+    Worker w gets the command and re-opens at once; then a question pinned to the other worker
+    makes it re-open (its log line comes before its answer), and a second one does not again.
+    """
+    reopened = "bot.telegram.reloads: index re-opened for a /reload sent to another worker"
+    async with httpx.AsyncClient(timeout=30) as http:
+        admin = User(emulator, fleet.token, http, user_id=ADMIN)  # type: ignore[attr-defined]
+        mark = len(fleet.proxy.routed)
+        (reloaded,) = await admin.ask("/reload")
+        assert text_of(reloaded).startswith("Index re-opened: version "), text_of(reloaded)
+        assert "The other workers re-open it before their next update." in text_of(reloaded)
+        (_, w), *_ = fleet.routed_since(mark)
+        before = fleet.log.read_text()
+        for _ in range(2):
+            fleet.proxy.pin(1 - w)
+            (reply,) = await admin.ask(ANSWERED)
+            assert "Over 40 air strikes" in text_of(reply)
+            assert fleet.routed_since(mark)[-1][1] == 1 - w
+        fleet.proxy.pin(w)
+        (reply,) = await admin.ask(ANSWERED)
+        assert "Over 40 air strikes" in text_of(reply)
+    after = fleet.log.read_text()[len(before) :]
+    assert after.count(f"worker {1 - w} {reopened}") == 1, after
+    assert f"worker {w} {reopened}" not in after, after
 
 
 @fleet_test
