@@ -100,14 +100,29 @@ def matrix(rows: list[dict]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return x, y, groups
 
 
-def fit(x: np.ndarray, y: np.ndarray, c: float):
+def fit(x: np.ndarray, y: np.ndarray, c: float, w: np.ndarray | None = None):
+    """Standardised L2 logistic regression; `w`: each row's weight in the fit (None: all 1)."""
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
     model = make_pipeline(StandardScaler(), LogisticRegression(C=c, max_iter=5000))
-    model.fit(x, y)
+    model.fit(x, y, logisticregression__sample_weight=w)
     return model
+
+
+def row_weights(rows: list[dict], off_topic_weight: float | None) -> tuple[np.ndarray, float]:
+    """Each row's weight in the fit, and the off-topic rows' weight.
+
+    The off-topic negatives (272) outnumber the labelled near misses (197). Weighed down (None:
+    near misses / off-topic rows, each kind of negative counting the same in total), train CV
+    declines 93 instead of 84 near misses, but the off-topic ones and `tests/data/multi`'s
+    negatives lose (5/8 -> 4/8) and the reporting set does not gain: the shipped fit keeps 1.0.
+    """
+    off = np.array([r["kind"] == "off_topic" for r in rows])
+    near = sum(1 for r in rows if r["negative"] and r["kind"] != "off_topic")
+    weight = off_topic_weight if off_topic_weight is not None else (near / off.sum() if off.any() else 1.0)
+    return np.where(off, weight, 1.0), float(weight)
 
 
 def choose_threshold(p: np.ndarray, y: np.ndarray, max_refused: float) -> float:
@@ -119,14 +134,16 @@ def choose_threshold(p: np.ndarray, y: np.ndarray, max_refused: float) -> float:
     return float(positives[allowed]) if allowed < len(positives) else float(positives[-1])
 
 
-def oof(x: np.ndarray, y: np.ndarray, groups: np.ndarray, c: float, folds: int, trainable: np.ndarray) -> np.ndarray:
+def oof(
+    x: np.ndarray, y: np.ndarray, groups: np.ndarray, c: float, folds: int, trainable: np.ndarray, w: np.ndarray
+) -> np.ndarray:
     """Out-of-fold probabilities, by article groups (each fold fitted on the trainable rows of the others)."""
     from sklearn.model_selection import GroupKFold
 
     p = np.zeros(len(y))
     for tr, te in GroupKFold(n_splits=folds).split(x, y, groups):
         tr = tr[trainable[tr]]
-        p[te] = fit(x[tr], y[tr], c).predict_proba(x[te])[:, 1]
+        p[te] = fit(x[tr], y[tr], c, w[tr]).predict_proba(x[te])[:, 1]
     return p
 
 
@@ -254,6 +271,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     ap.add_argument("--C", type=float, default=0.1, help="inverse regularisation of the logistic regression")
     ap.add_argument("--folds", type=int, default=5)
+    ap.add_argument(
+        "--balance-off-topic",
+        action="store_true",
+        help="weigh off-topic rows down to near misses / off-topic rows (tried, not shipped: see row_weights)",
+    )
     ap.add_argument("--reuse", action="store_true", help=f"reuse the features cached in {CACHE.relative_to(ROOT)}")
     ap.add_argument("--write", action="store_true", help=f"write {MODEL_FILE.relative_to(ROOT)}")
     ap.add_argument(
@@ -277,16 +299,17 @@ def main(argv: list[str] | None = None) -> int:
     # Answerable questions whose passage retrieval did not find teach the decision nothing about
     # answering: they are left out of fitting (still counted in every figure).
     trainable = (y == 0) | (rank > 0)
+    w, off_topic_weight = row_weights(rows, None if args.balance_off_topic else 1.0)
 
     from sklearn.model_selection import GroupKFold
 
     outer = np.zeros(len(y))
     thresholds = []
     for tr, te in GroupKFold(n_splits=args.folds).split(x, y, groups):
-        inner = oof(x[tr], y[tr], groups[tr], args.C, args.folds - 1, trainable[tr])
+        inner = oof(x[tr], y[tr], groups[tr], args.C, args.folds - 1, trainable[tr], w[tr])
         t = choose_threshold(inner[trainable[tr]], y[tr][trainable[tr]], args.max_refused)
         thresholds.append(t)
-        fitted = fit(x[tr][trainable[tr]], y[tr][trainable[tr]], args.C)
+        fitted = fit(x[tr][trainable[tr]], y[tr][trainable[tr]], args.C, w[tr][trainable[tr]])
         p = fitted.predict_proba(x[te])[:, 1]
         outer[te] = p - t + 0.5  # each fold judged at its own threshold, shifted to a common 0.5
     real = np.array([r["kind"] != "off_topic" for r in rows])
@@ -298,9 +321,9 @@ def main(argv: list[str] | None = None) -> int:
         k: figures(outer[m], y[m], rank[m], 0.5) for k in kinds for m in [np.array([r["kind"] == k for r in rows])]
     }
     # The shipped model: all training questions, threshold from their out-of-fold confidences.
-    all_oof = oof(x, y, groups, args.C, args.folds, trainable)
+    all_oof = oof(x, y, groups, args.C, args.folds, trainable, w)
     threshold = choose_threshold(all_oof[trainable], y[trainable], args.max_refused)
-    final = fit(x[trainable], y[trainable], args.C)
+    final = fit(x[trainable], y[trainable], args.C, w[trainable])
     linear = LinearModel.from_sklearn(VERSION, FEATURES, final)
     report = {
         "version": VERSION,
@@ -308,6 +331,7 @@ def main(argv: list[str] | None = None) -> int:
         "trained_on": [p.name for p in args.questions],
         "questions": len(rows),
         "C": args.C,
+        "off_topic_weight": round(off_topic_weight, 4),
         "max_refused": args.max_refused,
         "cv_thresholds": [round(t, 4) for t in thresholds],
         "cv": cv,
