@@ -14,9 +14,15 @@ work folder with the real model):
 - query: `Engine.answer` over the same questions on both backends, alternated so the shared
   machine's load hits both alike: p50/p95 in ms, and how many answers are identical.
 
-    python benchmarks/bench_milvus.py --passages 10000          # ~20-30 min here, mostly embedding
+    python benchmarks/bench_milvus.py --passages 10000          # ~20-30 min on a quiet machine, mostly embedding
     python benchmarks/bench_milvus.py --passages 100000         # hours: the embedding
+    python benchmarks/bench_milvus.py --passages 100000 --replicate 10 --from /tmp/report-bot-milvus/10000/index
+                                      # 100k as 10 copies of the built 10k index (`replicate.py`): no embedding
     python benchmarks/bench_milvus.py --weights INDEX_DIR ...    # only what rows weigh
+
+A replicated index repeats every text K times, so each answer's passages have K - 1 twins that tie
+with them: the row says so, and "identical answers" then also counts how the two backends break
+those ties (the same passages in another order count as different).
 """
 
 from __future__ import annotations
@@ -29,7 +35,8 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from measure import ROOT, pct, report
+from measure import ROOT, load_average, pct, report
+from replicate import replicate_index
 from synthetic_corpus import generate
 
 sys.path.insert(0, str(ROOT / "tests"))
@@ -91,6 +98,8 @@ def main() -> None:
     p.add_argument("--queries", type=int, default=100)
     p.add_argument("--workdir", type=Path, default=Path("/tmp/report-bot-milvus"))
     p.add_argument("--weights", type=Path, nargs="+", help="only print the row weights of these built indexes")
+    p.add_argument("--replicate", type=int, metavar="K", help="make the index from K copies of --from (no embedding)")
+    p.add_argument("--from", dest="source", type=Path, help="with --replicate: the built index to copy")
     args = p.parse_args()
     if args.weights:
         report("milvus-row-weights", [{"index": str(i), **row_weights(i)} for i in args.weights])
@@ -106,7 +115,13 @@ def main() -> None:
     corpus, index = work / "corpus", work / "index"
     embedder = Embedder.from_settings(Settings(_env_file=None))
     rows = []
-    if not (index / "CURRENT").exists():
+    extra = {"stand_in": "milvus-lite 3.2.2 (pure Python), not a Milvus server"}
+    if args.replicate:
+        extra["replicated"] = f"{args.replicate} copies of {args.source} under new article ids: texts, vectors repeat"
+    if args.replicate and not (index / "CURRENT").exists():
+        made = replicate_index(args.source, index, args.replicate, Settings(_env_file=None))
+        rows.append({"step": f"replicated index ({args.replicate} copies, IndexWriter, nothing embedded)", **made})
+    elif not (index / "CURRENT").exists():
         shutil.rmtree(work, ignore_errors=True)
         generate(corpus, max(1, args.passages // 10), paragraphs=9, seed=7)
         started = time.perf_counter()
@@ -118,6 +133,7 @@ def main() -> None:
                 "passages": built.passages,
                 "seconds": seconds,
                 "passages/s": built.passages / seconds,
+                "load": load_average(),
             }
         )
     version = (index / "CURRENT").read_text().strip()
@@ -143,6 +159,7 @@ def main() -> None:
                 "seconds": copied.seconds,
                 "passages/s": passages / copied.seconds,
                 "sentences/s": copied.rows["sentences"] / copied.seconds,
+                "load": load_average(),
             }
         )
         server.stop()  # flushed to disk: its size is what it keeps
@@ -181,11 +198,13 @@ def main() -> None:
                     "p50 ms": pct(times[name], 50),
                     "p95 ms": pct(times[name], 95),
                     "identical answers": f"{same}/{len(asked)}",
+                    "load": load_average(),
                 }
             )
     finally:
         server.stop()
-    report(f"milvus-{args.passages}", rows, {"stand_in": "milvus-lite 3.2.2 (pure Python), not a Milvus server"})
+    name = f"milvus-{args.passages}" + (f"-replicated-{args.replicate}x" if args.replicate else "")
+    report(name, rows, extra)
 
 
 if __name__ == "__main__":

@@ -43,6 +43,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from measure import median, pct, report
+from replicate import copy_rows, spans
 from synthetic_corpus import _Writer
 
 from bot.corpus.articles import parse_article
@@ -190,32 +191,9 @@ def replicate(source: Path, path: Path, times: int) -> dict[str, Any]:
     shutil.copyfile(source, path)
     db = sqlite3.connect(path)
     db.executescript("PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF;")
-    (passages, sentences) = (
-        db.execute("SELECT max(id) + 1 FROM passages").fetchone()[0],
-        db.execute("SELECT max(id) + 1 FROM sentences").fetchone()[0],
-    )
+    span = spans(db)
     for k in range(1, times):
-        suffix = f"-r{k}"
-        db.execute(
-            "INSERT INTO articles SELECT id || ?, title, publisher, date, url, byline, path, content_hash, passages "
-            "FROM articles WHERE id NOT LIKE '%-r%'",
-            (suffix,),
-        )
-        db.execute(
-            "INSERT INTO paragraphs SELECT article_id || ?, paragraph, kind, section, text FROM paragraphs "
-            "WHERE article_id NOT LIKE '%-r%'",
-            (suffix,),
-        )
-        db.execute(
-            "INSERT INTO passages SELECT id + ?, article_id || ?, paragraph, window, kind, section, text, content_hash "
-            "FROM passages WHERE id < ?",
-            (k * passages, suffix, passages),
-        )
-        db.execute(
-            "INSERT INTO sentences SELECT id + ?, passage_id + ?, position, start, end, text, speaker, speaker_kind, "
-            "speaker_via, speaker_full, speaker_rule, said_as FROM sentences WHERE id < ?",
-            (k * sentences, k * passages, sentences),
-        )
+        copy_rows(db, k, span)
         db.commit()
         print(f"  copy {k + 1} of {times}: {time.perf_counter() - started:.0f} s", flush=True)
     full_refresh, incremental_refresh, touched = finish(db)

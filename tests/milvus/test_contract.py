@@ -80,16 +80,19 @@ def assert_same_answers(embedded: Engine, milvus: Engine, questions: list[dict])
 
 @pytest.mark.skipif(not (SHARED / "dev_questions.jsonl").exists(), reason="../shared not beside the checkout")
 def test_dev_questions_get_the_same_answers_on_milvus(engine: Engine, milvus_seed: Engine):
+    """Dev questions on Milvus: hit@1, hit@3 and negatives declined as embedded; top-3 overlap >= 0.9."""
     assert_same_answers(engine, milvus_seed, dev_questions())
 
 
 def test_multi_questions_get_the_same_answers_on_milvus(multi_index: Path, embedder: Embedder, milvus_multi: Engine):
+    """The 55 multi-article questions: the same hit@1, hit@3, negatives and >= 0.9 top-3 overlap as embedded."""
     embedded = Engine(Settings(_env_file=None, index_dir=multi_index), embedder=embedder)
     questions = [json.loads(line) for line in MULTI_QUESTIONS.read_text(encoding="utf-8").splitlines() if line]
     assert_same_answers(embedded, milvus_multi, questions)
 
 
 def test_quotes_speakers_and_views_are_the_embedded_ones(engine: Engine, milvus_seed: Engine):
+    """Quotes, speakers, /who, /sources, publishers, examples, context and counts equal the embedded ones."""
     question = "How many Russian air strikes were counted over Idlib and Hama?"
     ours, theirs = engine.answer(question), milvus_seed.answer(question)
     assert [(q.quote, q.speaker, q.article, q.paragraph) for q in theirs.quotes] == [
@@ -109,6 +112,7 @@ def test_quotes_speakers_and_views_are_the_embedded_ones(engine: Engine, milvus_
 def test_articles_added_and_removed_reach_a_running_engine(
     milvus_server: MilvusServer, milvus_prefix: str, multi_copy: tuple[Path, Path], embedder: Embedder, monkeypatch
 ):
+    """An article removed, then added back, by incremental copies is seen by an engine that keeps running."""
     monkeypatch.setattr("bot.index.milvus.STAMP_SECONDS", 0.0)
     corpus, index = multi_copy
     settings = milvus_settings(milvus_server, milvus_prefix, index)
@@ -136,6 +140,7 @@ def test_articles_added_and_removed_reach_a_running_engine(
 
 
 def test_answers_survive_a_server_restart(milvus_server: MilvusServer, milvus_seed: Engine, monkeypatch):
+    """Milvus stopped: a one-line IndexUnavailable, no traceback; restarted: the same engine gives the same answers."""
     monkeypatch.setattr("bot.index.milvus.STAMP_SECONDS", 0.0)
     question = "What did Eyewitnesses and locals say?"
     before = milvus_seed.answer(question)
@@ -149,6 +154,7 @@ def test_answers_survive_a_server_restart(milvus_server: MilvusServer, milvus_se
 
 
 def test_two_processes_answer_from_one_server_at_once(milvus_server: MilvusServer, milvus_seed: Engine, tmp_path):
+    """Two query.py --batch processes against one Milvus at once both print the answers one engine gives."""
     questions = [q for q in dev_questions()][:8] if (SHARED / "dev_questions.jsonl").exists() else []
     questions = questions or [{"id": "q1", "q": "How many Russian air strikes were counted over Idlib and Hama?"}]
     batch = "".join(json.dumps({"id": q["id"], "q": q["q"]}) + "\n" for q in questions)
@@ -174,6 +180,7 @@ def test_two_processes_answer_from_one_server_at_once(milvus_server: MilvusServe
 
 
 def test_an_unreachable_server_is_one_line_and_the_cli_exits_1(seed_index: Path, embedder: Embedder):
+    """No Milvus at MILVUS_URI: one line naming it from the engine; query.py says so and exits 1."""
     dead = f"http://127.0.0.1:{free_port()}"
     engine = Engine(
         Settings(_env_file=None, search_backend="milvus", milvus_uri=dead, milvus_timeout_seconds=2), embedder=embedder

@@ -52,6 +52,7 @@ def _store(server: MilvusServer, prefix: str) -> MilvusStore:
 
 
 def test_analysis_gives_the_embedded_index_tokens():
+    """The client-side analysis gives the tokens FTS5 gives, so BM25 matches alike on both backends."""
     # The same tokens FTS5 gives a query word (bot/index/postings.py), so BM25 matches alike.
     for word in ["Running", "Zürich", "air-strikes", "SOHR's"]:
         assert tuple(tokens([word])[0]) == tokenize(word)
@@ -59,6 +60,7 @@ def test_analysis_gives_the_embedded_index_tokens():
 
 
 def test_a_version_is_invisible_until_published_then_replaces_the_old(milvus_server, milvus_prefix):
+    """A version being written is invisible to readers until the alias switch, which then replaces the old one."""
     store = _store(milvus_server, milvus_prefix)
     assert store.live_version() is None
     first = store.create_version(DIM, DenseIndex())
@@ -81,6 +83,7 @@ def test_a_version_is_invisible_until_published_then_replaces_the_old(milvus_ser
 
 
 def test_dense_bm25_and_hybrid_search(milvus_server, milvus_prefix):
+    """Dense, BM25 and hybrid (RRF) searches on the server find the rows they should."""
     store = _store(milvus_server, milvus_prefix)
     version = store.create_version(DIM, DenseIndex())
     vectors = _vectors(4)
@@ -104,6 +107,7 @@ def test_dense_bm25_and_hybrid_search(milvus_server, milvus_prefix):
 
 
 def test_rows_of_an_article_are_added_and_removed(milvus_server, milvus_prefix):
+    """An article's rows can be inserted and deleted in place in a live version."""
     store = _store(milvus_server, milvus_prefix)
     version = store.create_version(DIM, DenseIndex())
     store.insert(version, "passages", _passages([1, 2], "a", _vectors(2, 1)) + _passages([3], "b", _vectors(1, 2)))
@@ -117,6 +121,7 @@ def test_rows_of_an_article_are_added_and_removed(milvus_server, milvus_prefix):
 
 
 def test_unreachable_server_is_a_one_line_index_error():
+    """An unreachable server is a one-line IndexUnavailable with a hint, within the timeout."""
     store = MilvusStore(f"http://127.0.0.1:{free_port()}", prefix="nothing", timeout=2)
     with pytest.raises(IndexUnavailable) as err:
         store.live_version()
@@ -126,6 +131,7 @@ def test_unreachable_server_is_a_one_line_index_error():
 
 
 def test_a_missing_collection_is_an_index_error_and_the_store_recovers(milvus_server, milvus_prefix):
+    """A collection dropped under the store is a one-line index error; the store works again once it is back."""
     store = _store(milvus_server, milvus_prefix)
     with pytest.raises(IndexUnavailable) as err:
         store.count("v0_missing", "passages")
@@ -135,6 +141,7 @@ def test_a_missing_collection_is_an_index_error_and_the_store_recovers(milvus_se
 
 
 def test_the_store_recovers_after_the_server_restarts(milvus_server, milvus_prefix):
+    """The store reconnects by itself after the server restarts (collections loaded again on first use)."""
     store = _store(milvus_server, milvus_prefix)
     version = store.create_version(DIM, DenseIndex())
     store.insert(version, "passages", _passages([7, 8], "a", _vectors(2, 4)))

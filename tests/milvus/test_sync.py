@@ -25,6 +25,7 @@ def _live_store(index: Path) -> sqlite3.Connection:
 
 
 def test_a_full_copy_holds_every_row_and_the_token_counts(milvus_server, milvus_prefix, seed_index: Path):
+    """A full copy puts every row of the staging index in Milvus, with FTS5's token counts."""
     report = sync_settings(_settings(milvus_server, milvus_prefix, seed_index), seed_index)
     assert report.full
     store = MilvusStore(milvus_server.uri, prefix=milvus_prefix)
@@ -48,6 +49,7 @@ def test_a_full_copy_holds_every_row_and_the_token_counts(milvus_server, milvus_
 def test_removed_and_added_articles_are_copied_in_place(
     milvus_server, milvus_prefix, multi_copy: tuple[Path, Path], embedder: Embedder
 ):
+    """An incremental copy deletes and inserts only the changed articles' rows, in the live version."""
     corpus, index = multi_copy
     settings = _settings(milvus_server, milvus_prefix, index)
     first = sync_settings(settings, index)
