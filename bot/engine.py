@@ -38,9 +38,9 @@ log = logging.getLogger(__name__)
 #: Terminal colour and cursor codes pasted into a question.
 _ANSI_ESCAPE = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]")
 
-#: Encodes questions beside the lexical lookup. Shared by every engine of the process and sized
-#: to the machine: the bot answers from several threads, and each encode is itself multi-threaded.
-_ENCODER_POOL = ThreadPoolExecutor(max_workers=os.cpu_count() or 2, thread_name_prefix="encode")
+#: Runs questions' lexical lookups beside their encodes. Shared by every engine of the process and
+#: sized to the machine: the bot answers from several threads.
+_LOOKUP_POOL = ThreadPoolExecutor(max_workers=os.cpu_count() or 2, thread_name_prefix="lookup")
 
 #: Articles /sources lists (newest first); above it, a line per publisher comes first.
 LIST_ARTICLES = 30
@@ -196,11 +196,13 @@ class Engine:
         k passages, or `SPEAKER_CANDIDATES` for a "What did X say?" question, which
         `bot/retrieval/speaker_rank.py` reorders (`scripts/fit_speaker_rank.py` fits it on these).
         """
-        # The question's embedding (onnxruntime or torch, which release the GIL) and the lexical
-        # lookup (SQLite, which does too) overlap: a query costs max(encode, lookup), not the sum.
-        pending = _ENCODER_POOL.submit(self.embedder.encode, [text])
-        terms, lexical = lexicon(reader).lookup(text, *self.retrieval.lexical_limits())
-        qv = pending.result()[0]
+        # The lexical lookup (SQLite, which releases the GIL) runs on a pool thread while this one
+        # encodes the question (onnxruntime or torch, which do too): max(encode, lookup), not the
+        # sum. The other way round (the encode on the pool thread) cost 1.8-2.8 ms more a question
+        # at load 2-3 (docs/performance.md, "Query path").
+        pending = _LOOKUP_POOL.submit(lexicon(reader).lookup, text, *self.retrieval.lexical_limits())
+        qv = self.embedder.encode([text])[0]
+        terms, lexical = pending.result()
         asked = shape.asked_speaker
         wanted = ANSWER_ENTITIES.get(shape.kind) if self.retrieval.answer_type_bonus > 0 else None
         if wanted and shape.duration:
