@@ -41,6 +41,11 @@ _ANSI_ESCAPE = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]")
 #: Runs questions' lexical lookups beside their encodes. Shared by every engine of the process and
 #: sized to the machine: the bot answers from several threads.
 _LOOKUP_POOL = ThreadPoolExecutor(max_workers=os.cpu_count() or 2, thread_name_prefix="lookup")
+#: Question encodes at once, process-wide. They run on the answering threads (the bot answers from
+#: several), and each encode is itself multi-threaded: more at once than cores only adds switching
+#: and cache misses, and a burst of questions would slow every one of them alike.
+ENCODE_SLOTS = os.cpu_count() or 2
+_ENCODING = threading.BoundedSemaphore(ENCODE_SLOTS)
 
 #: Articles /sources lists (newest first); above it, a line per publisher comes first.
 LIST_ARTICLES = 30
@@ -201,7 +206,8 @@ class Engine:
         # sum. The other way round (the encode on the pool thread) cost 1.8-2.8 ms more a question
         # at load 2-3 (docs/performance.md, "Query path").
         pending = _LOOKUP_POOL.submit(lexicon(reader).lookup, text, *self.retrieval.lexical_limits())
-        qv = self.embedder.encode([text])[0]
+        with _ENCODING:
+            qv = self.embedder.encode([text])[0]
         terms, lexical = pending.result()
         asked = shape.asked_speaker
         wanted = ANSWER_ENTITIES.get(shape.kind) if self.retrieval.answer_type_bonus > 0 else None

@@ -167,3 +167,37 @@ def test_the_decision_about_reports_is_the_one_answers_use(engine: Engine):
     )
     assert strict.decision() == type(fitted)(fitted.model, stricter)
     assert not strict.answer(question).answered
+
+
+def test_a_burst_of_questions_encodes_at_most_one_question_per_core(engine: Engine, monkeypatch: pytest.MonkeyPatch):
+    """The bot answers from many threads; their encodes, each multi-threaded, must not pile up."""
+    import threading
+    import time
+    from concurrent.futures import ThreadPoolExecutor
+
+    import numpy as np
+
+    from bot.engine import ENCODE_SLOTS
+
+    encode = engine.embedder.encode
+    lock = threading.Lock()
+    active = most = 0
+
+    def counted(texts: list[str]) -> np.ndarray:
+        nonlocal active, most
+        with lock:
+            active += 1
+            most = max(most, active)
+        try:
+            time.sleep(0.05)  # long enough for every thread of the burst to arrive meanwhile
+            return encode(texts)
+        finally:
+            with lock:
+                active -= 1
+
+    monkeypatch.setattr(engine.embedder, "encode", counted)
+    questions = [f"How many people were killed in attack number {n}?" for n in range(12)]
+    with ThreadPoolExecutor(max_workers=12) as pool:
+        answers = list(pool.map(engine.answer, questions))
+    assert len(answers) == 12 and all(a.quotes or not a.answered for a in answers)
+    assert most == ENCODE_SLOTS
