@@ -11,6 +11,8 @@ from collections.abc import Callable
 from typing import TypeVar, cast
 
 T = TypeVar("T")
+K = TypeVar("K")
+V = TypeVar("V")
 
 
 class Memo:
@@ -32,3 +34,20 @@ class Memo:
                 value = self._values[key]
         # One key is always made by the same `make`, so its value has that `make`'s type.
         return cast(T, value)
+
+
+def remembered(memo: dict[K, V], key: K, compute: Callable[[K], V], limit: int) -> V:
+    """`compute(key)`, kept in `memo`, a dict a reader keeps for its version (`Memo.get`).
+
+    For values fixed for the version but asked for one key at a time (a typo's close word, a
+    passage's article): at `limit` keys the dict starts afresh rather than grow with every word
+    users type. A lost race between threads computes one value twice: the same value.
+    """
+    try:
+        return memo[key]
+    except KeyError:
+        value = compute(key)
+    if len(memo) >= limit:
+        memo.clear()
+    memo[key] = value
+    return value

@@ -31,6 +31,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from bot.index.memo import remembered
 from bot.retrieval.linear import LinearModel
 from bot.retrieval.question import QuestionShape, analyse, names_meet, same_word, speaker_words, stem
 from bot.text.slots import read_slots
@@ -160,13 +161,7 @@ _MEMO_PASSAGES = 4096
 def _article_passages(reader: IndexReader, passage_id: int) -> set[int]:
     """Every passage of a passage's article: fixed for the version, so read once per passage."""
     memo: dict[int, set[int]] = reader.memo("decision-article-passages", dict)
-    found = memo.get(passage_id)
-    if found is None:
-        found = reader.article_passage_ids(passage_id)
-        if len(memo) >= _MEMO_PASSAGES:
-            memo.clear()
-        memo[passage_id] = found
-    return found
+    return remembered(memo, passage_id, reader.article_passage_ids, _MEMO_PASSAGES)
 
 
 def _slot_evidence(shape: QuestionShape, quote: Quote) -> dict[str, float]:
@@ -216,7 +211,7 @@ def _quoted_in_article(reader: IndexReader, asked: str, passage_id: int) -> bool
     wanted = speaker_words(asked)
     return any(
         names_meet(wanted, speaker_words(name) | speaker_words(full))
-        for _, name, full in reader.quoted_sources(reader.article_passage_ids(passage_id))
+        for _, name, full in reader.quoted_sources(_article_passages(reader, passage_id))
     )
 
 

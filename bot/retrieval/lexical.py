@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TypeVar
 
+from bot.index.memo import remembered
 from bot.index.postings import Postings
 from bot.index.reader import IndexReader
 from bot.index.records import Hits
@@ -311,7 +311,7 @@ class Lexicon:
         has hundreds of thousands. The close words of all of them are looked up at once.
         """
         closes = {
-            w: _remembered(self._close, w, self.close_word)
+            w: remembered(self._close, w, self.close_word, _MEMO_WORDS)
             for w, f in zip(words, found, strict=True)
             if not f and len(w) >= FUZZY_MIN_CHARS and not w.isdigit()
         }
@@ -326,7 +326,7 @@ class Lexicon:
             name = word in names
             if not rows:
                 searched = None
-                name = name or _remembered(self._derived, word, self.derived_name)
+                name = name or remembered(self._derived, word, self.derived_name, _MEMO_WORDS)
             n = len(rows)
             idf = math.log((self.passage_count - n + 0.5) / (n + 0.5) + 1.0)
             terms.append(Term(word, searched, rows, idf, name))
@@ -379,19 +379,6 @@ class Lexicon:
 
 #: Unknown words whose close word (and derived-name test) a lexicon keeps; then it starts afresh.
 _MEMO_WORDS = 10_000
-V = TypeVar("V")
-
-
-def _remembered(memo: dict[str, V], word: str, compute: Callable[[str], V]) -> V:
-    """`compute(word)`, kept in `memo` (a lost race computes it twice: the same value)."""
-    try:
-        return memo[word]
-    except KeyError:
-        value = compute(word)
-    if len(memo) >= _MEMO_WORDS:
-        memo.clear()
-    memo[word] = value
-    return value
 
 
 def lexicon(reader: IndexReader) -> Lexicon:
