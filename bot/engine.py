@@ -18,11 +18,11 @@ from pathlib import Path
 
 from bot.embedding.embedder import Embedder
 from bot.index.reader import IndexReader, live_stamp, live_version, open_reader
-from bot.index.records import ArticleCount, IndexFacts, Paragraph, PublisherCount, SpeakerCount
+from bot.index.records import ArticleCount, Hits, IndexFacts, Paragraph, PublisherCount, SpeakerCount
 from bot.retrieval.answers import Answer, Quote
 from bot.retrieval.decision import Verdict, decide, load_model
 from bot.retrieval.fusion import Retrieval
-from bot.retrieval.lexical import Term, lexicon
+from bot.retrieval.lexical import Lexicon, Term, lexicon
 from bot.retrieval.question import QuestionShape, analyse
 from bot.retrieval.quotes import make_quotes, passage_records, source_quotes
 from bot.retrieval.search import ANSWER_ENTITIES, SPEAKER_CANDIDATES, Scored, rank_passages
@@ -79,6 +79,33 @@ class DecisionFacts:
     model: str
     #: The confidence below which the engine declines: ANSWER_THRESHOLD, or else the model's own.
     threshold: float
+
+
+@dataclass(frozen=True)
+class _Question:
+    """What is read from a question beside its encode: key terms, BM25 hits, shape, language."""
+
+    terms: list[Term]
+    hits: Hits
+    shape: QuestionShape
+    #: The language the question is clearly written in when not English (`non_english`), else None.
+    language: str | None
+
+
+@dataclass(frozen=True)
+class _Evidence:
+    """The ranked passages of a question, their quotes and the question's reading."""
+
+    ranked: list[Scored]
+    quotes: list[Quote]
+    question: _Question
+
+
+def _read_question(lex: Lexicon, text: str, limits: tuple[int, int], shape: QuestionShape | None) -> _Question:
+    """The question's key terms and BM25 hits (one statement), its shape and language: no vector needed."""
+    terms, hits = lex.lookup(text, *limits)
+    known = sum(t.known for t in terms) / len(terms) if terms else None
+    return _Question(terms, hits, shape or analyse(text), non_english(text, known))
 
 
 class Engine:
@@ -158,10 +185,10 @@ class Engine:
             question = text
         if not any(ch.isalnum() for ch in text):
             return Answer(question=question, answered=False, notice=notice or "ask a question in words")
-        shape = analyse(text)
-        ranked, quotes, terms = self.evidence(reader, text, k, shape)
+        found = self._evidence(reader, text, k, None)
+        ranked, quotes, terms, shape = found.ranked, found.quotes, found.question.terms, found.question.shape
         verdict = decide(reader, text, ranked, quotes, terms, threshold=self.settings.answer_threshold, shape=shape)
-        language = non_english(text, sum(t.known for t in terms) / len(terms) if terms else None)
+        language = found.question.language
         if language and verdict.confidence < self.settings.non_english_min_confidence:
             # The model reads English only: say so rather than "the report does not answer".
             verdict = Verdict(False, verdict.confidence, verdict.version)
@@ -184,14 +211,20 @@ class Engine:
 
         What `answer` decides on; `scripts/fit_decision.py` fits the decision on the same.
         """
-        shape = shape or analyse(text)
-        ranked, terms = self.candidates(reader, text, k, shape)
-        if not shape.asked_speaker:
-            return ranked, make_quotes(reader, ranked, terms), terms
+        found = self._evidence(reader, text, k, shape)
+        return found.ranked, found.quotes, found.question.terms
+
+    def _evidence(self, reader: IndexReader, text: str, k: int, shape: QuestionShape | None) -> _Evidence:
+        """`evidence`, with the question's reading (`shape` None: read beside the encode)."""
+        ranked, question = self._candidates(reader, text, k, shape)
+        terms = question.terms
+        asked = question.shape.asked_speaker
+        if not asked:
+            return _Evidence(ranked, make_quotes(reader, ranked, terms), question)
         # The speaker ranking and the quotes read the same passages: once.
         passages = passage_records(reader, (s.passage_id for s in ranked))
-        ranked = rank_by_speaker(reader, ranked, shape.asked_speaker, terms, k, passages=passages)
-        return ranked, make_quotes(reader, ranked, terms, passages), terms
+        ranked = rank_by_speaker(reader, ranked, asked, terms, k, passages=passages)
+        return _Evidence(ranked, make_quotes(reader, ranked, terms, passages), question)
 
     def candidates(
         self, reader: IndexReader, text: str, k: int, shape: QuestionShape
@@ -201,20 +234,29 @@ class Engine:
         k passages, or `SPEAKER_CANDIDATES` for a "What did X say?" question, which
         `bot/retrieval/speaker_rank.py` reorders (`scripts/fit_speaker_rank.py` fits it on these).
         """
-        # The lexical lookup (SQLite, which releases the GIL) runs on a pool thread while this one
-        # encodes the question (onnxruntime or torch, which do too): max(encode, lookup), not the
-        # sum. The other way round (the encode on the pool thread) cost 1.8-2.8 ms more a question
-        # at load 2-3 (docs/performance.md, "Query path").
-        pending = _LOOKUP_POOL.submit(lexicon(reader).lookup, text, *self.retrieval.lexical_limits())
+        ranked, question = self._candidates(reader, text, k, shape)
+        return ranked, question.terms
+
+    def _candidates(
+        self, reader: IndexReader, text: str, k: int, shape: QuestionShape | None
+    ) -> tuple[list[Scored], _Question]:
+        """`candidates`, with the question's reading (made beside the encode when `shape` is None)."""
+        # What needs no question vector (the lexical lookup in SQLite, which releases the GIL, and
+        # the question's reading) runs on a pool thread while this one encodes the question
+        # (onnxruntime or torch, which do too): max(encode, lookup), not the sum. The other way
+        # round (the encode on the pool thread) cost 1.8-2.8 ms more a question at load 2-3
+        # (docs/performance.md, "Query path").
+        pending = _LOOKUP_POOL.submit(_read_question, lexicon(reader), text, self.retrieval.lexical_limits(), shape)
         with _ENCODING:
             qv = self.embedder.encode([text])[0]
-        terms, lexical = pending.result()
-        asked = shape.asked_speaker
+        question = pending.result()
+        shape = question.shape
         wanted = ANSWER_ENTITIES.get(shape.kind) if self.retrieval.answer_type_bonus > 0 else None
         if wanted and shape.duration:
             wanted = wanted | ANSWER_ENTITIES["when"]
-        depth = max(k, SPEAKER_CANDIDATES) if asked else k
-        return rank_passages(reader, qv, depth, text, self.retrieval, terms, lexical, entities=wanted), terms
+        depth = max(k, SPEAKER_CANDIDATES) if shape.asked_speaker else k
+        ranked = rank_passages(reader, qv, depth, text, self.retrieval, question.terms, question.hits, entities=wanted)
+        return ranked, question
 
     def more(self, question: str, shown: int) -> More:
         """The quotes after the first `shown` of `question`'s answer, up to `TOP_K` of them."""

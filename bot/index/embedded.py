@@ -274,7 +274,7 @@ class EmbeddedReader:
 
     @cached_property
     def _fts(self) -> Fts:
-        return Fts(self.store, self.lexical_index if self._postings else lambda kind: None)
+        return Fts(self.store, self.lexical_index if self._postings else lambda kind: None, self.count)
 
     def matching(
         self, kind: Kind, words: Sequence[str], within: Sequence[int] | None = None

@@ -71,12 +71,30 @@ class _Union:
             first = last
 
 
+#: How `matching(..., within)` filters an FTS5 table's rows by a list. `MATCH ? AND rowid IN (...)`
+#: has SQLite call FTS5 once per listed row, each running the whole query again; `+rowid IN (...)`
+#: keeps the list from FTS5, which reads the phrase's rows once, filtered by SQLite. Measured
+#: (docs/performance.md, "Query path, 21:30-23:30"): 8 listed rows of the 24-sentence seed, 60 µs
+#: against 25; 16 rows of 100,000 (a word in 10% of them), 1.5 ms against 0.9, and 0.32 against
+#: 0.11 for a word in 1%. Lookups win only for a few rows of a large table: the list is scanned
+#: from `SCAN_LIST` rows on, or when the table has at most `SCAN_PER_LOOKUP` rows per listed row.
+SCAN_LIST = 8
+SCAN_PER_LOOKUP = 64
+
+
 class Fts:
     """BM25 and term lookups over one version: postings arrays where the build wrote them, else FTS5."""
 
-    def __init__(self, store: ReadStore, postings: Callable[[str], LexicalIndex | None]) -> None:
+    def __init__(
+        self,
+        store: ReadStore,
+        postings: Callable[[str], LexicalIndex | None],
+        rows: Callable[[Kind], int] | None = None,
+    ) -> None:
+        """`rows`: how many rows a kind holds, which chooses how `matching(..., within)` filters."""
         self.store = store
         self.postings = {kind: postings(kind) for kind in _TABLES}
+        self.rows = rows
 
     def matching(
         self, kind: Kind, words: Sequence[str], within: Sequence[int] | None = None
@@ -98,7 +116,12 @@ class Fts:
         found: list[frozenset[int] | Postings] = [frozenset()] * len(words)
         asked: dict[int, list[tuple[int, Any]]] = {}
         marks, within_ids = in_list(within or ())
-        where = f" AND rowid IN ({marks})" if within is not None else ""
+        where = ""
+        if within is not None:
+            # `+rowid` keeps the list from FTS5 (one scan of the phrase's rows, filtered by SQLite).
+            listed = len(set(within_ids))
+            scan = listed >= SCAN_LIST or (self.rows is not None and self.rows(kind) <= SCAN_PER_LOOKUP * listed)
+            where = f" AND {'+' if scan else ''}rowid IN ({marks})"
         for i, word in enumerate(words):
             if postings is not None and (hit := postings.postings(word)) is not None:
                 found[i] = hit if within is None else hit & within

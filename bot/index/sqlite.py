@@ -163,19 +163,22 @@ class ReadStore:
             if parts
             else []
         )
-        starts, last = [], None
-        for i, r in enumerate(rows):
-            if r[1] != last:
-                starts.append(i)
-                last = r[1]
+        if not rows:
+            none = np.zeros(0, dtype=np.int64)
+            return Candidates(none, none, none, [] if texts else None, [] if slots else None, {}, {})
+        # By columns (C loops), not a Python step per row: a large index has ~1,000 rows here.
+        sids, pids, articles, paragraphs, kinds, text_col, slot_col = zip(*rows, strict=True)
+        owners = np.array(pids, dtype=np.int64)
+        firsts = np.ones(len(owners), dtype=bool)
+        np.not_equal(owners[1:], owners[:-1], out=firsts[1:])
         return Candidates(
-            sentence_ids=np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows)),
-            passage_ids=np.fromiter((r[1] for r in rows), dtype=np.int64, count=len(rows)),
-            starts=np.asarray(starts, dtype=np.int64),
-            texts=[r[5] for r in rows] if texts else None,
-            slots=[r[6] for r in rows] if slots else None,
-            passages={r[1]: (r[2], r[3], r[4]) for r in rows},
-            owner={r[0]: r[1] for r in rows},
+            sentence_ids=np.array(sids, dtype=np.int64),
+            passage_ids=owners,
+            starts=np.flatnonzero(firsts),
+            texts=list(text_col) if texts else None,
+            slots=list(slot_col) if slots else None,
+            passages=dict(zip(pids, zip(articles, paragraphs, kinds, strict=True), strict=True)),
+            owner=dict(zip(sids, pids, strict=True)),
         )
 
     def quoted_sources(self, passage_ids: Iterable[int]) -> list[tuple[int, str, str | None]]:

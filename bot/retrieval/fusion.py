@@ -132,17 +132,27 @@ def _mix(
     retrieval: Retrieval, dense: Dense, lexical: list[dict[int, float]], terms: list[Term], candidates: list[int]
 ) -> dict[int, float]:
     """`Fusion.MIX`: the dense score plus the weighted mean of the BM25 shares of the best candidate's."""
-    shares = coverages(terms, candidates) if retrieval.scale_by_coverage else {}
-    tops = [max(lst.values(), default=0.0) or 1.0 for lst in lexical]
+    scaled = retrieval.scale_by_coverage
+    shares = coverages(terms, candidates) if scaled else {}
+    # Each list's scores as shares of its best, once per listed passage rather than per candidate.
+    parts = [{pid: v / top for pid, v in lst.items()} for lst, top in zip(lexical, _tops(lexical), strict=True)]
+    weight, n = retrieval.lexical_weight, len(lexical)
     fused = {}
     for pid in candidates:
         if pid not in dense:
             continue
-        share = sum(lst.get(pid, 0.0) / top for lst, top in zip(lexical, tops, strict=True))
-        if retrieval.scale_by_coverage:
+        share = 0.0
+        for part in parts:
+            share += part.get(pid, 0.0)
+        if scaled:
             share *= shares[pid]
-        fused[pid] = dense[pid][0] + retrieval.lexical_weight * share / len(lexical)
+        fused[pid] = dense[pid][0] + weight * share / n
     return fused
+
+
+def _tops(lexical: list[dict[int, float]]) -> list[float]:
+    """Each list's best score (1.0 for an empty list or a best of 0)."""
+    return [max(lst.values(), default=0.0) or 1.0 for lst in lexical]
 
 
 def fuse(

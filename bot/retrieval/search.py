@@ -66,13 +66,19 @@ class Scored:
     lexical: float = 0.0
 
 
-def _holds_entity(slots: str, entities: frozenset[str]) -> bool:
+def _holds_entity(slots: str, labels: tuple[str, ...]) -> bool:
     """Whether a sentence's stored slots (`bot/text/slots.py`) list one of these entity kinds.
 
     A look at the JSON's trailing `"e"` list, not a parse: this runs on every candidate sentence.
+    `labels` are the kinds as the JSON writes them, quoted (`_quoted`).
     """
     listed = slots[slots.rfind('"e":') :]
-    return any(f'"{label}"' in listed for label in entities)
+    return any(label in listed for label in labels)
+
+
+def _quoted(entities: frozenset[str]) -> tuple[str, ...]:
+    """Entity kinds as JSON strings (`"DATE"`), in a fixed order, to look for in stored slots."""
+    return tuple(f'"{label}"' for label in sorted(entities))
 
 
 def _dense_scores(
@@ -162,8 +168,7 @@ def rank_passages(
     if fused is not None and entities:
         for pid in _typed(cands, entities) & fused.keys():
             fused[pid] += retrieval.answer_type_bonus
-    scored = _scored(candidate_ids, dense, fused, lexical_lists)
-    result = _one_per_paragraph(scored, cands, k)
+    result = _best(candidate_ids, dense, fused, lexical_lists, cands, k)
     if wanted:
         result = [_answer_type_pick(s, cands, sims, wanted) for s in result]
     return result
@@ -188,47 +193,46 @@ def _penalise_furniture(dense: Dense, cands: Candidates, penalty: float) -> Dens
 
 def _typed(cands: Candidates, entities: frozenset[str]) -> set[int]:
     """The candidate passages with a sentence holding an entity of the asked kinds."""
-    slots = cands.slots or ()
-    return {
-        int(pid)
-        for pid, slot in zip(cands.passage_ids.tolist(), slots, strict=True)
-        if slot and _holds_entity(slot, entities)
-    }
+    labels = _quoted(entities)
+    typed: set[int] = set()
+    for pid, slot in zip(cands.passage_ids.tolist(), cands.slots or (), strict=True):
+        # A passage is typed by one sentence: the rest of its sentences need no look.
+        if slot and pid not in typed and _holds_entity(slot, labels):
+            typed.add(pid)
+    return typed
 
 
-def _scored(
-    candidate_ids: list[int], dense: Dense, fused: dict[int, float] | None, lexical: list[dict[int, float]]
+def _best(
+    candidate_ids: list[int],
+    dense: Dense,
+    fused: dict[int, float] | None,
+    lexical: list[dict[int, float]],
+    cands: Candidates,
+    k: int,
 ) -> list[Scored]:
-    """The candidates with their scores, best first: fused when a fusion ran, else dense alone.
+    """The k best candidates, one per paragraph: by the fused score when a fusion ran, else dense alone.
 
-    Ties (equal fused ranks) go to the stronger dense evidence.
+    Ties (equal fused scores) go to the stronger dense evidence, then to the lower passage id.
+    Overlapping windows of a paragraph already taken are skipped. Only the k taken become `Scored`
+    (a large index has a couple of hundred candidates a question).
     """
-    scored = [
-        Scored(
-            pid,
-            dense[pid][0] if fused is None else fused.get(pid, 0.0),
-            dense[pid][1],
-            dense[pid][2],
-            dense=dense[pid][0],
-            lexical=max((lst.get(pid, 0.0) for lst in lexical), default=0.0),
-        )
-        for pid in candidate_ids
-        if pid in dense and (fused is None or pid in fused)
-    ]
-    scored.sort(key=lambda s: (s.score, s.dense), reverse=True)
-    return scored
-
-
-def _one_per_paragraph(scored: list[Scored], cands: Candidates, k: int) -> list[Scored]:
-    """The first k passages, skipping overlapping windows of a paragraph already taken."""
+    if fused is None:
+        ids = [pid for pid in candidate_ids if pid in dense]
+        ids.sort(key=lambda pid: dense[pid][0], reverse=True)
+    else:
+        ids = [pid for pid in candidate_ids if pid in dense and pid in fused]
+        ids.sort(key=lambda pid: (fused[pid], dense[pid][0]), reverse=True)
     seen: set[tuple[str, int]] = set()
     result: list[Scored] = []
-    for s in scored:
-        key = cands.passages[s.passage_id][:2]
+    for pid in ids:
+        key = cands.passages[pid][:2]
         if key in seen:
             continue
         seen.add(key)
-        result.append(s)
+        d = dense[pid]
+        score = d[0] if fused is None else fused[pid]
+        best_lexical = max((lst.get(pid, 0.0) for lst in lexical), default=0.0)
+        result.append(Scored(pid, score, d[1], d[2], dense=d[0], lexical=best_lexical))
         if len(result) == k:
             break
     return result

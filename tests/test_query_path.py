@@ -1,0 +1,89 @@
+"""The query path's shortcuts answer exactly as the longer ways they replace (real index, SQLite, FAISS).
+
+`docs/performance.md` ("Query path, 21:30-23:30") says why each exists; here each is checked
+against the way it replaced on the multi-article corpus and the dev questions.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from bot.engine import Engine
+from bot.index.embedded import EmbeddedReader
+from bot.index.fts import SCAN_LIST, SCAN_PER_LOOKUP, Fts
+from bot.retrieval.lexical import key_terms
+from bot.retrieval.question import analyse
+from bot.settings import Settings
+from tests.conftest import MULTI_CORPUS, dev_questions
+
+QUESTIONS = [json.loads(line)["q"] for line in (MULTI_CORPUS.parent / "multi_questions.jsonl").read_text().splitlines()]
+
+
+def test_rows_of_a_list_found_by_a_scan_or_by_lookups_alike(multi_index: Path):
+    """`matching(..., within)`: filtering one read of each word's rows (`+rowid IN`) or looking
+    each listed row up in FTS5 (`rowid IN`) gives the same rows, which are those of the word
+    anywhere that the list holds."""
+    reader = EmbeddedReader(multi_index)
+    scan = Fts(reader.store, lambda kind: None, lambda kind: 0)  # always reads the rows once
+    lookups = Fts(reader.store, lambda kind: None)  # always looks the listed rows up
+    every = [r[0] for r in reader.store.query("SELECT id FROM sentences ORDER BY id")]
+    lists = [[], every[:1], every[3:40:3], every[::2], every, [every[-1], every[0], every[-1]]]
+    checked = 0
+    for question in QUESTIONS[:20]:
+        words = key_terms(question)
+        anywhere = lookups.matching("sentences", words)
+        for within in lists:
+            want = [frozenset(set(rows) & set(within)) for rows in anywhere]
+            assert scan.matching("sentences", words, within) == want, (question, within)
+            assert lookups.matching("sentences", words, within) == want, (question, within)
+            checked += sum(map(len, want))
+    assert checked > 100  # words with rows in the lists, not only empty answers
+
+
+def test_the_reader_scans_for_a_long_list_or_a_small_table(multi_index: Path):
+    """A few rows of a large table are looked up; a list of SCAN_LIST rows or a table of at most
+    SCAN_PER_LOOKUP rows per listed row is scanned once."""
+    reader = EmbeddedReader(multi_index)
+    fts = Fts(reader.store, lambda kind: None, reader.count)
+    sentences = reader.count("sentences")
+    assert SCAN_PER_LOOKUP < sentences < SCAN_PER_LOOKUP * (SCAN_LIST - 1)
+    few, many, long = [0, 0], list(range(sentences // SCAN_PER_LOOKUP + 1)), list(range(0, 2 * SCAN_LIST, 2))
+    statements: list[str] = []
+    reader.store.db.set_trace_callback(statements.append)
+    try:
+        fts.matching("sentences", ["port"], few)
+        fts.matching("sentences", ["port"], many)
+        Fts(reader.store, lambda kind: None, lambda kind: 10**9).matching("sentences", ["port"], long)
+    finally:
+        reader.store.db.set_trace_callback(None)
+    matches = [s for s in statements if "MATCH" in s]  # FTS5 runs statements of its own too
+    assert len(matches) == 3
+    assert "+rowid IN" not in matches[0] and "rowid IN" in matches[0]
+    assert "+rowid IN" in matches[1] and "+rowid IN" in matches[2]
+
+
+def test_answers_read_the_question_beside_the_encode_as_when_given_its_shape(engine: Engine):
+    """`answer` reads the question's shape and language on the lookup thread; the evidence is the
+    same as when the caller passes the shape (what scripts/fit_decision.py does)."""
+    reader = engine.reader
+    for item in dev_questions():
+        text = engine.clean_question(item["q"])[0]
+        given = engine.evidence(reader, text, 5, analyse(text))
+        read = engine.evidence(reader, text, 5)
+        assert [(s.passage_id, s.score, s.sentence_id) for s in given[0]] == [
+            (s.passage_id, s.score, s.sentence_id) for s in read[0]
+        ]
+        assert [q.quote for q in given[1]] == [q.quote for q in read[1]]
+    answer = engine.answer("Wie viele Menschen sind in Idlib gestorben?")
+    assert answer.notice is not None and "English" in answer.notice
+
+
+def test_answers_equal_on_the_multi_corpus_with_either_way_of_filtering(multi_index: Path, embedder):  # type: ignore[no-untyped-def]
+    """Whole answers (quotes, ranks, confidence) do not depend on which way `within` is filtered."""
+    engine = Engine(Settings(_env_file=None, index_dir=multi_index), embedder=embedder)
+    reader = engine.reader
+    assert isinstance(reader, EmbeddedReader)
+    first = [engine.answer(q, 10).to_dict() for q in QUESTIONS]
+    reader.__dict__["_fts"] = Fts(reader.store, lambda kind: None)  # the lookups way only
+    assert [engine.answer(q, 10).to_dict() for q in QUESTIONS] == first
