@@ -155,7 +155,7 @@ class ReadStore:
         slot = ", s.slots" if slots else ", NULL"
         rows = (
             self.query(
-                f"SELECT s.id, s.passage_id, p.article_id, p.paragraph, p.kind{text}{slot} FROM sentences s "
+                f"SELECT s.id, s.passage_id, p.article_id, p.paragraph, p.kind, p.window{text}{slot} FROM sentences s "
                 f"JOIN passages p ON p.id = s.passage_id WHERE s.passage_id IN ({' UNION '.join(parts)}) "
                 "ORDER BY s.passage_id, s.position",
                 params,
@@ -172,9 +172,9 @@ class ReadStore:
             sentence_ids=np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows)),
             passage_ids=np.fromiter((r[1] for r in rows), dtype=np.int64, count=len(rows)),
             starts=np.asarray(starts, dtype=np.int64),
-            texts=[r[5] for r in rows] if texts else None,
-            slots=[r[6] for r in rows] if slots else None,
-            passages={r[1]: (r[2], r[3], r[4]) for r in rows},
+            texts=[r[6] for r in rows] if texts else None,
+            slots=[r[7] for r in rows] if slots else None,
+            passages={r[1]: (r[2], r[3], r[4], r[5]) for r in rows},
             owner={r[0]: r[1] for r in rows},
         )
 

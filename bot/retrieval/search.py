@@ -17,6 +17,7 @@ from bot.index.reader import IndexReader
 from bot.index.records import Candidates, Hits
 from bot.retrieval.fusion import PASSAGE_CANDIDATES, SENTENCE_CANDIDATES, Dense, Retrieval, fuse
 from bot.retrieval.lexical import Term, lexicon
+from bot.text.passages import WINDOW_OVERLAP_SENTENCES
 
 #: Weight of the best sentence against the whole passage in a passage's score.
 SENTENCE_WEIGHT = 0.6
@@ -220,14 +221,22 @@ def _scored(
 
 
 def _one_per_paragraph(scored: list[Scored], cands: Candidates, k: int) -> list[Scored]:
-    """The first k passages, skipping overlapping windows of a paragraph already taken."""
-    seen: set[tuple[str, int]] = set()
+    """The first k passages, skipping a window that overlaps one already taken.
+
+    A long paragraph is cut into windows that share a sentence with their neighbours: a window
+    next to a taken one repeats it, but one further on holds other facts. (Folding every window
+    of a paragraph into its best one left a single passage per article of PolNeAR, whose articles
+    are one block of lines: the best-matching window won even when another held the answer.)
+    """
+    taken: dict[tuple[str, int], list[int]] = {}
     result: list[Scored] = []
     for s in scored:
-        key = cands.passages[s.passage_id][:2]
-        if key in seen:
+        article, paragraph, _, window = cands.passages[s.passage_id]
+        windows = taken.setdefault((article, paragraph), [])
+        # Neighbouring windows share WINDOW_OVERLAP_SENTENCES sentences; others share none.
+        if WINDOW_OVERLAP_SENTENCES and any(abs(window - w) <= 1 for w in windows):
             continue
-        seen.add(key)
+        windows.append(window)
         result.append(s)
         if len(result) == k:
             break
