@@ -14,8 +14,9 @@ import numpy as np
 import pytest
 
 from bot.build.run import build_index
-from bot.embedding.embedder import Embedder
-from bot.embedding.onnx_encoder import OnnxEncoder, resolve_workers
+from bot.embedding.embedder import Embedder, resolve_model
+from bot.embedding.lean import lean
+from bot.embedding.onnx_encoder import OnnxEncoder, default_cache_dir, export_path, resolve_workers
 from bot.engine import Engine
 from bot.settings import BUNDLED_MODEL, Settings
 from tests.conftest import MULTI_CORPUS, SEED_CORPUS, dev_questions
@@ -88,3 +89,24 @@ def test_workers_setting(setting: int, expected: int):
 def test_workers_setting_is_never_negative():
     with pytest.raises(ValueError, match="greater than or equal to 0"):
         Settings(_env_file=None, embedding_workers=-1)
+
+
+def test_the_lean_graph_gives_the_same_vectors_to_the_last_bit(tmp_path: Path):
+    import onnx
+    import onnxruntime
+
+    onnx_encoder = encoder(int8(1))
+    source = export_path(Path(resolve_model(BUNDLED_MODEL)), default_cache_dir(), "int8", lean=False)
+    assert onnx_encoder.path == export_path(Path(resolve_model(BUNDLED_MODEL)), default_cache_dir(), "int8")
+    # 5 copies of the mask (one per layer after the first) and 6 guards of two nodes each.
+    assert lean(source, tmp_path / "lean.onnx") == 17
+    assert lean(tmp_path / "lean.onnx", tmp_path / "again.onnx") == 0  # nothing left to take out
+    ops = [n.op_type for n in onnx.load(str(tmp_path / "lean.onnx"), load_external_data=False).graph.node]
+    assert "IsNaN" not in ops
+    sample = onnx_encoder.tokenizer.encode_batch(texts()[:40])
+    rows = sorted((e.ids for e in sample), key=len, reverse=True)
+    vectors = []
+    for path in (source, tmp_path / "lean.onnx"):
+        session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+        vectors.append(np.vstack([onnx_encoder._embed_batch(session, rows[i : i + 8]) for i in range(0, 40, 8)]))
+    assert np.array_equal(vectors[0], vectors[1])

@@ -33,6 +33,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from bot.embedding.lean import LEAN_VERSION
+
 if TYPE_CHECKING:
     import onnxruntime
 
@@ -49,8 +51,11 @@ QUANTISATION_VERSION = 3
 #: propagate through every later layer (layers 0-2 kept: mean cosine to fp32 vectors 0.9922 →
 #: 0.9952, against 0.9957 with all six kept at twice the fp32 share of the work).
 KEEP_FP32 = tuple(f"/encoder/layer.{n}/output/dense/MatMul" for n in range(3))
-#: Padded tokens per encode batch at most (see `token_batches`).
-TOKEN_BUDGET = 1024
+#: Padded tokens per encode batch at most (see `token_batches`). 512 rather than 1,024 since the
+#: parallel batches: ~5-10% less CPU on a build's texts; int8 vectors move with their batch
+#: neighbours, and over 737 questions hit@1 was 604 against 607 with 1,024 (fp32 606), hit@3 693
+#: both (fp32 694): within issue 17's rule (docs/performance.md).
+TOKEN_BUDGET = 512
 #: Bulk encode workers when the setting says 0 (one per core): more than 8 one-thread sessions on
 #: one model have not been measured.
 MAX_AUTO_WORKERS = 8
@@ -77,14 +82,19 @@ def _fingerprint(model_dir: Path) -> str:
     return hashlib.sha256("|".join(parts).encode()).hexdigest()[:16]
 
 
-def export_path(model_dir: Path, cache_dir: Path, precision: str = "fp32") -> Path:
-    """Where the export of this model (at this precision) lives in `cache_dir`."""
-    name = "model.onnx" if precision == "fp32" else f"model.{precision}-v{QUANTISATION_VERSION}.onnx"
-    return cache_dir / "onnx" / f"{model_dir.name}-{_fingerprint(model_dir)}" / name
+def export_path(model_dir: Path, cache_dir: Path, precision: str = "fp32", *, lean: bool = True) -> Path:
+    """Where the export of this model (at this precision) lives in `cache_dir`.
+
+    `lean`: the file sessions run, the export (or its quantisation) passed through
+    `bot.embedding.lean` (same vectors, less work); else the file it was made from.
+    """
+    name = "model" if precision == "fp32" else f"model.{precision}-v{QUANTISATION_VERSION}"
+    suffix = f".lean-v{LEAN_VERSION}.onnx" if lean else ".onnx"
+    return cache_dir / "onnx" / f"{model_dir.name}-{_fingerprint(model_dir)}" / (name + suffix)
 
 
 def ensure_export(model_dir: Path, cache_dir: Path, precision: str = "fp32") -> Path:
-    """The ONNX file for this model and precision, exporting (and quantising) it first if not cached."""
+    """The ONNX file sessions run for this model and precision, made first (export, int8, lean) if not cached."""
     target = export_path(model_dir, cache_dir, precision)
     if target.is_file():
         return target
@@ -92,13 +102,18 @@ def ensure_export(model_dir: Path, cache_dir: Path, precision: str = "fp32") -> 
 
     target.parent.mkdir(parents=True, exist_ok=True)
     with FileLock(target.parent / "export.lock"):
-        fp32 = export_path(model_dir, cache_dir)
+        fp32 = export_path(model_dir, cache_dir, lean=False)
         if not fp32.is_file():  # else another process exported it while we waited
             log.info("exporting %s to ONNX (once) in %s", model_dir.name, target.parent)
             _export(model_dir, fp32)
-        if precision == "int8" and not target.is_file():
+        source = export_path(model_dir, cache_dir, precision, lean=False)
+        if precision == "int8" and not source.is_file():
             log.info("quantising %s to int8 (once)", model_dir.name)
-            _quantise(fp32, target)
+            _quantise(fp32, source)
+        if not target.is_file():
+            from bot.embedding.lean import lean
+
+            lean(source, target)
     return target
 
 
@@ -184,7 +199,8 @@ class OnnxEncoder:
     ) -> None:
         from tokenizers import Tokenizer
 
-        self._path = ensure_export(model_dir, cache_dir or default_cache_dir(), precision)
+        #: The file the sessions run (`export_path`).
+        self.path = ensure_export(model_dir, cache_dir or default_cache_dir(), precision)
         self.session = self._new_session(min(4, os.cpu_count() or 1))
         #: Threads of a bulk encode (see `encode`); 1 runs every batch on `session`.
         self.workers = max(1, workers)
@@ -208,7 +224,7 @@ class OnnxEncoder:
         # machine: a query's search took ~15 ms instead of ~0.01 ms right after an encode.
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         options.log_severity_level = 3
-        return onnxruntime.InferenceSession(str(self._path), options, providers=["CPUExecutionProvider"])
+        return onnxruntime.InferenceSession(str(self.path), options, providers=["CPUExecutionProvider"])
 
     @property
     def bulk_session(self) -> onnxruntime.InferenceSession:
