@@ -84,6 +84,7 @@ def main() -> None:
     p.add_argument("--base", default="2c4f773", help="the commit to compare against")
     p.add_argument("--articles", type=int, default=20, help="PolNeAR dev articles in the corpus")
     p.add_argument("--repeat", type=int, default=3, help="alternating runs per tree and stage")
+    p.add_argument("--stages", nargs="+", choices=("embed", "build"), default=["embed", "build"], help="what to time")
     args = p.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="bench-versus-"))
@@ -99,7 +100,7 @@ def main() -> None:
         texts: dict[str, int] = {}
         models: dict[str, str] = {}
         load = load_average()
-        for stage in ("embed", "build"):
+        for stage in args.stages:
             for i in range(args.repeat + 1):  # the first round warms the page cache and the exports
                 for name, tree in trees.items():
                     m = run(tree, corpus, work / f"index-{name}", stage, work / f"cache-{name}")
@@ -108,7 +109,8 @@ def main() -> None:
                         seconds.setdefault((name, stage), []).append(m["seconds"])
                 print(f"{stage} round {i}: done", file=sys.stderr, flush=True)
         rows = []
-        for stage in ("embed", "build"):
+        end_load = load_average()
+        for stage in args.stages:
             rate = {name: texts[name] / median(seconds[(name, stage)]) for name in trees}
             rows.append(
                 {
@@ -121,9 +123,15 @@ def main() -> None:
                     "base_model": models["base"],
                     "this_model": models["this"],
                     "load": load,
+                    "load_end": end_load,
+                    # Every timed run, in order (the trees alternate): the spread shows the noise.
+                    "base_runs_s": [round(x, 3) for x in seconds[("base", stage)]],
+                    "this_runs_s": [round(x, 3) for x in seconds[("this", stage)]],
                 }
             )
-        report("versus", rows, {"base": args.base, "articles": args.articles, "repeat": args.repeat})
+        report(
+            "versus", rows, {"base": args.base, "articles": args.articles, "repeat": args.repeat, "stages": args.stages}
+        )
     finally:
         subprocess.run(["git", "worktree", "remove", "--force", str(base)], cwd=ROOT, check=False)
         shutil.rmtree(work, ignore_errors=True)

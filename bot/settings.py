@@ -64,6 +64,15 @@ class Settings(BaseSettings):
         ),
     )
 
+    embedding_workers: int = Field(
+        0,
+        ge=0,
+        description=(
+            "Batches a bulk onnx encode (a build) runs at once, each on one thread: 0 = one per CPU core"
+            " (up to 8); 1 = one batch at a time on all cores, as a question is encoded."
+        ),
+    )
+
     # Vector index (see bot/index/vectors.py)
     faiss_index: Literal["auto", "flat", "hnsw"] = Field(
         "auto", description="FAISS index type: exact (flat), approximate (hnsw), or chosen by size (auto)."

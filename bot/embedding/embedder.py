@@ -57,6 +57,7 @@ class Embedder:
         backend: Backend = "torch",
         cache_dir: Path | None = None,
         precision: Precision = "fp32",
+        workers: int = 0,
     ) -> None:
         if backend not in BACKENDS:
             raise ConfigError(f"unknown embedding backend {backend!r}", hint=f"use one of: {', '.join(BACKENDS)}")
@@ -70,6 +71,8 @@ class Embedder:
         self.precision = precision
         self.backend = backend
         self.batch_size = batch_size
+        #: Threads of a bulk onnx encode (a build's); 0 = one per core. See `OnnxEncoder.bulk_session`.
+        self.workers = workers
         self.cache_dir = cache_dir
         self._model: SentenceTransformer | None = None
         self._onnx: OnnxEncoder | None = None
@@ -77,12 +80,13 @@ class Embedder:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Embedder:
-        """The embedder the settings describe: model, batch size and backend."""
+        """The embedder the settings describe: model, batch size, backend, precision and workers."""
         return cls(
             settings.embedding_model,
             settings.embedding_batch_size,
             backend=settings.embedding_backend,
             precision=settings.embedding_precision,
+            workers=settings.embedding_workers,
         )
 
     @property
@@ -116,14 +120,14 @@ class Embedder:
         return self._onnx
 
     def _load_onnx(self) -> OnnxEncoder | None:
-        from bot.embedding.onnx_encoder import OnnxEncoder
+        from bot.embedding.onnx_encoder import OnnxEncoder, resolve_workers
 
         path = Path(resolve_model(self.model_setting))
         if not (path / "tokenizer.json").is_file():
             log.warning("model %r is not a local folder with tokenizer.json: using torch, not onnx", self.model_setting)
             return None
         try:
-            return OnnxEncoder(path, self.cache_dir, self.precision)
+            return OnnxEncoder(path, self.cache_dir, self.precision, resolve_workers(self.workers))
         except (OSError, RuntimeError, ValueError, ImportError) as exc:
             log.warning("cannot run %r on onnxruntime (%s): using torch", self.model_setting, str(exc).splitlines()[0])
             return None

@@ -26,10 +26,14 @@ import hashlib
 import json
 import logging
 import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
+
+from bot.embedding.lean import LEAN_VERSION
 
 if TYPE_CHECKING:
     import onnxruntime
@@ -47,8 +51,19 @@ QUANTISATION_VERSION = 3
 #: propagate through every later layer (layers 0-2 kept: mean cosine to fp32 vectors 0.9922 →
 #: 0.9952, against 0.9957 with all six kept at twice the fp32 share of the work).
 KEEP_FP32 = tuple(f"/encoder/layer.{n}/output/dense/MatMul" for n in range(3))
-#: Padded tokens per encode batch at most (see `token_batches`).
-TOKEN_BUDGET = 1024
+#: Padded tokens per encode batch at most (see `token_batches`). 512 rather than 1,024 since the
+#: parallel batches: ~5-10% less CPU on a build's texts; int8 vectors move with their batch
+#: neighbours, and over 737 questions hit@1 was 604 against 607 with 1,024 (fp32 606), hit@3 693
+#: both (fp32 694): within issue 17's rule (docs/performance.md).
+TOKEN_BUDGET = 512
+#: Bulk encode workers when the setting says 0 (one per core): more than 8 one-thread sessions on
+#: one model have not been measured.
+MAX_AUTO_WORKERS = 8
+
+
+def resolve_workers(setting: int) -> int:
+    """Bulk encode workers for the EMBEDDING_WORKERS setting: 0 means one per CPU core (up to 8)."""
+    return setting if setting > 0 else max(1, min(os.cpu_count() or 1, MAX_AUTO_WORKERS))
 
 
 def default_cache_dir() -> Path:
@@ -67,14 +82,19 @@ def _fingerprint(model_dir: Path) -> str:
     return hashlib.sha256("|".join(parts).encode()).hexdigest()[:16]
 
 
-def export_path(model_dir: Path, cache_dir: Path, precision: str = "fp32") -> Path:
-    """Where the export of this model (at this precision) lives in `cache_dir`."""
-    name = "model.onnx" if precision == "fp32" else f"model.{precision}-v{QUANTISATION_VERSION}.onnx"
-    return cache_dir / "onnx" / f"{model_dir.name}-{_fingerprint(model_dir)}" / name
+def export_path(model_dir: Path, cache_dir: Path, precision: str = "fp32", *, lean: bool = True) -> Path:
+    """Where the export of this model (at this precision) lives in `cache_dir`.
+
+    `lean`: the file sessions run, the export (or its quantisation) passed through
+    `bot.embedding.lean` (same vectors, less work); else the file it was made from.
+    """
+    name = "model" if precision == "fp32" else f"model.{precision}-v{QUANTISATION_VERSION}"
+    suffix = f".lean-v{LEAN_VERSION}.onnx" if lean else ".onnx"
+    return cache_dir / "onnx" / f"{model_dir.name}-{_fingerprint(model_dir)}" / (name + suffix)
 
 
 def ensure_export(model_dir: Path, cache_dir: Path, precision: str = "fp32") -> Path:
-    """The ONNX file for this model and precision, exporting (and quantising) it first if not cached."""
+    """The ONNX file sessions run for this model and precision, made first (export, int8, lean) if not cached."""
     target = export_path(model_dir, cache_dir, precision)
     if target.is_file():
         return target
@@ -82,13 +102,18 @@ def ensure_export(model_dir: Path, cache_dir: Path, precision: str = "fp32") -> 
 
     target.parent.mkdir(parents=True, exist_ok=True)
     with FileLock(target.parent / "export.lock"):
-        fp32 = export_path(model_dir, cache_dir)
+        fp32 = export_path(model_dir, cache_dir, lean=False)
         if not fp32.is_file():  # else another process exported it while we waited
             log.info("exporting %s to ONNX (once) in %s", model_dir.name, target.parent)
             _export(model_dir, fp32)
-        if precision == "int8" and not target.is_file():
+        source = export_path(model_dir, cache_dir, precision, lean=False)
+        if precision == "int8" and not source.is_file():
             log.info("quantising %s to int8 (once)", model_dir.name)
-            _quantise(fp32, target)
+            _quantise(fp32, source)
+        if not target.is_file():
+            from bot.embedding.lean import lean
+
+            lean(source, target)
     return target
 
 
@@ -169,20 +194,20 @@ def _export(model_dir: Path, target: Path) -> None:
 class OnnxEncoder:
     """Mean-pooled, normalised sentence vectors from an ONNX export, as sentence-transformers makes them."""
 
-    def __init__(self, model_dir: Path, cache_dir: Path | None = None, precision: str = "fp32") -> None:
-        import onnxruntime
+    def __init__(
+        self, model_dir: Path, cache_dir: Path | None = None, precision: str = "fp32", workers: int = 1
+    ) -> None:
         from tokenizers import Tokenizer
 
-        path = ensure_export(model_dir, cache_dir or default_cache_dir(), precision)
-        options = onnxruntime.SessionOptions()
-        options.intra_op_num_threads = min(4, os.cpu_count() or 1)
-        # Idle workers spinning for work starve FAISS's and other processes' threads on a small
-        # machine: a query's search took ~15 ms instead of ~0.01 ms right after an encode.
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        options.log_severity_level = 3
-        self.session: onnxruntime.InferenceSession = onnxruntime.InferenceSession(
-            str(path), options, providers=["CPUExecutionProvider"]
-        )
+        #: The file the sessions run (`export_path`).
+        self.path = ensure_export(model_dir, cache_dir or default_cache_dir(), precision)
+        self.session = self._new_session(min(4, os.cpu_count() or 1))
+        #: Threads of a bulk encode (see `encode`); 1 runs every batch on `session`.
+        self.workers = max(1, workers)
+        self._bulk: onnxruntime.InferenceSession | None = None
+        self._bulk_lock = threading.Lock()
+        #: Encodes that took the parallel path (tests and benchmarks check which path ran).
+        self.bulk_encodes = 0
         self.tokenizer = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
         self.tokenizer.enable_truncation(_max_seq_length(model_dir))
         self.tokenizer.no_padding()  # `encode` pads each batch itself, to its longest text
@@ -190,37 +215,91 @@ class OnnxEncoder:
         self._inputs = {i.name for i in self.session.get_inputs()}
         self.dimension = int(json.loads((model_dir / "config.json").read_text(encoding="utf-8"))["hidden_size"])
 
+    def _new_session(self, threads: int) -> onnxruntime.InferenceSession:
+        import onnxruntime
+
+        options = onnxruntime.SessionOptions()
+        options.intra_op_num_threads = threads
+        # Idle workers spinning for work starve FAISS's and other processes' threads on a small
+        # machine: a query's search took ~15 ms instead of ~0.01 ms right after an encode.
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        options.log_severity_level = 3
+        return onnxruntime.InferenceSession(str(self.path), options, providers=["CPUExecutionProvider"])
+
+    @property
+    def bulk_session(self) -> onnxruntime.InferenceSession:
+        """A one-thread session that `workers` threads share for bulk encodes, made on first use.
+
+        Why one thread per batch and several batches at once, rather than `session`'s threads
+        splitting each batch: those threads meet after every operator of every batch, and with
+        spinning off (see `_new_session`) each meeting waits for a thread to wake; batches in
+        parallel never wait for each other (onnxruntime releases the GIL in `run`, and one
+        session may run on several threads at once). A question is one batch, so it keeps the
+        multi-threaded session (docs/performance.md, "Embedding stage: parallel batches").
+        """
+        if self._bulk is None:
+            with self._bulk_lock:
+                if self._bulk is None:
+                    self._bulk = self._new_session(1)
+        return self._bulk
+
     def encode(self, texts: list[str], batch_size: int = 32) -> np.ndarray:
         """Unit vectors for `texts`, float32, shape (len(texts), dimension).
 
         Texts are tokenised once, then batched longest first by their token counts (not their
         characters: a batch is padded to its longest text, and characters per token vary enough
         that sorting by characters padded 39% over the real tokens of a build's texts, against
-        8% by tokens), at most `batch_size` texts and `TOKEN_BUDGET` padded tokens a batch. The
-        vectors come back in the order of `texts`.
+        8% by tokens), at most `batch_size` texts and `TOKEN_BUDGET` padded tokens a batch. More
+        than one batch with more than one worker: the batches go to `workers` threads on
+        `bulk_session`, longest first, each taking the next when done. The vectors come back in
+        the order of `texts`, and do not depend on the number of workers.
         """
         if not texts:
             return np.zeros((0, self.dimension), np.float32)
         encodings = self.tokenizer.encode_batch(texts)
         lengths = np.fromiter((len(e.ids) for e in encodings), np.int64, len(texts))
         order = np.argsort(-lengths, kind="stable")
+        batches = [order[b] for b in token_batches(lengths[order], batch_size, TOKEN_BUDGET)]
         vectors = np.empty((len(texts), self.dimension), np.float32)
-        for batch in token_batches(lengths[order], batch_size, TOKEN_BUDGET):
-            rows = order[batch]
-            width = int(lengths[rows[0]])
-            ids = np.full((len(rows), width), self.pad_id, np.int64)
-            mask = np.zeros((len(rows), width), np.int64)
-            for r, i in enumerate(rows):
-                n = int(lengths[i])
-                ids[r, :n] = encodings[i].ids
-                mask[r, :n] = 1
-            feed = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
-            hidden = self.session.run(None, {k: v for k, v in feed.items() if k in self._inputs})[0]
-            weights = mask[..., None].astype(np.float32)
-            pooled = (hidden * weights).sum(axis=1) / np.maximum(weights.sum(axis=1), 1e-9)
-            pooled /= np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
-            vectors[rows] = pooled
+
+        def run(session: onnxruntime.InferenceSession, rows: np.ndarray) -> None:
+            vectors[rows] = self._embed_batch(session, [encodings[i].ids for i in rows])
+
+        workers = min(self.workers, len(batches))
+        if workers < 2:
+            for rows in batches:
+                run(self.session, rows)
+            return vectors
+        session, pending, lock = self.bulk_session, iter(batches), threading.Lock()
+        self.bulk_encodes += 1
+
+        def work() -> None:
+            while True:
+                with lock:
+                    rows = next(pending, None)
+                if rows is None:
+                    return
+                run(session, rows)
+
+        with ThreadPoolExecutor(workers, thread_name_prefix="encode") as pool:
+            for done in [pool.submit(work) for _ in range(workers)]:
+                done.result()  # re-raises a worker's error
         return vectors
+
+    def _embed_batch(self, session: onnxruntime.InferenceSession, ids_rows: list[list[int]]) -> np.ndarray:
+        """Mean-pooled unit vectors of one batch of token id lists, longest first."""
+        width = len(ids_rows[0])
+        ids = np.full((len(ids_rows), width), self.pad_id, np.int64)
+        mask = np.zeros((len(ids_rows), width), np.int64)
+        for r, row in enumerate(ids_rows):
+            ids[r, : len(row)] = row
+            mask[r, : len(row)] = 1
+        feed = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
+        hidden = session.run(None, {k: v for k, v in feed.items() if k in self._inputs})[0]
+        weights = mask[..., None].astype(np.float32)
+        pooled = (hidden * weights).sum(axis=1) / np.maximum(weights.sum(axis=1), 1e-9)
+        pooled /= np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
+        return np.asarray(pooled, np.float32)
 
 
 def token_batches(lengths: np.ndarray, batch_size: int, budget: int) -> list[slice]:

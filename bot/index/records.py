@@ -134,8 +134,8 @@ class Candidates:
     texts: list[str] | None
     #: Sentence answer slots (JSON or None), when asked for.
     slots: list[str | None] | None
-    #: Per passage: (article id, paragraph, kind).
-    passages: dict[int, tuple[str, int, str]]
+    #: Per passage: (article id, paragraph, kind, window: its number among the paragraph's windows).
+    passages: dict[int, tuple[str, int, str, int]]
     #: Per sentence: its passage.
     owner: dict[int, int] = field(default_factory=dict)
 

@@ -155,7 +155,7 @@ class ReadStore:
         slot = ", s.slots" if slots else ", NULL"
         rows = (
             self.query(
-                f"SELECT s.id, s.passage_id, p.article_id, p.paragraph, p.kind{text}{slot} FROM sentences s "
+                f"SELECT s.id, s.passage_id, p.article_id, p.paragraph, p.kind, p.window{text}{slot} FROM sentences s "
                 f"JOIN passages p ON p.id = s.passage_id WHERE s.passage_id IN ({' UNION '.join(parts)}) "
                 "ORDER BY s.passage_id, s.position",
                 params,
@@ -167,7 +167,7 @@ class ReadStore:
             none = np.zeros(0, dtype=np.int64)
             return Candidates(none, none, none, [] if texts else None, [] if slots else None, {}, {})
         # By columns (C loops), not a Python step per row: a large index has ~1,000 rows here.
-        sids, pids, articles, paragraphs, kinds, text_col, slot_col = zip(*rows, strict=True)
+        sids, pids, articles, paragraphs, kinds, windows, text_col, slot_col = zip(*rows, strict=True)
         owners = np.array(pids, dtype=np.int64)
         firsts = np.ones(len(owners), dtype=bool)
         np.not_equal(owners[1:], owners[:-1], out=firsts[1:])
@@ -177,7 +177,7 @@ class ReadStore:
             starts=np.flatnonzero(firsts),
             texts=list(text_col) if texts else None,
             slots=list(slot_col) if slots else None,
-            passages=dict(zip(pids, zip(articles, paragraphs, kinds, strict=True), strict=True)),
+            passages=dict(zip(pids, zip(articles, paragraphs, kinds, windows, strict=True), strict=True)),
             owner=dict(zip(sids, pids, strict=True)),
         )
 

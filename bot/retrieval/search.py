@@ -17,6 +17,7 @@ from bot.index.reader import IndexReader
 from bot.index.records import Candidates, Hits
 from bot.retrieval.fusion import PASSAGE_CANDIDATES, SENTENCE_CANDIDATES, Dense, Retrieval, fuse
 from bot.retrieval.lexical import Term, lexicon
+from bot.text.passages import WINDOW_OVERLAP_SENTENCES
 
 #: Weight of the best sentence against the whole passage in a passage's score.
 SENTENCE_WEIGHT = 0.6
@@ -210,11 +211,15 @@ def _best(
     cands: Candidates,
     k: int,
 ) -> list[Scored]:
-    """The k best candidates, one per paragraph: by the fused score when a fusion ran, else dense alone.
+    """The k best candidates: by the fused score when a fusion ran, else dense alone.
 
-    Ties (equal fused scores) go to the stronger dense evidence, then to the lower passage id.
-    Overlapping windows of a paragraph already taken are skipped. Only the k taken become `Scored`
-    (a large index has a couple of hundred candidates a question).
+    Ties (equal fused scores) go to the stronger dense evidence, then to the lower passage id. A
+    window that overlaps one already taken is skipped: a long paragraph is cut into windows that
+    share a sentence with their neighbours, so a window next to a taken one repeats it, but one
+    further on holds other facts. (Folding every window of a paragraph into its best one left a
+    single passage per article of PolNeAR, whose articles are one block of lines: the best-matching
+    window won even when another held the answer.) Only the k taken become `Scored` (a large index
+    has a couple of hundred candidates a question).
     """
     if fused is None:
         ids = [pid for pid in candidate_ids if pid in dense]
@@ -222,13 +227,15 @@ def _best(
     else:
         ids = [pid for pid in candidate_ids if pid in dense and pid in fused]
         ids.sort(key=lambda pid: (fused[pid], dense[pid][0]), reverse=True)
-    seen: set[tuple[str, int]] = set()
+    taken: dict[tuple[str, int], list[int]] = {}
     result: list[Scored] = []
     for pid in ids:
-        key = cands.passages[pid][:2]
-        if key in seen:
+        article, paragraph, _, window = cands.passages[pid]
+        windows = taken.setdefault((article, paragraph), [])
+        # Neighbouring windows share WINDOW_OVERLAP_SENTENCES sentences; others share none.
+        if WINDOW_OVERLAP_SENTENCES and any(abs(window - w) <= 1 for w in windows):
             continue
-        seen.add(key)
+        windows.append(window)
         d = dense[pid]
         score = d[0] if fused is None else fused[pid]
         best_lexical = max((lst.get(pid, 0.0) for lst in lexical), default=0.0)

@@ -213,7 +213,8 @@ class MilvusReader(LexicalSide):
         owners |= {r["passage_id"] for r in self._get("sentences", {int(s) for s in sentence_ids}, ["passage_id"])}
         fields = ["id", "passage_id", "position"] + (["text"] if texts else []) + (["slots"] if slots else [])
         rows = self._sentences_of(owners, fields) if owners else []
-        places = self._get("passages", {r["passage_id"] for r in rows}, ["id", "article_id", "paragraph", "kind"])
+        owned = {r["passage_id"] for r in rows}
+        places = self._get("passages", owned, ["id", "article_id", "paragraph", "kind", "window"])
         starts = [i for i, r in enumerate(rows) if i == 0 or rows[i - 1]["passage_id"] != r["passage_id"]]
         return Candidates(
             sentence_ids=np.fromiter((r["id"] for r in rows), dtype=np.int64, count=len(rows)),
@@ -221,7 +222,7 @@ class MilvusReader(LexicalSide):
             starts=np.asarray(starts, dtype=np.int64),
             texts=[r["text"] for r in rows] if texts else None,
             slots=[r["slots"] for r in rows] if slots else None,
-            passages={p["id"]: (p["article_id"], p["paragraph"], p["kind"]) for p in places},
+            passages={p["id"]: (p["article_id"], p["paragraph"], p["kind"], p["window"]) for p in places},
             owner={r["id"]: r["passage_id"] for r in rows},
         )
 
