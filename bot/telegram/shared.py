@@ -40,7 +40,7 @@ import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 from bot.errors import ConfigError
 
@@ -115,26 +115,48 @@ class SharedState:
                 hint="TELEGRAM_STATE_DIR must be a writable folder on a local disk",
             ) from None
         self._conn = conn
-        try:
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=NORMAL")
-            with self._write() as db:
-                for statement in _SCHEMA.split(";"):  # not executescript: it would commit first
-                    if statement.strip():
-                        db.execute(statement)
-                row = db.execute("SELECT value FROM meta WHERE key = 'bot_id'").fetchone()
-                if row is None:
-                    db.execute("INSERT INTO meta VALUES ('bot_id', ?)", (self.bot_id,))
-                elif row[0] != self.bot_id:
-                    raise ConfigError(
-                        f"{self.directory} holds the state of bot {row[0]}, not of this bot ({self.bot_id})",
-                        hint="give each bot its own TELEGRAM_STATE_DIR",
-                    )
-        except sqlite3.Error as exc:
-            raise ConfigError(
-                f"cannot use the bot's shared state {self.path}: {exc}",
-                hint="TELEGRAM_STATE_DIR must be a writable folder on a local disk",
-            ) from None
+        deadline = time.monotonic() + BUSY_SECONDS
+        while True:
+            try:
+                self._prepare(conn)
+                return
+            except sqlite3.OperationalError as exc:
+                # Workers started together race to create the file and switch it to WAL. SQLite
+                # answers some of those races with "database is locked" at once, without waiting
+                # on the busy timeout (switching the journal needs the only lock; a connection
+                # that would wait could deadlock), so the open is retried until the timeout.
+                if "locked" not in str(exc) and "busy" not in str(exc):
+                    self._raise_unusable(exc)
+                if time.monotonic() >= deadline:
+                    self._raise_unusable(exc)
+                time.sleep(0.02)
+            except sqlite3.Error as exc:
+                self._raise_unusable(exc)
+
+    def _raise_unusable(self, exc: sqlite3.Error) -> NoReturn:
+        raise ConfigError(
+            f"cannot use the bot's shared state {self.path}: {exc}",
+            hint="TELEGRAM_STATE_DIR must be a writable folder on a local disk",
+        ) from None
+
+    def _prepare(self, conn: sqlite3.Connection) -> None:
+        """WAL mode, the schema and this bot's id: idempotent, so a racing open can run it again."""
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=NORMAL")
+        with self._write() as db:
+            for statement in _SCHEMA.split(";"):  # not executescript: it would commit first
+                if statement.strip():
+                    db.execute(statement)
+            row = db.execute("SELECT value FROM meta WHERE key = 'bot_id'").fetchone()
+            if row is None:
+                db.execute("INSERT INTO meta VALUES ('bot_id', ?)", (self.bot_id,))
+            elif row[0] != self.bot_id:
+                raise ConfigError(
+                    f"{self.directory} holds the state of bot {row[0]}, not of this bot ({self.bot_id})",
+                    hint="give each bot its own TELEGRAM_STATE_DIR",
+                )
 
     @contextlib.contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:

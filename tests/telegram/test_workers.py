@@ -376,6 +376,47 @@ def test_the_send_budget_is_one_for_all_processes(tmp_path: Path):
     assert grants[-1] - first >= (90 - 30) / 30 - 0.05
 
 
+_OPEN = """
+import sys
+from pathlib import Path
+from bot.telegram.shared import SharedState
+print("ready", flush=True)
+sys.stdin.readline()  # every process opens the fresh folder at the same moment
+SharedState(Path(sys.argv[1]), bot_id="1").close()
+print("opened", flush=True)
+"""
+
+
+def test_workers_started_together_all_open_the_new_state(tmp_path: Path):
+    """Eight processes create and open one state folder at once, three times: every one opens it.
+
+    Switching a new file to WAL makes SQLite answer some racing connections "database is locked"
+    at once, busy timeout or not; workers started together must wait their turn, not exit.
+    """
+    for round_ in range(3):
+        folder = tmp_path / str(round_)
+        procs = [
+            subprocess.Popen(
+                [sys.executable, "-c", _OPEN, str(folder)],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+                cwd=ROOT,
+                env={**os.environ, "PYTHONPATH": str(ROOT)},
+            )
+            for _ in range(8)
+        ]
+        for p in procs:
+            assert p.stdout.readline().strip() == "ready"
+        for p in procs:
+            p.stdin.write("go\n")
+            p.stdin.flush()
+        for p in procs:
+            out, err = p.communicate(timeout=60)
+            assert p.returncode == 0 and out.strip() == "opened", err
+
+
 @fleet_test
 async def test_a_pause_after_retry_after_holds_every_process(tmp_path: Path):
     """A RetryAfter seen by one worker (`pause`) makes the next reservation of any worker wait it out."""
