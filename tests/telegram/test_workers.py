@@ -344,27 +344,34 @@ print(json.dumps(grants))
 """
 
 
+def _together(code: str, folder: Path, n: int) -> list[subprocess.Popen[str]]:
+    """Start `n` Python processes running `code` on `folder`; once all say "ready", tell them all to go."""
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", code, str(folder)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,  # stderr: pytest's capture shows a child's traceback
+            text=True,
+            cwd=ROOT,
+            env={**os.environ, "PYTHONPATH": str(ROOT)},
+        )
+        for _ in range(n)
+    ]
+    for p in procs:
+        assert p.stdout is not None and p.stdout.readline().strip() == "ready"
+    for p in procs:
+        assert p.stdin is not None
+        p.stdin.write("go\n")
+        p.stdin.flush()
+    return procs
+
+
 def test_the_send_budget_is_one_for_all_processes(tmp_path: Path):
     """Two processes reserve 45 sends each at once: together they keep to 30/s (a burst of 30, then one per 1/30 s).
 
     With a budget per process each would burst 30 at once and send at 30/s: twice the bot's cap.
     """
-    procs = [
-        subprocess.Popen(
-            [sys.executable, "-c", _RESERVE, str(tmp_path)],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            text=True,
-            cwd=ROOT,
-            env={**os.environ, "PYTHONPATH": str(ROOT)},
-        )
-        for _ in range(2)
-    ]
-    for p in procs:
-        assert p.stdout.readline().strip() == "ready"
-    for p in procs:
-        p.stdin.write("go\n")
-        p.stdin.flush()
+    procs = _together(_RESERVE, tmp_path, 2)
     each = [json.loads(p.communicate(timeout=60)[0]) for p in procs]
     assert all(p.returncode == 0 for p in procs)
     assert min(each[0]) < max(each[1]) and min(each[1]) < max(each[0])  # they did run at the same time
@@ -394,27 +401,9 @@ def test_workers_started_together_all_open_the_new_state(tmp_path: Path):
     at once, busy timeout or not; workers started together must wait their turn, not exit.
     """
     for round_ in range(3):
-        folder = tmp_path / str(round_)
-        procs = [
-            subprocess.Popen(
-                [sys.executable, "-c", _OPEN, str(folder)],
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                text=True,
-                cwd=ROOT,
-                env={**os.environ, "PYTHONPATH": str(ROOT)},
-            )
-            for _ in range(8)
-        ]
-        for p in procs:
-            assert p.stdout.readline().strip() == "ready"
-        for p in procs:
-            p.stdin.write("go\n")
-            p.stdin.flush()
-        for p in procs:
-            out, err = p.communicate(timeout=60)
-            assert p.returncode == 0 and out.strip() == "opened", err
+        for p in _together(_OPEN, tmp_path / str(round_), 8):
+            out = p.communicate(timeout=60)[0]
+            assert p.returncode == 0 and out.strip() == "opened"
 
 
 @fleet_test
