@@ -12,8 +12,10 @@ from pathlib import Path
 from bot.engine import Engine
 from bot.index.embedded import EmbeddedReader
 from bot.index.fts import SCAN_LIST, SCAN_PER_LOOKUP, Fts
+from bot.index.sqlite import ReadStore
 from bot.retrieval.lexical import key_terms
 from bot.retrieval.question import analyse
+from bot.retrieval.quotes import sentences_holding_each
 from bot.settings import Settings
 from tests.conftest import MULTI_CORPUS, dev_questions
 
@@ -86,4 +88,64 @@ def test_answers_equal_on_the_multi_corpus_with_either_way_of_filtering(multi_in
     assert isinstance(reader, EmbeddedReader)
     first = [engine.answer(q, 10).to_dict() for q in QUESTIONS]
     reader.__dict__["_fts"] = Fts(reader.store, lambda kind: None)  # the lookups way only
+    reader._memo._values.pop("sentence-terms")  # and nothing kept from the other way
     assert [engine.answer(q, 10).to_dict() for q in QUESTIONS] == first
+
+
+def test_candidates_kept_per_passage_answer_as_a_fresh_store(multi_index: Path):
+    """`candidates` keeps each passage's rows: the same columns as a store that kept nothing,
+    whatever mix of passages and sentences is asked; a repeat runs no statement, and a mix of
+    kept and new passages one, for the new ones only."""
+    reader = EmbeddedReader(multi_index)
+    store = reader.store
+    passages = [r[0] for r in store.query("SELECT id FROM passages ORDER BY id")]
+    sentences = [r[0] for r in store.query("SELECT id FROM sentences ORDER BY id")]
+    asks = [
+        (passages[:5], sentences[:3]),
+        (passages[3:9], []),
+        ([], sentences[20:60:7]),
+        (passages[::4], sentences[::9]),
+        (passages[:5], sentences[:3]),
+        ([], []),
+        ([10**9], [10**9]),
+    ]
+    for passage_ids, sentence_ids in asks:
+        for texts, slots in ((False, False), (True, True), (True, False)):
+            got = store.candidates(passage_ids, sentence_ids, texts=texts, slots=slots)
+            blank = ReadStore(store.path, store.index_dir)
+            want = blank.candidates(passage_ids, sentence_ids, texts=texts, slots=slots)
+            for field in ("sentence_ids", "passage_ids", "starts"):
+                assert getattr(got, field).tolist() == getattr(want, field).tolist(), (passage_ids, sentence_ids)
+            for field in ("texts", "slots", "passages", "owner"):
+                assert getattr(got, field) == getattr(want, field), (field, passage_ids, sentence_ids)
+    fresh = ReadStore(store.path, store.index_dir)
+    fresh.candidates(passages[:2], [], texts=False, slots=False)
+    statements: list[str] = []
+    fresh.db.set_trace_callback(statements.append)
+    try:
+        fresh.candidates(passages[:2], [], texts=True, slots=True)
+        assert statements == []
+        fresh.candidates(passages[:3], [], texts=False, slots=False)
+    finally:
+        fresh.db.set_trace_callback(None)
+    assert len(statements) == 1 and f"IN ({passages[2]})" in statements[0]  # the new passage alone
+
+
+def test_sentence_terms_kept_answer_as_the_index(multi_index: Path):
+    """The quotes' "which of these sentences hold each term", kept per term and sentence: the
+    index's own answer whatever mix is asked; a repeat runs no statement, and new sentences one."""
+    reader = EmbeddedReader(multi_index)
+    ids = [r[0] for r in reader.store.query("SELECT id FROM sentences ORDER BY id LIMIT 60")]
+    words = ["flood", "harbour", "strike", "minister", "flood"]
+    for within in (ids[:20], ids[10:30], ids[::3], ids[:20], [ids[5], ids[5]], []):
+        want = [frozenset(rows) for rows in reader.matching("sentences", words, within)]
+        assert sentences_holding_each(reader, words, within) == want, within
+    statements: list[str] = []
+    reader.store.db.set_trace_callback(statements.append)
+    try:
+        sentences_holding_each(reader, words, ids[:20])
+        assert statements == []
+        sentences_holding_each(reader, words, [*ids[:20], ids[40]])  # ids[40]: never asked
+    finally:
+        reader.store.db.set_trace_callback(None)
+    assert len([s for s in statements if "MATCH" in s]) == 1
