@@ -36,14 +36,14 @@ sys.path.insert(0, str(ROOT))
 
 from bot.cli.evaluate import set_engines  # noqa: E402
 from bot.evaluation.questions import EVAL_DEPTH, _norm, load_questions  # noqa: E402
-from bot.retrieval.decision import FEATURES, MODEL_FILE, features  # noqa: E402
+from bot.retrieval.decision import FEATURES, MODEL_FILE, SLOT_STAGE_FIELDS, features  # noqa: E402
 from bot.retrieval.linear import LinearModel  # noqa: E402
 from bot.retrieval.question import analyse  # noqa: E402
 
 TRAIN = sorted((ROOT / "tests" / "data" / "answerability").glob("train_*.jsonl"))
 POLNEAR_TRAIN = ROOT.parent / "shared" / "polnear" / "train" / "corpus"
 CACHE = ROOT / ".eval-index" / "decision-features.jsonl"
-VERSION = "answerability-lr-3"
+VERSION = "answerability-lr-4"
 
 
 def collect(paths: list[Path], articles: Path) -> list[dict]:
@@ -134,14 +134,28 @@ def choose_threshold(p: np.ndarray, y: np.ndarray, max_refused: float) -> float:
     return float(positives[allowed]) if allowed < len(positives) else float(positives[-1])
 
 
-def oof(
-    x: np.ndarray, y: np.ndarray, groups: np.ndarray, c: float, folds: int, trainable: np.ndarray, w: np.ndarray
-) -> np.ndarray:
-    """Out-of-fold probabilities, by article groups (each fold fitted on the trainable rows of the others)."""
+def group_folds(folds: int, seed: int | None = None):
+    """Folds by article: sklearn's balanced grouping (seed None), or a random one (`--groupings`)."""
     from sklearn.model_selection import GroupKFold
 
+    if seed is None:
+        return GroupKFold(n_splits=folds)
+    return GroupKFold(n_splits=folds, shuffle=True, random_state=seed)
+
+
+def oof(
+    x: np.ndarray,
+    y: np.ndarray,
+    groups: np.ndarray,
+    c: float,
+    folds: int,
+    trainable: np.ndarray,
+    w: np.ndarray,
+    seed: int | None = None,
+) -> np.ndarray:
+    """Out-of-fold probabilities, by article groups (each fold fitted on the trainable rows of the others)."""
     p = np.zeros(len(y))
-    for tr, te in GroupKFold(n_splits=folds).split(x, y, groups):
+    for tr, te in group_folds(folds, seed).split(x, y, groups):
         tr = tr[trainable[tr]]
         p[te] = fit(x[tr], y[tr], c, w[tr]).predict_proba(x[te])[:, 1]
     return p
@@ -179,9 +193,8 @@ def calibration(p: np.ndarray, y: np.ndarray) -> list[dict]:
     return out
 
 
-#: The slot check's log-odds are clipped to ±this, so the decision knows beforehand whether the
-#: check can change its verdict (`bot.retrieval.decision.SlotStage`).
-SLOT_CLIP = 4.0
+#: Slot probabilities are kept this far from 0 and 1 before their log-odds are taken.
+SLOT_EPS = 1e-6
 
 
 def slot_scores(rows: list[dict], folds_dir: Path) -> np.ndarray:
@@ -201,8 +214,8 @@ def slot_scores(rows: list[dict], folds_dir: Path) -> np.ndarray:
     for i, r in enumerate(rows):
         model = next((m for seen, m in models if r["article"] not in seen), None)
         if model is not None and r.get("quote"):
-            p = min(max(model.score(r["question"], [r["quote"]])[0], 1e-6), 1 - 1e-6)
-            out[i] = float(np.clip(np.log(p / (1 - p)), -SLOT_CLIP, SLOT_CLIP))
+            p = min(max(model.score(r["question"], [r["quote"]])[0], SLOT_EPS), 1 - SLOT_EPS)
+            out[i] = float(np.log(p / (1 - p)))
     return out
 
 
@@ -216,22 +229,25 @@ def fit_slot_stage(
     trainable: np.ndarray,
     max_refused: float,
     folds: int,
+    seed: int | None = None,
 ) -> tuple[dict, dict]:
     """The second stage (features' out-of-fold log-odds + slot log-odds) and its CV against the first alone.
 
-    Only rows with an out-of-fold slot score take part. Both are judged the same way: grouped CV by
-    article, each fold's threshold refusing at most `max_refused` of the other folds' answerable
-    questions.
+    Only rows with an out-of-fold slot score take part. The stage's slot range (`low`, `high`) is
+    that of the scores it is fitted on: the shipped check's scores are clipped to it, which bounds
+    the check's effect, so the decision runs it only when it can flip the verdict. Both are judged
+    the same way: grouped CV by article, each fold's threshold refusing at most `max_refused` of
+    the other folds' answerable questions. `seed`: a random grouping of the articles into folds
+    (None: sklearn's balanced one).
     """
     from sklearn.linear_model import LogisticRegression
-    from sklearn.model_selection import GroupKFold
 
     has = ~np.isnan(slot)
     idx = np.flatnonzero(has)
     xs = np.column_stack([z[idx], slot[idx]])
     ys, gs, fit_rows = y[idx], groups[idx], trainable[idx]
     base_p, stacked_p = np.zeros(len(idx)), np.zeros(len(idx))
-    for tr, te in GroupKFold(n_splits=min(folds, len(set(gs)))).split(xs, ys, gs):
+    for tr, te in group_folds(min(folds, len(set(gs))), seed).split(xs, ys, gs):
         trf = tr[fit_rows[tr]]
         t_base = choose_threshold(xs[trf, 0], ys[trf], max_refused)
         base_p[te] = xs[te, 0] - t_base
@@ -248,18 +264,64 @@ def fit_slot_stage(
     lr = LogisticRegression(C=1.0, max_iter=1000).fit(xs[fit_rows], ys[fit_rows])
     final = lr.decision_function(xs[fit_rows])
     t = choose_threshold(final, ys[fit_rows], max_refused)
+    # How often the shipped decision would run the check: rows whose band of possible final
+    # log-odds (slot score anywhere in its range) holds the threshold.
+    lo, hi = xs[fit_rows, 1].min(), xs[fit_rows, 1].max()
+    a, b = lr.coef_[0][0] * xs[:, 0] + lr.intercept_[0], lr.coef_[0][1]
+    ends = np.stack([a + b * lo, a + b * hi])
+    runs = (ends.min(axis=0) < t) & (t <= ends.max(axis=0))
     stage = {
         "base": round(float(lr.coef_[0][0]), 6),
         "slot": round(float(lr.coef_[0][1]), 6),
         "intercept": round(float(lr.intercept_[0]), 6),
-        "clip": SLOT_CLIP,
+        "low": round(float(xs[fit_rows, 1].min()), 6),
+        "high": round(float(xs[fit_rows, 1].max()), 6),
         "mean": round(float(xs[fit_rows, 1].mean()), 6),
         # The threshold as a probability (the decision compares the final log-odds with its logit).
         "threshold": round(float(1 / (1 + np.exp(-t))), 4),
         "rows": len(idx),
         "articles": len(set(gs)),
+        "check_runs": {
+            "rows": int(runs.sum()),
+            "labelled": int(runs[real[idx]].sum()),
+            "of_labelled": int(real[idx].sum()),
+        },
     }
     return stage, cv
+
+
+def groupings_cv(
+    x: np.ndarray,
+    y: np.ndarray,
+    groups: np.ndarray,
+    rank: np.ndarray,
+    real: np.ndarray,
+    trainable: np.ndarray,
+    w: np.ndarray,
+    slot: np.ndarray,
+    c: float,
+    folds: int,
+    max_refused: float,
+    n: int,
+) -> dict:
+    """The slot stage's CV against the features alone over `n` random article groupings.
+
+    On each grouping the features' out-of-fold log-odds are recomputed with the same folds, and both
+    decisions judged on them (thresholds from the other folds, as in `fit_slot_stage`). One grouping
+    can be lucky or unlucky by a few questions; a gain worth shipping shows on most of them.
+    """
+    keys = ("near_misses_declined", "answerable_refused", "off_topic_declined")
+    runs = []
+    for seed in range(n):
+        p = oof(x, y, groups, c, folds, trainable, w, seed)
+        z = np.log(np.clip(p, 1e-6, 1 - 1e-6) / (1 - np.clip(p, 1e-6, 1 - 1e-6)))
+        _, cv = fit_slot_stage(z, slot, y, groups, rank, real, trainable, max_refused, folds, seed)
+        runs.append({"seed": seed, **{name: {k: f[k] for k in keys} for name, f in cv.items()}})
+    names = ("features alone", "features + slot check")
+    mean = {name: {k: round(float(np.mean([r[name][k] for r in runs])), 2) for k in keys} for name in names}
+    gain = [r[names[1]]["near_misses_declined"] - r[names[0]]["near_misses_declined"] for r in runs]
+    more_refused = [r[names[1]]["answerable_refused"] - r[names[0]]["answerable_refused"] for r in runs]
+    return {"runs": runs, "mean": mean, "declined_gain": gain, "refused_change": more_refused}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -278,6 +340,14 @@ def main(argv: list[str] | None = None) -> int:
     )
     ap.add_argument("--reuse", action="store_true", help=f"reuse the features cached in {CACHE.relative_to(ROOT)}")
     ap.add_argument("--write", action="store_true", help=f"write {MODEL_FILE.relative_to(ROOT)}")
+    ap.add_argument(
+        "--groupings",
+        type=int,
+        default=0,
+        metavar="N",
+        help="with --slot-folds: repeat the stage's CV over N random article groupings (seeds 0..N-1), "
+        "the features' out-of-fold log-odds recomputed on each, so that a gain is not one split's luck",
+    )
     ap.add_argument(
         "--slot-folds",
         type=Path,
@@ -346,6 +416,10 @@ def main(argv: list[str] | None = None) -> int:
             z, slot, y, groups, rank, real, trainable, args.max_refused, args.folds
         )
         report["slot_stage"] = stage
+        if args.groupings:
+            report["slot_stage_cv_groupings"] = groupings_cv(
+                x, y, groups, rank, real, trainable, w, slot, args.C, args.folds, args.max_refused, args.groupings
+            )
         threshold = stage.pop("threshold")
     print(json.dumps(report, indent=1))
     print("weights:", linear.weights())
@@ -357,7 +431,7 @@ def main(argv: list[str] | None = None) -> int:
             "fit": report,
         }
         if stage is not None:
-            model["slot_stage"] = {k: stage[k] for k in ("base", "slot", "intercept", "clip", "mean")}
+            model["slot_stage"] = {k: stage[k] for k in SLOT_STAGE_FIELDS}
         MODEL_FILE.write_text(json.dumps(model, indent=1) + "\n", "utf-8")
         print(f"wrote {MODEL_FILE.relative_to(ROOT)} (threshold {threshold:.3f})", file=sys.stderr)
     return 0

@@ -474,6 +474,7 @@ def export(ce: Any, out_dir: Path, args: argparse.Namespace, meta: dict[str, Any
 
 
 def main() -> None:
+    global POLNEAR_TRAIN
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--cv", type=int, default=0, help="grouped CV folds over articles (0: none)")
     parser.add_argument("--final", action="store_true", help="train on all train questions and export")
@@ -486,6 +487,13 @@ def main() -> None:
     parser.add_argument("--top-k", type=int, default=5, help="ranked sentences scored per question in CV")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--cache", type=Path, default=Path("/tmp/report-bot-crossenc"))
+    parser.add_argument(
+        "--articles-from",
+        type=Path,
+        default=POLNEAR_TRAIN,
+        metavar="DIR",
+        help="the PolNeAR train corpus (default: ../shared beside the checkout, absent in a worktree)",
+    )
     parser.add_argument("--cv-json", type=Path, default=None, help="write the CV figures here too")
     parser.add_argument(
         "--compare-decision",
@@ -509,6 +517,7 @@ def main() -> None:
         return
     import torch
 
+    POLNEAR_TRAIN = args.articles_from
     torch.set_num_threads(args.threads)
     items = build_candidates(load_questions(), max(args.top_k, args.negatives + 2), args.cache)
     figures: dict[str, Any] | None = None

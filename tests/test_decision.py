@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 
@@ -101,16 +102,20 @@ def test_the_slot_check_runs_only_when_it_can_change_the_verdict(engine: Engine)
     from bot.retrieval.slot_check import default_slot_check
 
     base = load_model()
-    model = dataclasses.replace(base, slot_stage=SlotStage(base=1.0, slot=0.5, intercept=0.0, clip=4.0, mean=-1.5))
+    wide = dataclasses.replace(
+        base, slot_stage=SlotStage(base=1.0, slot=0.5, intercept=0.0, low=-4.0, high=4.0, mean=-1.5)
+    )
     reader = engine.reader
-    asked: list[str] = []
     questions = (
         "How many Russian air strikes were counted over Idlib and Hama?",
         "How many Iranian soldiers were killed?",
         "How do I reset my router?",
         "What did SOHR say?",
     )
-    for question in questions:
+    # A wide stage, and the shipped one if it has a stage (its band is narrow: the fitted score range).
+    for model, question in itertools.product([wide, base] if base.slot_stage else [wide], questions):
+        assert model.slot_stage is not None
+        asked: list[str] = []
         ranked, quotes, terms = engine.evidence(reader, question, 5)
 
         def scorer(q: str, quote, asked=asked) -> float:  # type: ignore[no-untyped-def]

@@ -246,34 +246,43 @@ def _holds(term: Term, passages: set[int]) -> bool:
     return bool(term.passages & passages)
 
 
+#: The entries of a model JSON's `slot_stage`.
+SLOT_STAGE_FIELDS = ("base", "slot", "intercept", "low", "high", "mean")
+
+
 @dataclass(frozen=True)
 class SlotStage:
     """The second stage: the answer-slot check's log-odds weighed with the features' log-odds.
 
-    z = base x (the features' log-odds) + slot x (the slot check's log-odds, clipped to ±clip) +
-    intercept. Fitted by `scripts/fit_decision.py --slot-folds` on out-of-fold slot scores. The slot
-    check costs about as much as the rest of a query, so it is run only when its value can change
-    the verdict: with the slot log-odds bounded by `clip`, the range of z is known beforehand.
+    z = base x (the features' log-odds) + slot x (the slot check's log-odds, clipped to [low, high])
+    + intercept. Fitted by `scripts/fit_decision.py --slot-folds` on out-of-fold slot scores. The
+    slot check costs about as much as the rest of a query, so it is run only when its value can
+    change the verdict: with the slot log-odds bounded, the range of z is known beforehand. The
+    bounds are the range of the out-of-fold scores the stage was fitted on (the cross-encoder's
+    outputs span only about -2.6 to -0.9 in log-odds): the narrower they are, the fewer questions
+    fall in the band where the check must run, and beyond them the stage would extrapolate anyway.
     """
 
     base: float
     slot: float
     intercept: float
-    clip: float
+    #: The slot log-odds are clipped to [low, high] (the range the stage was fitted over).
+    low: float
+    high: float
     #: The slot log-odds assumed for the confidence when the check is not run (its training mean).
     mean: float
 
     def bounds(self, z: float) -> tuple[float, float]:
         """The lowest and highest final log-odds any slot score can give after features' log-odds z."""
         ends = (
-            self.base * z + self.slot * -self.clip + self.intercept,
-            self.base * z + self.slot * self.clip + self.intercept,
+            self.base * z + self.slot * self.low + self.intercept,
+            self.base * z + self.slot * self.high + self.intercept,
         )
         return min(ends), max(ends)
 
     def combine(self, z: float, slot_logit: float | None) -> float:
         """The final log-odds (`slot_logit` None: not computed, its mean stands in)."""
-        v = self.mean if slot_logit is None else max(-self.clip, min(self.clip, slot_logit))
+        v = self.mean if slot_logit is None else max(self.low, min(self.high, slot_logit))
         return self.base * z + self.slot * v + self.intercept
 
 
@@ -297,9 +306,7 @@ class DecisionModel(LinearModel):
             **LinearModel.fields(data, FEATURES, "decision model"),
             threshold=float(data["threshold"]),
             possibly=float(data["possibly"]),
-            slot_stage=SlotStage(**{k: float(stage[k]) for k in ("base", "slot", "intercept", "clip", "mean")})
-            if stage
-            else None,
+            slot_stage=SlotStage(**{k: float(stage[k]) for k in SLOT_STAGE_FIELDS}) if stage else None,
         )
 
     def probability(self, values: dict[str, float], slot_logit: float | None = None) -> float:
