@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from types import SimpleNamespace
 
 from bot.engine import Engine
 from bot.index.embedded import EmbeddedReader
@@ -149,3 +150,31 @@ def test_sentence_terms_kept_answer_as_the_index(multi_index: Path):
     finally:
         reader.store.db.set_trace_callback(None)
     assert len([s for s in statements if "MATCH" in s]) == 1
+
+
+def test_the_slot_check_runs_once_per_question_and_sentence(monkeypatch):
+    """The cross-encoder's score for a question and a quote is kept for the process ("More" asks
+    the same question again): the same log-odds, one run."""
+    import bot.retrieval.slot_check as slot_check
+    from bot.retrieval.decision import _slot_logit, slot_log_odds
+
+    runs: list[tuple[str, list[str]]] = []
+
+    class Counting:
+        def score(self, question: str, sentences: list[str]) -> list[float]:
+            runs.append((question, sentences))
+            return [0.25] * len(sentences)
+
+    monkeypatch.setattr(slot_check, "default_slot_check", Counting)
+    _slot_logit.cache_clear()
+    try:
+        quote = SimpleNamespace(quote="38 buses were withdrawn.")
+        first = slot_log_odds("How many buses?", quote)  # type: ignore[arg-type]
+        assert slot_log_odds("How many buses?", quote) == first  # type: ignore[arg-type]
+        slot_log_odds("How many trains?", quote)  # type: ignore[arg-type]
+    finally:
+        _slot_logit.cache_clear()
+    assert runs == [
+        ("How many buses?", ["38 buses were withdrawn."]),
+        ("How many trains?", ["38 buses were withdrawn."]),
+    ]
