@@ -178,3 +178,14 @@ def test_the_slot_check_runs_once_per_question_and_sentence(monkeypatch):
         ("How many buses?", ["38 buses were withdrawn."]),
         ("How many trains?", ["38 buses were withdrawn."]),
     ]
+
+
+def test_answers_from_what_a_reader_kept_equal_a_fresh_readers(multi_index: Path, embedder):  # type: ignore[no-untyped-def]
+    """What readers keep per version (candidate rows, term-sentence answers, answer-type checks,
+    typed passages) changes no answer: asked again, or in another order on a fresh reader."""
+    engine = Engine(Settings(_env_file=None, index_dir=multi_index), embedder=embedder)
+    questions = QUESTIONS + [item["q"] for item in dev_questions()]
+    first = [engine.answer(q, 10).to_dict() for q in questions]
+    assert [engine.answer(q, 10).to_dict() for q in questions] == first
+    engine.reload()
+    assert [engine.answer(q, 10).to_dict() for q in reversed(questions)] == first[::-1]
