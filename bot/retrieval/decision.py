@@ -166,7 +166,7 @@ def _article_passages(reader: IndexReader, passage_id: int) -> set[int]:
 
 def _slot_evidence(shape: QuestionShape, quote: Quote) -> dict[str, float]:
     """Whether the quote's parsed slots hold the kind of answer asked, attached to what was asked."""
-    slots = [read_slots(s) for s in quote.slots]
+    slots = [_read_slots(s) for s in quote.slots]
     numbers = [n for s in slots for n in s["n"] if n[0] in _NUMBERISH]
     dates = [d for s in slots for d in s["d"]]
     if shape.duration:
@@ -186,6 +186,11 @@ def _slot_evidence(shape: QuestionShape, quote: Quote) -> dict[str, float]:
     f["date_only_reporting"] = float(bool(dates) and all(r for _, r in dates))
     f["has_person"] = float(bool(entities & _PERSONISH))
     return f
+
+
+#: Stored slots parsed, kept for the process (read only here): the first quote's sentences are
+#: parsed after every encode, and the quoted passages repeat.
+_read_slots = lru_cache(maxsize=8192)(read_slots)
 
 
 def _speaker_evidence(shape: QuestionShape, quote: Quote) -> dict[str, float]:
