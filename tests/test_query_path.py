@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from types import SimpleNamespace
 
 from bot.engine import Engine
 from bot.index.embedded import EmbeddedReader
 from bot.index.fts import SCAN_LIST, SCAN_PER_LOOKUP, Fts
+from bot.index.sqlite import ReadStore
 from bot.retrieval.lexical import key_terms
 from bot.retrieval.question import analyse
+from bot.retrieval.quotes import sentences_holding_each
 from bot.settings import Settings
 from tests.conftest import MULTI_CORPUS, dev_questions
 
@@ -86,4 +89,103 @@ def test_answers_equal_on_the_multi_corpus_with_either_way_of_filtering(multi_in
     assert isinstance(reader, EmbeddedReader)
     first = [engine.answer(q, 10).to_dict() for q in QUESTIONS]
     reader.__dict__["_fts"] = Fts(reader.store, lambda kind: None)  # the lookups way only
+    reader._memo._values.pop("sentence-terms")  # and nothing kept from the other way
     assert [engine.answer(q, 10).to_dict() for q in QUESTIONS] == first
+
+
+def test_candidates_kept_per_passage_answer_as_a_fresh_store(multi_index: Path):
+    """`candidates` keeps each passage's rows: the same columns as a store that kept nothing,
+    whatever mix of passages and sentences is asked; a repeat runs no statement, and a mix of
+    kept and new passages one, for the new ones only."""
+    reader = EmbeddedReader(multi_index)
+    store = reader.store
+    passages = [r[0] for r in store.query("SELECT id FROM passages ORDER BY id")]
+    sentences = [r[0] for r in store.query("SELECT id FROM sentences ORDER BY id")]
+    asks = [
+        (passages[:5], sentences[:3]),
+        (passages[3:9], []),
+        ([], sentences[20:60:7]),
+        (passages[::4], sentences[::9]),
+        (passages[:5], sentences[:3]),
+        ([], []),
+        ([10**9], [10**9]),
+    ]
+    for passage_ids, sentence_ids in asks:
+        for texts, slots in ((False, False), (True, True), (True, False)):
+            got = store.candidates(passage_ids, sentence_ids, texts=texts, slots=slots)
+            blank = ReadStore(store.path, store.index_dir)
+            want = blank.candidates(passage_ids, sentence_ids, texts=texts, slots=slots)
+            for field in ("sentence_ids", "passage_ids", "starts"):
+                assert getattr(got, field).tolist() == getattr(want, field).tolist(), (passage_ids, sentence_ids)
+            for field in ("texts", "slots", "passages", "owner"):
+                assert getattr(got, field) == getattr(want, field), (field, passage_ids, sentence_ids)
+    fresh = ReadStore(store.path, store.index_dir)
+    fresh.candidates(passages[:2], [], texts=False, slots=False)
+    statements: list[str] = []
+    fresh.db.set_trace_callback(statements.append)
+    try:
+        fresh.candidates(passages[:2], [], texts=True, slots=True)
+        assert statements == []
+        fresh.candidates(passages[:3], [], texts=False, slots=False)
+    finally:
+        fresh.db.set_trace_callback(None)
+    assert len(statements) == 1 and f"IN ({passages[2]})" in statements[0]  # the new passage alone
+
+
+def test_sentence_terms_kept_answer_as_the_index(multi_index: Path):
+    """The quotes' "which of these sentences hold each term", kept per term and sentence: the
+    index's own answer whatever mix is asked; a repeat runs no statement, and new sentences one."""
+    reader = EmbeddedReader(multi_index)
+    ids = [r[0] for r in reader.store.query("SELECT id FROM sentences ORDER BY id LIMIT 60")]
+    words = ["flood", "harbour", "strike", "minister", "flood"]
+    for within in (ids[:20], ids[10:30], ids[::3], ids[:20], [ids[5], ids[5]], []):
+        want = [frozenset(rows) for rows in reader.matching("sentences", words, within)]
+        assert sentences_holding_each(reader, words, within) == want, within
+    statements: list[str] = []
+    reader.store.db.set_trace_callback(statements.append)
+    try:
+        sentences_holding_each(reader, words, ids[:20])
+        assert statements == []
+        sentences_holding_each(reader, words, [*ids[:20], ids[40]])  # ids[40]: never asked
+    finally:
+        reader.store.db.set_trace_callback(None)
+    assert len([s for s in statements if "MATCH" in s]) == 1
+
+
+def test_the_slot_check_runs_once_per_question_and_sentence(monkeypatch):
+    """The cross-encoder's score for a question and a quote is kept for the process ("More" asks
+    the same question again): the same log-odds, one run."""
+    import bot.retrieval.slot_check as slot_check
+    from bot.retrieval.decision import _slot_logit, slot_log_odds
+
+    runs: list[tuple[str, list[str]]] = []
+
+    class Counting:
+        def score(self, question: str, sentences: list[str]) -> list[float]:
+            runs.append((question, sentences))
+            return [0.25] * len(sentences)
+
+    monkeypatch.setattr(slot_check, "default_slot_check", Counting)
+    _slot_logit.cache_clear()
+    try:
+        quote = SimpleNamespace(quote="38 buses were withdrawn.")
+        first = slot_log_odds("How many buses?", quote)  # type: ignore[arg-type]
+        assert slot_log_odds("How many buses?", quote) == first  # type: ignore[arg-type]
+        slot_log_odds("How many trains?", quote)  # type: ignore[arg-type]
+    finally:
+        _slot_logit.cache_clear()
+    assert runs == [
+        ("How many buses?", ["38 buses were withdrawn."]),
+        ("How many trains?", ["38 buses were withdrawn."]),
+    ]
+
+
+def test_answers_from_what_a_reader_kept_equal_a_fresh_readers(multi_index: Path, embedder):  # type: ignore[no-untyped-def]
+    """What readers keep per version (candidate rows, term-sentence answers, answer-type checks,
+    typed passages) changes no answer: asked again, or in another order on a fresh reader."""
+    engine = Engine(Settings(_env_file=None, index_dir=multi_index), embedder=embedder)
+    questions = QUESTIONS + [item["q"] for item in dev_questions()]
+    first = [engine.answer(q, 10).to_dict() for q in questions]
+    assert [engine.answer(q, 10).to_dict() for q in questions] == first
+    engine.reload()
+    assert [engine.answer(q, 10).to_dict() for q in reversed(questions)] == first[::-1]

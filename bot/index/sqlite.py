@@ -36,6 +36,13 @@ SENTENCE_COLUMNS = ", ".join(f"s.{f}" for f in SENTENCE_FIELDS)
 PASSAGE_COLUMNS = ", ".join(f"p.{f}" for f in PASSAGE_FIELDS)
 
 
+#: A candidate passage's rows: its sentence ids in order, (article id, paragraph, kind, window),
+#: its sentences' texts and answer slots.
+_CandidateRows = tuple[tuple[int, ...], tuple[str, int, str, int], tuple[str, ...], tuple[str | None, ...]]
+#: Candidate passages whose rows a store keeps (`ReadStore.candidates`); then it starts afresh.
+_KEPT_CANDIDATES = 8192
+
+
 def in_list(ids: Iterable[int]) -> tuple[str, list[int]]:
     """`?, ?, …` for an SQL `IN (…)` and its parameters, padded to a power of two.
 
@@ -73,6 +80,9 @@ class ReadStore:
         self.path = path
         self.index_dir = index_dir
         self._local = threading.local()
+        #: `candidates`' rows by passage, and the passage of each sentence in them.
+        self._candidate_rows: dict[int, _CandidateRows] = {}
+        self._owners: dict[int, int] = {}
 
     @property
     def db(self) -> sqlite3.Connection:
@@ -137,12 +147,58 @@ class ReadStore:
     def candidates(
         self, passage_ids: Iterable[int], sentence_ids: Iterable[int], *, texts: bool, slots: bool
     ) -> Candidates:
-        """Every sentence of the candidate passages, and what ranking needs of them, in one query.
+        """Every sentence of the candidate passages, and what ranking needs of them.
 
-        Candidates are the passages given and those holding the sentences given.
+        Candidates are the passages given and those holding the sentences given. A passage's rows
+        never change in a version and questions meet the same passages again (a topic's questions,
+        "More", every question on a small index), so they are kept (`_KEPT_CANDIDATES`): a
+        statement runs only for passages, or sentences' owners, not read before. Why it matters:
+        this statement runs right after the question's encode, which leaves the caches cold, and
+        took ~0.12 ms of a ~0.45 ms engine on the seed (docs/performance.md, "Query path,
+        2026-12-03").
         """
+        kept, owner = self._candidate_rows, self._owners
+        wanted = {int(p) for p in passage_ids}
+        unowned = []
+        for sid in set(sentence_ids):
+            pid = owner.get(sid)
+            if pid is None:
+                unowned.append(sid)
+            else:
+                wanted.add(pid)
+        found = {pid: rows for pid in wanted if (rows := kept.get(pid)) is not None}
+        missing = [pid for pid in wanted if pid not in found]
+        if missing or unowned:
+            fresh = self._read_candidates(missing, unowned)
+            found.update(fresh)
+            if len(kept) + len(fresh) > _KEPT_CANDIDATES:
+                kept.clear()
+                owner.clear()
+            kept.update(fresh)
+            owner.update((sid, pid) for pid, rows in fresh.items() for sid in rows[0])
+        if not found:
+            none = np.zeros(0, dtype=np.int64)
+            return Candidates(none, none, none, [] if texts else None, [] if slots else None, {}, {})
+        order = sorted(found)
+        groups = [found[pid] for pid in order]
+        counts = [len(g[0]) for g in groups]
+        owners = np.repeat(np.array(order, dtype=np.int64), counts)
+        starts = np.zeros(len(order), dtype=np.int64)
+        np.cumsum(counts[:-1], out=starts[1:])
+        sids = [sid for g in groups for sid in g[0]]
+        return Candidates(
+            sentence_ids=np.array(sids, dtype=np.int64),
+            passage_ids=owners,
+            starts=starts,
+            texts=[t for g in groups for t in g[2]] if texts else None,
+            slots=[x for g in groups for x in g[3]] if slots else None,
+            passages={pid: g[1] for pid, g in zip(order, groups, strict=True)},
+            owner=dict(zip(sids, owners.tolist(), strict=True)),
+        )
+
+    def _read_candidates(self, passage_ids: list[int], sentence_ids: list[int]) -> dict[int, _CandidateRows]:
+        """The rows of these passages and of those holding these sentences, one statement."""
         parts, params = [], []
-        sentence_ids, passage_ids = set(sentence_ids), set(passage_ids)
         if sentence_ids:
             marks, ids = in_list(sentence_ids)
             parts.append(f"SELECT passage_id FROM sentences WHERE id IN ({marks})")
@@ -151,35 +207,24 @@ class ReadStore:
             marks, ids = in_list(passage_ids)
             parts.append(f"SELECT id FROM passages WHERE id IN ({marks})")
             params += ids
-        text = ", s.text" if texts else ", NULL"
-        slot = ", s.slots" if slots else ", NULL"
-        rows = (
-            self.query(
-                f"SELECT s.id, s.passage_id, p.article_id, p.paragraph, p.kind, p.window{text}{slot} FROM sentences s "
-                f"JOIN passages p ON p.id = s.passage_id WHERE s.passage_id IN ({' UNION '.join(parts)}) "
-                "ORDER BY s.passage_id, s.position",
-                params,
+        rows = self.query(
+            "SELECT s.passage_id, s.id, s.text, s.slots, p.article_id, p.paragraph, p.kind, p.window "
+            f"FROM sentences s JOIN passages p ON p.id = s.passage_id WHERE s.passage_id IN ({' UNION '.join(parts)}) "
+            "ORDER BY s.passage_id, s.position",
+            params,
+        )
+        grouped: dict[int, list[tuple[Any, ...]]] = {}
+        for r in rows:
+            grouped.setdefault(r[0], []).append(r)
+        return {
+            pid: (
+                tuple(r[1] for r in group),
+                (group[0][4], group[0][5], group[0][6], group[0][7]),
+                tuple(r[2] for r in group),
+                tuple(r[3] for r in group),
             )
-            if parts
-            else []
-        )
-        if not rows:
-            none = np.zeros(0, dtype=np.int64)
-            return Candidates(none, none, none, [] if texts else None, [] if slots else None, {}, {})
-        # By columns (C loops), not a Python step per row: a large index has ~1,000 rows here.
-        sids, pids, articles, paragraphs, kinds, windows, text_col, slot_col = zip(*rows, strict=True)
-        owners = np.array(pids, dtype=np.int64)
-        firsts = np.ones(len(owners), dtype=bool)
-        np.not_equal(owners[1:], owners[:-1], out=firsts[1:])
-        return Candidates(
-            sentence_ids=np.array(sids, dtype=np.int64),
-            passage_ids=owners,
-            starts=np.flatnonzero(firsts),
-            texts=list(text_col) if texts else None,
-            slots=list(slot_col) if slots else None,
-            passages=dict(zip(pids, zip(articles, paragraphs, kinds, windows, strict=True), strict=True)),
-            owner=dict(zip(sids, pids, strict=True)),
-        )
+            for pid, group in grouped.items()
+        }
 
     def quoted_sources(self, passage_ids: Iterable[int]) -> list[tuple[int, str, str | None]]:
         """(passage id, source, full name) of the sentences of these passages with a named source."""

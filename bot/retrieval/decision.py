@@ -166,7 +166,7 @@ def _article_passages(reader: IndexReader, passage_id: int) -> set[int]:
 
 def _slot_evidence(shape: QuestionShape, quote: Quote) -> dict[str, float]:
     """Whether the quote's parsed slots hold the kind of answer asked, attached to what was asked."""
-    slots = [read_slots(s) for s in quote.slots]
+    slots = [_read_slots(s) for s in quote.slots]
     numbers = [n for s in slots for n in s["n"] if n[0] in _NUMBERISH]
     dates = [d for s in slots for d in s["d"]]
     if shape.duration:
@@ -186,6 +186,11 @@ def _slot_evidence(shape: QuestionShape, quote: Quote) -> dict[str, float]:
     f["date_only_reporting"] = float(bool(dates) and all(r for _, r in dates))
     f["has_person"] = float(bool(entities & _PERSONISH))
     return f
+
+
+#: Stored slots parsed, kept for the process (read only here): the first quote's sentences are
+#: parsed after every encode, and the quoted passages repeat.
+_read_slots = lru_cache(maxsize=8192)(read_slots)
 
 
 def _speaker_evidence(shape: QuestionShape, quote: Quote) -> dict[str, float]:
@@ -328,9 +333,19 @@ def _logit(p: float) -> float:
 
 def slot_log_odds(question: str, quote: Quote) -> float:
     """The shipped answer-slot check's log-odds that the first quote fills the asked slot."""
+    return _slot_logit(question, quote.quote)
+
+
+@lru_cache(maxsize=4096)
+def _slot_logit(question: str, sentence: str) -> float:
+    """`slot_log_odds` by the two texts it reads, kept for the process.
+
+    A cross-encoder run (~1.4-2 ms, longer than the question's encode) that "More" and a repeated
+    question would otherwise run again; the model is the shipped one, whatever the index.
+    """
     from bot.retrieval.slot_check import default_slot_check
 
-    return _logit(default_slot_check().score(question, [quote.quote])[0])
+    return _logit(default_slot_check().score(question, [sentence])[0])
 
 
 @lru_cache(maxsize=4)

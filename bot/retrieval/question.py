@@ -8,6 +8,7 @@ only: nothing is loaded to answer, so the cold start stays near a second.
 from __future__ import annotations
 
 import re
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -191,16 +192,22 @@ def analyse(question: str) -> QuestionShape:
 KINDS = ("quantity", "when", "who", "who_said", "say", "where", "why_how", "yes_no", "terse", "what")
 
 
-def speaker_words(name: str | None) -> set[str]:
-    """The telling words of a speaker's name, stemmed, without titles ("Sen. Grassley" -> {"grassley"})."""
-    return {
-        stem(w)
-        for w in re.findall(r"[\w’'-]+", name or "")
-        if w.casefold() not in _TITLES and w.casefold() not in _NAME_GLUE and len(w) > 1
-    }
+@lru_cache(maxsize=8192)
+def speaker_words(name: str | None) -> frozenset[str]:
+    """The telling words of a speaker's name, stemmed, without titles ("Sen. Grassley" -> {"grassley"}).
+
+    Kept for the process (names repeat: every candidate's speakers, after the encode).
+    """
+    return frozenset(
+        {
+            stem(w)
+            for w in re.findall(r"[\w’'-]+", name or "")
+            if w.casefold() not in _TITLES and w.casefold() not in _NAME_GLUE and len(w) > 1
+        }
+    )
 
 
-def names_meet(wanted: set[str], said: set[str]) -> bool:
+def names_meet(wanted: AbstractSet[str], said: AbstractSet[str]) -> bool:
     """Whether two names are one: most words of the shorter shared, a typo allowed in a long one.
 
     One shared word is not enough when both names have several: "SOHR (Syrian Observatory for

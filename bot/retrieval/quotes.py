@@ -24,11 +24,40 @@ def _sentence_terms(reader: IndexReader, sentence_ids: list[int], terms: list[Te
     searched = [t for t in terms if t.searched]
     if not sentence_ids or not searched:
         return held
-    found = lexicon(reader).sentences_holding_each([t.searched for t in searched if t.searched], sentence_ids)
+    found = sentences_holding_each(reader, [t.searched for t in searched if t.searched], sentence_ids)
     for t, sids in zip(searched, found, strict=True):
         for sid in sids:
             held[sid].add(t.word)
     return held
+
+
+#: Terms, and sentences per term, whose answers `sentences_holding_each` keeps per version (at
+#: most ~260,000 pairs, ~20 MiB); past either, that term (or every term) starts afresh.
+_KEPT_TERMS = 1024
+_KEPT_PER_TERM = 256
+
+
+def sentences_holding_each(reader: IndexReader, terms: list[str], sentence_ids: list[int]) -> list[frozenset[int]]:
+    """For each term, which of these sentences hold it (`Lexicon.sentences_holding_each`), kept.
+
+    Kept per term and sentence for the version: the quotes ask this right after the question's
+    encode, and a topic's questions ask it again of the same sentences; only the terms with
+    sentences not asked about before go to the index, in one call. Threads share what is kept:
+    its dicts only ever gain keys or are replaced, never iterated, so none sees one change size.
+    """
+    kept: dict[str, dict[int, bool]] = reader.memo("sentence-terms", dict)
+    ids = list(dict.fromkeys(sentence_ids))
+    known = {t: kept.get(t) or {} for t in dict.fromkeys(terms)}
+    asked = [t for t, held in known.items() if any(sid not in held for sid in ids)]
+    if asked:
+        if len(kept) > _KEPT_TERMS:
+            kept.clear()  # what this call uses is in `known`
+        for t, rows in zip(asked, lexicon(reader).sentences_holding_each(asked, ids), strict=True):
+            held = known[t] if len(known[t]) < _KEPT_PER_TERM else {}
+            found = set(rows)
+            held.update((sid, sid in found) for sid in ids)
+            known[t] = kept[t] = held
+    return [frozenset(sid for sid in ids if known[t][sid]) for t in terms]
 
 
 #: Passages whose records (text, sentences, speakers) a reader keeps for quoting; then it starts afresh.

@@ -109,18 +109,33 @@ def _dense_scores(
     return dense, sims
 
 
-def _answer_type_pick(s: Scored, cands: Candidates, sims: np.ndarray, wanted: re.Pattern[str]) -> Scored:
+#: Sentences (and candidate passages) whose answer-type checks a reader keeps; then it starts afresh.
+_KEPT_CHECKS = 65_536
+
+
+def _answer_type_pick(
+    reader: IndexReader, s: Scored, cands: Candidates, sims: np.ndarray, wanted: re.Pattern[str]
+) -> Scored:
     """The passage's sentence to quote when the question asks for a kind of answer (a number).
 
     Only the quoted sentence changes, never the passage's score, so this runs on the k passages
-    kept rather than on every candidate (the pattern costs ~25 µs a sentence).
+    kept rather than on every candidate. The pattern costs ~25 µs a sentence, after the encode:
+    whether a sentence matches is kept per version (a sentence's text never changes in one).
     """
     assert cands.texts is not None
+    texts = cands.texts
     first = int(np.searchsorted(cands.passage_ids, s.passage_id))
     last = int(np.searchsorted(cands.passage_ids, s.passage_id, side="right"))
-    picks = [
-        (float(sims[i]) + (ANSWER_TYPE_BONUS if wanted.search(cands.texts[i]) else 0.0), -i) for i in range(first, last)
-    ]
+    kept: dict[tuple[str, int], bool] = reader.memo("answer-type-sentences", dict)
+    picks = []
+    for i, sid in zip(range(first, last), cands.sentence_ids[first:last].tolist(), strict=True):
+        key = (wanted.pattern, sid)
+        held = kept.get(key)
+        if held is None:
+            if len(kept) >= _KEPT_CHECKS:
+                kept.clear()
+            held = kept[key] = bool(wanted.search(texts[i]))
+        picks.append((float(sims[i]) + (ANSWER_TYPE_BONUS if held else 0.0), -i))
     best = -max(picks)[1]
     return replace(s, sentence_id=int(cands.sentence_ids[best]), sentence_score=float(sims[best]))
 
@@ -167,11 +182,11 @@ def rank_passages(
     candidate_ids = sorted(cands.passages)
     fused = fuse(retrieval, dense, lexical_lists, terms, candidate_ids)
     if fused is not None and entities:
-        for pid in _typed(cands, entities) & fused.keys():
+        for pid in _typed(reader, cands, entities) & fused.keys():
             fused[pid] += retrieval.answer_type_bonus
     result = _best(candidate_ids, dense, fused, lexical_lists, cands, k)
     if wanted:
-        result = [_answer_type_pick(s, cands, sims, wanted) for s in result]
+        result = [_answer_type_pick(reader, s, cands, sims, wanted) for s in result]
     return result
 
 
@@ -192,15 +207,28 @@ def _penalise_furniture(dense: Dense, cands: Candidates, penalty: float) -> Dens
     }
 
 
-def _typed(cands: Candidates, entities: frozenset[str]) -> set[int]:
-    """The candidate passages with a sentence holding an entity of the asked kinds."""
+def _typed(reader: IndexReader, cands: Candidates, entities: frozenset[str]) -> set[int]:
+    """The candidate passages with a sentence holding an entity of the asked kinds.
+
+    Kept per version and passage for each set of kinds: the passages' sentences never change in
+    one, and this looked at every candidate sentence after the encode.
+    """
     labels = _quoted(entities)
-    typed: set[int] = set()
-    for pid, slot in zip(cands.passage_ids.tolist(), cands.slots or (), strict=True):
-        # A passage is typed by one sentence: the rest of its sentences need no look.
-        if slot and pid not in typed and _holds_entity(slot, labels):
-            typed.add(pid)
-    return typed
+    kept: dict[tuple[tuple[str, ...], int], bool] = reader.memo("typed-passages", dict)
+    passages = cands.passage_ids[cands.starts].tolist()
+    known = {pid: kept.get((labels, pid)) for pid in passages}
+    if None in known.values():
+        found: set[int] = set()
+        for pid, slot in zip(cands.passage_ids.tolist(), cands.slots or (), strict=True):
+            # A passage is typed by one sentence: the rest of its sentences need no look.
+            if slot and known[pid] is None and pid not in found and _holds_entity(slot, labels):
+                found.add(pid)
+        if len(kept) > _KEPT_CHECKS:
+            kept.clear()
+        for pid, typed in known.items():
+            if typed is None:
+                known[pid] = kept[labels, pid] = pid in found
+    return {pid for pid, typed in known.items() if typed}
 
 
 def _best(

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import threading
 from functools import lru_cache
 from pathlib import Path
@@ -62,7 +61,10 @@ class SlotCheck:
             tokenizer.enable_truncation(self.max_length, strategy="longest_first")
             tokenizer.enable_padding(pad_id=tokenizer.token_to_id("[PAD]") or 0, pad_token="[PAD]")
             options = onnxruntime.SessionOptions()
-            options.intra_op_num_threads = min(2, os.cpu_count() or 1)
+            # One thread: a query scores one pair, too little work to share; two threads meeting after
+            # every operator (spinning off, below) took 1.65-1.76 ms a pair against 1.37-1.45 ms
+            # (docs/performance.md, "Query path, 2026-12-03").
+            options.intra_op_num_threads = 1
             # As in bot/embedding/onnx_encoder.py: spinning idle workers starve FAISS and other processes.
             options.add_session_config_entry("session.intra_op.allow_spinning", "0")
             options.log_severity_level = 3
