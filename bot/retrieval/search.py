@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from bot.index.memo import remembered
 from bot.index.reader import IndexReader
 from bot.index.records import Candidates, Hits
 from bot.retrieval.fusion import PASSAGE_CANDIDATES, SENTENCE_CANDIDATES, Dense, Retrieval, fuse
@@ -129,12 +130,11 @@ def _answer_type_pick(
     kept: dict[tuple[str, int], bool] = reader.memo("answer-type-sentences", dict)
     picks = []
     for i, sid in zip(range(first, last), cands.sentence_ids[first:last].tolist(), strict=True):
-        key = (wanted.pattern, sid)
-        held = kept.get(key)
-        if held is None:
-            if len(kept) >= _KEPT_CHECKS:
-                kept.clear()
-            held = kept[key] = bool(wanted.search(texts[i]))
+
+        def matches(_: tuple[str, int], text: str = texts[i]) -> bool:
+            return bool(wanted.search(text))
+
+        held = remembered(kept, (wanted.pattern, sid), matches, _KEPT_CHECKS)
         picks.append((float(sims[i]) + (ANSWER_TYPE_BONUS if held else 0.0), -i))
     best = -max(picks)[1]
     return replace(s, sentence_id=int(cands.sentence_ids[best]), sentence_score=float(sims[best]))
