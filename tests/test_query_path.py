@@ -189,3 +189,119 @@ def test_answers_from_what_a_reader_kept_equal_a_fresh_readers(multi_index: Path
     assert [engine.answer(q, 10).to_dict() for q in questions] == first
     engine.reload()
     assert [engine.answer(q, 10).to_dict() for q in reversed(questions)] == first[::-1]
+
+
+def _reference_ranking(reader, qv, k, question, retrieval, terms, hits, entities):  # type: ignore[no-untyped-def]
+    """`rank_passages` as it was before its columns: a dict per passage at each step, `fuse`'s dicts.
+
+    Written out here as the reference the columns must equal to the last bit.
+    """
+    import numpy as np
+
+    from bot.retrieval import search
+    from bot.retrieval.fusion import PASSAGE_CANDIDATES, SENTENCE_CANDIDATES, fuse
+
+    limits = retrieval.lexical_limits()
+    lexical_passages, lexical_sentences = hits
+    sent_hits = reader.dense("sentences", qv, SENTENCE_CANDIDATES) if retrieval.dense else []
+    pass_hits = dict(reader.dense("passages", qv, PASSAGE_CANDIDATES)) if retrieval.dense else {}
+    lexical_lists = [dict(lexical_passages)] if limits[0] else []
+    passage_hits = set(pass_hits).union(*lexical_lists)
+    sentence_hits = {sid for sid, _ in sent_hits} | {sid for sid, _ in lexical_sentences}
+    if not passage_hits and not sentence_hits:
+        return []
+    wanted = search.answer_type_bonus(question)
+    entities = entities if retrieval.answer_type_bonus > 0 else None
+    cands = reader.candidates(passage_hits, sentence_hits, texts=wanted is not None, slots=bool(entities))
+    if limits[1] > 0:
+        lexical_lists.append(search._best_sentence_per_passage(lexical_sentences, cands.owner))
+    if not len(cands.sentence_ids):
+        return []
+    sims = reader.vectors("sentences", cands.sentence_ids) @ qv
+    starts = cands.starts
+    top_sim = np.maximum.reduceat(sims, starts)
+    chosen = np.lexsort((-sims, cands.passage_ids))[starts]
+    passages = cands.passage_ids[starts].tolist()
+    missing = [pid for pid in passages if pid not in pass_hits]
+    if missing:
+        pass_hits.update(zip(missing, (reader.vectors("passages", missing) @ qv).tolist(), strict=True))
+    dense = {
+        pid: (search.SENTENCE_WEIGHT * top + (1 - search.SENTENCE_WEIGHT) * pass_hits[pid], sid, sim)
+        for pid, top, sid, sim in zip(
+            passages, top_sim.tolist(), cands.sentence_ids[chosen].tolist(), sims[chosen].tolist(), strict=True
+        )
+    }
+    if retrieval.furniture_penalty and not search._PHOTO_QUESTION.search(question):
+        dense = {
+            pid: (d[0] - retrieval.furniture_penalty, d[1], d[2])
+            if cands.passages[pid][2] in ("standfirst", "caption", "title")
+            else d
+            for pid, d in dense.items()
+        }
+    candidate_ids = sorted(cands.passages)
+    fused = fuse(retrieval, dense, lexical_lists, terms, candidate_ids)
+    if fused is not None and entities:
+        for pid in search._typed(reader, cands, entities) & fused.keys():
+            fused[pid] += retrieval.answer_type_bonus
+    if fused is None:
+        ids = [pid for pid in candidate_ids if pid in dense]
+        ids.sort(key=lambda pid: dense[pid][0], reverse=True)
+    else:
+        ids = [pid for pid in candidate_ids if pid in dense and pid in fused]
+        ids.sort(key=lambda pid: (fused[pid], dense[pid][0]), reverse=True)
+    taken: dict[tuple[str, int], list[int]] = {}
+    result = []
+    for pid in ids:
+        article, paragraph, _, window = cands.passages[pid]
+        windows = taken.setdefault((article, paragraph), [])
+        if any(abs(window - w) <= 1 for w in windows):
+            continue
+        windows.append(window)
+        d = dense[pid]
+        score = d[0] if fused is None else fused[pid]
+        best_lexical = max((lst.get(pid, 0.0) for lst in lexical_lists), default=0.0)
+        result.append(search.Scored(pid, score, d[1], d[2], dense=d[0], lexical=best_lexical))
+        if len(result) == k:
+            break
+    if wanted:
+        result = [search._answer_type_pick(reader, s, cands, sims, wanted) for s in result]
+    return result
+
+
+def test_ranking_by_columns_equals_a_dict_per_passage_to_the_bit(multi_index: Path, embedder):  # type: ignore[no-untyped-def]
+    """`rank_passages` scores its candidates as numpy columns: every passage, score, sentence and
+    similarity equal to the dict-per-passage reference, for every fusion and side, at k = 5 and 20
+    (past the candidates of some questions), with and without asked entity kinds."""
+    from bot.retrieval.fusion import Fusion, LexicalSide, Retrieval
+    from bot.retrieval.lexical import lexicon
+    from bot.retrieval.search import ANSWER_ENTITIES, rank_passages
+
+    reader = EmbeddedReader(multi_index)
+    lex = lexicon(reader)
+    variants = [
+        Retrieval(),
+        Retrieval(fusion=Fusion.RRF),
+        Retrieval(fusion=Fusion.COVERAGE),
+        Retrieval(scale_by_coverage=False, furniture_penalty=0.0),
+        Retrieval(lexical=LexicalSide.PASSAGE),
+        Retrieval(lexical=None),
+        Retrieval(dense=False, lexical=LexicalSide.SENTENCE),
+        Retrieval(answer_type_bonus=0.0),
+    ]
+    questions = QUESTIONS + [item["q"] for item in dev_questions()] + ["What do the photos show?", "zzzz qqqq"]
+    compared = 0
+    for question in questions:
+        qv = embedder.encode([question])[0]
+        shape = analyse(question)
+        for retrieval in variants:
+            limits = retrieval.lexical_limits()
+            terms, hits = lex.lookup(question, *limits)
+            for entities in (ANSWER_ENTITIES.get(shape.kind), ANSWER_ENTITIES["when"]):
+                for k in (5, 20):
+                    args = (reader, qv, k, question, retrieval, terms, hits, entities)
+                    got = rank_passages(*args[:5], terms, hits, entities=entities)
+                    want = _reference_ranking(*args)
+                    assert got == want, (question, retrieval, k)
+                    assert [type(s.score) for s in got] == [float] * len(got)
+                    compared += len(got)
+    assert compared > 5000
