@@ -305,3 +305,76 @@ def test_ranking_by_columns_equals_a_dict_per_passage_to_the_bit(multi_index: Pa
                     assert [type(s.score) for s in got] == [float] * len(got)
                     compared += len(got)
     assert compared > 5000
+
+
+def test_the_decision_reads_the_question_beside_the_encode_as_after_it(multi_index: Path, embedder):  # type: ignore[no-untyped-def]
+    """The decision's question side (`decision.asked`), made on the lookup thread, gives every
+    feature and confidence the features give when they read the question themselves."""
+    from bot.retrieval.decision import asked, decide, features
+
+    engine = Engine(Settings(_env_file=None, index_dir=multi_index), embedder=embedder)
+    reader = engine.reader
+    questions = QUESTIONS + [item["q"] for item in dev_questions()] + ["What did NATO say?", "How many people died?"]
+    for question in questions:
+        text = engine.clean_question(question)[0]
+        shape = analyse(text)
+        ranked, quotes, terms = engine.evidence(reader, text, 5, shape)
+        side = asked(shape, terms)
+        assert features(reader, shape, ranked, quotes, terms, side) == features(reader, shape, ranked, quotes, terms)
+        verdict = decide(reader, text, ranked, quotes, terms, shape=shape)
+        assert engine.answer(question).confidence == verdict.confidence, question
+
+
+def test_the_article_sources_kept_answer_as_the_index(multi_index: Path):
+    """Whether an article quotes the asked speaker, from its sources' words kept per passage: the
+    index's answer for every passage and speaker; a repeat runs no statement."""
+    from bot.retrieval.decision import _quoted_in_article
+    from bot.retrieval.question import names_meet, speaker_words
+
+    reader = EmbeddedReader(multi_index)
+    passages = [r[0] for r in reader.store.query("SELECT id FROM passages ORDER BY id")]
+    names = {r[0] for r in reader.store.query("SELECT speaker FROM sentences WHERE speaker_kind = 'source'")}
+    asked = sorted(names)[:6] + ["Nobody Atall", "the minister"]
+    quoting = 0
+    for name in asked:
+        wanted = speaker_words(name)
+        for pid in passages:
+            fresh = EmbeddedReader(multi_index)
+            want = any(
+                names_meet(wanted, speaker_words(n) | speaker_words(full))
+                for _, n, full in fresh.quoted_sources(fresh.article_passage_ids(pid))
+            )
+            assert _quoted_in_article(reader, wanted, pid) == want, (name, pid)
+            quoting += want
+    assert 0 < quoting < len(asked) * len(passages)
+    statements: list[str] = []
+    reader.store.db.set_trace_callback(statements.append)
+    try:
+        for pid in passages:
+            _quoted_in_article(reader, speaker_words(asked[0]), pid)
+    finally:
+        reader.store.db.set_trace_callback(None)
+    assert statements == []
+
+
+def test_the_speaker_rankings_facts_kept_answer_as_a_fresh_reader(multi_index: Path, embedder):  # type: ignore[no-untyped-def]
+    """The speaker ranking's per-passage facts (the asked speaker's sentences, quotations), kept per
+    version and speaker: every candidate's features as a fresh reader computes them, asked again
+    and for another speaker over the same passages."""
+    from bot.retrieval.speaker_rank import candidate_features
+
+    engine = Engine(Settings(_env_file=None, index_dir=multi_index), embedder=embedder)
+    reader = engine.reader
+    names = sorted({r[0] for r in reader.store.query("SELECT speaker FROM sentences WHERE speaker_kind = 'source'")})
+    said = [q for q in QUESTIONS + [item["q"] for item in dev_questions()] if analyse(q).asked_speaker]
+    said += [f"What did {name} say about the talks?" for name in names[:5]]
+    matched = 0
+    for question in said:
+        shape = analyse(question)
+        ranked, terms = engine.candidates(reader, question, 10, shape)
+        for speaker in (shape.asked_speaker or "", names[0]):
+            got = candidate_features(reader, ranked, speaker, terms)
+            assert candidate_features(reader, ranked, speaker, terms) == got
+            assert candidate_features(EmbeddedReader(multi_index), ranked, speaker, terms) == got, question
+            matched += sum(f["speaker_match"] for f in got)
+    assert matched > 0

@@ -96,26 +96,78 @@ FEATURES = (
 )
 
 
+@dataclass(frozen=True)
+class Asked:
+    """What the decision reads of the question alone: made beside the encode (`bot/engine.py`).
+
+    The key terms' stems and IDF total, the names without acronyms, the question's words and the
+    asked speaker's words need no passage: computed on the lookup thread while the caller
+    encodes, they leave the caller's thread after the search (the critical path) sooner.
+    """
+
+    #: The sum of the key terms' IDFs.
+    total: float
+    #: Each key term's stem with its IDF, in the terms' order.
+    stems: tuple[tuple[str, float], ...]
+    #: The stem of the most telling key term (highest IDF), "" without terms.
+    top_stem: str
+    #: The IDF-weighted share of the key terms no passage holds (0 without terms).
+    unknown_share: float
+    #: The key terms written as names, acronyms left out ("NY", "GDP" are often spelled out).
+    names: tuple[Term, ...]
+    #: The question's words longer than two letters (to meet a slot's verb or noun).
+    long_words: tuple[str, ...]
+    #: The telling words of the asked speaker's name ("What did X say?"), stemmed.
+    speaker: frozenset[str]
+    #: "How many X" names a particular X (not "people", "times"): X must be the one counted.
+    names_counted: bool
+
+
+def asked(shape: QuestionShape, terms: list[Term]) -> Asked:
+    """The question side of `features`: what it reads of the question and its key terms alone."""
+    total = sum(t.idf for t in terms)
+    acronyms = {w.casefold() for w in re.findall(r"\b[A-Z]{2,5}s?\b", " ".join(shape.original.split()))}
+    return Asked(
+        total=total,
+        stems=tuple((stem(t.word), t.idf) for t in terms),
+        top_stem=stem(max(terms, key=lambda t: t.idf).word) if terms else "",
+        unknown_share=sum(t.idf for t in terms if not t.known) / total if total > 0 else 0.0,
+        names=tuple(t for t in terms if t.name and t.word not in acronyms),
+        long_words=tuple(w for w in shape.words if len(w) > 2),
+        speaker=speaker_words(shape.asked_speaker) if shape.asked_speaker else frozenset(),
+        names_counted=bool(shape.asked_noun) and stem(shape.asked_noun or "") not in _GENERIC_COUNTED,
+    )
+
+
 def features(
-    reader: IndexReader, shape: QuestionShape, ranked: list[Scored], quotes: list[Quote], terms: list[Term]
+    reader: IndexReader,
+    shape: QuestionShape,
+    ranked: list[Scored],
+    quotes: list[Quote],
+    terms: list[Term],
+    question: Asked | None = None,
 ) -> dict[str, float]:
-    """The evidence for and against answering with the best passage, as named numbers."""
+    """The evidence for and against answering with the best passage, as named numbers.
+
+    `question`: `asked(shape, terms)` when the caller made it beforehand (beside the encode).
+    """
+    q = question or asked(shape, terms)
     f = dict.fromkeys(FEATURES, 0.0)
     f["words"] = math.log1p(len(shape.words))
     f["terms"] = math.log1p(len(terms))
     if not ranked or not quotes:
         return f
-    f.update(_retrieval_evidence(ranked, quotes[0], terms))
-    f.update(_name_evidence(reader, shape, ranked[0].passage_id, terms))
-    f.update(_slot_evidence(shape, quotes[0]))
-    f.update(_speaker_evidence(shape, quotes[0]))
+    f.update(_retrieval_evidence(ranked, quotes[0], terms, q))
+    f.update(_name_evidence(reader, ranked[0].passage_id, q))
+    f.update(_slot_evidence(shape, quotes[0], q))
+    f.update(_speaker_evidence(shape, quotes[0], q))
     if shape.asked_speaker:
-        f["speaker_absent_article"] = float(not _quoted_in_article(reader, shape.asked_speaker, ranked[0].passage_id))
-    f.update(_kind_evidence(shape, f))
+        f["speaker_absent_article"] = float(not _quoted_in_article(reader, q.speaker, ranked[0].passage_id))
+    f.update(_kind_evidence(shape, f, q))
     return f
 
 
-def _retrieval_evidence(ranked: list[Scored], quote: Quote, terms: list[Term]) -> dict[str, float]:
+def _retrieval_evidence(ranked: list[Scored], quote: Quote, terms: list[Term], q: Asked) -> dict[str, float]:
     """How retrieval scored the best passage, and how much of the question's terms it holds."""
     from bot.retrieval.fusion import coverages
 
@@ -127,22 +179,20 @@ def _retrieval_evidence(ranked: list[Scored], quote: Quote, terms: list[Term]) -
         "sentence": top.sentence_score,
         "lexical": math.log1p(max(top.lexical, 0.0)),
     }
-    total = sum(t.idf for t in terms)
+    total = q.total
     if total > 0:
         f["coverage"] = coverages(terms, [top.passage_id])[top.passage_id]
         quote_text = quote.quote.casefold()
-        f["quote_coverage"] = sum(t.idf for t in terms if stem(t.word) in quote_text) / total
-        f["top_term_in_quote"] = float(stem(max(terms, key=lambda t: t.idf).word) in quote_text)
-        f["unknown_share"] = sum(t.idf for t in terms if not t.known) / total
+        f["quote_coverage"] = sum(idf for word, idf in q.stems if word in quote_text) / total
+        f["top_term_in_quote"] = float(q.top_stem in quote_text)
+        f["unknown_share"] = q.unknown_share
         f["missing_share"] = 1.0 - f["coverage"]
     return f
 
 
-def _name_evidence(reader: IndexReader, shape: QuestionShape, passage_id: int, terms: list[Term]) -> dict[str, float]:
+def _name_evidence(reader: IndexReader, passage_id: int, q: Asked) -> dict[str, float]:
     """Names of the question missing from the best passage, or from its whole article."""
-    # Acronyms are left out: "NY", "LA", "GDP" are often spelled out in the article.
-    acronyms = {w.casefold() for w in re.findall(r"\b[A-Z]{2,5}s?\b", " ".join(shape.original.split()))}
-    names = [t for t in terms if t.name and t.word not in acronyms]
+    names = q.names
     if not names:
         return {}
     article = _article_passages(reader, passage_id)
@@ -164,7 +214,7 @@ def _article_passages(reader: IndexReader, passage_id: int) -> set[int]:
     return remembered(memo, passage_id, reader.article_passage_ids, _MEMO_PASSAGES)
 
 
-def _slot_evidence(shape: QuestionShape, quote: Quote) -> dict[str, float]:
+def _slot_evidence(shape: QuestionShape, quote: Quote, q: Asked) -> dict[str, float]:
     """Whether the quote's parsed slots hold the kind of answer asked, attached to what was asked."""
     slots = [_read_slots(s) for s in quote.slots]
     numbers = [n for s in slots for n in s["n"] if n[0] in _NUMBERISH]
@@ -173,7 +223,7 @@ def _slot_evidence(shape: QuestionShape, quote: Quote) -> dict[str, float]:
         # "How long will the motorway be closed?" is answered by "for three months", a DATE.
         numbers += [["DATE", "", verb] for verb, _ in dates]
     entities = {e for s in slots for e in s["e"]}
-    qwords = [w for w in shape.words if len(w) > 2]
+    qwords = q.long_words
     f = {"has_number": float(bool(numbers))}
     if shape.asked_noun:
         noun = shape.asked_noun
@@ -193,12 +243,12 @@ def _slot_evidence(shape: QuestionShape, quote: Quote) -> dict[str, float]:
 _read_slots = lru_cache(maxsize=8192)(read_slots)
 
 
-def _speaker_evidence(shape: QuestionShape, quote: Quote) -> dict[str, float]:
+def _speaker_evidence(shape: QuestionShape, quote: Quote, q: Asked) -> dict[str, float]:
     """Whether the quote is a named source's, and, for "What did X say?", X's."""
     f = {"speaker_named": float(quote.speaker.kind == "source")}
     if shape.asked_speaker:
         speakers = [s for s in quote.speakers if s]
-        wanted = speaker_words(shape.asked_speaker)
+        wanted = q.speaker
         said = set().union(*(speaker_words(s) for s in speakers)) if speakers else set()
         said |= speaker_words(quote.speaker.label)
         f["speaker_match"] = float(names_meet(wanted, said))
@@ -207,29 +257,36 @@ def _speaker_evidence(shape: QuestionShape, quote: Quote) -> dict[str, float]:
     return f
 
 
-def _quoted_in_article(reader: IndexReader, asked: str, passage_id: int) -> bool:
-    """Whether a named source of the passage's article is the asked speaker.
+def _quoted_in_article(reader: IndexReader, wanted: frozenset[str], passage_id: int) -> bool:
+    """Whether a named source of the passage's article is the asked speaker (`wanted`: their words).
 
     A near miss asks what someone said whom the article mentions but never quotes ("What did
     Merrick Garland say about the hearings?" over an article quoting only Grassley).
     """
-    wanted = speaker_words(asked)
-    return any(
-        names_meet(wanted, speaker_words(name) | speaker_words(full))
-        for _, name, full in reader.quoted_sources(_article_passages(reader, passage_id))
-    )
+    return any(names_meet(wanted, said) for said in _article_sources(reader, passage_id))
 
 
-def _kind_evidence(shape: QuestionShape, f: dict[str, float]) -> dict[str, float]:
+def _article_sources(reader: IndexReader, passage_id: int) -> frozenset[frozenset[str]]:
+    """The telling words of each named source quoted in a passage's article, kept per version.
+
+    Fixed for the version: a statement per "What did X say?" question ran after the search.
+    """
+    memo: dict[int, frozenset[frozenset[str]]] = reader.memo("decision-article-sources", dict)
+
+    def read(pid: int) -> frozenset[frozenset[str]]:
+        quoted = reader.quoted_sources(_article_passages(reader, pid))
+        return frozenset(speaker_words(name) | speaker_words(full) for _, name, full in quoted)
+
+    return remembered(memo, passage_id, read, _MEMO_PASSAGES)
+
+
+def _kind_evidence(shape: QuestionShape, f: dict[str, float], q: Asked) -> dict[str, float]:
     """The asked slot left unfilled, by the question's kind (read from the evidence above)."""
     kind = shape.kind
     if kind == "quantity":
         # A named noun must be the one counted ("9 civilians" does not answer "how many soldiers");
         # a generic one ("people", "times") or none is filled by a number on a verb of the question.
-        if shape.asked_noun and stem(shape.asked_noun) not in _GENERIC_COUNTED:
-            unfilled = 1.0 - f["number_counts_noun"]
-        else:
-            unfilled = 1.0 - f["number_on_question_word"]
+        unfilled = 1.0 - (f["number_counts_noun"] if q.names_counted else f["number_on_question_word"])
         return {"quantity_without_number": 1.0 - f["has_number"], "quantity_slot_unfilled": unfilled}
     if kind == "when":
         return {"when_without_date": 1.0 - f["has_date"], "when_only_report_dated": f["date_only_reporting"]}
@@ -374,18 +431,20 @@ def decide(
     threshold: float | None = None,
     shape: QuestionShape | None = None,
     slot_scorer: Callable[[str, Quote], float] | None = None,
+    question_side: Asked | None = None,
 ) -> Verdict:
     """Whether the best passage answers `question`: one verdict for every face.
 
     `threshold` (the `ANSWER_THRESHOLD` setting) overrides the fitted one when given; `shape` is
-    the question's analysis when the caller has it; `slot_scorer` gives the answer-slot check's
-    log-odds for the question and the first quote (default: the shipped cross-encoder).
+    the question's analysis when the caller has it, `question_side` its `asked` (made beside the
+    encode); `slot_scorer` gives the answer-slot check's log-odds for the question and the first
+    quote (default: the shipped cross-encoder).
     """
     model = model or load_model()
     if not ranked or not quotes:
         return Verdict(False, 0.0, model.version)
     cut = model.threshold if threshold is None else threshold
-    z = model.log_odds(features(reader, shape or analyse(question), ranked, quotes, terms))
+    z = model.log_odds(features(reader, shape or analyse(question), ranked, quotes, terms, question_side))
     stage = model.slot_stage
     if stage is not None:
         # The slot check runs only when its score can still change the verdict.
