@@ -20,7 +20,8 @@ from bot.embedding.embedder import Embedder
 from bot.index.reader import IndexReader, live_stamp, live_version, open_reader
 from bot.index.records import ArticleCount, Hits, IndexFacts, Paragraph, PublisherCount, SpeakerCount
 from bot.retrieval.answers import Answer, Quote
-from bot.retrieval.decision import Asked, Verdict, asked, decide, load_model
+from bot.retrieval.decision import Verdict, decide, load_model
+from bot.retrieval.decision_inputs import Asked, asked
 from bot.retrieval.fusion import Retrieval
 from bot.retrieval.lexical import Lexicon, Term, lexicon
 from bot.retrieval.question import QuestionShape, analyse

@@ -310,7 +310,8 @@ def test_ranking_by_columns_equals_a_dict_per_passage_to_the_bit(multi_index: Pa
 def test_the_decision_reads_the_question_beside_the_encode_as_after_it(multi_index: Path, embedder):  # type: ignore[no-untyped-def]
     """The decision's question side (`decision.asked`), made on the lookup thread, gives every
     feature and confidence the features give when they read the question themselves."""
-    from bot.retrieval.decision import asked, decide, features
+    from bot.retrieval.decision import decide, features
+    from bot.retrieval.decision_inputs import asked
 
     engine = Engine(Settings(_env_file=None, index_dir=multi_index), embedder=embedder)
     reader = engine.reader
@@ -328,13 +329,13 @@ def test_the_decision_reads_the_question_beside_the_encode_as_after_it(multi_ind
 def test_the_article_sources_kept_answer_as_the_index(multi_index: Path):
     """Whether an article quotes the asked speaker, from its sources' words kept per passage: the
     index's answer for every passage and speaker; a repeat runs no statement."""
-    from bot.retrieval.decision import _quoted_in_article
+    from bot.retrieval.decision_inputs import quoted_in_article
     from bot.retrieval.question import names_meet, speaker_words
 
     reader = EmbeddedReader(multi_index)
     passages = [r[0] for r in reader.store.query("SELECT id FROM passages ORDER BY id")]
     names = {r[0] for r in reader.store.query("SELECT speaker FROM sentences WHERE speaker_kind = 'source'")}
-    asked = sorted(names)[:6] + ["Nobody Atall", "the minister"]
+    asked = [*sorted(names)[:6], "Nobody Atall", "the minister"]
     quoting = 0
     for name in asked:
         wanted = speaker_words(name)
@@ -344,14 +345,14 @@ def test_the_article_sources_kept_answer_as_the_index(multi_index: Path):
                 names_meet(wanted, speaker_words(n) | speaker_words(full))
                 for _, n, full in fresh.quoted_sources(fresh.article_passage_ids(pid))
             )
-            assert _quoted_in_article(reader, wanted, pid) == want, (name, pid)
+            assert quoted_in_article(reader, wanted, pid) == want, (name, pid)
             quoting += want
     assert 0 < quoting < len(asked) * len(passages)
     statements: list[str] = []
     reader.store.db.set_trace_callback(statements.append)
     try:
         for pid in passages:
-            _quoted_in_article(reader, speaker_words(asked[0]), pid)
+            quoted_in_article(reader, speaker_words(asked[0]), pid)
     finally:
         reader.store.db.set_trace_callback(None)
     assert statements == []

@@ -25,15 +25,14 @@ from __future__ import annotations
 
 import json
 import math
-import re
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from bot.index.memo import remembered
+from bot.retrieval.decision_inputs import Asked, article_passages, asked, quoted_in_article
 from bot.retrieval.linear import LinearModel
-from bot.retrieval.question import QuestionShape, analyse, names_meet, same_word, speaker_words, stem
+from bot.retrieval.question import QuestionShape, analyse, names_meet, same_word, speaker_words
 from bot.text.slots import read_slots
 
 if TYPE_CHECKING:
@@ -46,8 +45,6 @@ if TYPE_CHECKING:
 
 MODEL_FILE = Path(__file__).resolve().parents[1] / "data" / "decision_model.json"
 
-#: Counted nouns that name no particular thing: the verb tells what is counted ("how many people died").
-_GENERIC_COUNTED = frozenset({"people", "person", "individual", "time", "year", "day", "month", "week"})
 _PERSONISH = frozenset({"PERSON", "ORG", "NORP", "GPE"})
 _NUMBERISH = frozenset({"CARDINAL", "MONEY", "PERCENT", "QUANTITY"})
 
@@ -96,49 +93,6 @@ FEATURES = (
 )
 
 
-@dataclass(frozen=True)
-class Asked:
-    """What the decision reads of the question alone: made beside the encode (`bot/engine.py`).
-
-    The key terms' stems and IDF total, the names without acronyms, the question's words and the
-    asked speaker's words need no passage: computed on the lookup thread while the caller
-    encodes, they leave the caller's thread after the search (the critical path) sooner.
-    """
-
-    #: The sum of the key terms' IDFs.
-    total: float
-    #: Each key term's stem with its IDF, in the terms' order.
-    stems: tuple[tuple[str, float], ...]
-    #: The stem of the most telling key term (highest IDF), "" without terms.
-    top_stem: str
-    #: The IDF-weighted share of the key terms no passage holds (0 without terms).
-    unknown_share: float
-    #: The key terms written as names, acronyms left out ("NY", "GDP" are often spelled out).
-    names: tuple[Term, ...]
-    #: The question's words longer than two letters (to meet a slot's verb or noun).
-    long_words: tuple[str, ...]
-    #: The telling words of the asked speaker's name ("What did X say?"), stemmed.
-    speaker: frozenset[str]
-    #: "How many X" names a particular X (not "people", "times"): X must be the one counted.
-    names_counted: bool
-
-
-def asked(shape: QuestionShape, terms: list[Term]) -> Asked:
-    """The question side of `features`: what it reads of the question and its key terms alone."""
-    total = sum(t.idf for t in terms)
-    acronyms = {w.casefold() for w in re.findall(r"\b[A-Z]{2,5}s?\b", " ".join(shape.original.split()))}
-    return Asked(
-        total=total,
-        stems=tuple((stem(t.word), t.idf) for t in terms),
-        top_stem=stem(max(terms, key=lambda t: t.idf).word) if terms else "",
-        unknown_share=sum(t.idf for t in terms if not t.known) / total if total > 0 else 0.0,
-        names=tuple(t for t in terms if t.name and t.word not in acronyms),
-        long_words=tuple(w for w in shape.words if len(w) > 2),
-        speaker=speaker_words(shape.asked_speaker) if shape.asked_speaker else frozenset(),
-        names_counted=bool(shape.asked_noun) and stem(shape.asked_noun or "") not in _GENERIC_COUNTED,
-    )
-
-
 def features(
     reader: IndexReader,
     shape: QuestionShape,
@@ -162,7 +116,7 @@ def features(
     f.update(_slot_evidence(shape, quotes[0], q))
     f.update(_speaker_evidence(shape, quotes[0], q))
     if shape.asked_speaker:
-        f["speaker_absent_article"] = float(not _quoted_in_article(reader, q.speaker, ranked[0].passage_id))
+        f["speaker_absent_article"] = float(not quoted_in_article(reader, q.speaker, ranked[0].passage_id))
     f.update(_kind_evidence(shape, f, q))
     return f
 
@@ -195,23 +149,13 @@ def _name_evidence(reader: IndexReader, passage_id: int, q: Asked) -> dict[str, 
     names = q.names
     if not names:
         return {}
-    article = _article_passages(reader, passage_id)
+    article = article_passages(reader, passage_id)
     missing = sum(1 for t in names if not _holds(t, article))
     return {
         "names_missing_passage": sum(1 for t in names if not _holds(t, {passage_id})),
         "names_missing_article": missing,
         "name_missing_article": float(missing > 0),
     }
-
-
-#: Passages whose article's passage ids a reader's decision keeps; then it starts afresh.
-_MEMO_PASSAGES = 4096
-
-
-def _article_passages(reader: IndexReader, passage_id: int) -> set[int]:
-    """Every passage of a passage's article: fixed for the version, so read once per passage."""
-    memo: dict[int, set[int]] = reader.memo("decision-article-passages", dict)
-    return remembered(memo, passage_id, reader.article_passage_ids, _MEMO_PASSAGES)
 
 
 def _slot_evidence(shape: QuestionShape, quote: Quote, q: Asked) -> dict[str, float]:
@@ -255,29 +199,6 @@ def _speaker_evidence(shape: QuestionShape, quote: Quote, q: Asked) -> dict[str,
         text = quote.text.casefold()
         f["speaker_in_text"] = float(any(w in text for w in wanted))
     return f
-
-
-def _quoted_in_article(reader: IndexReader, wanted: frozenset[str], passage_id: int) -> bool:
-    """Whether a named source of the passage's article is the asked speaker (`wanted`: their words).
-
-    A near miss asks what someone said whom the article mentions but never quotes ("What did
-    Merrick Garland say about the hearings?" over an article quoting only Grassley).
-    """
-    return any(names_meet(wanted, said) for said in _article_sources(reader, passage_id))
-
-
-def _article_sources(reader: IndexReader, passage_id: int) -> frozenset[frozenset[str]]:
-    """The telling words of each named source quoted in a passage's article, kept per version.
-
-    Fixed for the version: a statement per "What did X say?" question ran after the search.
-    """
-    memo: dict[int, frozenset[frozenset[str]]] = reader.memo("decision-article-sources", dict)
-
-    def read(pid: int) -> frozenset[frozenset[str]]:
-        quoted = reader.quoted_sources(_article_passages(reader, pid))
-        return frozenset(speaker_words(name) | speaker_words(full) for _, name, full in quoted)
-
-    return remembered(memo, passage_id, read, _MEMO_PASSAGES)
 
 
 def _kind_evidence(shape: QuestionShape, f: dict[str, float], q: Asked) -> dict[str, float]:
