@@ -10,6 +10,8 @@ import json
 from pathlib import Path
 from types import SimpleNamespace
 
+import pytest
+
 from bot.engine import Engine
 from bot.index.embedded import EmbeddedReader
 from bot.index.fts import SCAN_LIST, SCAN_PER_LOOKUP, Fts
@@ -119,6 +121,10 @@ def test_candidates_kept_per_passage_answer_as_a_fresh_store(multi_index: Path):
                 assert getattr(got, field).tolist() == getattr(want, field).tolist(), (passage_ids, sentence_ids)
             for field in ("texts", "slots", "passages", "owner"):
                 assert getattr(got, field) == getattr(want, field), (field, passage_ids, sentence_ids)
+    again = store.candidates(passages[:5], sentences[:3], texts=True, slots=True)
+    assert store.candidates(passages[:5], sentences[:3], texts=True, slots=True) is again  # assembled once
+    with pytest.raises(ValueError):
+        again.sentence_ids[0] = 0  # shared between questions and threads: read only
     fresh = ReadStore(store.path, store.index_dir)
     fresh.candidates(passages[:2], [], texts=False, slots=False)
     statements: list[str] = []
