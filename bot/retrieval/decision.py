@@ -14,7 +14,8 @@ threshold chosen on the training folds) and shipped as `bot/data/decision_model.
 - answer type: a "how many X" question needs a number, "when" a date, "who" a person or body;
 - answer slot (from the parse stored at build time, `bot/text/slots.py`): the number counts the asked
   noun, the date modifies a verb of the question and not only the reporting verb;
-- speaker: for "What did X say?", X is the speaker of the quote or of its passage.
+- speaker: for "What did X say?", X is the speaker of the quote or of its passage;
+- asked event (`event.py`): computed, weighed by no shipped model (its fit came out backwards).
 
 The question side is read by `question.py` (regular expressions) and the index's own terms: no
 parser is loaded to answer (cold start stays near a second). `confidence` is the model's probability,
@@ -32,6 +33,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from bot.index.memo import remembered
+from bot.retrieval.event import EVENT_FEATURES, event_evidence
+from bot.retrieval.event import GENERIC_COUNTED as _GENERIC_COUNTED
+from bot.retrieval.event import NUMBERISH as _NUMBERISH
 from bot.retrieval.linear import LinearModel
 from bot.retrieval.question import QuestionShape, analyse, names_meet, same_word, speaker_words, stem
 from bot.text.slots import read_slots
@@ -46,10 +50,7 @@ if TYPE_CHECKING:
 
 MODEL_FILE = Path(__file__).resolve().parents[1] / "data" / "decision_model.json"
 
-#: Counted nouns that name no particular thing: the verb tells what is counted ("how many people died").
-_GENERIC_COUNTED = frozenset({"people", "person", "individual", "time", "year", "day", "month", "week"})
 _PERSONISH = frozenset({"PERSON", "ORG", "NORP", "GPE"})
-_NUMBERISH = frozenset({"CARDINAL", "MONEY", "PERCENT", "QUANTITY"})
 
 
 #: The features, in the model's order. Each is a number a reader of the evidence would weigh.
@@ -93,6 +94,7 @@ FEATURES = (
     "when_only_report_dated",
     "say_other_speaker",
     "who_without_person",
+    *EVENT_FEATURES,
 )
 
 
@@ -108,6 +110,7 @@ def features(
     f.update(_retrieval_evidence(ranked, quotes[0], terms))
     f.update(_name_evidence(reader, shape, ranked[0].passage_id, terms))
     f.update(_slot_evidence(shape, quotes[0]))
+    f.update(event_evidence(shape, [_read_slots(s) for s in quotes[0].slots]))
     f.update(_speaker_evidence(shape, quotes[0]))
     if shape.asked_speaker:
         f["speaker_absent_article"] = float(not _quoted_in_article(reader, shape.asked_speaker, ranked[0].passage_id))
