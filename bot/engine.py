@@ -21,6 +21,7 @@ from bot.index.reader import IndexReader, live_stamp, live_version, open_reader
 from bot.index.records import ArticleCount, Hits, IndexFacts, Paragraph, PublisherCount, SpeakerCount
 from bot.retrieval.answers import Answer, Quote
 from bot.retrieval.decision import Verdict, decide, load_model
+from bot.retrieval.decision_inputs import Asked, asked
 from bot.retrieval.fusion import Retrieval
 from bot.retrieval.lexical import Lexicon, Term, lexicon
 from bot.retrieval.question import QuestionShape, analyse
@@ -90,6 +91,8 @@ class _Question:
     shape: QuestionShape
     #: The language the question is clearly written in when not English (`non_english`), else None.
     language: str | None
+    #: What the decision reads of the question alone (`decision.asked`).
+    side: Asked
 
 
 @dataclass(frozen=True)
@@ -102,10 +105,11 @@ class _Evidence:
 
 
 def _read_question(lex: Lexicon, text: str, limits: tuple[int, int], shape: QuestionShape | None) -> _Question:
-    """The question's key terms and BM25 hits (one statement), its shape and language: no vector needed."""
+    """What needs no vector: key terms and BM25 hits (one statement), shape, language, the decision's question side."""
     terms, hits = lex.lookup(text, *limits)
     known = sum(t.known for t in terms) / len(terms) if terms else None
-    return _Question(terms, hits, shape or analyse(text), non_english(text, known))
+    shape = shape or analyse(text)
+    return _Question(terms, hits, shape, non_english(text, known), asked(shape, terms))
 
 
 class Engine:
@@ -187,7 +191,16 @@ class Engine:
             return Answer(question=question, answered=False, notice=notice or "ask a question in words")
         found = self._evidence(reader, text, k, None)
         ranked, quotes, terms, shape = found.ranked, found.quotes, found.question.terms, found.question.shape
-        verdict = decide(reader, text, ranked, quotes, terms, threshold=self.settings.answer_threshold, shape=shape)
+        verdict = decide(
+            reader,
+            text,
+            ranked,
+            quotes,
+            terms,
+            threshold=self.settings.answer_threshold,
+            shape=shape,
+            question_side=found.question.side,
+        )
         language = found.question.language
         if language and verdict.confidence < self.settings.non_english_min_confidence:
             # The model reads English only: say so rather than "the report does not answer".

@@ -10,6 +10,8 @@ import json
 from pathlib import Path
 from types import SimpleNamespace
 
+import pytest
+
 from bot.engine import Engine
 from bot.index.embedded import EmbeddedReader
 from bot.index.fts import SCAN_LIST, SCAN_PER_LOOKUP, Fts
@@ -119,6 +121,10 @@ def test_candidates_kept_per_passage_answer_as_a_fresh_store(multi_index: Path):
                 assert getattr(got, field).tolist() == getattr(want, field).tolist(), (passage_ids, sentence_ids)
             for field in ("texts", "slots", "passages", "owner"):
                 assert getattr(got, field) == getattr(want, field), (field, passage_ids, sentence_ids)
+    again = store.candidates(passages[:5], sentences[:3], texts=True, slots=True)
+    assert store.candidates(passages[:5], sentences[:3], texts=True, slots=True) is again  # assembled once
+    with pytest.raises(ValueError):
+        again.sentence_ids[0] = 0  # shared between questions and threads: read only
     fresh = ReadStore(store.path, store.index_dir)
     fresh.candidates(passages[:2], [], texts=False, slots=False)
     statements: list[str] = []
@@ -189,3 +195,193 @@ def test_answers_from_what_a_reader_kept_equal_a_fresh_readers(multi_index: Path
     assert [engine.answer(q, 10).to_dict() for q in questions] == first
     engine.reload()
     assert [engine.answer(q, 10).to_dict() for q in reversed(questions)] == first[::-1]
+
+
+def _reference_ranking(reader, qv, k, question, retrieval, terms, hits, entities):  # type: ignore[no-untyped-def]
+    """`rank_passages` as it was before its columns: a dict per passage at each step, `fuse`'s dicts.
+
+    Written out here as the reference the columns must equal to the last bit.
+    """
+    import numpy as np
+
+    from bot.retrieval import search
+    from bot.retrieval.fusion import PASSAGE_CANDIDATES, SENTENCE_CANDIDATES, fuse
+
+    limits = retrieval.lexical_limits()
+    lexical_passages, lexical_sentences = hits
+    sent_hits = reader.dense("sentences", qv, SENTENCE_CANDIDATES) if retrieval.dense else []
+    pass_hits = dict(reader.dense("passages", qv, PASSAGE_CANDIDATES)) if retrieval.dense else {}
+    lexical_lists = [dict(lexical_passages)] if limits[0] else []
+    passage_hits = set(pass_hits).union(*lexical_lists)
+    sentence_hits = {sid for sid, _ in sent_hits} | {sid for sid, _ in lexical_sentences}
+    if not passage_hits and not sentence_hits:
+        return []
+    wanted = search.answer_type_bonus(question)
+    entities = entities if retrieval.answer_type_bonus > 0 else None
+    cands = reader.candidates(passage_hits, sentence_hits, texts=wanted is not None, slots=bool(entities))
+    if limits[1] > 0:
+        lexical_lists.append(search._best_sentence_per_passage(lexical_sentences, cands.owner))
+    if not len(cands.sentence_ids):
+        return []
+    sims = reader.vectors("sentences", cands.sentence_ids) @ qv
+    starts = cands.starts
+    top_sim = np.maximum.reduceat(sims, starts)
+    chosen = np.lexsort((-sims, cands.passage_ids))[starts]
+    passages = cands.passage_ids[starts].tolist()
+    missing = [pid for pid in passages if pid not in pass_hits]
+    if missing:
+        pass_hits.update(zip(missing, (reader.vectors("passages", missing) @ qv).tolist(), strict=True))
+    dense = {
+        pid: (search.SENTENCE_WEIGHT * top + (1 - search.SENTENCE_WEIGHT) * pass_hits[pid], sid, sim)
+        for pid, top, sid, sim in zip(
+            passages, top_sim.tolist(), cands.sentence_ids[chosen].tolist(), sims[chosen].tolist(), strict=True
+        )
+    }
+    if retrieval.furniture_penalty and not search._PHOTO_QUESTION.search(question):
+        dense = {
+            pid: (d[0] - retrieval.furniture_penalty, d[1], d[2])
+            if cands.passages[pid][2] in ("standfirst", "caption", "title")
+            else d
+            for pid, d in dense.items()
+        }
+    candidate_ids = sorted(cands.passages)
+    fused = fuse(retrieval, dense, lexical_lists, terms, candidate_ids)
+    if fused is not None and entities:
+        for pid in search._typed(reader, cands, entities) & fused.keys():
+            fused[pid] += retrieval.answer_type_bonus
+    if fused is None:
+        ids = [pid for pid in candidate_ids if pid in dense]
+        ids.sort(key=lambda pid: dense[pid][0], reverse=True)
+    else:
+        ids = [pid for pid in candidate_ids if pid in dense and pid in fused]
+        ids.sort(key=lambda pid: (fused[pid], dense[pid][0]), reverse=True)
+    taken: dict[tuple[str, int], list[int]] = {}
+    result = []
+    for pid in ids:
+        article, paragraph, _, window = cands.passages[pid]
+        windows = taken.setdefault((article, paragraph), [])
+        if any(abs(window - w) <= 1 for w in windows):
+            continue
+        windows.append(window)
+        d = dense[pid]
+        score = d[0] if fused is None else fused[pid]
+        best_lexical = max((lst.get(pid, 0.0) for lst in lexical_lists), default=0.0)
+        result.append(search.Scored(pid, score, d[1], d[2], dense=d[0], lexical=best_lexical))
+        if len(result) == k:
+            break
+    if wanted:
+        result = [search._answer_type_pick(reader, s, cands, sims, wanted) for s in result]
+    return result
+
+
+def test_ranking_by_columns_equals_a_dict_per_passage_to_the_bit(multi_index: Path, embedder):  # type: ignore[no-untyped-def]
+    """`rank_passages` scores its candidates as numpy columns: every passage, score, sentence and
+    similarity equal to the dict-per-passage reference, for every fusion and side, at k = 5 and 20
+    (past the candidates of some questions), with and without asked entity kinds."""
+    from bot.retrieval.fusion import Fusion, LexicalSide, Retrieval
+    from bot.retrieval.lexical import lexicon
+    from bot.retrieval.search import ANSWER_ENTITIES, rank_passages
+
+    reader = EmbeddedReader(multi_index)
+    lex = lexicon(reader)
+    variants = [
+        Retrieval(),
+        Retrieval(fusion=Fusion.RRF),
+        Retrieval(fusion=Fusion.COVERAGE),
+        Retrieval(scale_by_coverage=False, furniture_penalty=0.0),
+        Retrieval(lexical=LexicalSide.PASSAGE),
+        Retrieval(lexical=None),
+        Retrieval(dense=False, lexical=LexicalSide.SENTENCE),
+        Retrieval(answer_type_bonus=0.0),
+    ]
+    questions = QUESTIONS + [item["q"] for item in dev_questions()] + ["What do the photos show?", "zzzz qqqq"]
+    compared = 0
+    for question in questions:
+        qv = embedder.encode([question])[0]
+        shape = analyse(question)
+        for retrieval in variants:
+            limits = retrieval.lexical_limits()
+            terms, hits = lex.lookup(question, *limits)
+            for entities in (ANSWER_ENTITIES.get(shape.kind), ANSWER_ENTITIES["when"]):
+                for k in (5, 20):
+                    args = (reader, qv, k, question, retrieval, terms, hits, entities)
+                    got = rank_passages(*args[:5], terms, hits, entities=entities)
+                    want = _reference_ranking(*args)
+                    assert got == want, (question, retrieval, k)
+                    assert [type(s.score) for s in got] == [float] * len(got)
+                    compared += len(got)
+    assert compared > 5000
+
+
+def test_the_decision_reads_the_question_beside_the_encode_as_after_it(multi_index: Path, embedder):  # type: ignore[no-untyped-def]
+    """The decision's question side (`decision.asked`), made on the lookup thread, gives every
+    feature and confidence the features give when they read the question themselves."""
+    from bot.retrieval.decision import decide, features
+    from bot.retrieval.decision_inputs import asked
+
+    engine = Engine(Settings(_env_file=None, index_dir=multi_index), embedder=embedder)
+    reader = engine.reader
+    questions = QUESTIONS + [item["q"] for item in dev_questions()] + ["What did NATO say?", "How many people died?"]
+    for question in questions:
+        text = engine.clean_question(question)[0]
+        shape = analyse(text)
+        ranked, quotes, terms = engine.evidence(reader, text, 5, shape)
+        side = asked(shape, terms)
+        assert features(reader, shape, ranked, quotes, terms, side) == features(reader, shape, ranked, quotes, terms)
+        verdict = decide(reader, text, ranked, quotes, terms, shape=shape)
+        assert engine.answer(question).confidence == verdict.confidence, question
+
+
+def test_the_article_sources_kept_answer_as_the_index(multi_index: Path):
+    """Whether an article quotes the asked speaker, from its sources' words kept per passage: the
+    index's answer for every passage and speaker; a repeat runs no statement."""
+    from bot.retrieval.decision_inputs import quoted_in_article
+    from bot.retrieval.question import names_meet, speaker_words
+
+    reader = EmbeddedReader(multi_index)
+    passages = [r[0] for r in reader.store.query("SELECT id FROM passages ORDER BY id")]
+    names = {r[0] for r in reader.store.query("SELECT speaker FROM sentences WHERE speaker_kind = 'source'")}
+    asked = [*sorted(names)[:6], "Nobody Atall", "the minister"]
+    quoting = 0
+    for name in asked:
+        wanted = speaker_words(name)
+        for pid in passages:
+            fresh = EmbeddedReader(multi_index)
+            want = any(
+                names_meet(wanted, speaker_words(n) | speaker_words(full))
+                for _, n, full in fresh.quoted_sources(fresh.article_passage_ids(pid))
+            )
+            assert quoted_in_article(reader, wanted, pid) == want, (name, pid)
+            quoting += want
+    assert 0 < quoting < len(asked) * len(passages)
+    statements: list[str] = []
+    reader.store.db.set_trace_callback(statements.append)
+    try:
+        for pid in passages:
+            quoted_in_article(reader, speaker_words(asked[0]), pid)
+    finally:
+        reader.store.db.set_trace_callback(None)
+    assert statements == []
+
+
+def test_the_speaker_rankings_facts_kept_answer_as_a_fresh_reader(multi_index: Path, embedder):  # type: ignore[no-untyped-def]
+    """The speaker ranking's per-passage facts (the asked speaker's sentences, quotations), kept per
+    version and speaker: every candidate's features as a fresh reader computes them, asked again
+    and for another speaker over the same passages."""
+    from bot.retrieval.speaker_rank import candidate_features
+
+    engine = Engine(Settings(_env_file=None, index_dir=multi_index), embedder=embedder)
+    reader = engine.reader
+    names = sorted({r[0] for r in reader.store.query("SELECT speaker FROM sentences WHERE speaker_kind = 'source'")})
+    said = [q for q in QUESTIONS + [item["q"] for item in dev_questions()] if analyse(q).asked_speaker]
+    said += [f"What did {name} say about the talks?" for name in names[:5]]
+    matched = 0
+    for question in said:
+        shape = analyse(question)
+        ranked, terms = engine.candidates(reader, question, 10, shape)
+        for speaker in (shape.asked_speaker or "", names[0]):
+            got = candidate_features(reader, ranked, speaker, terms)
+            assert candidate_features(reader, ranked, speaker, terms) == got
+            assert candidate_features(EmbeddedReader(multi_index), ranked, speaker, terms) == got, question
+            matched += sum(f["speaker_match"] for f in got)
+    assert matched > 0

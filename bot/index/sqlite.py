@@ -41,6 +41,8 @@ PASSAGE_COLUMNS = ", ".join(f"p.{f}" for f in PASSAGE_FIELDS)
 _CandidateRows = tuple[tuple[int, ...], tuple[str, int, str, int], tuple[str, ...], tuple[str | None, ...]]
 #: Candidate passages whose rows a store keeps (`ReadStore.candidates`); then it starts afresh.
 _KEPT_CANDIDATES = 8192
+#: Sets of candidate passages whose assembled columns a store keeps; then it starts afresh.
+_KEPT_ASSEMBLED = 256
 
 
 def in_list(ids: Iterable[int]) -> tuple[str, list[int]]:
@@ -83,6 +85,8 @@ class ReadStore:
         #: `candidates`' rows by passage, and the passage of each sentence in them.
         self._candidate_rows: dict[int, _CandidateRows] = {}
         self._owners: dict[int, int] = {}
+        #: `candidates`' columns by the set of passages asked for (read only, shared by threads).
+        self._assembled: dict[tuple[frozenset[int], bool, bool], Candidates] = {}
 
     @property
     def db(self) -> sqlite3.Connection:
@@ -155,7 +159,10 @@ class ReadStore:
         statement runs only for passages, or sentences' owners, not read before. Why it matters:
         this statement runs right after the question's encode, which leaves the caches cold, and
         took ~0.12 ms of a ~0.45 ms engine on the seed (docs/performance.md, "Query path,
-        2026-12-03").
+        2026-12-03"). The columns assembled from the kept rows are kept too, by the set of
+        passages: on an index of one report every question's candidates are the same passages,
+        and so are a repeated question's ("More"); assembling them cost ~25 µs after the search.
+        They are shared: their arrays are read-only.
         """
         kept, owner = self._candidate_rows, self._owners
         wanted = {int(p) for p in passage_ids}
@@ -166,6 +173,9 @@ class ReadStore:
                 unowned.append(sid)
             else:
                 wanted.add(pid)
+        key = (frozenset(wanted), texts, slots)
+        if not unowned and (assembled := self._assembled.get(key)) is not None:
+            return assembled
         found = {pid: rows for pid in wanted if (rows := kept.get(pid)) is not None}
         missing = [pid for pid in wanted if pid not in found]
         if missing or unowned:
@@ -176,25 +186,14 @@ class ReadStore:
                 owner.clear()
             kept.update(fresh)
             owner.update((sid, pid) for pid, rows in fresh.items() for sid in rows[0])
-        if not found:
-            none = np.zeros(0, dtype=np.int64)
-            return Candidates(none, none, none, [] if texts else None, [] if slots else None, {}, {})
-        order = sorted(found)
-        groups = [found[pid] for pid in order]
-        counts = [len(g[0]) for g in groups]
-        owners = np.repeat(np.array(order, dtype=np.int64), counts)
-        starts = np.zeros(len(order), dtype=np.int64)
-        np.cumsum(counts[:-1], out=starts[1:])
-        sids = [sid for g in groups for sid in g[0]]
-        return Candidates(
-            sentence_ids=np.array(sids, dtype=np.int64),
-            passage_ids=owners,
-            starts=starts,
-            texts=[t for g in groups for t in g[2]] if texts else None,
-            slots=[x for g in groups for x in g[3]] if slots else None,
-            passages={pid: g[1] for pid, g in zip(order, groups, strict=True)},
-            owner=dict(zip(sids, owners.tolist(), strict=True)),
-        )
+        columns = _assemble(found, texts, slots)
+        if not unowned:
+            for array in (columns.sentence_ids, columns.passage_ids, columns.starts):
+                array.flags.writeable = False
+            if len(self._assembled) >= _KEPT_ASSEMBLED:
+                self._assembled.clear()
+            self._assembled[key] = columns
+        return columns
 
     def _read_candidates(self, passage_ids: list[int], sentence_ids: list[int]) -> dict[int, _CandidateRows]:
         """The rows of these passages and of those holding these sentences, one statement."""
@@ -237,3 +236,26 @@ class ReadStore:
             ids,
         )
         return [(r[0], r[1], r[2]) for r in rows]
+
+
+def _assemble(found: dict[int, _CandidateRows], texts: bool, slots: bool) -> Candidates:
+    """The candidates' columns from their passages' kept rows, in passage order."""
+    if not found:
+        none = np.zeros(0, dtype=np.int64)
+        return Candidates(none, none, none, [] if texts else None, [] if slots else None, {}, {})
+    order = sorted(found)
+    groups = [found[pid] for pid in order]
+    counts = [len(g[0]) for g in groups]
+    owners = np.repeat(np.array(order, dtype=np.int64), counts)
+    starts = np.zeros(len(order), dtype=np.int64)
+    np.cumsum(counts[:-1], out=starts[1:])
+    sids = [sid for g in groups for sid in g[0]]
+    return Candidates(
+        sentence_ids=np.array(sids, dtype=np.int64),
+        passage_ids=owners,
+        starts=starts,
+        texts=[t for g in groups for t in g[2]] if texts else None,
+        slots=[x for g in groups for x in g[3]] if slots else None,
+        passages={pid: g[1] for pid, g in zip(order, groups, strict=True)},
+        owner=dict(zip(sids, owners.tolist(), strict=True)),
+    )

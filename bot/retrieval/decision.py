@@ -26,18 +26,15 @@ from __future__ import annotations
 
 import json
 import math
-import re
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from bot.index.memo import remembered
-from bot.retrieval.event import EVENT_FEATURES, event_evidence
-from bot.retrieval.event import GENERIC_COUNTED as _GENERIC_COUNTED
-from bot.retrieval.event import NUMBERISH as _NUMBERISH
+from bot.retrieval.decision_inputs import Asked, article_passages, asked, quoted_in_article
+from bot.retrieval.event import EVENT_FEATURES, NUMBERISH, event_evidence
 from bot.retrieval.linear import LinearModel
-from bot.retrieval.question import QuestionShape, analyse, names_meet, same_word, speaker_words, stem
+from bot.retrieval.question import QuestionShape, analyse, names_meet, same_word, speaker_words
 from bot.text.slots import read_slots
 
 if TYPE_CHECKING:
@@ -51,6 +48,7 @@ if TYPE_CHECKING:
 MODEL_FILE = Path(__file__).resolve().parents[1] / "data" / "decision_model.json"
 
 _PERSONISH = frozenset({"PERSON", "ORG", "NORP", "GPE"})
+_NUMBERISH = NUMBERISH
 
 
 #: The features, in the model's order. Each is a number a reader of the evidence would weigh.
@@ -99,26 +97,35 @@ FEATURES = (
 
 
 def features(
-    reader: IndexReader, shape: QuestionShape, ranked: list[Scored], quotes: list[Quote], terms: list[Term]
+    reader: IndexReader,
+    shape: QuestionShape,
+    ranked: list[Scored],
+    quotes: list[Quote],
+    terms: list[Term],
+    question: Asked | None = None,
 ) -> dict[str, float]:
-    """The evidence for and against answering with the best passage, as named numbers."""
+    """The evidence for and against answering with the best passage, as named numbers.
+
+    `question`: `asked(shape, terms)` when the caller made it beforehand (beside the encode).
+    """
+    q = question or asked(shape, terms)
     f = dict.fromkeys(FEATURES, 0.0)
     f["words"] = math.log1p(len(shape.words))
     f["terms"] = math.log1p(len(terms))
     if not ranked or not quotes:
         return f
-    f.update(_retrieval_evidence(ranked, quotes[0], terms))
-    f.update(_name_evidence(reader, shape, ranked[0].passage_id, terms))
-    f.update(_slot_evidence(shape, quotes[0]))
+    f.update(_retrieval_evidence(ranked, quotes[0], terms, q))
+    f.update(_name_evidence(reader, ranked[0].passage_id, q))
+    f.update(_slot_evidence(shape, quotes[0], q))
     f.update(event_evidence(shape, [_read_slots(s) for s in quotes[0].slots]))
-    f.update(_speaker_evidence(shape, quotes[0]))
+    f.update(_speaker_evidence(shape, quotes[0], q))
     if shape.asked_speaker:
-        f["speaker_absent_article"] = float(not _quoted_in_article(reader, shape.asked_speaker, ranked[0].passage_id))
-    f.update(_kind_evidence(shape, f))
+        f["speaker_absent_article"] = float(not quoted_in_article(reader, q.speaker, ranked[0].passage_id))
+    f.update(_kind_evidence(shape, f, q))
     return f
 
 
-def _retrieval_evidence(ranked: list[Scored], quote: Quote, terms: list[Term]) -> dict[str, float]:
+def _retrieval_evidence(ranked: list[Scored], quote: Quote, terms: list[Term], q: Asked) -> dict[str, float]:
     """How retrieval scored the best passage, and how much of the question's terms it holds."""
     from bot.retrieval.fusion import coverages
 
@@ -130,25 +137,23 @@ def _retrieval_evidence(ranked: list[Scored], quote: Quote, terms: list[Term]) -
         "sentence": top.sentence_score,
         "lexical": math.log1p(max(top.lexical, 0.0)),
     }
-    total = sum(t.idf for t in terms)
+    total = q.total
     if total > 0:
         f["coverage"] = coverages(terms, [top.passage_id])[top.passage_id]
         quote_text = quote.quote.casefold()
-        f["quote_coverage"] = sum(t.idf for t in terms if stem(t.word) in quote_text) / total
-        f["top_term_in_quote"] = float(stem(max(terms, key=lambda t: t.idf).word) in quote_text)
-        f["unknown_share"] = sum(t.idf for t in terms if not t.known) / total
+        f["quote_coverage"] = sum(idf for word, idf in q.stems if word in quote_text) / total
+        f["top_term_in_quote"] = float(q.top_stem in quote_text)
+        f["unknown_share"] = q.unknown_share
         f["missing_share"] = 1.0 - f["coverage"]
     return f
 
 
-def _name_evidence(reader: IndexReader, shape: QuestionShape, passage_id: int, terms: list[Term]) -> dict[str, float]:
+def _name_evidence(reader: IndexReader, passage_id: int, q: Asked) -> dict[str, float]:
     """Names of the question missing from the best passage, or from its whole article."""
-    # Acronyms are left out: "NY", "LA", "GDP" are often spelled out in the article.
-    acronyms = {w.casefold() for w in re.findall(r"\b[A-Z]{2,5}s?\b", " ".join(shape.original.split()))}
-    names = [t for t in terms if t.name and t.word not in acronyms]
+    names = q.names
     if not names:
         return {}
-    article = _article_passages(reader, passage_id)
+    article = article_passages(reader, passage_id)
     missing = sum(1 for t in names if not _holds(t, article))
     return {
         "names_missing_passage": sum(1 for t in names if not _holds(t, {passage_id})),
@@ -157,17 +162,7 @@ def _name_evidence(reader: IndexReader, shape: QuestionShape, passage_id: int, t
     }
 
 
-#: Passages whose article's passage ids a reader's decision keeps; then it starts afresh.
-_MEMO_PASSAGES = 4096
-
-
-def _article_passages(reader: IndexReader, passage_id: int) -> set[int]:
-    """Every passage of a passage's article: fixed for the version, so read once per passage."""
-    memo: dict[int, set[int]] = reader.memo("decision-article-passages", dict)
-    return remembered(memo, passage_id, reader.article_passage_ids, _MEMO_PASSAGES)
-
-
-def _slot_evidence(shape: QuestionShape, quote: Quote) -> dict[str, float]:
+def _slot_evidence(shape: QuestionShape, quote: Quote, q: Asked) -> dict[str, float]:
     """Whether the quote's parsed slots hold the kind of answer asked, attached to what was asked."""
     slots = [_read_slots(s) for s in quote.slots]
     numbers = [n for s in slots for n in s["n"] if n[0] in _NUMBERISH]
@@ -176,7 +171,7 @@ def _slot_evidence(shape: QuestionShape, quote: Quote) -> dict[str, float]:
         # "How long will the motorway be closed?" is answered by "for three months", a DATE.
         numbers += [["DATE", "", verb] for verb, _ in dates]
     entities = {e for s in slots for e in s["e"]}
-    qwords = [w for w in shape.words if len(w) > 2]
+    qwords = q.long_words
     f = {"has_number": float(bool(numbers))}
     if shape.asked_noun:
         noun = shape.asked_noun
@@ -196,12 +191,12 @@ def _slot_evidence(shape: QuestionShape, quote: Quote) -> dict[str, float]:
 _read_slots = lru_cache(maxsize=8192)(read_slots)
 
 
-def _speaker_evidence(shape: QuestionShape, quote: Quote) -> dict[str, float]:
+def _speaker_evidence(shape: QuestionShape, quote: Quote, q: Asked) -> dict[str, float]:
     """Whether the quote is a named source's, and, for "What did X say?", X's."""
     f = {"speaker_named": float(quote.speaker.kind == "source")}
     if shape.asked_speaker:
         speakers = [s for s in quote.speakers if s]
-        wanted = speaker_words(shape.asked_speaker)
+        wanted = q.speaker
         said = set().union(*(speaker_words(s) for s in speakers)) if speakers else set()
         said |= speaker_words(quote.speaker.label)
         f["speaker_match"] = float(names_meet(wanted, said))
@@ -210,29 +205,13 @@ def _speaker_evidence(shape: QuestionShape, quote: Quote) -> dict[str, float]:
     return f
 
 
-def _quoted_in_article(reader: IndexReader, asked: str, passage_id: int) -> bool:
-    """Whether a named source of the passage's article is the asked speaker.
-
-    A near miss asks what someone said whom the article mentions but never quotes ("What did
-    Merrick Garland say about the hearings?" over an article quoting only Grassley).
-    """
-    wanted = speaker_words(asked)
-    return any(
-        names_meet(wanted, speaker_words(name) | speaker_words(full))
-        for _, name, full in reader.quoted_sources(_article_passages(reader, passage_id))
-    )
-
-
-def _kind_evidence(shape: QuestionShape, f: dict[str, float]) -> dict[str, float]:
+def _kind_evidence(shape: QuestionShape, f: dict[str, float], q: Asked) -> dict[str, float]:
     """The asked slot left unfilled, by the question's kind (read from the evidence above)."""
     kind = shape.kind
     if kind == "quantity":
         # A named noun must be the one counted ("9 civilians" does not answer "how many soldiers");
         # a generic one ("people", "times") or none is filled by a number on a verb of the question.
-        if shape.asked_noun and stem(shape.asked_noun) not in _GENERIC_COUNTED:
-            unfilled = 1.0 - f["number_counts_noun"]
-        else:
-            unfilled = 1.0 - f["number_on_question_word"]
+        unfilled = 1.0 - (f["number_counts_noun"] if q.names_counted else f["number_on_question_word"])
         return {"quantity_without_number": 1.0 - f["has_number"], "quantity_slot_unfilled": unfilled}
     if kind == "when":
         return {"when_without_date": 1.0 - f["has_date"], "when_only_report_dated": f["date_only_reporting"]}
@@ -377,18 +356,20 @@ def decide(
     threshold: float | None = None,
     shape: QuestionShape | None = None,
     slot_scorer: Callable[[str, Quote], float] | None = None,
+    question_side: Asked | None = None,
 ) -> Verdict:
     """Whether the best passage answers `question`: one verdict for every face.
 
     `threshold` (the `ANSWER_THRESHOLD` setting) overrides the fitted one when given; `shape` is
-    the question's analysis when the caller has it; `slot_scorer` gives the answer-slot check's
-    log-odds for the question and the first quote (default: the shipped cross-encoder).
+    the question's analysis when the caller has it, `question_side` its `asked` (made beside the
+    encode); `slot_scorer` gives the answer-slot check's log-odds for the question and the first
+    quote (default: the shipped cross-encoder).
     """
     model = model or load_model()
     if not ranked or not quotes:
         return Verdict(False, 0.0, model.version)
     cut = model.threshold if threshold is None else threshold
-    z = model.log_odds(features(reader, shape or analyse(question), ranked, quotes, terms))
+    z = model.log_odds(features(reader, shape or analyse(question), ranked, quotes, terms, question_side))
     stage = model.slot_stage
     if stage is not None:
         # The slot check runs only when its score can still change the verdict.

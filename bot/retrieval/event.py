@@ -22,6 +22,7 @@ import re
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
+from bot.retrieval.decision_inputs import GENERIC_COUNTED
 from bot.retrieval.question import _STOP_AFTER_COUNT, same_word, stem
 from bot.text.slots import number_irrealis
 
@@ -32,9 +33,6 @@ if TYPE_CHECKING:
 EVENT_FEATURES = ("count_on_asked_verb", "count_on_other_verb", "count_irrealis", "date_on_asked_verb")
 #: Labels of stored numbers that count or measure (ordinals rank, they do not count).
 NUMBERISH = frozenset({"CARDINAL", "MONEY", "PERCENT", "QUANTITY"})
-#: Counted nouns that name no particular thing: the verb tells what is counted ("how many people
-#: died"), and every number of the passage is a candidate.
-GENERIC_COUNTED = frozenset({"people", "person", "individual", "time", "year", "day", "month", "week"})
 
 
 #: A question about a plan or forecast: then a goal ("aims to vaccinate 1.2 million") may answer it.

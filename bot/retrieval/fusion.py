@@ -177,3 +177,54 @@ def fuse(
         pid: 1.0 / (retrieval.rrf_k + rank) for pid, rank in _ranks({p: d[0] for p, d in dense.items()}).items()
     }
     return _rrf(by_dense, lexical, retrieval.lexical_weight, retrieval.rrf_k)
+
+
+def fuse_columns(
+    retrieval: Retrieval,
+    dense: np.ndarray,
+    lexical: list[dict[int, float]],
+    terms: list[Term],
+    passage_ids: list[int],
+    ids: np.ndarray,
+) -> np.ndarray | None:
+    """`fuse` over columns: the fused score of each of `passage_ids` (NaN where none), or None.
+
+    `dense` is the passages' dense scores in the same order, `ids` the passage ids as an int64
+    array. With the default fusion (mix) the lexical side adds to the passages BM25 listed only:
+    their shares are summed in Python as `fuse` sums them, then added to the dense column (0.0 for
+    the rest, as `fuse` adds), so the scores are equal to the bit; the coverage of a passage no
+    list holds is never needed. Other fusions go through `fuse`.
+    """
+    if retrieval.dense and not lexical and retrieval.fusion is not Fusion.COVERAGE:
+        return None
+    if retrieval.dense and retrieval.fusion is Fusion.MIX:
+        listed = sorted({pid for lst in lexical for pid in lst}.intersection(passage_ids))
+        extra = np.zeros(len(passage_ids))
+        if listed:
+            shares = _mix_shares(retrieval, lexical, terms, listed)
+            extra[np.searchsorted(ids, listed)] = shares
+        return dense + extra
+    by_pid = {p: (d, 0, 0.0) for p, d in zip(passage_ids, dense.tolist(), strict=True)}
+    fused = fuse(retrieval, by_pid, lexical, terms, passage_ids)
+    if fused is None:
+        return None
+    return np.fromiter((fused.get(p, np.nan) for p in passage_ids), dtype=np.float64, count=len(passage_ids))
+
+
+def _mix_shares(
+    retrieval: Retrieval, lexical: list[dict[int, float]], terms: list[Term], listed: list[int]
+) -> list[float]:
+    """What `Fusion.MIX` adds to the dense score of each listed passage (the lexical side's weighted share)."""
+    scaled = retrieval.scale_by_coverage
+    cover = coverages(terms, listed) if scaled else {}
+    parts = [{pid: v / top for pid, v in lst.items()} for lst, top in zip(lexical, _tops(lexical), strict=True)]
+    weight, n = retrieval.lexical_weight, len(lexical)
+    out = []
+    for pid in listed:
+        share = 0.0
+        for part in parts:
+            share += part.get(pid, 0.0)
+        if scaled:
+            share *= cover[pid]
+        out.append(weight * share / n)
+    return out

@@ -16,7 +16,7 @@ import numpy as np
 from bot.index.memo import remembered
 from bot.index.reader import IndexReader
 from bot.index.records import Candidates, Hits
-from bot.retrieval.fusion import PASSAGE_CANDIDATES, SENTENCE_CANDIDATES, Dense, Retrieval, fuse
+from bot.retrieval.fusion import PASSAGE_CANDIDATES, SENTENCE_CANDIDATES, Retrieval, fuse_columns
 from bot.retrieval.lexical import Term, lexicon
 from bot.text.passages import WINDOW_OVERLAP_SENTENCES
 
@@ -83,31 +83,49 @@ def _quoted(entities: frozenset[str]) -> tuple[str, ...]:
     return tuple(f'"{label}"' for label in sorted(entities))
 
 
-def _dense_scores(
-    reader: IndexReader, qv: np.ndarray, cands: Candidates, pass_hits: dict[int, float]
-) -> tuple[dict[int, tuple[float, int, float]], np.ndarray]:
-    """Dense evidence per passage, and every candidate sentence's similarity to the question.
+@dataclass(frozen=True)
+class _Columns:
+    """The candidate passages' dense evidence, one entry per passage in id order (`Candidates.starts`).
 
-    Per passage: (blended dense score, id of its most similar sentence, that similarity).
+    Columns rather than a dict per passage: ranking walked the ~20-200 candidates in Python at
+    each step (dense blend, furniture penalty, coverage, fusion, sort), the largest part of the
+    engine's work after the encode (docs/performance.md, "Query path, 2026-12-03").
     """
-    if not len(cands.sentence_ids):
-        return {}, np.zeros(0, np.float32)
+
+    #: Passage ids, ascending.
+    ids: np.ndarray
+    #: Blended dense score (best sentence with the whole passage, cosine scale), float64.
+    dense: np.ndarray
+    #: Per passage, the index in the candidates' columns of its most similar sentence.
+    chosen: np.ndarray
+    #: Every candidate sentence's similarity to the question (float32).
+    sims: np.ndarray
+
+
+def _dense_columns(reader: IndexReader, qv: np.ndarray, cands: Candidates, pass_hits: dict[int, float]) -> _Columns:
+    """Dense evidence per candidate passage, and every candidate sentence's similarity to the question.
+
+    A passage's score is its most similar sentence's blended with its own similarity, in float64
+    from the float32 similarities, the same operations in the same order as one passage at a time.
+    """
     sims = reader.vectors("sentences", cands.sentence_ids) @ qv
     starts = cands.starts
-    top_sim = np.maximum.reduceat(sims, starts)
+    top_sim = np.maximum.reduceat(sims, starts).astype(np.float64)
     # Per passage its most similar sentence, the first in reading order on a tie (lexsort is stable).
     chosen = np.lexsort((-sims, cands.passage_ids))[starts]
-    passages = cands.passage_ids[starts].tolist()
-    missing = [pid for pid in passages if pid not in pass_hits]
+    ids = cands.passage_ids[starts]
+    own = np.empty(len(ids), dtype=np.float64)
+    missing = []
+    for i, pid in enumerate(ids.tolist()):
+        hit = pass_hits.get(pid)
+        if hit is None:
+            missing.append(i)
+        else:
+            own[i] = hit
     if missing:
-        pass_hits.update(zip(missing, (reader.vectors("passages", missing) @ qv).tolist(), strict=True))
-    dense = {
-        pid: (SENTENCE_WEIGHT * top + (1 - SENTENCE_WEIGHT) * pass_hits[pid], sid, sim)
-        for pid, top, sid, sim in zip(
-            passages, top_sim.tolist(), cands.sentence_ids[chosen].tolist(), sims[chosen].tolist(), strict=True
-        )
-    }
-    return dense, sims
+        own[missing] = reader.vectors("passages", ids[missing]) @ qv
+    dense = SENTENCE_WEIGHT * top_sim + (1 - SENTENCE_WEIGHT) * own
+    return _Columns(ids, dense, chosen, sims)
 
 
 #: Sentences (and candidate passages) whose answer-type checks a reader keeps; then it starts afresh.
@@ -174,19 +192,21 @@ def rank_passages(
     wanted = answer_type_bonus(question)
     entities = entities if retrieval.answer_type_bonus > 0 else None
     cands = reader.candidates(passage_hits, sentence_hits, texts=wanted is not None, slots=bool(entities))
+    if not len(cands.sentence_ids):
+        return []
     if limits[1] > 0:
         lexical_lists.append(_best_sentence_per_passage(lexical_sentences, cands.owner))
-    dense, sims = _dense_scores(reader, qv, cands, pass_hits)
+    cols = _dense_columns(reader, qv, cands, pass_hits)
+    ids = cols.ids.tolist()
     if retrieval.furniture_penalty and not _PHOTO_QUESTION.search(question):
-        dense = _penalise_furniture(dense, cands, retrieval.furniture_penalty)
-    candidate_ids = sorted(cands.passages)
-    fused = fuse(retrieval, dense, lexical_lists, terms, candidate_ids)
+        _penalise_furniture(cols.dense, ids, cands, retrieval.furniture_penalty)
+    fused = fuse_columns(retrieval, cols.dense, lexical_lists, terms, ids, cols.ids)
     if fused is not None and entities:
-        for pid in _typed(reader, cands, entities) & fused.keys():
-            fused[pid] += retrieval.answer_type_bonus
-    result = _best(candidate_ids, dense, fused, lexical_lists, cands, k)
+        typed = _typed(reader, cands, entities)
+        fused[[i for i, pid in enumerate(ids) if pid in typed]] += retrieval.answer_type_bonus
+    result = _best(ids, cols, fused, lexical_lists, cands, k)
     if wanted:
-        result = [_answer_type_pick(reader, s, cands, sims, wanted) for s in result]
+        result = [_answer_type_pick(reader, s, cands, cols.sims, wanted) for s in result]
     return result
 
 
@@ -199,12 +219,11 @@ def _best_sentence_per_passage(hits: list[tuple[int, float]], owner: dict[int, i
     return by_passage
 
 
-def _penalise_furniture(dense: Dense, cands: Candidates, penalty: float) -> Dense:
-    """The dense scores with titles, standfirsts and captions lowered by `penalty`."""
-    return {
-        pid: (d[0] - penalty, d[1], d[2]) if cands.passages[pid][2] in ("standfirst", "caption", "title") else d
-        for pid, d in dense.items()
-    }
+def _penalise_furniture(dense: np.ndarray, ids: list[int], cands: Candidates, penalty: float) -> None:
+    """Lower the dense scores of titles, standfirsts and captions by `penalty`, in place."""
+    passages = cands.passages
+    furniture = [i for i, pid in enumerate(ids) if passages[pid][2] in ("standfirst", "caption", "title")]
+    dense[furniture] -= penalty
 
 
 def _typed(reader: IndexReader, cands: Candidates, entities: frozenset[str]) -> set[int]:
@@ -232,9 +251,9 @@ def _typed(reader: IndexReader, cands: Candidates, entities: frozenset[str]) -> 
 
 
 def _best(
-    candidate_ids: list[int],
-    dense: Dense,
-    fused: dict[int, float] | None,
+    ids: list[int],
+    cols: _Columns,
+    fused: np.ndarray | None,
     lexical: list[dict[int, float]],
     cands: Candidates,
     k: int,
@@ -247,27 +266,32 @@ def _best(
     further on holds other facts. (Folding every window of a paragraph into its best one left a
     single passage per article of PolNeAR, whose articles are one block of lines: the best-matching
     window won even when another held the answer.) Only the k taken become `Scored` (a large index
-    has a couple of hundred candidates a question).
+    has a couple of hundred candidates a question). `fused` is NaN for a passage no fusion scored.
     """
+    dense = cols.dense
     if fused is None:
-        ids = [pid for pid in candidate_ids if pid in dense]
-        ids.sort(key=lambda pid: dense[pid][0], reverse=True)
+        order = np.argsort(-dense, kind="stable")
+        scores = denses = dense.tolist()
     else:
-        ids = [pid for pid in candidate_ids if pid in dense and pid in fused]
-        ids.sort(key=lambda pid: (fused[pid], dense[pid][0]), reverse=True)
+        # Passage ids ascend already: a stable sort keeps them in order within equal scores.
+        order = np.lexsort((-dense, -fused))
+        scores, denses = fused.tolist(), dense.tolist()
+    sentences = cands.sentence_ids[cols.chosen].tolist()
+    similarities = cols.sims[cols.chosen].tolist()
     taken: dict[tuple[str, int], list[int]] = {}
     result: list[Scored] = []
-    for pid in ids:
+    for i in order.tolist():
+        if scores[i] != scores[i]:  # NaN: no fusion scored it
+            continue
+        pid = ids[i]
         article, paragraph, _, window = cands.passages[pid]
         windows = taken.setdefault((article, paragraph), [])
         # Neighbouring windows share WINDOW_OVERLAP_SENTENCES sentences; others share none.
         if WINDOW_OVERLAP_SENTENCES and any(abs(window - w) <= 1 for w in windows):
             continue
         windows.append(window)
-        d = dense[pid]
-        score = d[0] if fused is None else fused[pid]
         best_lexical = max((lst.get(pid, 0.0) for lst in lexical), default=0.0)
-        result.append(Scored(pid, score, d[1], d[2], dense=d[0], lexical=best_lexical))
+        result.append(Scored(pid, scores[i], sentences[i], similarities[i], dense=denses[i], lexical=best_lexical))
         if len(result) == k:
             break
     return result

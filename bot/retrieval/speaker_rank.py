@@ -26,6 +26,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from bot.index.memo import remembered
 from bot.retrieval.linear import LinearModel
 from bot.retrieval.question import names_meet, speaker_words, stem
 
@@ -84,17 +85,17 @@ def candidate_features(
     topic = [t for t in terms if stem(t.word) not in wanted]
     topic_cover = coverages(topic, [s.passage_id for s in ranked]) if topic else {}
     top = ranked[0]
+    kept: dict[tuple[frozenset[str], int], _SpeakerFacts] = reader.memo("speaker-rank-passages", dict)
     out = []
     for i, s in enumerate(ranked, 1):
         passage = passages.get(s.passage_id)
-        sentences = passage.sentences if passage else ()
-        by_x = [
-            r
-            for r in sentences
-            if wanted
-            and r.speaker.kind == "source"
-            and names_meet(wanted, speaker_words(r.speaker.name) | speaker_words(r.speaker.full_name))
-        ]
+        by_x, quoted, has_quotation = _NO_FACTS
+        if passage is not None:
+
+            def facts(_: tuple[frozenset[str], int], p: PassageRecord = passage) -> _SpeakerFacts:
+                return _speaker_facts(wanted, p)
+
+            by_x, quoted, has_quotation = remembered(kept, (wanted, passage.id), facts, _KEPT_FACTS)
         f = {
             "score_gap": s.score - top.score,
             "dense_gap": s.dense - top.dense,
@@ -102,15 +103,44 @@ def candidate_features(
             "lexical": math.log1p(max(s.lexical, 0.0)),
             "inverse_rank": 1.0 / i,
             "speaker_match": float(bool(by_x)),
-            "speaker_quoted": float(any(_has_quotation(r.text) for r in by_x)),
-            "best_by_speaker": float(any(r.id == s.sentence_id for r in by_x)),
+            "speaker_quoted": float(quoted),
+            "best_by_speaker": float(s.sentence_id in by_x),
             "speaker_sentences": math.log1p(len(by_x)),
             "topic_coverage": topic_cover.get(s.passage_id, 0.0),
-            "has_quotation": float(any(_has_quotation(r.text) for r in sentences)),
+            "has_quotation": float(has_quotation),
             "furniture": float(passage is not None and passage.kind in ("standfirst", "caption", "title")),
         }
         out.append(f)
     return out
+
+
+#: Per passage and asked speaker: ids of the speaker's sentences, whether one of them is a direct
+#: quotation, whether any sentence of the passage is.
+_SpeakerFacts = tuple[frozenset[int], bool, bool]
+_NO_FACTS: _SpeakerFacts = (frozenset(), False, False)
+#: (speaker, passage) pairs whose facts a reader keeps; then it starts afresh.
+_KEPT_FACTS = 8192
+
+
+def _speaker_facts(wanted: frozenset[str], passage: PassageRecord) -> _SpeakerFacts:
+    """What `candidate_features` reads of a passage for an asked speaker: fixed for the version.
+
+    Kept per version because each sentence's speaker is matched to the asked name (a fuzzy
+    ratio per word) after the search, for the same ten passages whenever a speaker's question
+    comes again ("More", a chat's repeats, questions on one topic).
+    """
+    by_x = [
+        r
+        for r in passage.sentences
+        if wanted
+        and r.speaker.kind == "source"
+        and names_meet(wanted, speaker_words(r.speaker.name) | speaker_words(r.speaker.full_name))
+    ]
+    return (
+        frozenset(r.id for r in by_x),
+        any(_has_quotation(r.text) for r in by_x),
+        any(_has_quotation(r.text) for r in passage.sentences),
+    )
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,100 @@
+"""What the decision (`decision.py`) reads apart from the ranked passages' scores.
+
+The question side (`asked`) needs no passage: the engine makes it on the lookup thread while the
+caller encodes the question, so that less is left for the caller's thread after the search, the
+query's critical path (docs/performance.md, "Query path, 2026-12-03 afternoon"). An article's
+passages and quoted sources are fixed for an index version: kept per version, they spare a
+statement after the search.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from bot.index.memo import remembered
+from bot.retrieval.question import QuestionShape, names_meet, speaker_words, stem
+
+if TYPE_CHECKING:
+    from bot.index.reader import IndexReader
+    from bot.retrieval.lexical import Term
+
+#: Counted nouns that name no particular thing: the verb tells what is counted ("how many people died").
+GENERIC_COUNTED = frozenset({"people", "person", "individual", "time", "year", "day", "month", "week"})
+
+
+@dataclass(frozen=True)
+class Asked:
+    """What the decision reads of the question alone: made beside the encode (`bot/engine.py`).
+
+    The key terms' stems and IDF total, the names without acronyms, the question's words and the
+    asked speaker's words need no passage: computed on the lookup thread while the caller
+    encodes, they leave the caller's thread after the search (the critical path) sooner.
+    """
+
+    #: The sum of the key terms' IDFs.
+    total: float
+    #: Each key term's stem with its IDF, in the terms' order.
+    stems: tuple[tuple[str, float], ...]
+    #: The stem of the most telling key term (highest IDF), "" without terms.
+    top_stem: str
+    #: The IDF-weighted share of the key terms no passage holds (0 without terms).
+    unknown_share: float
+    #: The key terms written as names, acronyms left out ("NY", "GDP" are often spelled out).
+    names: tuple[Term, ...]
+    #: The question's words longer than two letters (to meet a slot's verb or noun).
+    long_words: tuple[str, ...]
+    #: The telling words of the asked speaker's name ("What did X say?"), stemmed.
+    speaker: frozenset[str]
+    #: "How many X" names a particular X (not "people", "times"): X must be the one counted.
+    names_counted: bool
+
+
+def asked(shape: QuestionShape, terms: list[Term]) -> Asked:
+    """The question side of `features`: what it reads of the question and its key terms alone."""
+    total = sum(t.idf for t in terms)
+    acronyms = {w.casefold() for w in re.findall(r"\b[A-Z]{2,5}s?\b", " ".join(shape.original.split()))}
+    return Asked(
+        total=total,
+        stems=tuple((stem(t.word), t.idf) for t in terms),
+        top_stem=stem(max(terms, key=lambda t: t.idf).word) if terms else "",
+        unknown_share=sum(t.idf for t in terms if not t.known) / total if total > 0 else 0.0,
+        names=tuple(t for t in terms if t.name and t.word not in acronyms),
+        long_words=tuple(w for w in shape.words if len(w) > 2),
+        speaker=speaker_words(shape.asked_speaker) if shape.asked_speaker else frozenset(),
+        names_counted=bool(shape.asked_noun) and stem(shape.asked_noun or "") not in GENERIC_COUNTED,
+    )
+
+
+#: Passages whose article's passage ids a reader's decision keeps; then it starts afresh.
+_MEMO_PASSAGES = 4096
+
+
+def article_passages(reader: IndexReader, passage_id: int) -> set[int]:
+    """Every passage of a passage's article: fixed for the version, so read once per passage."""
+    memo: dict[int, set[int]] = reader.memo("decision-article-passages", dict)
+    return remembered(memo, passage_id, reader.article_passage_ids, _MEMO_PASSAGES)
+
+
+def quoted_in_article(reader: IndexReader, wanted: frozenset[str], passage_id: int) -> bool:
+    """Whether a named source of the passage's article is the asked speaker (`wanted`: their words).
+
+    A near miss asks what someone said whom the article mentions but never quotes ("What did
+    Merrick Garland say about the hearings?" over an article quoting only Grassley).
+    """
+    return any(names_meet(wanted, said) for said in article_sources(reader, passage_id))
+
+
+def article_sources(reader: IndexReader, passage_id: int) -> frozenset[frozenset[str]]:
+    """The telling words of each named source quoted in a passage's article, kept per version.
+
+    Fixed for the version: a statement per "What did X say?" question ran after the search.
+    """
+    memo: dict[int, frozenset[frozenset[str]]] = reader.memo("decision-article-sources", dict)
+
+    def read(pid: int) -> frozenset[frozenset[str]]:
+        quoted = reader.quoted_sources(article_passages(reader, pid))
+        return frozenset(speaker_words(name) | speaker_words(full) for _, name, full in quoted)
+
+    return remembered(memo, passage_id, read, _MEMO_PASSAGES)
