@@ -82,3 +82,33 @@ def test_a_number_stored_before_the_flag_reads_as_a_fact():
 
 def test_other_kinds_of_question_get_none_of_these_features():
     assert event_evidence(analyse("What did the mayor say?"), _quote("Seven firefighters were treated.")) == {}
+
+
+def test_the_decision_reads_the_event_only_for_a_model_that_weighs_it(engine, monkeypatch):
+    """A model that does not name the event features (the shipped one) pays nothing for them."""
+    import dataclasses
+
+    from bot.retrieval import decision
+
+    calls: list[str] = []
+
+    def counted(shape, slots):
+        calls.append(shape.original)
+        return {}
+
+    monkeypatch.setattr(decision, "event_evidence", counted)
+    question = "How many Russian air strikes were counted over Idlib and Hama?"
+    ranked, quotes, terms = engine.evidence(engine.reader, question, 5)
+    shipped = decision.load_model()
+    assert decision.EVENT_FEATURES_SET.isdisjoint(shipped.features)
+    decision.decide(engine.reader, question, ranked, quotes, terms, model=shipped, slot_scorer=lambda q, quote: -1.5)
+    assert calls == []
+    weighing = dataclasses.replace(
+        shipped,
+        features=(*shipped.features, "count_irrealis"),
+        mean=(*shipped.mean, 0.0),
+        scale=(*shipped.scale, 1.0),
+        coef=(*shipped.coef, -1.0),
+    )
+    decision.decide(engine.reader, question, ranked, quotes, terms, model=weighing, slot_scorer=lambda q, quote: -1.5)
+    assert calls == [question]

@@ -9,11 +9,12 @@ states a fact come from the parse stored at build time (`bot/text/slots.py`); th
 is read without a parser (the query path never loads spaCy): its words that may name the event,
 their guessed lemmas, and whether it asks about a plan.
 
-The features are computed for every "how many" and "when" question (~0.01 ms) but weighed by no
-shipped decision model: fitted on the PolNeAR training questions the first two came out
-backwards (a number on the asked verb counted *against* answering), a habit of how the near
-misses were written, and the reporting set did not move (docs/quality.md, "The asked event's
-verb"). They stay for a refit on questions that hold such near misses.
+The features are computed by the fit (`scripts/fit_decision.py`) and, at query time, only for a
+model that weighs them (~0.02 ms a "how many" or "when" question). No shipped model does: fitted
+on the PolNeAR training questions the first two came out backwards (a number on the asked verb
+counted *against* answering), a habit of how the near misses were written, and the reporting set
+did not move (docs/quality.md, "The asked event's verb"). They stay for a refit on questions that
+hold such near misses.
 """
 
 from __future__ import annotations
@@ -31,6 +32,8 @@ if TYPE_CHECKING:
 
 #: The features `event_evidence` gives, in `decision.FEATURES`' order.
 EVENT_FEATURES = ("count_on_asked_verb", "count_on_other_verb", "count_irrealis", "date_on_asked_verb")
+#: The same as a set: `decide` computes them only for a model that weighs one (none shipped does).
+EVENT_FEATURES_SET = frozenset(EVENT_FEATURES)
 #: Labels of stored numbers that count or measure (ordinals rank, they do not count).
 NUMBERISH = frozenset({"CARDINAL", "MONEY", "PERCENT", "QUANTITY"})
 
