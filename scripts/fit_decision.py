@@ -93,8 +93,8 @@ def run(engine, q: dict, set_name: str, off_topic: bool) -> dict:
     }
 
 
-def matrix(rows: list[dict]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    x = np.array([[r["features"].get(n, 0.0) for n in FEATURES] for r in rows], dtype=np.float64)
+def matrix(rows: list[dict], names: tuple[str, ...] = FEATURES) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    x = np.array([[r["features"].get(n, 0.0) for n in names] for r in rows], dtype=np.float64)
     y = np.array([0 if r["negative"] else 1 for r in rows])
     groups = np.array([r["article"] or r["id"] for r in rows])
     return x, y, groups
@@ -355,7 +355,18 @@ def main(argv: list[str] | None = None) -> int:
         help="add the answer-slot check as a second stage, scored out of fold by the models in DIR/fold* "
         "(scripts/train_cross_encoder.py --cv N --save-folds DIR)",
     )
+    ap.add_argument(
+        "--without",
+        default="",
+        metavar="NAMES",
+        help="comma-separated features left out of the fit: a new feature is judged against the model "
+        "without it on the same cached rows and article groupings",
+    )
     args = ap.parse_args(argv)
+    left_out = {n for n in args.without.split(",") if n}
+    if left_out - set(FEATURES):
+        ap.error(f"unknown features: {sorted(left_out - set(FEATURES))}")
+    names = tuple(n for n in FEATURES if n not in left_out)
     if any("dev" in p.name for p in args.questions):
         ap.error("the dev set is for reporting only: fit on the training sets")
     if args.reuse and CACHE.exists():
@@ -364,7 +375,7 @@ def main(argv: list[str] | None = None) -> int:
         rows = collect(args.questions, args.articles_from)
         CACHE.parent.mkdir(parents=True, exist_ok=True)
         CACHE.write_text("".join(json.dumps(r) + "\n" for r in rows), "utf-8")
-    x, y, groups = matrix(rows)
+    x, y, groups = matrix(rows, names)
     rank = np.array([r["rank"] or 0 for r in rows])
     # Answerable questions whose passage retrieval did not find teach the decision nothing about
     # answering: they are left out of fitting (still counted in every figure).
@@ -394,11 +405,12 @@ def main(argv: list[str] | None = None) -> int:
     all_oof = oof(x, y, groups, args.C, args.folds, trainable, w)
     threshold = choose_threshold(all_oof[trainable], y[trainable], args.max_refused)
     final = fit(x[trainable], y[trainable], args.C, w[trainable])
-    linear = LinearModel.from_sklearn(VERSION, FEATURES, final)
+    linear = LinearModel.from_sklearn(VERSION, names, final)
     report = {
         "version": VERSION,
         "fitted": datetime.now(UTC).strftime("%Y-%m-%d"),
         "trained_on": [p.name for p in args.questions],
+        "left_out": sorted(left_out),
         "questions": len(rows),
         "C": args.C,
         "off_topic_weight": round(off_topic_weight, 4),

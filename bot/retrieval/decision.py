@@ -14,7 +14,8 @@ threshold chosen on the training folds) and shipped as `bot/data/decision_model.
 - answer type: a "how many X" question needs a number, "when" a date, "who" a person or body;
 - answer slot (from the parse stored at build time, `bot/text/slots.py`): the number counts the asked
   noun, the date modifies a verb of the question and not only the reporting verb;
-- speaker: for "What did X say?", X is the speaker of the quote or of its passage.
+- speaker: for "What did X say?", X is the speaker of the quote or of its passage;
+- asked event (`event.py`): computed, weighed by no shipped model (its fit came out backwards).
 
 The question side is read by `question.py` (regular expressions) and the index's own terms: no
 parser is loaded to answer (cold start stays near a second). `confidence` is the model's probability,
@@ -31,6 +32,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from bot.retrieval.decision_inputs import Asked, article_passages, asked, quoted_in_article
+from bot.retrieval.event import EVENT_FEATURES, EVENT_FEATURES_SET, NUMBERISH, event_evidence
 from bot.retrieval.linear import LinearModel
 from bot.retrieval.question import QuestionShape, analyse, names_meet, same_word, speaker_words
 from bot.text.slots import read_slots
@@ -46,7 +48,7 @@ if TYPE_CHECKING:
 MODEL_FILE = Path(__file__).resolve().parents[1] / "data" / "decision_model.json"
 
 _PERSONISH = frozenset({"PERSON", "ORG", "NORP", "GPE"})
-_NUMBERISH = frozenset({"CARDINAL", "MONEY", "PERCENT", "QUANTITY"})
+_NUMBERISH = NUMBERISH
 
 
 #: The features, in the model's order. Each is a number a reader of the evidence would weigh.
@@ -90,6 +92,7 @@ FEATURES = (
     "when_only_report_dated",
     "say_other_speaker",
     "who_without_person",
+    *EVENT_FEATURES,
 )
 
 
@@ -100,10 +103,12 @@ def features(
     quotes: list[Quote],
     terms: list[Term],
     question: Asked | None = None,
+    events: bool = True,
 ) -> dict[str, float]:
     """The evidence for and against answering with the best passage, as named numbers.
 
     `question`: `asked(shape, terms)` when the caller made it beforehand (beside the encode).
+    `events`: compute `event.py`'s features (the fit does; `decide` only if its model weighs them).
     """
     q = question or asked(shape, terms)
     f = dict.fromkeys(FEATURES, 0.0)
@@ -114,6 +119,8 @@ def features(
     f.update(_retrieval_evidence(ranked, quotes[0], terms, q))
     f.update(_name_evidence(reader, ranked[0].passage_id, q))
     f.update(_slot_evidence(shape, quotes[0], q))
+    if events:
+        f.update(event_evidence(shape, [_read_slots(s) for s in quotes[0].slots]))
     f.update(_speaker_evidence(shape, quotes[0], q))
     if shape.asked_speaker:
         f["speaker_absent_article"] = float(not quoted_in_article(reader, q.speaker, ranked[0].passage_id))
@@ -365,7 +372,8 @@ def decide(
     if not ranked or not quotes:
         return Verdict(False, 0.0, model.version)
     cut = model.threshold if threshold is None else threshold
-    z = model.log_odds(features(reader, shape or analyse(question), ranked, quotes, terms, question_side))
+    events = not EVENT_FEATURES_SET.isdisjoint(model.features)
+    z = model.log_odds(features(reader, shape or analyse(question), ranked, quotes, terms, question_side, events))
     stage = model.slot_stage
     if stage is not None:
         # The slot check runs only when its score can still change the verdict.
