@@ -155,7 +155,10 @@ def _answer_type_pick(
         held = remembered(kept, (wanted.pattern, sid), matches, _KEPT_CHECKS)
         picks.append((float(sims[i]) + (ANSWER_TYPE_BONUS if held else 0.0), -i))
     best = -max(picks)[1]
-    return replace(s, sentence_id=int(cands.sentence_ids[best]), sentence_score=float(sims[best]))
+    sentence = int(cands.sentence_ids[best])
+    if sentence == s.sentence_id:  # most often the most similar sentence holds the number too
+        return s
+    return replace(s, sentence_id=sentence, sentence_score=float(sims[best]))
 
 
 def rank_passages(
