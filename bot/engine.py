@@ -23,10 +23,17 @@ from bot.retrieval.answers import Answer, Quote
 from bot.retrieval.decision import Verdict, decide, load_model
 from bot.retrieval.decision_inputs import Asked, asked
 from bot.retrieval.fusion import Retrieval
-from bot.retrieval.lexical import Lexicon, Term, lexicon
+from bot.retrieval.lexical import Term, lexicon
 from bot.retrieval.question import QuestionShape, analyse
 from bot.retrieval.quotes import make_quotes, passage_records, source_quotes
-from bot.retrieval.search import ANSWER_ENTITIES, SPEAKER_CANDIDATES, Scored, rank_passages
+from bot.retrieval.search import (
+    ANSWER_ENTITIES,
+    SPEAKER_CANDIDATES,
+    Bm25Evidence,
+    Scored,
+    bm25_evidence,
+    rank_passages,
+)
 from bot.retrieval.speaker_rank import rank_by_speaker
 from bot.settings import Settings, get_settings
 from bot.text.language import non_english
@@ -93,6 +100,8 @@ class _Question:
     language: str | None
     #: What the decision reads of the question alone (`decision.asked`).
     side: Asked
+    #: BM25's side of the ranking (`search.bm25_evidence`).
+    bm25: Bm25Evidence
 
 
 @dataclass(frozen=True)
@@ -104,12 +113,17 @@ class _Evidence:
     question: _Question
 
 
-def _read_question(lex: Lexicon, text: str, limits: tuple[int, int], shape: QuestionShape | None) -> _Question:
-    """What needs no vector: key terms and BM25 hits (one statement), shape, language, the decision's question side."""
-    terms, hits = lex.lookup(text, *limits)
+def _read_question(reader: IndexReader, retrieval: Retrieval, text: str, shape: QuestionShape | None) -> _Question:
+    """What needs no vector, read while the caller encodes: key terms and BM25 hits (one statement).
+
+    With them BM25's side of the ranking, the question's shape and language, and the decision's
+    question side.
+    """
+    terms, hits = lexicon(reader).lookup(text, *retrieval.lexical_limits())
     known = sum(t.known for t in terms) / len(terms) if terms else None
     shape = shape or analyse(text)
-    return _Question(terms, hits, shape, non_english(text, known), asked(shape, terms))
+    bm25 = bm25_evidence(reader, retrieval, terms, hits)
+    return _Question(terms, hits, shape, non_english(text, known), asked(shape, terms), bm25)
 
 
 class Engine:
@@ -259,7 +273,7 @@ class Engine:
         # (onnxruntime or torch, which do too): max(encode, lookup), not the sum. The other way
         # round (the encode on the pool thread) cost 1.8-2.8 ms more a question at load 2-3
         # (docs/performance.md, "Query path").
-        pending = _LOOKUP_POOL.submit(_read_question, lexicon(reader), text, self.retrieval.lexical_limits(), shape)
+        pending = _LOOKUP_POOL.submit(_read_question, reader, self.retrieval, text, shape)
         with _ENCODING:
             qv = self.embedder.encode([text])[0]
         question = pending.result()
@@ -268,7 +282,9 @@ class Engine:
         if wanted and shape.duration:
             wanted = wanted | ANSWER_ENTITIES["when"]
         depth = max(k, SPEAKER_CANDIDATES) if shape.asked_speaker else k
-        ranked = rank_passages(reader, qv, depth, text, self.retrieval, question.terms, question.hits, entities=wanted)
+        ranked = rank_passages(
+            reader, qv, depth, text, self.retrieval, question.terms, question.hits, entities=wanted, bm25=question.bm25
+        )
         return ranked, question
 
     def more(self, question: str, shown: int) -> More:

@@ -186,6 +186,7 @@ def fuse_columns(
     terms: list[Term],
     passage_ids: list[int],
     ids: np.ndarray,
+    shares: dict[int, float] | None = None,
 ) -> np.ndarray | None:
     """`fuse` over columns: the fused score of each of `passage_ids` (NaN where none), or None.
 
@@ -193,7 +194,8 @@ def fuse_columns(
     array. With the default fusion (mix) the lexical side adds to the passages BM25 listed only:
     their shares are summed in Python as `fuse` sums them, then added to the dense column (0.0 for
     the rest, as `fuse` adds), so the scores are equal to the bit; the coverage of a passage no
-    list holds is never needed. Other fusions go through `fuse`.
+    list holds is never needed. Other fusions go through `fuse`. `shares`: `mix_shares` of every
+    listed passage when the caller made them beforehand (each passage's share is its own).
     """
     if retrieval.dense and not lexical and retrieval.fusion is not Fusion.COVERAGE:
         return None
@@ -201,8 +203,10 @@ def fuse_columns(
         listed = sorted({pid for lst in lexical for pid in lst}.intersection(passage_ids))
         extra = np.zeros(len(passage_ids))
         if listed:
-            shares = _mix_shares(retrieval, lexical, terms, listed)
-            extra[np.searchsorted(ids, listed)] = shares
+            values = (
+                [shares[p] for p in listed] if shares is not None else mix_shares(retrieval, lexical, terms, listed)
+            )
+            extra[np.searchsorted(ids, listed)] = values
         return dense + extra
     by_pid = {p: (d, 0, 0.0) for p, d in zip(passage_ids, dense.tolist(), strict=True)}
     fused = fuse(retrieval, by_pid, lexical, terms, passage_ids)
@@ -211,7 +215,7 @@ def fuse_columns(
     return np.fromiter((fused.get(p, np.nan) for p in passage_ids), dtype=np.float64, count=len(passage_ids))
 
 
-def _mix_shares(
+def mix_shares(
     retrieval: Retrieval, lexical: list[dict[int, float]], terms: list[Term], listed: list[int]
 ) -> list[float]:
     """What `Fusion.MIX` adds to the dense score of each listed passage (the lexical side's weighted share)."""

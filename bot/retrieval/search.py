@@ -16,7 +16,7 @@ import numpy as np
 from bot.index.memo import remembered
 from bot.index.reader import IndexReader
 from bot.index.records import Candidates, Hits
-from bot.retrieval.fusion import PASSAGE_CANDIDATES, SENTENCE_CANDIDATES, Retrieval, fuse_columns
+from bot.retrieval.fusion import PASSAGE_CANDIDATES, SENTENCE_CANDIDATES, Fusion, Retrieval, fuse_columns, mix_shares
 from bot.retrieval.lexical import Term, lexicon
 from bot.text.passages import WINDOW_OVERLAP_SENTENCES
 
@@ -170,13 +170,15 @@ def rank_passages(
     terms: list[Term] | None = None,
     lexical: Hits | None = None,
     entities: frozenset[str] | None = None,
+    bm25: Bm25Evidence | None = None,
 ) -> list[Scored]:
     """The k best passages (one per paragraph) for a question and its vector.
 
     `terms` and `lexical` are the question's key terms and BM25 hits when the caller has them
     (`Lexicon.lookup` finds both in one statement); else they are looked up here. `entities`: the
     kinds of answer the question asks for (`ANSWER_ENTITIES`): a candidate holding one gains
-    `retrieval.answer_type_bonus` ("How far ...?" prefers the passage with "18 miles").
+    `retrieval.answer_type_bonus` ("How far ...?" prefers the passage with "18 miles"). `bm25`:
+    `bm25_evidence` of these hits when the caller made it beforehand (beside the encode).
     """
     retrieval = retrieval or Retrieval()
     limits = retrieval.lexical_limits()
@@ -184,12 +186,12 @@ def rank_passages(
         terms = lexicon(reader).terms(question)
     if lexical is None:
         lexical = lexicon(reader).search(terms, *limits)
-    lexical_passages, lexical_sentences = lexical
+    bm25 = bm25 or bm25_evidence(reader, retrieval, terms, lexical)
+    lexical_lists = bm25.lists
     sent_hits = reader.dense("sentences", qv, SENTENCE_CANDIDATES) if retrieval.dense else []
     pass_hits = dict(reader.dense("passages", qv, PASSAGE_CANDIDATES)) if retrieval.dense else {}
-    lexical_lists: list[dict[int, float]] = [dict(lexical_passages)] if limits[0] else []
-    passage_hits = set(pass_hits).union(*lexical_lists)
-    sentence_hits = {sid for sid, _ in sent_hits} | {sid for sid, _ in lexical_sentences}
+    passage_hits = set(pass_hits).union(*lexical_lists[: 1 if limits[0] else 0])
+    sentence_hits = {sid for sid, _ in sent_hits} | {sid for sid, _ in lexical[1]}
     if not passage_hits and not sentence_hits:
         return []
     wanted = answer_type_bonus(question)
@@ -197,13 +199,11 @@ def rank_passages(
     cands = reader.candidates(passage_hits, sentence_hits, texts=wanted is not None, slots=bool(entities))
     if not len(cands.sentence_ids):
         return []
-    if limits[1] > 0:
-        lexical_lists.append(_best_sentence_per_passage(lexical_sentences, cands.owner))
     cols = _dense_columns(reader, qv, cands, pass_hits)
     ids = cols.ids.tolist()
     if retrieval.furniture_penalty and not _PHOTO_QUESTION.search(question):
         _penalise_furniture(cols.dense, ids, cands, retrieval.furniture_penalty)
-    fused = fuse_columns(retrieval, cols.dense, lexical_lists, terms, ids, cols.ids)
+    fused = fuse_columns(retrieval, cols.dense, lexical_lists, terms, ids, cols.ids, bm25.shares)
     if fused is not None and entities:
         typed = _typed(reader, cands, entities)
         fused[[i for i, pid in enumerate(ids) if pid in typed]] += retrieval.answer_type_bonus
@@ -211,6 +211,42 @@ def rank_passages(
     if wanted:
         result = [_answer_type_pick(reader, s, cands, cols.sims, wanted) for s in result]
     return result
+
+
+@dataclass(frozen=True)
+class Bm25Evidence:
+    """BM25's side of a question's ranking: it needs no question vector.
+
+    The engine makes it on the lookup thread while the caller encodes the question (`bot/engine.py`):
+    the lists and the mix fusion's shares with their coverage were ~15% of the ranking after the
+    search, the query's critical path (docs/performance.md, "Query path, 2026-12-03 afternoon").
+    """
+
+    #: BM25 scores by passage, one dict per lexical side that ran: passages, then sentences (each
+    #: passage by its best sentence).
+    lists: list[dict[int, float]]
+    #: What the mix fusion adds to each listed passage's dense score (`fusion.mix_shares`); None
+    #: for another fusion.
+    shares: dict[int, float] | None
+
+
+def bm25_evidence(reader: IndexReader, retrieval: Retrieval, terms: list[Term], hits: Hits) -> Bm25Evidence:
+    """BM25's lists and the mix fusion's shares of a question's hits (`Lexicon.lookup`).
+
+    The sentences' passages come from `candidates`, whose rows the ranking reads next anyway.
+    """
+    limits = retrieval.lexical_limits()
+    passages, sentences = hits
+    lists: list[dict[int, float]] = [dict(passages)] if limits[0] else []
+    if limits[1] > 0:
+        wanted = {sid for sid, _ in sentences}
+        owner = reader.candidates((), wanted, texts=False, slots=False).owner if wanted else {}
+        lists.append(_best_sentence_per_passage(sentences, owner))
+    shares = None
+    if retrieval.dense and retrieval.fusion is Fusion.MIX and lists:
+        listed = sorted({pid for lst in lists for pid in lst})
+        shares = dict(zip(listed, mix_shares(retrieval, lists, terms, listed), strict=True))
+    return Bm25Evidence(lists, shares)
 
 
 def _best_sentence_per_passage(hits: list[tuple[int, float]], owner: dict[int, int]) -> dict[int, float]:
