@@ -31,8 +31,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from bot.retrieval.decision_inputs import Asked, article_passages, asked, quoted_in_article
-from bot.retrieval.event import EVENT_FEATURES, EVENT_FEATURES_SET, NUMBERISH, event_evidence
+from bot.retrieval.decision_inputs import NUMBERISH, Asked, article_passages, asked, quoted_in_article
+from bot.retrieval.event import EVENT_FEATURES, EVENT_FEATURES_SET, event_evidence
 from bot.retrieval.linear import LinearModel
 from bot.retrieval.question import QuestionShape, analyse, names_meet, same_word, speaker_words
 from bot.text.slots import read_slots
@@ -48,7 +48,6 @@ if TYPE_CHECKING:
 MODEL_FILE = Path(__file__).resolve().parents[1] / "data" / "decision_model.json"
 
 _PERSONISH = frozenset({"PERSON", "ORG", "NORP", "GPE"})
-_NUMBERISH = NUMBERISH
 
 
 #: The features, in the model's order. Each is a number a reader of the evidence would weigh.
@@ -168,7 +167,7 @@ def _name_evidence(reader: IndexReader, passage_id: int, q: Asked) -> dict[str, 
 def _slot_evidence(shape: QuestionShape, quote: Quote, q: Asked) -> dict[str, float]:
     """Whether the quote's parsed slots hold the kind of answer asked, attached to what was asked."""
     slots = [_read_slots(s) for s in quote.slots]
-    numbers = [n for s in slots for n in s["n"] if n[0] in _NUMBERISH]
+    numbers = [n for s in slots for n in s["n"] if n[0] in NUMBERISH]
     dates = [d for s in slots for d in s["d"]]
     if shape.duration:
         # "How long will the motorway be closed?" is answered by "for three months", a DATE.

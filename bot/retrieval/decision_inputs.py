@@ -21,7 +21,14 @@ if TYPE_CHECKING:
     from bot.retrieval.lexical import Term
 
 #: Counted nouns that name no particular thing: the verb tells what is counted ("how many people died").
-GENERIC_COUNTED = frozenset({"people", "person", "individual", "time", "year", "day", "month", "week"})
+_GENERIC_COUNTED = frozenset({"people", "person", "individual", "time", "year", "day", "month", "week"})
+#: Labels of stored numbers that count or measure (ordinals rank, they do not count).
+NUMBERISH = frozenset({"CARDINAL", "MONEY", "PERCENT", "QUANTITY"})
+
+
+def counts_particular(noun: str | None) -> bool:
+    """Whether "how many X" names a particular X (not "people", "times"): X must be the one counted."""
+    return bool(noun) and stem(noun or "") not in _GENERIC_COUNTED
 
 
 @dataclass(frozen=True)
@@ -63,7 +70,7 @@ def asked(shape: QuestionShape, terms: list[Term]) -> Asked:
         names=tuple(t for t in terms if t.name and t.word not in acronyms),
         long_words=tuple(w for w in shape.words if len(w) > 2),
         speaker=speaker_words(shape.asked_speaker) if shape.asked_speaker else frozenset(),
-        names_counted=bool(shape.asked_noun) and stem(shape.asked_noun or "") not in GENERIC_COUNTED,
+        names_counted=counts_particular(shape.asked_noun),
     )
 
 

@@ -23,8 +23,8 @@ import re
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
-from bot.retrieval.decision_inputs import GENERIC_COUNTED
-from bot.retrieval.question import _STOP_AFTER_COUNT, same_word, stem
+from bot.retrieval.decision_inputs import NUMBERISH, counts_particular
+from bot.retrieval.question import STOP_AFTER_COUNT, same_word, stem
 from bot.text.slots import number_irrealis
 
 if TYPE_CHECKING:
@@ -34,8 +34,6 @@ if TYPE_CHECKING:
 EVENT_FEATURES = ("count_on_asked_verb", "count_on_other_verb", "count_irrealis", "date_on_asked_verb")
 #: The same as a set: `decide` computes them only for a model that weighs one (none shipped does).
 EVENT_FEATURES_SET = frozenset(EVENT_FEATURES)
-#: Labels of stored numbers that count or measure (ordinals rank, they do not count).
-NUMBERISH = frozenset({"CARDINAL", "MONEY", "PERCENT", "QUANTITY"})
 
 
 #: A question about a plan or forecast: then a goal ("aims to vaccinate 1.2 million") may answer it.
@@ -46,7 +44,7 @@ _IRREALIS = re.compile(
     re.I,
 )
 #: Words that never name the asked event: question words, auxiliaries, light verbs, fillers.
-_NOT_EVENT = _STOP_AFTER_COUNT | frozenset(
+_NOT_EVENT = STOP_AFTER_COUNT | frozenset(
     [
         "how",
         "many",
@@ -266,7 +264,7 @@ def event_evidence(shape: QuestionShape, slots: list[dict[str, Any]]) -> dict[st
     if shape.kind == "quantity":
         numbers = [n for s in slots for n in s["n"] if n[0] in NUMBERISH]
         noun = shape.asked_noun
-        if noun and stem(noun) not in GENERIC_COUNTED:
+        if noun and counts_particular(noun):
             numbers = [n for n in numbers if n[1] and same_word(n[1], noun)]
         if not numbers:
             return f

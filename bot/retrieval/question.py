@@ -39,7 +39,7 @@ _SAY = re.compile(
     re.I,
 )
 _WHO_SAID = re.compile(rf"^\s*who (?:{_SAY_VERBS}|was quoted|is quoted)\b", re.I)
-_STOP_AFTER_COUNT = frozenset(
+STOP_AFTER_COUNT = frozenset(
     [
         "are",
         "were",
@@ -162,7 +162,7 @@ def analyse(question: str) -> QuestionShape:
             noun_phrase: list[str] = []
             for w in re.findall(r"[\w’'-]+", m.group("rest")):
                 lw = w.casefold()
-                if lw in _STOP_AFTER_COUNT or (noun_phrase and lw.endswith("ed")):
+                if lw in STOP_AFTER_COUNT or (noun_phrase and lw.endswith("ed")):
                     break
                 noun_phrase.append(lw)
             asked_noun = noun_phrase[-1] if noun_phrase else None
