@@ -278,11 +278,39 @@ def test_ranking_by_columns_equals_a_dict_per_passage_to_the_bit(multi_index: Pa
     """`rank_passages` scores its candidates as numpy columns: every passage, score, sentence and
     similarity equal to the dict-per-passage reference, for every fusion and side, at k = 5 and 20
     (past the candidates of some questions), with and without asked entity kinds."""
+    assert _compare_with_reference(EmbeddedReader(multi_index), embedder) > 5000
+
+
+def test_an_index_of_few_passages_skips_the_sentence_search_to_the_same_ranking(seed_index: Path, embedder):  # type: ignore[no-untyped-def]
+    """When the passage search lists every passage (an index of one report), the sentences' own
+    search and BM25's sentences can add no candidate: `rank_passages` leaves them out and ranks to
+    the bit as the reference that runs them; a larger index still runs the sentence search."""
+    from bot.retrieval.fusion import PASSAGE_CANDIDATES
+
+    reader = EmbeddedReader(seed_index)
+    assert 0 < reader.count("passages") <= PASSAGE_CANDIDATES
+    searched: list[str] = []
+    dense = reader.dense
+
+    def counting(kind, vector, k):  # type: ignore[no-untyped-def]
+        searched.append(kind)
+        return dense(kind, vector, k)
+
+    reader.dense = counting  # type: ignore[method-assign]
+    assert _compare_with_reference(reader, embedder, counting=searched) > 500
+    assert "passages" in searched and "sentences" not in searched
+
+
+def _compare_with_reference(reader: EmbeddedReader, embedder, counting: list[str] | None = None) -> int:  # type: ignore[no-untyped-def]
+    """Rank every question as `rank_passages` and as `_reference_ranking`; assert they are equal.
+
+    Returns how many ranked passages were compared. `counting`: the searched kinds, of
+    `rank_passages` alone (the reference's are left out).
+    """
     from bot.retrieval.fusion import Fusion, LexicalSide, Retrieval
     from bot.retrieval.lexical import lexicon
-    from bot.retrieval.search import ANSWER_ENTITIES, rank_passages
+    from bot.retrieval.search import ANSWER_ENTITIES, question_cues, rank_passages
 
-    reader = EmbeddedReader(multi_index)
     lex = lexicon(reader)
     variants = [
         Retrieval(),
@@ -306,11 +334,15 @@ def test_ranking_by_columns_equals_a_dict_per_passage_to_the_bit(multi_index: Pa
                 for k in (5, 20):
                     args = (reader, qv, k, question, retrieval, terms, hits, entities)
                     got = rank_passages(*args[:5], terms, hits, entities=entities)
+                    cued = rank_passages(*args[:5], terms, hits, entities=entities, cues=question_cues(question))
+                    kept = len(counting) if counting is not None else 0
                     want = _reference_ranking(*args)
-                    assert got == want, (question, retrieval, k)
+                    if counting is not None:
+                        del counting[kept:]
+                    assert got == want == cued, (question, retrieval, k)
                     assert [type(s.score) for s in got] == [float] * len(got)
                     compared += len(got)
-    assert compared > 5000
+    return compared
 
 
 def test_the_decision_reads_the_question_beside_the_encode_as_after_it(multi_index: Path, embedder):  # type: ignore[no-untyped-def]
@@ -385,3 +417,27 @@ def test_the_speaker_rankings_facts_kept_answer_as_a_fresh_reader(multi_index: P
             assert candidate_features(EmbeddedReader(multi_index), ranked, speaker, terms) == got, question
             matched += sum(f["speaker_match"] for f in got)
     assert matched > 0
+
+
+def test_the_lookup_hand_over_returns_values_and_raises_errors_on_the_callers_side():
+    """`engine._Beside` runs each call on one of its threads, not the caller's, and hands back
+    its value or raises its error in the caller; many calls at once each get their own result."""
+    import threading
+
+    from bot.engine import _Beside
+
+    beside = _Beside(2, "test-lookup")
+    caller = threading.get_ident()
+    pending = [beside.submit(lambda n: (n * n, threading.get_ident()), n) for n in range(200)]
+    results = [p.result() for p in pending]
+    assert [value for value, _ in results] == [n * n for n in range(200)]
+    assert caller not in {thread for _, thread in results}
+    assert all(p.done() for p in pending) and pending[0].result()[0] == 0  # asked again: same value
+
+    def fail() -> None:
+        raise KeyError("no such passage")
+
+    with pytest.raises(KeyError, match="no such passage"):
+        beside.submit(fail).result()
+    assert beside.submit(int, "7").result() == 7  # a failed call leaves its thread working
+

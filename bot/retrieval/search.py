@@ -54,6 +54,26 @@ def answer_type_bonus(question: str) -> re.Pattern[str] | None:
 
 
 @dataclass(frozen=True)
+class Cues:
+    """What the ranking reads of the question's words alone.
+
+    The engine reads them on the lookup thread while the caller encodes the question
+    (`bot/engine.py`): two regular expressions over the question that ran after the search, on
+    the query's critical path (docs/performance.md, "Query path, 2026-12-03 evening").
+    """
+
+    #: The pattern a good quote holds (`answer_type_bonus`), None when the question asks for none.
+    wanted: re.Pattern[str] | None
+    #: The question asks about photos: captions are then not penalised as furniture.
+    photo: bool
+
+
+def question_cues(question: str) -> Cues:
+    """The ranking's `Cues` of a question."""
+    return Cues(answer_type_bonus(question), bool(_PHOTO_QUESTION.search(question)))
+
+
+@dataclass(frozen=True)
 class Scored:
     """A candidate passage with its scores and best sentence."""
 
@@ -171,6 +191,7 @@ def rank_passages(
     lexical: Hits | None = None,
     entities: frozenset[str] | None = None,
     bm25: Bm25Evidence | None = None,
+    cues: Cues | None = None,
 ) -> list[Scored]:
     """The k best passages (one per paragraph) for a question and its vector.
 
@@ -178,7 +199,8 @@ def rank_passages(
     (`Lexicon.lookup` finds both in one statement); else they are looked up here. `entities`: the
     kinds of answer the question asks for (`ANSWER_ENTITIES`): a candidate holding one gains
     `retrieval.answer_type_bonus` ("How far ...?" prefers the passage with "18 miles"). `bm25`:
-    `bm25_evidence` of these hits when the caller made it beforehand (beside the encode).
+    `bm25_evidence` of these hits when the caller made it beforehand (beside the encode), and
+    `cues` the question's `question_cues`.
     """
     retrieval = retrieval or Retrieval()
     limits = retrieval.lexical_limits()
@@ -188,20 +210,27 @@ def rank_passages(
         lexical = lexicon(reader).search(terms, *limits)
     bm25 = bm25 or bm25_evidence(reader, retrieval, terms, lexical)
     lexical_lists = bm25.lists
-    sent_hits = reader.dense("sentences", qv, SENTENCE_CANDIDATES) if retrieval.dense else []
     pass_hits = dict(reader.dense("passages", qv, PASSAGE_CANDIDATES)) if retrieval.dense else {}
     passage_hits = set(pass_hits).union(*lexical_lists[: 1 if limits[0] else 0])
-    sentence_hits = {sid for sid, _ in sent_hits} | {sid for sid, _ in lexical[1]}
+    if retrieval.dense and len(pass_hits) == reader.count("passages"):
+        # Every passage is a candidate already (an index of at most PASSAGE_CANDIDATES passages:
+        # one report): a sentence adds only its passage, so neither the sentence search nor the
+        # lookup of BM25's sentences' passages can add a candidate.
+        sentence_hits: set[int] = set()
+    else:
+        sent_hits = reader.dense("sentences", qv, SENTENCE_CANDIDATES) if retrieval.dense else []
+        sentence_hits = {sid for sid, _ in sent_hits} | {sid for sid, _ in lexical[1]}
     if not passage_hits and not sentence_hits:
         return []
-    wanted = answer_type_bonus(question)
+    cues = cues or question_cues(question)
+    wanted = cues.wanted
     entities = entities if retrieval.answer_type_bonus > 0 else None
     cands = reader.candidates(passage_hits, sentence_hits, texts=wanted is not None, slots=bool(entities))
     if not len(cands.sentence_ids):
         return []
     cols = _dense_columns(reader, qv, cands, pass_hits)
     ids = cols.ids.tolist()
-    if retrieval.furniture_penalty and not _PHOTO_QUESTION.search(question):
+    if retrieval.furniture_penalty and not cues.photo:
         _penalise_furniture(cols.dense, ids, cands, retrieval.furniture_penalty)
     fused = fuse_columns(retrieval, cols.dense, lexical_lists, terms, ids, cols.ids, bm25.shares)
     if fused is not None and entities:
