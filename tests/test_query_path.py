@@ -441,3 +441,49 @@ def test_the_lookup_hand_over_returns_values_and_raises_errors_on_the_callers_si
         beside.submit(fail).result()
     assert beside.submit(int, "7").result() == 7  # a failed call leaves its thread working
 
+
+def test_the_slot_evidence_from_stems_made_beside_the_encode_meets_as_same_word(multi_index: Path, embedder):  # type: ignore[no-untyped-def]
+    """`_slot_evidence` compares the quote's slot words with the question's stems made on the
+    lookup thread (`Asked.long_stems`, `noun_stem`): the same features as `same_word` over the
+    question's words gives, for every question's first quote and each of its quotes."""
+    from bot.retrieval import decision
+    from bot.retrieval.decision_inputs import NUMBERISH, asked
+    from bot.retrieval.question import same_stem, same_word, stem
+
+    words = ["soldiers", "soldier", "begins", "begin", "died", "die", "", "'", "ran", "running", "news", "new"]
+    for a in words:
+        for b in words:
+            assert same_word(a, b) == same_stem(stem(a), stem(b)), (a, b)
+
+    def by_words(shape, quote, q):  # type: ignore[no-untyped-def]
+        slots = [decision._read_slots(s) for s in quote.slots]
+        numbers = [n for s in slots for n in s["n"] if n[0] in NUMBERISH]
+        dates = [d for s in slots for d in s["d"]]
+        if shape.duration:
+            numbers += [["DATE", "", verb] for verb, _ in dates]
+        qwords = q.long_words
+        f = {}
+        if shape.asked_noun:
+            f["number_counts_noun"] = float(any(n[1] and same_word(n[1], shape.asked_noun) for n in numbers))
+        f["number_on_question_word"] = float(
+            any(any(same_word(n[1], w) or same_word(n[2], w) for w in qwords if n[1] or n[2]) for n in numbers)
+        )
+        f["date_on_event"] = float(any(not r and any(same_word(v, w) for w in qwords) for v, r in dates))
+        return f
+
+    engine = Engine(Settings(_env_file=None, index_dir=multi_index), embedder=embedder)
+    reader = engine.reader
+    questions = QUESTIONS + [item["q"] for item in dev_questions()]
+    questions += ["How many soldiers were killed?", "When did the strike begin?", "How long will the port close?"]
+    met = 0
+    for question in questions:
+        text = engine.clean_question(question)[0]
+        shape = analyse(text)
+        _, quotes, terms = engine.evidence(reader, text, 5, shape)
+        q = asked(shape, terms)
+        for quote in quotes:
+            got = decision._slot_evidence(shape, quote, q)
+            want = by_words(shape, quote, q)
+            assert {name: got[name] for name in want} == want, (question, quote.quote)
+            met += sum(want.values())
+    assert met > 10  # slot words that meet the question's, not only misses

@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any
 from bot.retrieval.decision_inputs import NUMBERISH, Asked, article_passages, asked, quoted_in_article
 from bot.retrieval.event import EVENT_FEATURES, EVENT_FEATURES_SET, event_evidence
 from bot.retrieval.linear import LinearModel
-from bot.retrieval.question import QuestionShape, analyse, names_meet, same_word, speaker_words
+from bot.retrieval.question import QuestionShape, analyse, names_meet, same_stem, speaker_words, stem
 from bot.text.slots import read_slots
 
 if TYPE_CHECKING:
@@ -173,16 +173,21 @@ def _slot_evidence(shape: QuestionShape, quote: Quote, q: Asked) -> dict[str, fl
         # "How long will the motorway be closed?" is answered by "for three months", a DATE.
         numbers += [["DATE", "", verb] for verb, _ in dates]
     entities = {e for s in slots for e in s["e"]}
-    qwords = q.long_words
+    qstems = q.long_stems
+
+    def on_question_word(word: str) -> bool:
+        # `same_word(word, w)` for any of the question's longer words w, with their stems made
+        # beside the encode (an empty stem meets nothing, as in `same_word`).
+        stemmed = stem(word)
+        return bool(stemmed) and any(same_stem(stemmed, w) for w in qstems)
+
     f = {"has_number": float(bool(numbers))}
     if shape.asked_noun:
-        noun = shape.asked_noun
-        f["number_counts_noun"] = float(any(n[1] and same_word(n[1], noun) for n in numbers))
-    f["number_on_question_word"] = float(
-        any(any(same_word(n[1], w) or same_word(n[2], w) for w in qwords if n[1] or n[2]) for n in numbers)
-    )
+        noun = q.noun_stem
+        f["number_counts_noun"] = float(any(n[1] and same_stem(stem(n[1]), noun) for n in numbers))
+    f["number_on_question_word"] = float(any(on_question_word(n[1]) or on_question_word(n[2]) for n in numbers))
     f["has_date"] = float(bool(dates))
-    f["date_on_event"] = float(any(not r and any(same_word(v, w) for w in qwords) for v, r in dates))
+    f["date_on_event"] = float(any(not r and on_question_word(v) for v, r in dates))
     f["date_only_reporting"] = float(bool(dates) and all(r for _, r in dates))
     f["has_person"] = float(bool(entities & _PERSONISH))
     return f
