@@ -487,3 +487,35 @@ def test_the_slot_evidence_from_stems_made_beside_the_encode_meets_as_same_word(
             assert {name: got[name] for name in want} == want, (question, quote.quote)
             met += sum(want.values())
     assert met > 10  # slot words that meet the question's, not only misses
+
+
+def test_what_ranking_derives_from_a_candidate_set_is_made_once_and_equals_a_fresh_make(seed_index: Path, embedder):  # type: ignore[no-untyped-def]
+    """`search._fixed` keeps the candidates' sentence vectors, passage ids, furniture and typed
+    positions per `Candidates` object: on an index of one report every question meets the same
+    object, and what is kept equals what the reader gives afresh; the arrays are read only."""
+    import numpy as np
+
+    from bot.retrieval import search
+    from bot.retrieval.search import ANSWER_ENTITIES, rank_passages
+
+    reader = EmbeddedReader(seed_index)
+    seen = set()
+    for item in dev_questions():
+        qv = embedder.encode([item["q"]])[0]
+        rank_passages(reader, qv, 5, item["q"], entities=ANSWER_ENTITIES["when"])
+        kept = reader.memo("fixed-candidates", dict)
+        seen.update(id(f) for f in kept.values())
+    assert len(seen) <= 2  # texts asked for or not: at most two candidate sets on the seed
+    fresh = EmbeddedReader(seed_index)
+    for fixed in reader.memo("fixed-candidates", dict).values():
+        cands = fixed.cands
+        assert np.array_equal(fixed.vectors, fresh.vectors("sentences", cands.sentence_ids))
+        assert fixed.id_list == cands.passage_ids[cands.starts].tolist() == fixed.ids.tolist()
+        kinds = [cands.passages[pid][2] for pid in fixed.id_list]
+        assert fixed.furniture == [i for i, kind in enumerate(kinds) if kind in ("standfirst", "caption", "title")]
+        typed = search._typed(fresh, cands, ANSWER_ENTITIES["when"])
+        assert fixed.typed[search._quoted(ANSWER_ENTITIES["when"])] == [
+            i for i, pid in enumerate(fixed.id_list) if pid in typed
+        ]
+        with pytest.raises(ValueError):
+            fixed.vectors[0, 0] = 0.0

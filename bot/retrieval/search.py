@@ -122,21 +122,71 @@ class _Columns:
     sims: np.ndarray
 
 
+@dataclass(frozen=True)
+class _Fixed:
+    """What the ranking derives from one set of candidates alone, before any question vector.
+
+    Kept per `Candidates` object (`_fixed`): the reader hands out the same one for the same
+    passages (`ReadStore.candidates`), and on an index of one report every question's candidates
+    are the same passages, so these were made again after every search, on the critical path.
+    """
+
+    #: The candidates these were made from (kept so that their id is not reused while kept).
+    cands: Candidates
+    #: Every candidate sentence's stored vector, in the candidates' order.
+    vectors: np.ndarray
+    #: Passage ids, ascending (`cands.passage_ids[cands.starts]`), as an array and as a list.
+    ids: np.ndarray
+    id_list: list[int]
+    #: Positions in `ids` of titles, standfirsts and photo captions (the furniture penalty's).
+    furniture: list[int]
+    #: Positions in `ids` of the passages holding an entity of the asked kinds, by their labels
+    #: (`_typed`), filled as kinds are asked.
+    typed: dict[tuple[str, ...], list[int]]
+
+
+#: Candidate sets whose `_Fixed` a reader keeps: each holds its sentences' vectors (~1.5 KB a
+#: sentence; a couple of hundred sentences on a large index), so few.
+_KEPT_FIXED = 32
+_FURNITURE = ("standfirst", "caption", "title")
+
+
+def _fixed(reader: IndexReader, cands: Candidates) -> _Fixed:
+    """The `_Fixed` of these candidates, kept per version for the same `Candidates` object."""
+    kept: dict[int, _Fixed] = reader.memo("fixed-candidates", dict)
+    found = kept.get(id(cands))
+    if found is not None and found.cands is cands:
+        return found
+    ids = cands.passage_ids[cands.starts]
+    id_list = ids.tolist()
+    passages = cands.passages
+    furniture = [i for i, pid in enumerate(id_list) if passages[pid][2] in _FURNITURE]
+    vectors = reader.vectors("sentences", cands.sentence_ids)
+    for array in (ids, vectors):
+        array.flags.writeable = False  # shared by questions and threads
+    made = _Fixed(cands, vectors, ids, id_list, furniture, {})
+    if len(kept) >= _KEPT_FIXED:
+        kept.clear()
+    kept[id(cands)] = made
+    return made
+
+
 def _dense_columns(reader: IndexReader, qv: np.ndarray, cands: Candidates, pass_hits: dict[int, float]) -> _Columns:
     """Dense evidence per candidate passage, and every candidate sentence's similarity to the question.
 
     A passage's score is its most similar sentence's blended with its own similarity, in float64
     from the float32 similarities, the same operations in the same order as one passage at a time.
     """
-    sims = reader.vectors("sentences", cands.sentence_ids) @ qv
+    fixed = _fixed(reader, cands)
+    sims = fixed.vectors @ qv
     starts = cands.starts
     top_sim = np.maximum.reduceat(sims, starts).astype(np.float64)
     # Per passage its most similar sentence, the first in reading order on a tie (lexsort is stable).
     chosen = np.lexsort((-sims, cands.passage_ids))[starts]
-    ids = cands.passage_ids[starts]
+    ids = fixed.ids
     own = np.empty(len(ids), dtype=np.float64)
     missing = []
-    for i, pid in enumerate(ids.tolist()):
+    for i, pid in enumerate(fixed.id_list):
         hit = pass_hits.get(pid)
         if hit is None:
             missing.append(i)
@@ -229,13 +279,18 @@ def rank_passages(
     if not len(cands.sentence_ids):
         return []
     cols = _dense_columns(reader, qv, cands, pass_hits)
-    ids = cols.ids.tolist()
+    fixed = _fixed(reader, cands)
+    ids = fixed.id_list
     if retrieval.furniture_penalty and not cues.photo:
-        _penalise_furniture(cols.dense, ids, cands, retrieval.furniture_penalty)
+        cols.dense[fixed.furniture] -= retrieval.furniture_penalty
     fused = fuse_columns(retrieval, cols.dense, lexical_lists, terms, ids, cols.ids, bm25.shares)
     if fused is not None and entities:
-        typed = _typed(reader, cands, entities)
-        fused[[i for i, pid in enumerate(ids) if pid in typed]] += retrieval.answer_type_bonus
+        labels = _quoted(entities)
+        typed = fixed.typed.get(labels)
+        if typed is None:
+            holding = _typed(reader, cands, entities)
+            typed = fixed.typed[labels] = [i for i, pid in enumerate(ids) if pid in holding]
+        fused[typed] += retrieval.answer_type_bonus
     result = _best(ids, cols, fused, lexical_lists, cands, k)
     if wanted:
         result = [_answer_type_pick(reader, s, cands, cols.sims, wanted) for s in result]
@@ -285,13 +340,6 @@ def _best_sentence_per_passage(hits: list[tuple[int, float]], owner: dict[int, i
         pid = owner[sid]
         by_passage[pid] = max(by_passage.get(pid, 0.0), score)
     return by_passage
-
-
-def _penalise_furniture(dense: np.ndarray, ids: list[int], cands: Candidates, penalty: float) -> None:
-    """Lower the dense scores of titles, standfirsts and captions by `penalty`, in place."""
-    passages = cands.passages
-    furniture = [i for i, pid in enumerate(ids) if passages[pid][2] in ("standfirst", "caption", "title")]
-    dense[furniture] -= penalty
 
 
 def _typed(reader: IndexReader, cands: Candidates, entities: frozenset[str]) -> set[int]:
