@@ -24,6 +24,7 @@ from bot.index.records import ArticleCount, Hits, IndexFacts, Paragraph, Publish
 from bot.retrieval.answers import Answer, Quote
 from bot.retrieval.decision import Verdict, decide, load_model
 from bot.retrieval.decision_inputs import Asked, asked
+from bot.retrieval.frozen import quick_init
 from bot.retrieval.fusion import Retrieval
 from bot.retrieval.lexical import Term, lexicon
 from bot.retrieval.question import QuestionShape, analyse
@@ -163,6 +164,7 @@ class DecisionFacts:
     threshold: float
 
 
+@quick_init
 @dataclass(frozen=True)
 class _Question:
     """What is read from a question beside its encode: key terms, BM25 hits, shape, language."""
@@ -180,6 +182,7 @@ class _Question:
     cues: Cues
 
 
+@quick_init
 @dataclass(frozen=True)
 class _Evidence:
     """The ranked passages of a question, their quotes and the question's reading."""

@@ -519,3 +519,62 @@ def test_what_ranking_derives_from_a_candidate_set_is_made_once_and_equals_a_fre
         ]
         with pytest.raises(ValueError):
             fixed.vectors[0, 0] = 0.0
+
+
+def test_quick_init_makes_the_same_frozen_records_as_the_dataclass_init():
+    """`frozen.quick_init` fills a frozen dataclass's fields without `object.__setattr__`: the same
+    values, defaults and fresh default factories, positional or by keyword, as the generated
+    `__init__`; the records stay frozen, equal, hashable and replaceable; classes it cannot keep
+    the meaning of are refused."""
+    import dataclasses
+    import pickle
+
+    from bot.retrieval.answers import Answer
+    from bot.retrieval.frozen import quick_init
+    from bot.retrieval.search import Scored
+
+    @dataclasses.dataclass(frozen=True)
+    class Plain:
+        a: int
+        b: str = "b"
+        c: list[int] = dataclasses.field(default_factory=list)
+
+    @quick_init
+    @dataclasses.dataclass(frozen=True)
+    class Quick:
+        a: int
+        b: str = "b"
+        c: list[int] = dataclasses.field(default_factory=list)
+
+    for args, kwargs in (((1,), {}), ((1, "x"), {}), ((1, "x", [2]), {}), ((), {"a": 3, "c": [4]}), ((5,), {"b": "y"})):
+        assert dataclasses.astuple(Plain(*args, **kwargs)) == dataclasses.astuple(Quick(*args, **kwargs))  # type: ignore[arg-type]
+    assert Quick(1).c is not Quick(1).c  # a fresh list each time, as the factory makes it
+    with pytest.raises(TypeError):
+        Quick()  # type: ignore[call-arg]  # a field without a default is still required
+    scored = Scored(1, 0.5, 3, 0.25, lexical=2.0)
+    assert scored == Scored(passage_id=1, score=0.5, sentence_id=3, sentence_score=0.25, dense=0.0, lexical=2.0)
+    assert hash(scored) == hash(Scored(1, 0.5, 3, 0.25, 0.0, 2.0))
+    assert dataclasses.replace(scored, sentence_id=4).sentence_id == 4
+    assert pickle.loads(pickle.dumps(scored)) == scored
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        scored.score = 1.0  # type: ignore[misc]
+    assert Answer("q", True).quotes == [] and Answer("q", True).quotes is not Answer("q", True).quotes
+
+    @dataclasses.dataclass
+    class Mutable:
+        a: int
+
+    @dataclasses.dataclass(frozen=True, slots=True)
+    class Slotted:
+        a: int
+
+    @dataclasses.dataclass(frozen=True)
+    class Posted:
+        a: int
+
+        def __post_init__(self) -> None:
+            pass
+
+    for refused in (Mutable, Slotted, Posted):
+        with pytest.raises(TypeError):
+            quick_init(refused)

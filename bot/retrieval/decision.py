@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any
 
 from bot.retrieval.decision_inputs import NUMBERISH, Asked, article_passages, asked, quoted_in_article
 from bot.retrieval.event import EVENT_FEATURES, EVENT_FEATURES_SET, event_evidence
+from bot.retrieval.frozen import quick_init
 from bot.retrieval.linear import LinearModel
 from bot.retrieval.question import QuestionShape, analyse, names_meet, same_stem, speaker_words, stem
 from bot.text.slots import read_slots
@@ -343,6 +344,7 @@ def load_model(path: Path = MODEL_FILE) -> DecisionModel:
     return DecisionModel.from_dict(json.loads(path.read_text(encoding="utf-8")))
 
 
+@quick_init
 @dataclass(frozen=True)
 class Verdict:
     """The decision: answer or not, with its calibrated confidence and the model that decided."""

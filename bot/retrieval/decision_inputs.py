@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from bot.index.memo import remembered
+from bot.retrieval.frozen import quick_init
 from bot.retrieval.question import QuestionShape, names_meet, speaker_words, stem
 
 if TYPE_CHECKING:
@@ -31,6 +32,7 @@ def counts_particular(noun: str | None) -> bool:
     return bool(noun) and stem(noun or "") not in _GENERIC_COUNTED
 
 
+@quick_init
 @dataclass(frozen=True)
 class Asked:
     """What the decision reads of the question alone: made beside the encode (`bot/engine.py`).

@@ -16,6 +16,7 @@ import numpy as np
 from bot.index.memo import remembered
 from bot.index.reader import IndexReader
 from bot.index.records import Candidates, Hits
+from bot.retrieval.frozen import quick_init
 from bot.retrieval.fusion import PASSAGE_CANDIDATES, SENTENCE_CANDIDATES, Fusion, Retrieval, fuse_columns, mix_shares
 from bot.retrieval.lexical import Term, lexicon
 from bot.text.passages import WINDOW_OVERLAP_SENTENCES
@@ -53,6 +54,7 @@ def answer_type_bonus(question: str) -> re.Pattern[str] | None:
     return _QUANTITY if _QUANTITY_QUESTION.search(question) else None
 
 
+@quick_init
 @dataclass(frozen=True)
 class Cues:
     """What the ranking reads of the question's words alone.
@@ -73,6 +75,7 @@ def question_cues(question: str) -> Cues:
     return Cues(answer_type_bonus(question), bool(_PHOTO_QUESTION.search(question)))
 
 
+@quick_init
 @dataclass(frozen=True)
 class Scored:
     """A candidate passage with its scores and best sentence."""
@@ -103,6 +106,7 @@ def _quoted(entities: frozenset[str]) -> tuple[str, ...]:
     return tuple(f'"{label}"' for label in sorted(entities))
 
 
+@quick_init
 @dataclass(frozen=True)
 class _Columns:
     """The candidate passages' dense evidence, one entry per passage in id order (`Candidates.starts`).
@@ -297,6 +301,7 @@ def rank_passages(
     return result
 
 
+@quick_init
 @dataclass(frozen=True)
 class Bm25Evidence:
     """BM25's side of a question's ranking: it needs no question vector.
