@@ -294,6 +294,7 @@ class Engine:
             threshold=self.settings.answer_threshold,
             shape=shape,
             question_side=found.question.side,
+            coverage=found.question.bm25.coverage,
         )
         language = found.question.language
         if language and verdict.confidence < self.settings.non_english_min_confidence:

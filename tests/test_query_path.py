@@ -346,22 +346,31 @@ def _compare_with_reference(reader: EmbeddedReader, embedder, counting: list[str
 
 
 def test_the_decision_reads_the_question_beside_the_encode_as_after_it(multi_index: Path, embedder):  # type: ignore[no-untyped-def]
-    """The decision's question side (`decision.asked`), made on the lookup thread, gives every
-    feature and confidence the features give when they read the question themselves."""
+    """The decision's question side (`decision.asked`) and the best passage's key-term coverage
+    (`Bm25Evidence.coverage`), made on the lookup thread, give every feature and confidence the
+    features give when they read the question and the index themselves."""
+    from bot.engine import _read_question
     from bot.retrieval.decision import decide, features
     from bot.retrieval.decision_inputs import asked
 
     engine = Engine(Settings(_env_file=None, index_dir=multi_index), embedder=embedder)
     reader = engine.reader
     questions = QUESTIONS + [item["q"] for item in dev_questions()] + ["What did NATO say?", "How many people died?"]
+    from_bm25 = 0
     for question in questions:
         text = engine.clean_question(question)[0]
         shape = analyse(text)
         ranked, quotes, terms = engine.evidence(reader, text, 5, shape)
         side = asked(shape, terms)
-        assert features(reader, shape, ranked, quotes, terms, side) == features(reader, shape, ranked, quotes, terms)
+        alone = features(reader, shape, ranked, quotes, terms)
+        assert features(reader, shape, ranked, quotes, terms, side) == alone
+        # The best passage's coverage as BM25's side made it beside the encode: the same features.
+        coverage = _read_question(reader, engine.retrieval, text, shape).bm25.coverage
+        assert features(reader, shape, ranked, quotes, terms, side, coverage=coverage) == alone
+        from_bm25 += bool(ranked) and ranked[0].passage_id in coverage
         verdict = decide(reader, text, ranked, quotes, terms, shape=shape)
         assert engine.answer(question).confidence == verdict.confidence, question
+    assert from_bm25 > len(questions) // 2  # most best passages are BM25's too
 
 
 def test_the_article_sources_kept_answer_as_the_index(multi_index: Path):

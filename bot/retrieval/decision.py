@@ -39,7 +39,7 @@ from bot.retrieval.question import QuestionShape, analyse, names_meet, same_stem
 from bot.text.slots import read_slots
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Mapping
 
     from bot.index.reader import IndexReader
     from bot.retrieval.answers import Quote
@@ -104,11 +104,14 @@ def features(
     terms: list[Term],
     question: Asked | None = None,
     events: bool = True,
+    coverage: Mapping[int, float] | None = None,
 ) -> dict[str, float]:
     """The evidence for and against answering with the best passage, as named numbers.
 
     `question`: `asked(shape, terms)` when the caller made it beforehand (beside the encode).
     `events`: compute `event.py`'s features (the fit does; `decide` only if its model weighs them).
+    `coverage`: `fusion.coverages(terms, ...)` of passages the caller has them for (made beside
+    the encode with BM25's side of the ranking, `search.Bm25Evidence.coverage`).
     """
     q = question or asked(shape, terms)
     f = dict.fromkeys(FEATURES, 0.0)
@@ -116,7 +119,7 @@ def features(
     f["terms"] = math.log1p(len(terms))
     if not ranked or not quotes:
         return f
-    f.update(_retrieval_evidence(ranked, quotes[0], terms, q))
+    f.update(_retrieval_evidence(ranked, quotes[0], terms, q, coverage or {}))
     f.update(_name_evidence(reader, ranked[0].passage_id, q))
     f.update(_slot_evidence(shape, quotes[0], q))
     if events:
@@ -128,8 +131,14 @@ def features(
     return f
 
 
-def _retrieval_evidence(ranked: list[Scored], quote: Quote, terms: list[Term], q: Asked) -> dict[str, float]:
-    """How retrieval scored the best passage, and how much of the question's terms it holds."""
+def _retrieval_evidence(
+    ranked: list[Scored], quote: Quote, terms: list[Term], q: Asked, coverage: Mapping[int, float]
+) -> dict[str, float]:
+    """How retrieval scored the best passage, and how much of the question's terms it holds.
+
+    The best passage's coverage comes from `coverage` when made beforehand: one numpy lookup
+    per key term after the search otherwise.
+    """
     from bot.retrieval.fusion import coverages
 
     top = ranked[0]
@@ -142,7 +151,8 @@ def _retrieval_evidence(ranked: list[Scored], quote: Quote, terms: list[Term], q
     }
     total = q.total
     if total > 0:
-        f["coverage"] = coverages(terms, [top.passage_id])[top.passage_id]
+        known = coverage.get(top.passage_id)
+        f["coverage"] = coverages(terms, [top.passage_id])[top.passage_id] if known is None else known
         quote_text = quote.quote.casefold()
         f["quote_coverage"] = sum(idf for word, idf in q.stems if word in quote_text) / total
         f["top_term_in_quote"] = float(q.top_stem in quote_text)
@@ -366,20 +376,23 @@ def decide(
     shape: QuestionShape | None = None,
     slot_scorer: Callable[[str, Quote], float] | None = None,
     question_side: Asked | None = None,
+    coverage: Mapping[int, float] | None = None,
 ) -> Verdict:
     """Whether the best passage answers `question`: one verdict for every face.
 
     `threshold` (the `ANSWER_THRESHOLD` setting) overrides the fitted one when given; `shape` is
     the question's analysis when the caller has it, `question_side` its `asked` (made beside the
-    encode); `slot_scorer` gives the answer-slot check's log-odds for the question and the first
-    quote (default: the shipped cross-encoder).
+    encode) and `coverage` the key-term coverage of passages made with it; `slot_scorer` gives
+    the answer-slot check's log-odds for the question and the first quote (default: the shipped
+    cross-encoder).
     """
     model = model or load_model()
     if not ranked or not quotes:
         return Verdict(False, 0.0, model.version)
     cut = model.threshold if threshold is None else threshold
     events = not EVENT_FEATURES_SET.isdisjoint(model.features)
-    z = model.log_odds(features(reader, shape or analyse(question), ranked, quotes, terms, question_side, events))
+    shape = shape or analyse(question)
+    z = model.log_odds(features(reader, shape, ranked, quotes, terms, question_side, events, coverage))
     stage = model.slot_stage
     if stage is not None:
         # The slot check runs only when its score can still change the verdict.

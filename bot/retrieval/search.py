@@ -9,7 +9,7 @@ into the best one. Whether the best passage answers is `bot/retrieval/decision.p
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -17,7 +17,15 @@ from bot.index.memo import remembered
 from bot.index.reader import IndexReader
 from bot.index.records import Candidates, Hits
 from bot.retrieval.frozen import quick_init
-from bot.retrieval.fusion import PASSAGE_CANDIDATES, SENTENCE_CANDIDATES, Fusion, Retrieval, fuse_columns, mix_shares
+from bot.retrieval.fusion import (
+    PASSAGE_CANDIDATES,
+    SENTENCE_CANDIDATES,
+    Fusion,
+    Retrieval,
+    coverages,
+    fuse_columns,
+    mix_shares,
+)
 from bot.retrieval.lexical import Term, lexicon
 from bot.text.passages import WINDOW_OVERLAP_SENTENCES
 
@@ -317,6 +325,9 @@ class Bm25Evidence:
     #: What the mix fusion adds to each listed passage's dense score (`fusion.mix_shares`); None
     #: for another fusion.
     shares: dict[int, float] | None
+    #: The key-term coverage (`fusion.coverages`) of each listed passage, when the mix fusion
+    #: scaled by it: the decision reads the best passage's from here rather than after the search.
+    coverage: dict[int, float] = field(default_factory=dict)
 
 
 def bm25_evidence(reader: IndexReader, retrieval: Retrieval, terms: list[Term], hits: Hits) -> Bm25Evidence:
@@ -332,10 +343,12 @@ def bm25_evidence(reader: IndexReader, retrieval: Retrieval, terms: list[Term], 
         owner = reader.candidates((), wanted, texts=False, slots=False).owner if wanted else {}
         lists.append(_best_sentence_per_passage(sentences, owner))
     shares = None
+    cover: dict[int, float] = {}
     if retrieval.dense and retrieval.fusion is Fusion.MIX and lists:
         listed = sorted({pid for lst in lists for pid in lst})
-        shares = dict(zip(listed, mix_shares(retrieval, lists, terms, listed), strict=True))
-    return Bm25Evidence(lists, shares)
+        cover = coverages(terms, listed) if retrieval.scale_by_coverage else {}
+        shares = dict(zip(listed, mix_shares(retrieval, lists, terms, listed, cover), strict=True))
+    return Bm25Evidence(lists, shares, cover)
 
 
 def _best_sentence_per_passage(hits: list[tuple[int, float]], owner: dict[int, int]) -> dict[int, float]:
