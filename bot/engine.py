@@ -6,39 +6,29 @@ build has published a new version: a running bot picks up a rebuilt index on its
 
 from __future__ import annotations
 
-import _thread
 import logging
 import os
-import queue
 import re
 import threading
-from collections.abc import Callable, Hashable
+from collections.abc import Hashable
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Any, Generic, TypeVar
 
 from bot.embedding.embedder import Embedder
 from bot.index.reader import IndexReader, live_stamp, live_version, open_reader
 from bot.index.records import ArticleCount, Hits, IndexFacts, Paragraph, PublisherCount, SpeakerCount
 from bot.retrieval.answers import Answer, Quote
+from bot.retrieval.beside import Beside
 from bot.retrieval.decision import Verdict, decide, load_model
 from bot.retrieval.decision_inputs import Asked, asked
 from bot.retrieval.frozen import quick_init
 from bot.retrieval.fusion import Retrieval
 from bot.retrieval.lexical import Term, lexicon
 from bot.retrieval.question import QuestionShape, analyse
+from bot.retrieval.question_side import Bm25Evidence, Cues, bm25_evidence, question_cues
 from bot.retrieval.quotes import make_quotes, passage_records, source_quotes
-from bot.retrieval.search import (
-    ANSWER_ENTITIES,
-    SPEAKER_CANDIDATES,
-    Bm25Evidence,
-    Cues,
-    Scored,
-    bm25_evidence,
-    question_cues,
-    rank_passages,
-)
+from bot.retrieval.search import ANSWER_ENTITIES, SPEAKER_CANDIDATES, Scored, rank_passages
 from bot.retrieval.speaker_rank import rank_by_speaker
 from bot.settings import Settings, get_settings
 from bot.text.language import non_english
@@ -51,79 +41,9 @@ log = logging.getLogger(__name__)
 #: Terminal colour and cursor codes pasted into a question.
 _ANSI_ESCAPE = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]")
 
-T = TypeVar("T")
-
-
-class _Pending(Generic[T]):
-    """The result of a call handed to `_Beside`, when it is done."""
-
-    __slots__ = ("_done", "_error", "_value")
-
-    def __init__(self) -> None:
-        #: Held until the call has ended: released once by the thread that ran it.
-        self._done = _thread.allocate_lock()
-        self._done.acquire()
-        self._value: T | None = None
-        self._error: BaseException | None = None
-
-    def done(self) -> bool:
-        """Whether the call has ended."""
-        return not self._done.locked()
-
-    def result(self) -> T:
-        """The call's value once it has ended (its exception raised here)."""
-        with self._done:
-            pass
-        if self._error is not None:
-            raise self._error
-        return self._value  # type: ignore[return-value]
-
-
-class _Beside:
-    """A few threads that run a call beside the caller's encode, handed over as lightly as can be.
-
-    Why not `ThreadPoolExecutor.submit`: a Future (a Condition over an RLock), a work item and a
-    semaphore on every question, made before the encode on the query's critical path (11-19 µs
-    with `result()`, the quarter of what the engine does before the encode); here a lock and a
-    queue put. The threads start on first use, daemons like an idle pool's: a call in flight at
-    exit is a question nobody waits for.
-    """
-
-    def __init__(self, threads: int, name: str) -> None:
-        self._queue: queue.SimpleQueue[tuple[_Pending[Any], Callable[..., Any], tuple[Any, ...]]] = queue.SimpleQueue()
-        self._threads = threads
-        self._name = name
-        self._started = 0
-        self._lock = threading.Lock()
-
-    def submit(self, fn: Callable[..., T], *args: Any) -> _Pending[T]:
-        """Run `fn(*args)` on one of the threads; its result comes from the returned `_Pending`."""
-        if self._started < self._threads:
-            self._start()
-        pending: _Pending[T] = _Pending()
-        self._queue.put((pending, fn, args))
-        return pending
-
-    def _start(self) -> None:
-        with self._lock:
-            while self._started < self._threads:
-                self._started += 1
-                threading.Thread(target=self._work, name=f"{self._name}-{self._started}", daemon=True).start()
-
-    def _work(self) -> None:
-        while True:
-            pending, fn, args = self._queue.get()
-            try:
-                pending._value = fn(*args)
-            except BaseException as exc:  # handed to the caller, which raises it
-                pending._error = exc
-            pending._done.release()
-            del pending, fn, args  # nothing of a question kept alive while idle
-
-
 #: Runs questions' lexical lookups beside their encodes. Shared by every engine of the process and
 #: sized to the machine: the bot answers from several threads.
-_LOOKUP_POOL = _Beside(os.cpu_count() or 2, "lookup")
+_LOOKUP_POOL = Beside(os.cpu_count() or 2, "lookup")
 #: Question encodes at once, process-wide. They run on the answering threads (the bot answers from
 #: several), and each encode is itself multi-threaded: more at once than cores only adds switching
 #: and cache misses, and a burst of questions would slow every one of them alike.

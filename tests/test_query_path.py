@@ -204,7 +204,7 @@ def _reference_ranking(reader, qv, k, question, retrieval, terms, hits, entities
     """
     import numpy as np
 
-    from bot.retrieval import search
+    from bot.retrieval import question_side, search
     from bot.retrieval.fusion import PASSAGE_CANDIDATES, SENTENCE_CANDIDATES, fuse
 
     limits = retrieval.lexical_limits()
@@ -216,11 +216,11 @@ def _reference_ranking(reader, qv, k, question, retrieval, terms, hits, entities
     sentence_hits = {sid for sid, _ in sent_hits} | {sid for sid, _ in lexical_sentences}
     if not passage_hits and not sentence_hits:
         return []
-    wanted = search.answer_type_bonus(question)
+    wanted = question_side.answer_type_bonus(question)
     entities = entities if retrieval.answer_type_bonus > 0 else None
     cands = reader.candidates(passage_hits, sentence_hits, texts=wanted is not None, slots=bool(entities))
     if limits[1] > 0:
-        lexical_lists.append(search._best_sentence_per_passage(lexical_sentences, cands.owner))
+        lexical_lists.append(question_side._best_sentence_per_passage(lexical_sentences, cands.owner))
     if not len(cands.sentence_ids):
         return []
     sims = reader.vectors("sentences", cands.sentence_ids) @ qv
@@ -237,7 +237,7 @@ def _reference_ranking(reader, qv, k, question, retrieval, terms, hits, entities
             passages, top_sim.tolist(), cands.sentence_ids[chosen].tolist(), sims[chosen].tolist(), strict=True
         )
     }
-    if retrieval.furniture_penalty and not search._PHOTO_QUESTION.search(question):
+    if retrieval.furniture_penalty and not question_side._PHOTO_QUESTION.search(question):
         dense = {
             pid: (d[0] - retrieval.furniture_penalty, d[1], d[2])
             if cands.passages[pid][2] in ("standfirst", "caption", "title")
@@ -309,7 +309,8 @@ def _compare_with_reference(reader: EmbeddedReader, embedder, counting: list[str
     """
     from bot.retrieval.fusion import Fusion, LexicalSide, Retrieval
     from bot.retrieval.lexical import lexicon
-    from bot.retrieval.search import ANSWER_ENTITIES, question_cues, rank_passages
+    from bot.retrieval.question_side import question_cues
+    from bot.retrieval.search import ANSWER_ENTITIES, rank_passages
 
     lex = lexicon(reader)
     variants = [
@@ -429,13 +430,13 @@ def test_the_speaker_rankings_facts_kept_answer_as_a_fresh_reader(multi_index: P
 
 
 def test_the_lookup_hand_over_returns_values_and_raises_errors_on_the_callers_side():
-    """`engine._Beside` runs each call on one of its threads, not the caller's, and hands back
+    """`beside.Beside` runs each call on one of its threads, not the caller's, and hands back
     its value or raises its error in the caller; many calls at once each get their own result."""
     import threading
 
-    from bot.engine import _Beside
+    from bot.retrieval.beside import Beside
 
-    beside = _Beside(2, "test-lookup")
+    beside = Beside(2, "test-lookup")
     caller = threading.get_ident()
     pending = [beside.submit(lambda n: (n * n, threading.get_ident()), n) for n in range(200)]
     results = [p.result() for p in pending]

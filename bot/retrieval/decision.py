@@ -111,7 +111,7 @@ def features(
     `question`: `asked(shape, terms)` when the caller made it beforehand (beside the encode).
     `events`: compute `event.py`'s features (the fit does; `decide` only if its model weighs them).
     `coverage`: `fusion.coverages(terms, ...)` of passages the caller has them for (made beside
-    the encode with BM25's side of the ranking, `search.Bm25Evidence.coverage`).
+    the encode with BM25's side of the ranking, `question_side.Bm25Evidence.coverage`).
     """
     q = question or asked(shape, terms)
     f = dict.fromkeys(FEATURES, 0.0)
@@ -134,11 +134,7 @@ def features(
 def _retrieval_evidence(
     ranked: list[Scored], quote: Quote, terms: list[Term], q: Asked, coverage: Mapping[int, float]
 ) -> dict[str, float]:
-    """How retrieval scored the best passage, and how much of the question's terms it holds.
-
-    The best passage's coverage comes from `coverage` when made beforehand: one numpy lookup
-    per key term after the search otherwise.
-    """
+    """How retrieval scored the best passage, and how much of the question's terms it holds (from `coverage`)."""
     from bot.retrieval.fusion import coverages
 
     top = ranked[0]
@@ -391,8 +387,8 @@ def decide(
         return Verdict(False, 0.0, model.version)
     cut = model.threshold if threshold is None else threshold
     events = not EVENT_FEATURES_SET.isdisjoint(model.features)
-    shape = shape or analyse(question)
-    z = model.log_odds(features(reader, shape, ranked, quotes, terms, question_side, events, coverage))
+    f = features(reader, shape or analyse(question), ranked, quotes, terms, question_side, events, coverage)
+    z = model.log_odds(f)
     stage = model.slot_stage
     if stage is not None:
         # The slot check runs only when its score can still change the verdict.
