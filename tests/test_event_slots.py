@@ -9,7 +9,8 @@ import json
 
 import pytest
 
-from bot.retrieval.event import asked_event, asks_irrealis, event_evidence, lemmas_of
+from bot.retrieval.event import event_evidence
+from bot.retrieval.event_question import asked_event, asks_irrealis, lemmas_of
 from bot.retrieval.question import analyse
 from bot.text.slots import number_verb, read_slots, sentence_slots
 
