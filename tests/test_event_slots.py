@@ -34,6 +34,8 @@ def _numbers(sentence: str) -> list[list]:
         ("There were 40 soldiers who were killed in the raid.", "soldier", "kill", 0),
         ("Of the 300 people detained in Texas, 40 were released.", "people", "detain", 0),
         ("Officials said 1,000 refugees expected to arrive next year would be housed.", "refugee", "arrive", 1),
+        # A relative clause after a comma is an aside: the count stays on the clause's verb.
+        ("The order restores the rights of 206,000 felons, who have been banned from voting.", "felon", "restore", 0),
     ],
 )
 def test_a_number_keeps_its_verb_and_whether_that_verb_is_a_fact(sentence, noun, verb, irrealis):

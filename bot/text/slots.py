@@ -131,10 +131,14 @@ def _own_verb(noun: Any) -> Any:
     `_verb` does) would file it under "meet", and "How many Americans were killed?" would find its
     own answer on another event. A participle (`acl`: "killed in the attack", "to come to
     Georgia") or a relative clause (`relcl`: "who were killed") says what happened to the counted
-    things. An intention in between ("1,000 refugees expected to arrive") is followed down to the
-    verb it governs, which `irrealis` then flags as a forecast.
+    things; a relative clause after a comma is an aside about them ("restores the rights of 206,000
+    felons, who have been banned from voting": the count is of the restoring). An intention in
+    between ("1,000 refugees expected to arrive") is followed down to the verb it governs, which
+    `irrealis` then flags as a forecast.
     """
     for child in noun.children:
+        if child.dep_ == "relcl" and child.left_edge.i > 0 and child.doc[child.left_edge.i - 1].text == ",":
+            continue  # "206,000 felons, who have been banned from voting": an aside, not what defines them
         if child.dep_ in ("acl", "relcl") and child.pos_ == "VERB":
             verb = child
             for _ in range(2):
