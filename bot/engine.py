@@ -19,7 +19,7 @@ from bot.embedding.embedder import Embedder
 from bot.index.reader import IndexReader, live_stamp, live_version, open_reader
 from bot.index.records import ArticleCount, Hits, IndexFacts, Paragraph, PublisherCount, SpeakerCount
 from bot.retrieval.answers import Answer, Quote
-from bot.retrieval.beside import Beside
+from bot.retrieval.beside import Beside, Slots
 from bot.retrieval.decision import Verdict, decide, load_model
 from bot.retrieval.decision_inputs import Asked, asked
 from bot.retrieval.frozen import quick_init
@@ -48,7 +48,7 @@ _LOOKUP_POOL = Beside(os.cpu_count() or 2, "lookup")
 #: several), and each encode is itself multi-threaded: more at once than cores only adds switching
 #: and cache misses, and a burst of questions would slow every one of them alike.
 ENCODE_SLOTS = os.cpu_count() or 2
-_ENCODING = threading.BoundedSemaphore(ENCODE_SLOTS)
+_ENCODING = Slots(ENCODE_SLOTS)
 
 #: Articles /sources lists (newest first); above it, a line per publisher comes first.
 LIST_ARTICLES = 30

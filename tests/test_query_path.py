@@ -588,3 +588,35 @@ def test_quick_init_makes_the_same_frozen_records_as_the_dataclass_init():
     for refused in (Mutable, Slotted, Posted):
         with pytest.raises(TypeError):
             quick_init(refused)
+
+
+def test_the_encode_slots_admit_at_most_their_number_at_once():
+    """`beside.Slots`, the engine's limit on encodes at once: never more holders than slots, a
+    waiting one gets in when another leaves, and a holder that raises gives its slot back."""
+    import threading
+    import time
+
+    from bot.retrieval.beside import Slots
+
+    slots, lock = Slots(2), threading.Lock()
+    active = most = 0
+
+    def hold() -> None:
+        nonlocal active, most
+        with slots:
+            with lock:
+                active += 1
+                most = max(most, active)
+            time.sleep(0.01)
+            with lock:
+                active -= 1
+
+    threads = [threading.Thread(target=hold) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert most == 2 and active == 0
+    with pytest.raises(RuntimeError), slots:
+        raise RuntimeError("the encode failed")
+    hold()  # both slots free again

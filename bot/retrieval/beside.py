@@ -80,3 +80,25 @@ class Beside:
                 pending._error = exc
             pending._done.release()
             del pending, fn, args  # nothing of a question kept alive while idle
+
+
+class Slots:
+    """At most `n` holders at once (`with slots:`), as a `threading.BoundedSemaphore` admits.
+
+    Why not the semaphore: its acquire and release are Python over a Condition (~3 µs the pair,
+    before and after every question's encode, on the critical path); here a queue of `n` tokens
+    taken and given back in C (~0.8 µs). A waiting holder blocks in `get` with the GIL released.
+    """
+
+    __slots__ = ("_tokens",)
+
+    def __init__(self, n: int) -> None:
+        self._tokens: queue.SimpleQueue[None] = queue.SimpleQueue()
+        for _ in range(n):
+            self._tokens.put(None)
+
+    def __enter__(self) -> None:
+        self._tokens.get()
+
+    def __exit__(self, *exc: object) -> None:
+        self._tokens.put(None)
