@@ -431,7 +431,9 @@ def test_the_speaker_rankings_facts_kept_answer_as_a_fresh_reader(multi_index: P
 
 def test_the_lookup_hand_over_returns_values_and_raises_errors_on_the_callers_side():
     """`beside.Beside` runs each call on one of its threads, not the caller's, and hands back
-    its value or raises its error in the caller; many calls at once each get their own result."""
+    its value or raises its error in the caller; many calls at once each get their own result;
+    a forked child answers too."""
+    import os
     import threading
 
     from bot.retrieval.beside import Beside
@@ -450,6 +452,10 @@ def test_the_lookup_hand_over_returns_values_and_raises_errors_on_the_callers_si
     with pytest.raises(KeyError, match="no such passage"):
         beside.submit(fail).result()
     assert beside.submit(int, "7").result() == 7  # a failed call leaves its thread working
+    child = os.fork()
+    if child == 0:  # a forked child has no threads of its parent's: it starts its own
+        os._exit(0 if beside.submit(int, "8").result() == 8 else 1)
+    assert os.waitpid(child, 0)[1] == 0
 
 
 def test_the_slot_evidence_from_stems_made_beside_the_encode_meets_as_same_word(multi_index: Path, embedder):  # type: ignore[no-untyped-def]

@@ -7,6 +7,7 @@ threads, then encodes the question on its own: the encode releases the GIL, so t
 from __future__ import annotations
 
 import _thread
+import os
 import queue
 import threading
 from collections.abc import Callable
@@ -51,9 +52,14 @@ class Beside:
     """
 
     def __init__(self, threads: int, name: str) -> None:
-        self._queue: queue.SimpleQueue[tuple[Pending[Any], Callable[..., Any], tuple[Any, ...]]] = queue.SimpleQueue()
         self._threads = threads
         self._name = name
+        self._afresh()
+        # A forked child has none of the parent's threads: it starts its own on first use.
+        os.register_at_fork(after_in_child=self._afresh)
+
+    def _afresh(self) -> None:
+        self._queue: queue.SimpleQueue[tuple[Pending[Any], Callable[..., Any], tuple[Any, ...]]] = queue.SimpleQueue()
         self._started = 0
         self._lock = threading.Lock()
 
