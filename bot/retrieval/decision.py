@@ -15,7 +15,8 @@ threshold chosen on the training folds) and shipped as `bot/data/decision_model.
 - answer slot (from the parse stored at build time, `bot/text/slots.py`): the number counts the asked
   noun, the date modifies a verb of the question and not only the reporting verb;
 - speaker: for "What did X say?", X is the speaker of the quote or of its passage;
-- asked event (`event.py`): computed, weighed by no shipped model (its fit came out backwards).
+- asked event (`event.py`): computed, weighed by no shipped model (first fitted backwards; with the
+  question's main verb read right it adds nothing on train CV: docs/quality.md).
 
 The question side is read by `question.py` (regular expressions) and the index's own terms: no
 parser is loaded to answer (cold start stays near a second). `confidence` is the model's probability,
