@@ -17,7 +17,9 @@ from typing import Any
 import pytest
 
 from bot.evaluation import slot_pairs
-from bot.evaluation.slot_pairs import Pair, article_pairs, clean_source, counts, dated_events
+from bot.evaluation.pair_sources import clean_source
+from bot.evaluation.slot_pairs import Pair, article_pairs
+from bot.evaluation.slot_reading import counts, dated_events
 from bot.text.parse import parse
 
 ROOT = Path(__file__).resolve().parent.parent
