@@ -11,7 +11,6 @@ import os
 import re
 import threading
 from collections.abc import Hashable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -20,20 +19,16 @@ from bot.embedding.embedder import Embedder
 from bot.index.reader import IndexReader, live_stamp, live_version, open_reader
 from bot.index.records import ArticleCount, Hits, IndexFacts, Paragraph, PublisherCount, SpeakerCount
 from bot.retrieval.answers import Answer, Quote
+from bot.retrieval.beside import Beside, Slots
 from bot.retrieval.decision import Verdict, decide, load_model
 from bot.retrieval.decision_inputs import Asked, asked
+from bot.retrieval.frozen import quick_init
 from bot.retrieval.fusion import Retrieval
 from bot.retrieval.lexical import Term, lexicon
 from bot.retrieval.question import QuestionShape, analyse
+from bot.retrieval.question_side import Bm25Evidence, Cues, bm25_evidence, question_cues
 from bot.retrieval.quotes import make_quotes, passage_records, source_quotes
-from bot.retrieval.search import (
-    ANSWER_ENTITIES,
-    SPEAKER_CANDIDATES,
-    Bm25Evidence,
-    Scored,
-    bm25_evidence,
-    rank_passages,
-)
+from bot.retrieval.search import ANSWER_ENTITIES, SPEAKER_CANDIDATES, Scored, rank_passages
 from bot.retrieval.speaker_rank import rank_by_speaker
 from bot.settings import Settings, get_settings
 from bot.text.language import non_english
@@ -48,12 +43,12 @@ _ANSI_ESCAPE = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]")
 
 #: Runs questions' lexical lookups beside their encodes. Shared by every engine of the process and
 #: sized to the machine: the bot answers from several threads.
-_LOOKUP_POOL = ThreadPoolExecutor(max_workers=os.cpu_count() or 2, thread_name_prefix="lookup")
+_LOOKUP_POOL = Beside(os.cpu_count() or 2, "lookup")
 #: Question encodes at once, process-wide. They run on the answering threads (the bot answers from
 #: several), and each encode is itself multi-threaded: more at once than cores only adds switching
 #: and cache misses, and a burst of questions would slow every one of them alike.
 ENCODE_SLOTS = os.cpu_count() or 2
-_ENCODING = threading.BoundedSemaphore(ENCODE_SLOTS)
+_ENCODING = Slots(ENCODE_SLOTS)
 
 #: Articles /sources lists (newest first); above it, a line per publisher comes first.
 LIST_ARTICLES = 30
@@ -89,6 +84,7 @@ class DecisionFacts:
     threshold: float
 
 
+@quick_init
 @dataclass(frozen=True)
 class _Question:
     """What is read from a question beside its encode: key terms, BM25 hits, shape, language."""
@@ -102,8 +98,11 @@ class _Question:
     side: Asked
     #: BM25's side of the ranking (`search.bm25_evidence`).
     bm25: Bm25Evidence
+    #: What the ranking reads of the question's words (`search.question_cues`).
+    cues: Cues
 
 
+@quick_init
 @dataclass(frozen=True)
 class _Evidence:
     """The ranked passages of a question, their quotes and the question's reading."""
@@ -116,14 +115,15 @@ class _Evidence:
 def _read_question(reader: IndexReader, retrieval: Retrieval, text: str, shape: QuestionShape | None) -> _Question:
     """What needs no vector, read while the caller encodes: key terms and BM25 hits (one statement).
 
-    With them BM25's side of the ranking, the question's shape and language, and the decision's
-    question side.
+    With them BM25's side of the ranking and its cues, the question's shape and language, and the
+    decision's question side.
     """
     terms, hits = lexicon(reader).lookup(text, *retrieval.lexical_limits())
     known = sum(t.known for t in terms) / len(terms) if terms else None
     shape = shape or analyse(text)
     bm25 = bm25_evidence(reader, retrieval, terms, hits)
-    return _Question(terms, hits, shape, non_english(text, known), asked(shape, terms), bm25)
+    side = asked(shape, terms)
+    return _Question(terms, hits, shape, non_english(text, known), side, bm25, question_cues(text))
 
 
 class Engine:
@@ -214,6 +214,7 @@ class Engine:
             threshold=self.settings.answer_threshold,
             shape=shape,
             question_side=found.question.side,
+            coverage=found.question.bm25.coverage,
         )
         language = found.question.language
         if language and verdict.confidence < self.settings.non_english_min_confidence:
@@ -283,7 +284,16 @@ class Engine:
             wanted = wanted | ANSWER_ENTITIES["when"]
         depth = max(k, SPEAKER_CANDIDATES) if shape.asked_speaker else k
         ranked = rank_passages(
-            reader, qv, depth, text, self.retrieval, question.terms, question.hits, entities=wanted, bm25=question.bm25
+            reader,
+            qv,
+            depth,
+            text,
+            self.retrieval,
+            question.terms,
+            question.hits,
+            entities=wanted,
+            bm25=question.bm25,
+            cues=question.cues,
         )
         return ranked, question
 

@@ -9,9 +9,10 @@ import json
 
 import pytest
 
-from bot.retrieval.event import asks_irrealis, event_evidence, event_words, lemmas_of
+from bot.retrieval.event import event_evidence
+from bot.retrieval.event_question import asked_event, asks_irrealis, lemmas_of
 from bot.retrieval.question import analyse
-from bot.text.slots import read_slots, sentence_slots
+from bot.text.slots import number_verb, read_slots, sentence_slots
 
 
 def _numbers(sentence: str) -> list[list]:
@@ -28,16 +29,50 @@ def _numbers(sentence: str) -> list[list]:
         ("The company is going to cut 500 jobs.", "job", "cut", 1),
         ("The party has plans to send nine staffers to the state.", "staffer", "send", 1),
         ("Both houses passed it, and 35 state legislatures ratified it.", "legislature", "ratify", 0),
+        # A counted noun's own participle or relative clause is its number's event, not the clause's verb.
+        ("Obama met the families of four Americans killed in the 2012 attack.", "americans", "kill", 0),
+        ("There were 40 soldiers who were killed in the raid.", "soldier", "kill", 0),
+        ("Of the 300 people detained in Texas, 40 were released.", "people", "detain", 0),
+        ("Officials said 1,000 refugees expected to arrive next year would be housed.", "refugee", "arrive", 1),
+        # A relative clause after a comma is an aside: the count stays on the clause's verb.
+        ("The order restores the rights of 206,000 felons, who have been banned from voting.", "felon", "restore", 0),
     ],
 )
 def test_a_number_keeps_its_verb_and_whether_that_verb_is_a_fact(sentence, noun, verb, irrealis):
-    assert [noun, verb, irrealis] in [n[1:] for n in _numbers(sentence)]
+    assert [noun, verb, irrealis] in [[n[1], number_verb(n), n[3]] for n in _numbers(sentence)]
 
 
-def test_the_question_gives_its_event_words_and_modality_without_a_parser():
-    killed = "How many firefighters were killed in the wildfire?"
-    assert event_words(killed, "firefighters") == ("killed", "wildfire") and not asks_irrealis(killed)
-    assert event_words("When did Scott Walker drop out of the race?") == ("drop", "out", "race")
+def test_the_clause_verb_stays_where_the_shipped_slot_features_read_it():
+    """The 3rd element is still the clause's verb: only the event features read the noun's own one."""
+    (entry,) = _numbers("Obama met the families of four Americans killed in the 2012 attack.")
+    assert entry == ["CARDINAL", "americans", "meet", 0, "kill"]
+
+
+@pytest.mark.parametrize(
+    ("question", "event"),
+    [
+        ("How many firefighters were killed in the wildfire?", ("killed",)),
+        # A participle of the subject is another event: the main verb follows the auxiliary.
+        ("How many of the Syrian refugees detained in Texas were released?", ("released",)),
+        # So is a clause of its own.
+        ("How many felons have voted since their rights were restored?", ("voted",)),
+        ("By how many points did Tenney win once the absentee ballots were counted?", ("win",)),
+        ("How many soldiers who were deployed to Iraq have died?", ("died",)),
+        # Inverted subject: the clause's content words, names left out.
+        ("How many staffers has the RNC sent to Colorado?", ("sent",)),
+        ("When did Scott Walker drop out of the race?", ("drop", "out", "race")),
+        ("When did the recession end?", ("recession", "end")),
+        # No auxiliary: the words after the question word.
+        ("How many people died in the attack?", ("died", "attack")),
+        ("How many delegates does Trump have so far?", ()),
+    ],
+)
+def test_the_question_main_verb_is_read_without_a_parser(question, event):
+    assert asked_event(question, analyse(question).asked_noun) == event
+
+
+def test_the_question_modality_and_lemmas_are_read_without_a_parser():
+    assert not asks_irrealis("How many firefighters were killed in the wildfire?")
     assert asks_irrealis("How many children will be vaccinated?")
     assert "die" in lemmas_of("died") and "vaccinate" in lemmas_of("vaccinated") and "begin" in lemmas_of("began")
 
@@ -52,9 +87,13 @@ def _quote(*sentences: str) -> list[dict]:
     [
         ("How many firefighters were killed in the wildfire?", "Seven firefighters were treated for smoke.", 0, 1, 0),
         ("How many firefighters died in the wildfire?", "Seven firefighters died in the wildfire.", 1, 0, 0),
-        ("How many children were vaccinated?", "The campaign aims to vaccinate 1.2 million children.", 1, 0, 1),
+        # A goal on the asked verb is not a count of what happened; asked about the plan, it answers.
+        ("How many children were vaccinated?", "The campaign aims to vaccinate 1.2 million children.", 0, 0, 1),
         ("How many children will be vaccinated?", "The campaign aims to vaccinate 1.2 million children.", 1, 0, 0),
         ("How many children were vaccinated?", "Officials said 1.1 million children were vaccinated.", 1, 0, 0),
+        # The count on the noun's own participle answers; the subject's participle is not the asked event.
+        ("How many Americans were killed?", "Obama met the families of four Americans killed in the attack.", 1, 0, 0),
+        ("How many of the refugees detained in Texas were released?", "Officials detained 300 refugees.", 0, 1, 0),
     ],
 )
 def test_a_number_on_another_event_or_a_goal_is_told_from_the_asked_count(

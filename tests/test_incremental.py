@@ -19,7 +19,7 @@ from bot.corpus.files import load_corpus
 from bot.embedding.embedder import Embedder
 from bot.engine import Engine
 from bot.index.embedded import EmbeddedReader
-from bot.index.manifest import VERSIONS, current_version
+from bot.index.manifest import CURRENT, MANIFEST, SCHEMA_VERSION, VERSIONS, current_version
 from bot.settings import Settings
 from tests.conftest import run_script
 
@@ -137,6 +137,22 @@ def test_splitter_change_forces_a_full_rebuild_with_the_reason(
         f"full rebuild: index was split with splitter v{current}, this version uses v{current + 1}"
     )
     assert EmbeddedReader(index).manifest.splitter == current + 1
+
+
+def test_an_index_of_older_answer_slots_is_rebuilt_in_full(multi_copy: tuple[Path, Path], embedder: Embedder):
+    """A slots version bump bumps the schema: the next build re-parses every article, none keeps old slots."""
+    corpus, index = multi_copy
+    version = (index / CURRENT).read_text().strip()
+    manifest = index / VERSIONS / version / MANIFEST
+    data = json.loads(manifest.read_text())
+    data["schema"] = SCHEMA_VERSION - 1
+    manifest.write_text(json.dumps(data))
+    report = build_index(corpus, index, embedder)
+    assert report.full
+    assert report.reason == f"full rebuild: index schema {SCHEMA_VERSION - 1} is not this version's ({SCHEMA_VERSION})"
+    reader = EmbeddedReader(index)
+    assert reader.manifest.schema == SCHEMA_VERSION
+    assert reader.manifest.counts["articles"] == len(data["articles"])
 
 
 def test_dry_run_lists_changes_and_writes_nothing(multi_copy: tuple[Path, Path]):

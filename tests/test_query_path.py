@@ -204,7 +204,7 @@ def _reference_ranking(reader, qv, k, question, retrieval, terms, hits, entities
     """
     import numpy as np
 
-    from bot.retrieval import search
+    from bot.retrieval import question_side, search
     from bot.retrieval.fusion import PASSAGE_CANDIDATES, SENTENCE_CANDIDATES, fuse
 
     limits = retrieval.lexical_limits()
@@ -216,11 +216,11 @@ def _reference_ranking(reader, qv, k, question, retrieval, terms, hits, entities
     sentence_hits = {sid for sid, _ in sent_hits} | {sid for sid, _ in lexical_sentences}
     if not passage_hits and not sentence_hits:
         return []
-    wanted = search.answer_type_bonus(question)
+    wanted = question_side.answer_type_bonus(question)
     entities = entities if retrieval.answer_type_bonus > 0 else None
     cands = reader.candidates(passage_hits, sentence_hits, texts=wanted is not None, slots=bool(entities))
     if limits[1] > 0:
-        lexical_lists.append(search._best_sentence_per_passage(lexical_sentences, cands.owner))
+        lexical_lists.append(question_side._best_sentence_per_passage(lexical_sentences, cands.owner))
     if not len(cands.sentence_ids):
         return []
     sims = reader.vectors("sentences", cands.sentence_ids) @ qv
@@ -237,7 +237,7 @@ def _reference_ranking(reader, qv, k, question, retrieval, terms, hits, entities
             passages, top_sim.tolist(), cands.sentence_ids[chosen].tolist(), sims[chosen].tolist(), strict=True
         )
     }
-    if retrieval.furniture_penalty and not search._PHOTO_QUESTION.search(question):
+    if retrieval.furniture_penalty and not question_side._PHOTO_QUESTION.search(question):
         dense = {
             pid: (d[0] - retrieval.furniture_penalty, d[1], d[2])
             if cands.passages[pid][2] in ("standfirst", "caption", "title")
@@ -278,11 +278,40 @@ def test_ranking_by_columns_equals_a_dict_per_passage_to_the_bit(multi_index: Pa
     """`rank_passages` scores its candidates as numpy columns: every passage, score, sentence and
     similarity equal to the dict-per-passage reference, for every fusion and side, at k = 5 and 20
     (past the candidates of some questions), with and without asked entity kinds."""
+    assert _compare_with_reference(EmbeddedReader(multi_index), embedder) > 5000
+
+
+def test_an_index_of_few_passages_skips_the_sentence_search_to_the_same_ranking(seed_index: Path, embedder):  # type: ignore[no-untyped-def]
+    """When the passage search lists every passage (an index of one report), the sentences' own
+    search and BM25's sentences can add no candidate: `rank_passages` leaves them out and ranks to
+    the bit as the reference that runs them; a larger index still runs the sentence search."""
+    from bot.retrieval.fusion import PASSAGE_CANDIDATES
+
+    reader = EmbeddedReader(seed_index)
+    assert 0 < reader.count("passages") <= PASSAGE_CANDIDATES
+    searched: list[str] = []
+    dense = reader.dense
+
+    def counting(kind, vector, k):  # type: ignore[no-untyped-def]
+        searched.append(kind)
+        return dense(kind, vector, k)
+
+    reader.dense = counting  # type: ignore[method-assign]
+    assert _compare_with_reference(reader, embedder, counting=searched) > 500
+    assert "passages" in searched and "sentences" not in searched
+
+
+def _compare_with_reference(reader: EmbeddedReader, embedder, counting: list[str] | None = None) -> int:  # type: ignore[no-untyped-def]
+    """Rank every question as `rank_passages` and as `_reference_ranking`; assert they are equal.
+
+    Returns how many ranked passages were compared. `counting`: the searched kinds, of
+    `rank_passages` alone (the reference's are left out).
+    """
     from bot.retrieval.fusion import Fusion, LexicalSide, Retrieval
     from bot.retrieval.lexical import lexicon
+    from bot.retrieval.question_side import question_cues
     from bot.retrieval.search import ANSWER_ENTITIES, rank_passages
 
-    reader = EmbeddedReader(multi_index)
     lex = lexicon(reader)
     variants = [
         Retrieval(),
@@ -306,30 +335,43 @@ def test_ranking_by_columns_equals_a_dict_per_passage_to_the_bit(multi_index: Pa
                 for k in (5, 20):
                     args = (reader, qv, k, question, retrieval, terms, hits, entities)
                     got = rank_passages(*args[:5], terms, hits, entities=entities)
+                    cued = rank_passages(*args[:5], terms, hits, entities=entities, cues=question_cues(question))
+                    kept = len(counting) if counting is not None else 0
                     want = _reference_ranking(*args)
-                    assert got == want, (question, retrieval, k)
+                    if counting is not None:
+                        del counting[kept:]
+                    assert got == want == cued, (question, retrieval, k)
                     assert [type(s.score) for s in got] == [float] * len(got)
                     compared += len(got)
-    assert compared > 5000
+    return compared
 
 
 def test_the_decision_reads_the_question_beside_the_encode_as_after_it(multi_index: Path, embedder):  # type: ignore[no-untyped-def]
-    """The decision's question side (`decision.asked`), made on the lookup thread, gives every
-    feature and confidence the features give when they read the question themselves."""
+    """The decision's question side (`decision.asked`) and the best passage's key-term coverage
+    (`Bm25Evidence.coverage`), made on the lookup thread, give every feature and confidence the
+    features give when they read the question and the index themselves."""
+    from bot.engine import _read_question
     from bot.retrieval.decision import decide, features
     from bot.retrieval.decision_inputs import asked
 
     engine = Engine(Settings(_env_file=None, index_dir=multi_index), embedder=embedder)
     reader = engine.reader
     questions = QUESTIONS + [item["q"] for item in dev_questions()] + ["What did NATO say?", "How many people died?"]
+    from_bm25 = 0
     for question in questions:
         text = engine.clean_question(question)[0]
         shape = analyse(text)
         ranked, quotes, terms = engine.evidence(reader, text, 5, shape)
         side = asked(shape, terms)
-        assert features(reader, shape, ranked, quotes, terms, side) == features(reader, shape, ranked, quotes, terms)
+        alone = features(reader, shape, ranked, quotes, terms)
+        assert features(reader, shape, ranked, quotes, terms, side) == alone
+        # The best passage's coverage as BM25's side made it beside the encode: the same features.
+        coverage = _read_question(reader, engine.retrieval, text, shape).bm25.coverage
+        assert features(reader, shape, ranked, quotes, terms, side, coverage=coverage) == alone
+        from_bm25 += bool(ranked) and ranked[0].passage_id in coverage
         verdict = decide(reader, text, ranked, quotes, terms, shape=shape)
         assert engine.answer(question).confidence == verdict.confidence, question
+    assert from_bm25 > len(questions) // 2  # most best passages are BM25's too
 
 
 def test_the_article_sources_kept_answer_as_the_index(multi_index: Path):
@@ -385,3 +427,202 @@ def test_the_speaker_rankings_facts_kept_answer_as_a_fresh_reader(multi_index: P
             assert candidate_features(EmbeddedReader(multi_index), ranked, speaker, terms) == got, question
             matched += sum(f["speaker_match"] for f in got)
     assert matched > 0
+
+
+def test_the_lookup_hand_over_returns_values_and_raises_errors_on_the_callers_side():
+    """`beside.Beside` runs each call on one of its threads, not the caller's, and hands back
+    its value or raises its error in the caller; many calls at once each get their own result;
+    a forked child answers too."""
+    import os
+    import threading
+
+    from bot.retrieval.beside import Beside
+
+    beside = Beside(2, "test-lookup")
+    caller = threading.get_ident()
+    pending = [beside.submit(lambda n: (n * n, threading.get_ident()), n) for n in range(200)]
+    results = [p.result() for p in pending]
+    assert [value for value, _ in results] == [n * n for n in range(200)]
+    assert caller not in {thread for _, thread in results}
+    assert all(p.done() for p in pending) and pending[0].result()[0] == 0  # asked again: same value
+
+    def fail() -> None:
+        raise KeyError("no such passage")
+
+    with pytest.raises(KeyError, match="no such passage"):
+        beside.submit(fail).result()
+    assert beside.submit(int, "7").result() == 7  # a failed call leaves its thread working
+    child = os.fork()
+    if child == 0:  # a forked child has no threads of its parent's: it starts its own
+        os._exit(0 if beside.submit(int, "8").result() == 8 else 1)
+    assert os.waitpid(child, 0)[1] == 0
+
+
+def test_the_slot_evidence_from_stems_made_beside_the_encode_meets_as_same_word(multi_index: Path, embedder):  # type: ignore[no-untyped-def]
+    """`_slot_evidence` compares the quote's slot words with the question's stems made on the
+    lookup thread (`Asked.long_stems`, `noun_stem`): the same features as `same_word` over the
+    question's words gives, for every question's first quote and each of its quotes."""
+    from bot.retrieval import decision
+    from bot.retrieval.decision_inputs import NUMBERISH, asked
+    from bot.retrieval.question import same_stem, same_word, stem
+
+    words = ["soldiers", "soldier", "begins", "begin", "died", "die", "", "'", "ran", "running", "news", "new"]
+    for a in words:
+        for b in words:
+            assert same_word(a, b) == same_stem(stem(a), stem(b)), (a, b)
+
+    def by_words(shape, quote, q):  # type: ignore[no-untyped-def]
+        slots = [decision._read_slots(s) for s in quote.slots]
+        numbers = [n for s in slots for n in s["n"] if n[0] in NUMBERISH]
+        dates = [d for s in slots for d in s["d"]]
+        if shape.duration:
+            numbers += [["DATE", "", verb] for verb, _ in dates]
+        qwords = q.long_words
+        f = {}
+        if shape.asked_noun:
+            f["number_counts_noun"] = float(any(n[1] and same_word(n[1], shape.asked_noun) for n in numbers))
+        f["number_on_question_word"] = float(
+            any(any(same_word(n[1], w) or same_word(n[2], w) for w in qwords if n[1] or n[2]) for n in numbers)
+        )
+        f["date_on_event"] = float(any(not r and any(same_word(v, w) for w in qwords) for v, r in dates))
+        return f
+
+    engine = Engine(Settings(_env_file=None, index_dir=multi_index), embedder=embedder)
+    reader = engine.reader
+    questions = QUESTIONS + [item["q"] for item in dev_questions()]
+    questions += ["How many soldiers were killed?", "When did the strike begin?", "How long will the port close?"]
+    met = 0
+    for question in questions:
+        text = engine.clean_question(question)[0]
+        shape = analyse(text)
+        _, quotes, terms = engine.evidence(reader, text, 5, shape)
+        q = asked(shape, terms)
+        for quote in quotes:
+            got = decision._slot_evidence(shape, quote, q)
+            want = by_words(shape, quote, q)
+            assert {name: got[name] for name in want} == want, (question, quote.quote)
+            met += sum(want.values())
+    assert met > 10  # slot words that meet the question's, not only misses
+
+
+def test_what_ranking_derives_from_a_candidate_set_is_made_once_and_equals_a_fresh_make(seed_index: Path, embedder):  # type: ignore[no-untyped-def]
+    """`search._fixed` keeps the candidates' sentence vectors, passage ids, furniture and typed
+    positions per `Candidates` object: on an index of one report every question meets the same
+    object, and what is kept equals what the reader gives afresh; the arrays are read only."""
+    import numpy as np
+
+    from bot.retrieval import search
+    from bot.retrieval.search import ANSWER_ENTITIES, rank_passages
+
+    reader = EmbeddedReader(seed_index)
+    seen = set()
+    for item in dev_questions():
+        qv = embedder.encode([item["q"]])[0]
+        rank_passages(reader, qv, 5, item["q"], entities=ANSWER_ENTITIES["when"])
+        kept = reader.memo("fixed-candidates", dict)
+        seen.update(id(f) for f in kept.values())
+    assert len(seen) <= 2  # texts asked for or not: at most two candidate sets on the seed
+    fresh = EmbeddedReader(seed_index)
+    for fixed in reader.memo("fixed-candidates", dict).values():
+        cands = fixed.cands
+        assert np.array_equal(fixed.vectors, fresh.vectors("sentences", cands.sentence_ids))
+        assert fixed.id_list == cands.passage_ids[cands.starts].tolist() == fixed.ids.tolist()
+        kinds = [cands.passages[pid][2] for pid in fixed.id_list]
+        assert fixed.furniture == [i for i, kind in enumerate(kinds) if kind in ("standfirst", "caption", "title")]
+        typed = search._typed(fresh, cands, ANSWER_ENTITIES["when"])
+        assert fixed.typed[search._quoted(ANSWER_ENTITIES["when"])] == [
+            i for i, pid in enumerate(fixed.id_list) if pid in typed
+        ]
+        with pytest.raises(ValueError):
+            fixed.vectors[0, 0] = 0.0
+
+
+def test_quick_init_makes_the_same_frozen_records_as_the_dataclass_init():
+    """`frozen.quick_init` fills a frozen dataclass's fields without `object.__setattr__`: the same
+    values, defaults and fresh default factories, positional or by keyword, as the generated
+    `__init__`; the records stay frozen, equal, hashable and replaceable; classes it cannot keep
+    the meaning of are refused."""
+    import dataclasses
+    import pickle
+
+    from bot.retrieval.answers import Answer
+    from bot.retrieval.frozen import quick_init
+    from bot.retrieval.search import Scored
+
+    @dataclasses.dataclass(frozen=True)
+    class Plain:
+        a: int
+        b: str = "b"
+        c: list[int] = dataclasses.field(default_factory=list)
+
+    @quick_init
+    @dataclasses.dataclass(frozen=True)
+    class Quick:
+        a: int
+        b: str = "b"
+        c: list[int] = dataclasses.field(default_factory=list)
+
+    for args, kwargs in (((1,), {}), ((1, "x"), {}), ((1, "x", [2]), {}), ((), {"a": 3, "c": [4]}), ((5,), {"b": "y"})):
+        assert dataclasses.astuple(Plain(*args, **kwargs)) == dataclasses.astuple(Quick(*args, **kwargs))  # type: ignore[arg-type]
+    assert Quick(1).c is not Quick(1).c  # a fresh list each time, as the factory makes it
+    with pytest.raises(TypeError):
+        Quick()  # type: ignore[call-arg]  # a field without a default is still required
+    scored = Scored(1, 0.5, 3, 0.25, lexical=2.0)
+    assert scored == Scored(passage_id=1, score=0.5, sentence_id=3, sentence_score=0.25, dense=0.0, lexical=2.0)
+    assert hash(scored) == hash(Scored(1, 0.5, 3, 0.25, 0.0, 2.0))
+    assert dataclasses.replace(scored, sentence_id=4).sentence_id == 4
+    assert pickle.loads(pickle.dumps(scored)) == scored
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        scored.score = 1.0  # type: ignore[misc]
+    assert Answer("q", True).quotes == [] and Answer("q", True).quotes is not Answer("q", True).quotes
+
+    @dataclasses.dataclass
+    class Mutable:
+        a: int
+
+    @dataclasses.dataclass(frozen=True, slots=True)
+    class Slotted:
+        a: int
+
+    @dataclasses.dataclass(frozen=True)
+    class Posted:
+        a: int
+
+        def __post_init__(self) -> None:
+            pass
+
+    for refused in (Mutable, Slotted, Posted):
+        with pytest.raises(TypeError):
+            quick_init(refused)
+
+
+def test_the_encode_slots_admit_at_most_their_number_at_once():
+    """`beside.Slots`, the engine's limit on encodes at once: never more holders than slots, a
+    waiting one gets in when another leaves, and a holder that raises gives its slot back."""
+    import threading
+    import time
+
+    from bot.retrieval.beside import Slots
+
+    slots, lock = Slots(2), threading.Lock()
+    active = most = 0
+
+    def hold() -> None:
+        nonlocal active, most
+        with slots:
+            with lock:
+                active += 1
+                most = max(most, active)
+            time.sleep(0.01)
+            with lock:
+                active -= 1
+
+    threads = [threading.Thread(target=hold) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert most == 2 and active == 0
+    with pytest.raises(RuntimeError), slots:
+        raise RuntimeError("the encode failed")
+    hold()  # both slots free again

@@ -10,9 +10,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bot.corpus.articles import ArticleMeta
+from bot.retrieval.frozen import quick_init
 from bot.text.speaker import Speaker
 
 
+@quick_init
 @dataclass(frozen=True)
 class Quote:
     """One passage of an answer and the sentence(s) in it that answer best."""
@@ -59,6 +61,7 @@ class Quote:
         }
 
 
+@quick_init
 @dataclass(frozen=True)
 class Answer:
     """The engine's reply to a question: quotes, and whether they answer it."""

@@ -15,7 +15,8 @@ threshold chosen on the training folds) and shipped as `bot/data/decision_model.
 - answer slot (from the parse stored at build time, `bot/text/slots.py`): the number counts the asked
   noun, the date modifies a verb of the question and not only the reporting verb;
 - speaker: for "What did X say?", X is the speaker of the quote or of its passage;
-- asked event (`event.py`): computed, weighed by no shipped model (its fit came out backwards).
+- asked event (`event.py`): computed, weighed by no shipped model (first fitted backwards; with the
+  question's main verb read right it adds nothing on train CV: docs/quality.md).
 
 The question side is read by `question.py` (regular expressions) and the index's own terms: no
 parser is loaded to answer (cold start stays near a second). `confidence` is the model's probability,
@@ -33,12 +34,13 @@ from typing import TYPE_CHECKING, Any
 
 from bot.retrieval.decision_inputs import NUMBERISH, Asked, article_passages, asked, quoted_in_article
 from bot.retrieval.event import EVENT_FEATURES, EVENT_FEATURES_SET, event_evidence
+from bot.retrieval.frozen import quick_init
 from bot.retrieval.linear import LinearModel
-from bot.retrieval.question import QuestionShape, analyse, names_meet, same_word, speaker_words
+from bot.retrieval.question import QuestionShape, analyse, names_meet, same_stem, speaker_words, stem
 from bot.text.slots import read_slots
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Mapping
 
     from bot.index.reader import IndexReader
     from bot.retrieval.answers import Quote
@@ -103,11 +105,14 @@ def features(
     terms: list[Term],
     question: Asked | None = None,
     events: bool = True,
+    coverage: Mapping[int, float] | None = None,
 ) -> dict[str, float]:
     """The evidence for and against answering with the best passage, as named numbers.
 
     `question`: `asked(shape, terms)` when the caller made it beforehand (beside the encode).
     `events`: compute `event.py`'s features (the fit does; `decide` only if its model weighs them).
+    `coverage`: `fusion.coverages(terms, ...)` of passages the caller has them for (made beside
+    the encode with BM25's side of the ranking, `question_side.Bm25Evidence.coverage`).
     """
     q = question or asked(shape, terms)
     f = dict.fromkeys(FEATURES, 0.0)
@@ -115,7 +120,7 @@ def features(
     f["terms"] = math.log1p(len(terms))
     if not ranked or not quotes:
         return f
-    f.update(_retrieval_evidence(ranked, quotes[0], terms, q))
+    f.update(_retrieval_evidence(ranked, quotes[0], terms, q, coverage or {}))
     f.update(_name_evidence(reader, ranked[0].passage_id, q))
     f.update(_slot_evidence(shape, quotes[0], q))
     if events:
@@ -127,8 +132,10 @@ def features(
     return f
 
 
-def _retrieval_evidence(ranked: list[Scored], quote: Quote, terms: list[Term], q: Asked) -> dict[str, float]:
-    """How retrieval scored the best passage, and how much of the question's terms it holds."""
+def _retrieval_evidence(
+    ranked: list[Scored], quote: Quote, terms: list[Term], q: Asked, coverage: Mapping[int, float]
+) -> dict[str, float]:
+    """How retrieval scored the best passage, and how much of the question's terms it holds (from `coverage`)."""
     from bot.retrieval.fusion import coverages
 
     top = ranked[0]
@@ -141,7 +148,8 @@ def _retrieval_evidence(ranked: list[Scored], quote: Quote, terms: list[Term], q
     }
     total = q.total
     if total > 0:
-        f["coverage"] = coverages(terms, [top.passage_id])[top.passage_id]
+        known = coverage.get(top.passage_id)
+        f["coverage"] = coverages(terms, [top.passage_id])[top.passage_id] if known is None else known
         quote_text = quote.quote.casefold()
         f["quote_coverage"] = sum(idf for word, idf in q.stems if word in quote_text) / total
         f["top_term_in_quote"] = float(q.top_stem in quote_text)
@@ -173,16 +181,21 @@ def _slot_evidence(shape: QuestionShape, quote: Quote, q: Asked) -> dict[str, fl
         # "How long will the motorway be closed?" is answered by "for three months", a DATE.
         numbers += [["DATE", "", verb] for verb, _ in dates]
     entities = {e for s in slots for e in s["e"]}
-    qwords = q.long_words
+    qstems = q.long_stems
+
+    def on_question_word(word: str) -> bool:
+        # `same_word(word, w)` for any of the question's longer words w, with their stems made
+        # beside the encode (an empty stem meets nothing, as in `same_word`).
+        stemmed = stem(word)
+        return bool(stemmed) and any(same_stem(stemmed, w) for w in qstems)
+
     f = {"has_number": float(bool(numbers))}
     if shape.asked_noun:
-        noun = shape.asked_noun
-        f["number_counts_noun"] = float(any(n[1] and same_word(n[1], noun) for n in numbers))
-    f["number_on_question_word"] = float(
-        any(any(same_word(n[1], w) or same_word(n[2], w) for w in qwords if n[1] or n[2]) for n in numbers)
-    )
+        noun = q.noun_stem
+        f["number_counts_noun"] = float(any(n[1] and same_stem(stem(n[1]), noun) for n in numbers))
+    f["number_on_question_word"] = float(any(on_question_word(n[1]) or on_question_word(n[2]) for n in numbers))
     f["has_date"] = float(bool(dates))
-    f["date_on_event"] = float(any(not r and any(same_word(v, w) for w in qwords) for v, r in dates))
+    f["date_on_event"] = float(any(not r and on_question_word(v) for v, r in dates))
     f["date_only_reporting"] = float(bool(dates) and all(r for _, r in dates))
     f["has_person"] = float(bool(entities & _PERSONISH))
     return f
@@ -338,6 +351,7 @@ def load_model(path: Path = MODEL_FILE) -> DecisionModel:
     return DecisionModel.from_dict(json.loads(path.read_text(encoding="utf-8")))
 
 
+@quick_init
 @dataclass(frozen=True)
 class Verdict:
     """The decision: answer or not, with its calibrated confidence and the model that decided."""
@@ -359,20 +373,23 @@ def decide(
     shape: QuestionShape | None = None,
     slot_scorer: Callable[[str, Quote], float] | None = None,
     question_side: Asked | None = None,
+    coverage: Mapping[int, float] | None = None,
 ) -> Verdict:
     """Whether the best passage answers `question`: one verdict for every face.
 
     `threshold` (the `ANSWER_THRESHOLD` setting) overrides the fitted one when given; `shape` is
     the question's analysis when the caller has it, `question_side` its `asked` (made beside the
-    encode); `slot_scorer` gives the answer-slot check's log-odds for the question and the first
-    quote (default: the shipped cross-encoder).
+    encode) and `coverage` the key-term coverage of passages made with it; `slot_scorer` gives
+    the answer-slot check's log-odds for the question and the first quote (default: the shipped
+    cross-encoder).
     """
     model = model or load_model()
     if not ranked or not quotes:
         return Verdict(False, 0.0, model.version)
     cut = model.threshold if threshold is None else threshold
     events = not EVENT_FEATURES_SET.isdisjoint(model.features)
-    z = model.log_odds(features(reader, shape or analyse(question), ranked, quotes, terms, question_side, events))
+    f = features(reader, shape or analyse(question), ranked, quotes, terms, question_side, events, coverage)
+    z = model.log_odds(f)
     stage = model.slot_stage
     if stage is not None:
         # The slot check runs only when its score can still change the verdict.

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from bot.index.memo import remembered
+from bot.retrieval.frozen import quick_init
 from bot.retrieval.question import QuestionShape, names_meet, speaker_words, stem
 
 if TYPE_CHECKING:
@@ -31,6 +32,7 @@ def counts_particular(noun: str | None) -> bool:
     return bool(noun) and stem(noun or "") not in _GENERIC_COUNTED
 
 
+@quick_init
 @dataclass(frozen=True)
 class Asked:
     """What the decision reads of the question alone: made beside the encode (`bot/engine.py`).
@@ -52,6 +54,10 @@ class Asked:
     names: tuple[Term, ...]
     #: The question's words longer than two letters (to meet a slot's verb or noun).
     long_words: tuple[str, ...]
+    #: Their stems (`stem`), the empty ones left out: what `same_stem` compares a slot's words with.
+    long_stems: tuple[str, ...]
+    #: The stem of the counted noun of "how many X" ("" without one).
+    noun_stem: str
     #: The telling words of the asked speaker's name ("What did X say?"), stemmed.
     speaker: frozenset[str]
     #: "How many X" names a particular X (not "people", "times"): X must be the one counted.
@@ -61,6 +67,7 @@ class Asked:
 def asked(shape: QuestionShape, terms: list[Term]) -> Asked:
     """The question side of `features`: what it reads of the question and its key terms alone."""
     total = sum(t.idf for t in terms)
+    long_words = tuple(w for w in shape.words if len(w) > 2)
     acronyms = {w.casefold() for w in re.findall(r"\b[A-Z]{2,5}s?\b", " ".join(shape.original.split()))}
     return Asked(
         total=total,
@@ -68,7 +75,9 @@ def asked(shape: QuestionShape, terms: list[Term]) -> Asked:
         top_stem=stem(max(terms, key=lambda t: t.idf).word) if terms else "",
         unknown_share=sum(t.idf for t in terms if not t.known) / total if total > 0 else 0.0,
         names=tuple(t for t in terms if t.name and t.word not in acronyms),
-        long_words=tuple(w for w in shape.words if len(w) > 2),
+        long_words=long_words,
+        long_stems=tuple(s for w in long_words if (s := stem(w))),
+        noun_stem=stem(shape.asked_noun or ""),
         speaker=speaker_words(shape.asked_speaker) if shape.asked_speaker else frozenset(),
         names_counted=counts_particular(shape.asked_noun),
     )

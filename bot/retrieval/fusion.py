@@ -216,11 +216,19 @@ def fuse_columns(
 
 
 def mix_shares(
-    retrieval: Retrieval, lexical: list[dict[int, float]], terms: list[Term], listed: list[int]
+    retrieval: Retrieval,
+    lexical: list[dict[int, float]],
+    terms: list[Term],
+    listed: list[int],
+    cover: dict[int, float] | None = None,
 ) -> list[float]:
-    """What `Fusion.MIX` adds to the dense score of each listed passage (the lexical side's weighted share)."""
+    """What `Fusion.MIX` adds to the dense score of each listed passage (the lexical side's weighted share).
+
+    `cover`: `coverages(terms, listed)` when the caller made them (with coverage scaling).
+    """
     scaled = retrieval.scale_by_coverage
-    cover = coverages(terms, listed) if scaled else {}
+    if cover is None:
+        cover = coverages(terms, listed) if scaled else {}
     parts = [{pid: v / top for pid, v in lst.items()} for lst, top in zip(lexical, _tops(lexical), strict=True)]
     weight, n = retrieval.lexical_weight, len(lexical)
     out = []

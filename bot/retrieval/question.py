@@ -121,7 +121,15 @@ def stem(word: str) -> str:
 
 def same_word(a: str, b: str) -> bool:
     """Two words are the same word, up to inflection ("soldiers"/"soldier", "begins"/"begin")."""
-    a, b = stem(a), stem(b)
+    return same_stem(stem(a), stem(b))
+
+
+def same_stem(a: str, b: str) -> bool:
+    """`same_word` of two words already stemmed (`stem`).
+
+    The decision compares each word of a quote's slots with each of the question's, after the
+    search: the question's side stemmed once beside the encode spares two stems a pair.
+    """
     if not a or not b:
         return False
     return a == b or (min(len(a), len(b)) >= 4 and (a.startswith(b) or b.startswith(a)))

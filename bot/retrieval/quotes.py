@@ -99,10 +99,19 @@ def quote_span(
     `rows` are the passage's sentences in order; `held`, the key terms each sentence holds.
     """
     pos = next(i for i, r in enumerate(rows) if r.id == scored.sentence_id)
+    return _span(pos, rows, held, {t.word: t.idf for t in terms})
+
+
+def _span(
+    pos: int, rows: Sequence[SentenceRecord], held: dict[int, set[str]], idf: dict[str, float]
+) -> tuple[int, int]:
+    """`quote_span` of the sentence at `pos` of `rows`, with the key terms' IDFs by word.
+
+    `make_quotes` finds each quoted sentence's place once and the IDFs once for all its quotes.
+    """
     start, end = rows[pos].start, rows[pos].end
     if len(rows) == 1:
         return start, end
-    idf = {t.word: t.idf for t in terms}
     best = held[rows[pos].id]
     gains = {}
     for j in (pos - 1, pos + 1):
@@ -137,18 +146,21 @@ def make_quotes(
         passages = passage_records(reader, (s.passage_id for s in ranked))
     # A quote extends only to a neighbour of its sentence: their terms are all it needs.
     near = []
+    places = []
     for scored in ranked:
         rows = passages[scored.passage_id].sentences
+        pos = next(i for i, r in enumerate(rows) if r.id == scored.sentence_id)
+        places.append(pos)
         if len(rows) > 1:
-            pos = next(i for i, r in enumerate(rows) if r.id == scored.sentence_id)
             near += [r.id for r in rows[max(0, pos - 1) : pos + 2]]
     held = _sentence_terms(reader, near, terms)
     articles = reader.articles()
+    idf = {t.word: t.idf for t in terms}
     quotes = []
-    for scored in ranked:
+    for scored, pos in zip(ranked, places, strict=True):
         p = passages[scored.passage_id]
-        s = next(r for r in p.sentences if r.id == scored.sentence_id)
-        start, end = quote_span(scored, terms, p.sentences, held)
+        s = p.sentences[pos]
+        start, end = _span(pos, p.sentences, held, idf)
         quotes.append(
             Quote(
                 passage_id=p.id,

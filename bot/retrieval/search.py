@@ -16,8 +16,10 @@ import numpy as np
 from bot.index.memo import remembered
 from bot.index.reader import IndexReader
 from bot.index.records import Candidates, Hits
-from bot.retrieval.fusion import PASSAGE_CANDIDATES, SENTENCE_CANDIDATES, Fusion, Retrieval, fuse_columns, mix_shares
+from bot.retrieval.frozen import quick_init
+from bot.retrieval.fusion import PASSAGE_CANDIDATES, SENTENCE_CANDIDATES, Retrieval, fuse_columns
 from bot.retrieval.lexical import Term, lexicon
+from bot.retrieval.question_side import Bm25Evidence, Cues, bm25_evidence, question_cues
 from bot.text.passages import WINDOW_OVERLAP_SENTENCES
 
 #: Weight of the best sentence against the whole passage in a passage's score.
@@ -34,25 +36,8 @@ ANSWER_ENTITIES = {
     "who": frozenset({"PERSON", "ORG", "NORP"}),
 }
 
-_QUANTITY_QUESTION = re.compile(
-    r"\b(?:how (?:many|much|long|old|far)|number of|death toll|toll|casualt|percentage|count)", re.I
-)
-_QUANTITY = re.compile(
-    r"\d|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|"
-    r"fifteen|sixteen|seventeen|eighteen|nineteen|twenty|thirty|forty|fifty|sixty|seventy|eighty|"
-    r"ninety|hundred|hundreds|thousand|thousands|million|millions|dozen|dozens|half)\b",
-    re.I,
-)
 
-
-_PHOTO_QUESTION = re.compile(r"\b(?:photo|photos|picture|pictures|image|images|caption|captions|shown|seen)\b", re.I)
-
-
-def answer_type_bonus(question: str) -> re.Pattern[str] | None:
-    """The pattern a good quote for this question contains, if the question asks for one."""
-    return _QUANTITY if _QUANTITY_QUESTION.search(question) else None
-
-
+@quick_init
 @dataclass(frozen=True)
 class Scored:
     """A candidate passage with its scores and best sentence."""
@@ -83,6 +68,7 @@ def _quoted(entities: frozenset[str]) -> tuple[str, ...]:
     return tuple(f'"{label}"' for label in sorted(entities))
 
 
+@quick_init
 @dataclass(frozen=True)
 class _Columns:
     """The candidate passages' dense evidence, one entry per passage in id order (`Candidates.starts`).
@@ -102,21 +88,71 @@ class _Columns:
     sims: np.ndarray
 
 
+@dataclass(frozen=True)
+class _Fixed:
+    """What the ranking derives from one set of candidates alone, before any question vector.
+
+    Kept per `Candidates` object (`_fixed`): the reader hands out the same one for the same
+    passages (`ReadStore.candidates`), and on an index of one report every question's candidates
+    are the same passages, so these were made again after every search, on the critical path.
+    """
+
+    #: The candidates these were made from (kept so that their id is not reused while kept).
+    cands: Candidates
+    #: Every candidate sentence's stored vector, in the candidates' order.
+    vectors: np.ndarray
+    #: Passage ids, ascending (`cands.passage_ids[cands.starts]`), as an array and as a list.
+    ids: np.ndarray
+    id_list: list[int]
+    #: Positions in `ids` of titles, standfirsts and photo captions (the furniture penalty's).
+    furniture: list[int]
+    #: Positions in `ids` of the passages holding an entity of the asked kinds, by their labels
+    #: (`_typed`), filled as kinds are asked.
+    typed: dict[tuple[str, ...], list[int]]
+
+
+#: Candidate sets whose `_Fixed` a reader keeps: each holds its sentences' vectors (~1.5 KB a
+#: sentence; a couple of hundred sentences on a large index), so few.
+_KEPT_FIXED = 32
+_FURNITURE = ("standfirst", "caption", "title")
+
+
+def _fixed(reader: IndexReader, cands: Candidates) -> _Fixed:
+    """The `_Fixed` of these candidates, kept per version for the same `Candidates` object."""
+    kept: dict[int, _Fixed] = reader.memo("fixed-candidates", dict)
+    found = kept.get(id(cands))
+    if found is not None and found.cands is cands:
+        return found
+    ids = cands.passage_ids[cands.starts]
+    id_list = ids.tolist()
+    passages = cands.passages
+    furniture = [i for i, pid in enumerate(id_list) if passages[pid][2] in _FURNITURE]
+    vectors = reader.vectors("sentences", cands.sentence_ids)
+    for array in (ids, vectors):
+        array.flags.writeable = False  # shared by questions and threads
+    made = _Fixed(cands, vectors, ids, id_list, furniture, {})
+    if len(kept) >= _KEPT_FIXED:
+        kept.clear()
+    kept[id(cands)] = made
+    return made
+
+
 def _dense_columns(reader: IndexReader, qv: np.ndarray, cands: Candidates, pass_hits: dict[int, float]) -> _Columns:
     """Dense evidence per candidate passage, and every candidate sentence's similarity to the question.
 
     A passage's score is its most similar sentence's blended with its own similarity, in float64
     from the float32 similarities, the same operations in the same order as one passage at a time.
     """
-    sims = reader.vectors("sentences", cands.sentence_ids) @ qv
+    fixed = _fixed(reader, cands)
+    sims = fixed.vectors @ qv
     starts = cands.starts
     top_sim = np.maximum.reduceat(sims, starts).astype(np.float64)
     # Per passage its most similar sentence, the first in reading order on a tie (lexsort is stable).
     chosen = np.lexsort((-sims, cands.passage_ids))[starts]
-    ids = cands.passage_ids[starts]
+    ids = fixed.ids
     own = np.empty(len(ids), dtype=np.float64)
     missing = []
-    for i, pid in enumerate(ids.tolist()):
+    for i, pid in enumerate(fixed.id_list):
         hit = pass_hits.get(pid)
         if hit is None:
             missing.append(i)
@@ -171,6 +207,7 @@ def rank_passages(
     lexical: Hits | None = None,
     entities: frozenset[str] | None = None,
     bm25: Bm25Evidence | None = None,
+    cues: Cues | None = None,
 ) -> list[Scored]:
     """The k best passages (one per paragraph) for a question and its vector.
 
@@ -178,7 +215,8 @@ def rank_passages(
     (`Lexicon.lookup` finds both in one statement); else they are looked up here. `entities`: the
     kinds of answer the question asks for (`ANSWER_ENTITIES`): a candidate holding one gains
     `retrieval.answer_type_bonus` ("How far ...?" prefers the passage with "18 miles"). `bm25`:
-    `bm25_evidence` of these hits when the caller made it beforehand (beside the encode).
+    `bm25_evidence` of these hits when the caller made it beforehand (beside the encode), and
+    `cues` the question's `question_cues`.
     """
     retrieval = retrieval or Retrieval()
     limits = retrieval.lexical_limits()
@@ -188,81 +226,46 @@ def rank_passages(
         lexical = lexicon(reader).search(terms, *limits)
     bm25 = bm25 or bm25_evidence(reader, retrieval, terms, lexical)
     lexical_lists = bm25.lists
-    sent_hits = reader.dense("sentences", qv, SENTENCE_CANDIDATES) if retrieval.dense else []
     pass_hits = dict(reader.dense("passages", qv, PASSAGE_CANDIDATES)) if retrieval.dense else {}
     passage_hits = set(pass_hits).union(*lexical_lists[: 1 if limits[0] else 0])
-    sentence_hits = {sid for sid, _ in sent_hits} | {sid for sid, _ in lexical[1]}
+    if retrieval.dense and len(pass_hits) == reader.count("passages"):
+        # Every passage is a candidate already (an index of at most PASSAGE_CANDIDATES passages:
+        # one report): a sentence adds only its passage, so neither the sentence search nor the
+        # lookup of BM25's sentences' passages can add a candidate.
+        sentence_hits: set[int] = set()
+    else:
+        sent_hits = reader.dense("sentences", qv, SENTENCE_CANDIDATES) if retrieval.dense else []
+        sentence_hits = {sid for sid, _ in sent_hits} | {sid for sid, _ in lexical[1]}
     if not passage_hits and not sentence_hits:
         return []
-    wanted = answer_type_bonus(question)
+    cues = cues or question_cues(question)
+    wanted = cues.wanted
     entities = entities if retrieval.answer_type_bonus > 0 else None
     cands = reader.candidates(passage_hits, sentence_hits, texts=wanted is not None, slots=bool(entities))
     if not len(cands.sentence_ids):
         return []
     cols = _dense_columns(reader, qv, cands, pass_hits)
-    ids = cols.ids.tolist()
-    if retrieval.furniture_penalty and not _PHOTO_QUESTION.search(question):
-        _penalise_furniture(cols.dense, ids, cands, retrieval.furniture_penalty)
+    fixed = _fixed(reader, cands)
+    ids = fixed.id_list
+    if retrieval.furniture_penalty and not cues.photo:
+        cols.dense[fixed.furniture] -= retrieval.furniture_penalty
     fused = fuse_columns(retrieval, cols.dense, lexical_lists, terms, ids, cols.ids, bm25.shares)
     if fused is not None and entities:
-        typed = _typed(reader, cands, entities)
-        fused[[i for i, pid in enumerate(ids) if pid in typed]] += retrieval.answer_type_bonus
+        fused[_typed_positions(reader, fixed, entities)] += retrieval.answer_type_bonus
     result = _best(ids, cols, fused, lexical_lists, cands, k)
     if wanted:
         result = [_answer_type_pick(reader, s, cands, cols.sims, wanted) for s in result]
     return result
 
 
-@dataclass(frozen=True)
-class Bm25Evidence:
-    """BM25's side of a question's ranking: it needs no question vector.
-
-    The engine makes it on the lookup thread while the caller encodes the question (`bot/engine.py`):
-    the lists and the mix fusion's shares with their coverage were ~15% of the ranking after the
-    search, the query's critical path (docs/performance.md, "Query path, 2026-12-03 afternoon").
-    """
-
-    #: BM25 scores by passage, one dict per lexical side that ran: passages, then sentences (each
-    #: passage by its best sentence).
-    lists: list[dict[int, float]]
-    #: What the mix fusion adds to each listed passage's dense score (`fusion.mix_shares`); None
-    #: for another fusion.
-    shares: dict[int, float] | None
-
-
-def bm25_evidence(reader: IndexReader, retrieval: Retrieval, terms: list[Term], hits: Hits) -> Bm25Evidence:
-    """BM25's lists and the mix fusion's shares of a question's hits (`Lexicon.lookup`).
-
-    The sentences' passages come from `candidates`, whose rows the ranking reads next anyway.
-    """
-    limits = retrieval.lexical_limits()
-    passages, sentences = hits
-    lists: list[dict[int, float]] = [dict(passages)] if limits[0] else []
-    if limits[1] > 0:
-        wanted = {sid for sid, _ in sentences}
-        owner = reader.candidates((), wanted, texts=False, slots=False).owner if wanted else {}
-        lists.append(_best_sentence_per_passage(sentences, owner))
-    shares = None
-    if retrieval.dense and retrieval.fusion is Fusion.MIX and lists:
-        listed = sorted({pid for lst in lists for pid in lst})
-        shares = dict(zip(listed, mix_shares(retrieval, lists, terms, listed), strict=True))
-    return Bm25Evidence(lists, shares)
-
-
-def _best_sentence_per_passage(hits: list[tuple[int, float]], owner: dict[int, int]) -> dict[int, float]:
-    """BM25 of sentences as a passage ranking: each passage scores by its best sentence."""
-    by_passage: dict[int, float] = {}
-    for sid, score in hits:
-        pid = owner[sid]
-        by_passage[pid] = max(by_passage.get(pid, 0.0), score)
-    return by_passage
-
-
-def _penalise_furniture(dense: np.ndarray, ids: list[int], cands: Candidates, penalty: float) -> None:
-    """Lower the dense scores of titles, standfirsts and captions by `penalty`, in place."""
-    passages = cands.passages
-    furniture = [i for i, pid in enumerate(ids) if passages[pid][2] in ("standfirst", "caption", "title")]
-    dense[furniture] -= penalty
+def _typed_positions(reader: IndexReader, fixed: _Fixed, entities: frozenset[str]) -> list[int]:
+    """Positions in the candidates' passage ids of those holding an entity of these kinds (`_typed`), kept."""
+    labels = _quoted(entities)
+    typed = fixed.typed.get(labels)
+    if typed is None:
+        holding = _typed(reader, fixed.cands, entities)
+        typed = fixed.typed[labels] = [i for i, pid in enumerate(fixed.id_list) if pid in holding]
+    return typed
 
 
 def _typed(reader: IndexReader, cands: Candidates, entities: frozenset[str]) -> set[int]:

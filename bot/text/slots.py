@@ -7,10 +7,14 @@ modifies. spaCy's parse gives both; it runs once per sentence at build time (the
 never loads spaCy: `bot/retrieval/decision.py` reads these facts from the index).
 
 Per sentence, a small JSON object:
-- `n`: numbers: `[label, counted noun, head word, 1 if that verb is not a reported fact]` ("9
-  civilians died": `["CARDINAL", "civilian", "die", 0]`; "$5 million" as the object of "cost":
-  `["MONEY", "", "cost", 0]`; "aims to vaccinate 1.2 million children": `["CARDINAL", "child",
-  "vaccinate", 1]`, a goal and not a done count, see `irrealis`);
+- `n`: numbers: `[label, counted noun, the clause's verb, 1 if the number's event is not a
+  reported fact, the counted noun's own verb or ""]` ("9 civilians died": `["CARDINAL",
+  "civilian", "die", 0, ""]`; "$5 million" as the object of "cost": `["MONEY", "", "cost", 0,
+  ""]`; "aims to vaccinate 1.2 million children": `["CARDINAL", "child", "vaccinate", 1, ""]`, a
+  goal and not a done count, see `irrealis`; "met the families of four Americans killed in the
+  attack": `["CARDINAL", "americans", "meet", 0, "kill"]`, the Americans' own participle, see
+  `_own_verb`). The number's event is its noun's own verb when there is one, else the clause's
+  (`number_verb`);
 - `d`: dates and times: `[verb they modify, 1 if that verb is one of reporting]` ("said on Monday":
   `["say", 1]`; "repairs will begin in March": `["begin", 0]`);
 - `e`: the kinds of named entity in the sentence (PERSON, ORG, GPE, ...).
@@ -21,13 +25,16 @@ from __future__ import annotations
 import json
 from typing import Any
 
-#: Bumped when what a sentence's slots hold changes.
+#: Bumped when what a sentence's slots hold changes; each bump also bumps the index schema
+#: (`bot/index/manifest.py` SCHEMA_VERSION), so that an index built with older slots says
+#: "rebuild" (and a build redoes every article) instead of mixing two readings.
 #: 2: a number's entry says whether its verb is a goal, plan, forecast or possibility (`irrealis`),
-#: a 4th element. Indexes built before lack it and it reads as 0 there (`number_irrealis`). No
-#: shipped decision model reads it (docs/quality.md, "The asked event's verb"), so the index schema
-#: (`bot/index/manifest.py`) was left as it was: a model that weighs `count_irrealis` must bump
-#: SCHEMA_VERSION, so that an older index says "rebuild" instead of answering with the flag unset.
-SLOTS_VERSION = 2
+#: a 4th element (read as 0 from an entry without it, `number_irrealis`).
+#: 3: a number's entry gains a 5th element, its counted noun's own participle or relative clause
+#: ("four Americans killed in the attack" -> kill, where the clause's verb is "met"), see
+#: `_own_verb`; the flag (4th) is that verb's modality when there is one; index schema 5. The
+#: clause's verb (3rd) stays as it was, since the shipped decision's slot features read it.
+SLOTS_VERSION = 3
 
 #: Verbs that report speech or thought: a date on one of them dates the report, not the event.
 REPORTING_VERBS = frozenset(
@@ -116,6 +123,35 @@ def _verb(token: Any) -> Any:
     return t
 
 
+def _own_verb(noun: Any) -> Any:
+    """The verb of a counted noun's own participle or relative clause, or None if it has none.
+
+    "met the families of four Americans killed in the 2012 attack": the number counts the
+    Americans who were killed, not the meeting; climbing from the noun to the clause's verb (as
+    `_verb` does) would file it under "meet", and "How many Americans were killed?" would find its
+    own answer on another event. A participle (`acl`: "killed in the attack", "to come to
+    Georgia") or a relative clause (`relcl`: "who were killed") says what happened to the counted
+    things; a relative clause after a comma is an aside about them ("restores the rights of 206,000
+    felons, who have been banned from voting": the count is of the restoring). An intention in
+    between ("1,000 refugees expected to arrive") is followed down to the verb it governs, which
+    `irrealis` then flags as a forecast.
+    """
+    for child in noun.children:
+        if child.dep_ == "relcl" and child.left_edge.i > 0 and child.doc[child.left_edge.i - 1].text == ",":
+            continue  # "206,000 felons, who have been banned from voting": an aside, not what defines them
+        if child.dep_ in ("acl", "relcl") and child.pos_ == "VERB":
+            verb = child
+            for _ in range(2):
+                if verb.lemma_.lower() not in _INTENT_HEADS:
+                    break
+                goal = next((c for c in verb.children if c.dep_ == "xcomp" and c.pos_ == "VERB"), None)
+                if goal is None:
+                    break
+                verb = goal
+            return verb
+    return None
+
+
 def irrealis(verb: Any) -> bool:
     """Whether a verb states a goal, plan, forecast or possibility rather than something that happened.
 
@@ -145,6 +181,20 @@ def irrealis(verb: Any) -> bool:
     return False
 
 
+def _lemma(token: Any) -> str:
+    """A token's lemma in lower case, "" for None."""
+    return "" if token is None else str(token.lemma_.lower())
+
+
+def number_verb(entry: list[Any]) -> str:
+    """A stored number's event: its counted noun's own verb if it has one, else its clause's verb.
+
+    Entries of slots version 2 or older have no own verb: the clause's verb, as they were read.
+    """
+    own = entry[4] if len(entry) > 4 else ""
+    return str(own or entry[2])
+
+
 def number_irrealis(entry: list[Any]) -> bool:
     """A stored number's irrealis flag (`slots_of`), False for an entry of slots version 1."""
     return len(entry) > 3 and bool(entry[3])
@@ -160,21 +210,24 @@ def slots_of(doc: Any) -> dict[str, Any]:
         seen_ent_tokens.update(t.i for t in ent)
         if ent.label_ in _NUMBER_LABELS:
             noun = ""
+            counted = None  # the counted noun's token, whose own participle or clause may be the event
             head = root.head
             if root.dep_ in ("nummod", "quantmod", "compound", "amod", "npadvmod") and head.pos_ in ("NOUN", "PROPN"):
-                noun = head.lemma_.lower()
+                noun, counted = head.lemma_.lower(), head
             elif root.pos_ in ("NOUN",) and root.lemma_.lower() not in ("million", "billion", "thousand", "percent"):
-                noun = root.lemma_.lower()
+                noun, counted = root.lemma_.lower(), root
             else:  # "40 of the soldiers", "$800,000 in cash"
                 for child in root.children:
                     if child.dep_ == "prep":
                         obj = next((c for c in child.children if c.dep_ == "pobj"), None)
                         if obj is not None and obj.pos_ in ("NOUN", "PROPN"):
-                            noun = obj.lemma_.lower()
+                            noun, counted = obj.lemma_.lower(), obj
                             break
             holder = head if noun else root.head
             verb = _verb(holder)
-            numbers.append([ent.label_, noun, verb.lemma_.lower(), int(irrealis(verb))])
+            own = _own_verb(counted) if counted is not None else None
+            event = own if own is not None else verb
+            numbers.append([ent.label_, noun, verb.lemma_.lower(), int(irrealis(event)), _lemma(own)])
         elif ent.label_ in _DATE_LABELS:
             verb = _verb(root.head)
             lemma = verb.lemma_.lower()
@@ -182,7 +235,11 @@ def slots_of(doc: Any) -> dict[str, Any]:
     for token in doc:  # bare numerals the entity tagger left out ("14,000 vehicles")
         if token.like_num and token.i not in seen_ent_tokens and token.dep_ in ("nummod", "quantmod"):
             verb = _verb(token.head)
-            numbers.append(["CARDINAL", token.head.lemma_.lower(), verb.lemma_.lower(), int(irrealis(verb))])
+            own = _own_verb(token.head)
+            event = own if own is not None else verb
+            numbers.append(
+                ["CARDINAL", token.head.lemma_.lower(), verb.lemma_.lower(), int(irrealis(event)), _lemma(own)]
+            )
     return {"n": numbers, "d": dates, "e": sorted({e.label_ for e in doc.ents})}
 
 
