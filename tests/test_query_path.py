@@ -477,7 +477,7 @@ def test_the_slot_evidence_from_stems_made_beside_the_encode_meets_as_same_word(
         dates = [d for s in slots for d in s["d"]]
         if shape.duration:
             numbers += [["DATE", "", verb] for verb, _ in dates]
-        qwords = q.long_words
+        qwords = [w for w in shape.words if len(w) > 2]  # the question's longer words, as before
         f = {}
         if shape.asked_noun:
             f["number_counts_noun"] = float(any(n[1] and same_word(n[1], shape.asked_noun) for n in numbers))

@@ -52,9 +52,8 @@ class Asked:
     unknown_share: float
     #: The key terms written as names, acronyms left out ("NY", "GDP" are often spelled out).
     names: tuple[Term, ...]
-    #: The question's words longer than two letters (to meet a slot's verb or noun).
-    long_words: tuple[str, ...]
-    #: Their stems (`stem`), the empty ones left out: what `same_stem` compares a slot's words with.
+    #: The stems (`stem`) of the question's words longer than two letters, the empty ones left
+    #: out: what `same_stem` compares a slot's verb or noun with.
     long_stems: tuple[str, ...]
     #: The stem of the counted noun of "how many X" ("" without one).
     noun_stem: str
@@ -67,7 +66,6 @@ class Asked:
 def asked(shape: QuestionShape, terms: list[Term]) -> Asked:
     """The question side of `features`: what it reads of the question and its key terms alone."""
     total = sum(t.idf for t in terms)
-    long_words = tuple(w for w in shape.words if len(w) > 2)
     acronyms = {w.casefold() for w in re.findall(r"\b[A-Z]{2,5}s?\b", " ".join(shape.original.split()))}
     return Asked(
         total=total,
@@ -75,8 +73,7 @@ def asked(shape: QuestionShape, terms: list[Term]) -> Asked:
         top_stem=stem(max(terms, key=lambda t: t.idf).word) if terms else "",
         unknown_share=sum(t.idf for t in terms if not t.known) / total if total > 0 else 0.0,
         names=tuple(t for t in terms if t.name and t.word not in acronyms),
-        long_words=long_words,
-        long_stems=tuple(s for w in long_words if (s := stem(w))),
+        long_stems=tuple(s for w in shape.words if len(w) > 2 and (s := stem(w))),
         noun_stem=stem(shape.asked_noun or ""),
         speaker=speaker_words(shape.asked_speaker) if shape.asked_speaker else frozenset(),
         names_counted=counts_particular(shape.asked_noun),
