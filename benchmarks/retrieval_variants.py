@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -96,10 +97,12 @@ class MemoEmbedder(Embedder):
         super().__init__(BUNDLED_MODEL)
         self._memo: dict[str, np.ndarray] = {}
 
-    def encode(self, texts: list[str], *, show_progress: bool = False) -> np.ndarray:
-        """Vectors of `texts`; single texts (questions) are encoded once."""
+    def encode(
+        self, texts: list[str], *, show_progress: bool = False, started: Callable[[], object] | None = None
+    ) -> np.ndarray:
+        """Vectors of `texts`; single texts (questions) are encoded once (`started` is not called)."""
         if len(texts) != 1:
-            return super().encode(texts, show_progress=show_progress)
+            return super().encode(texts, show_progress=show_progress, started=started)
         if texts[0] not in self._memo:
             self._memo[texts[0]] = super().encode(texts)[0]
         return self._memo[texts[0]][None, :]

@@ -19,7 +19,7 @@ from bot.embedding.embedder import Embedder
 from bot.index.reader import IndexReader, live_stamp, live_version, open_reader
 from bot.index.records import ArticleCount, Hits, IndexFacts, Paragraph, PublisherCount, SpeakerCount
 from bot.retrieval.answers import Answer, Quote
-from bot.retrieval.beside import Beside, Slots
+from bot.retrieval.beside import Beside, Pending, Slots
 from bot.retrieval.decision import Verdict, decide, load_model
 from bot.retrieval.decision_inputs import Asked, asked
 from bot.retrieval.frozen import quick_init
@@ -89,6 +89,9 @@ class DecisionFacts:
 class _Question:
     """What is read from a question beside its encode: key terms, BM25 hits, shape, language."""
 
+    #: The index they were read from (`Engine.reader`, checked on the lookup thread when the
+    #: caller had none to give: its stat took 30-70 µs right after the thread woke).
+    reader: IndexReader
     terms: list[Term]
     hits: Hits
     shape: QuestionShape
@@ -112,18 +115,20 @@ class _Evidence:
     question: _Question
 
 
-def _read_question(reader: IndexReader, retrieval: Retrieval, text: str, shape: QuestionShape | None) -> _Question:
+def _read_question(engine: Engine, reader: IndexReader | None, text: str, shape: QuestionShape | None) -> _Question:
     """What needs no vector, read while the caller encodes: key terms and BM25 hits (one statement).
 
     With them BM25's side of the ranking and its cues, the question's shape and language, and the
-    decision's question side.
+    decision's question side. `reader` None: the engine's live one (`Engine.reader`).
     """
+    reader = reader if reader is not None else engine.reader
+    retrieval = engine.retrieval
     terms, hits = lexicon(reader).lookup(text, *retrieval.lexical_limits())
     known = sum(t.known for t in terms) / len(terms) if terms else None
     shape = shape or analyse(text)
     bm25 = bm25_evidence(reader, retrieval, terms, hits)
     side = asked(shape, terms)
-    return _Question(terms, hits, shape, non_english(text, known), side, bm25, question_cues(text))
+    return _Question(reader, terms, hits, shape, non_english(text, known), side, bm25, question_cues(text))
 
 
 class Engine:
@@ -196,17 +201,22 @@ class Engine:
     def answer(self, question: str, k: int | None = None) -> Answer:
         """Quotes from the report that answer `question`, best first, or `answered=False`."""
         k = k or self.settings.top_k
-        reader = self.reader
+        # Once a reader is open, whether it is still the live index is checked on the lookup
+        # thread, beside the encode (`_read_question`); the first question opens it here, so that
+        # a missing or damaged index fails before the model loads.
+        reader = self.reader if self._live is None else None
         text, notice = self.clean_question(question)
         if notice is not None:
             # Echo what was searched: a 100 MB batch line used to come back whole in "question".
             question = text
         if not any(ch.isalnum() for ch in text):
+            if reader is None:
+                self.reader  # noqa: B018 - an index gone since fails here too, as for a question in words
             return Answer(question=question, answered=False, notice=notice or "ask a question in words")
         found = self._evidence(reader, text, k, None)
         ranked, quotes, terms, shape = found.ranked, found.quotes, found.question.terms, found.question.shape
         verdict = decide(
-            reader,
+            found.question.reader,
             text,
             ranked,
             quotes,
@@ -242,9 +252,13 @@ class Engine:
         found = self._evidence(reader, text, k, shape)
         return found.ranked, found.quotes, found.question.terms
 
-    def _evidence(self, reader: IndexReader, text: str, k: int, shape: QuestionShape | None) -> _Evidence:
-        """`evidence`, with the question's reading (`shape` None: read beside the encode)."""
+    def _evidence(self, reader: IndexReader | None, text: str, k: int, shape: QuestionShape | None) -> _Evidence:
+        """`evidence`, with the question's reading.
+
+        `shape` None: read beside the encode; `reader` None: the live one, taken beside the encode.
+        """
         ranked, question = self._candidates(reader, text, k, shape)
+        reader = question.reader
         terms = question.terms
         asked = question.shape.asked_speaker
         if not asked:
@@ -266,18 +280,27 @@ class Engine:
         return ranked, question.terms
 
     def _candidates(
-        self, reader: IndexReader, text: str, k: int, shape: QuestionShape | None
+        self, reader: IndexReader | None, text: str, k: int, shape: QuestionShape | None
     ) -> tuple[list[Scored], _Question]:
         """`candidates`, with the question's reading (made beside the encode when `shape` is None)."""
         # What needs no question vector (the lexical lookup in SQLite, which releases the GIL, and
         # the question's reading) runs on a pool thread while this one encodes the question
         # (onnxruntime or torch, which do too): max(encode, lookup), not the sum. The other way
         # round (the encode on the pool thread) cost 1.8-2.8 ms more a question at load 2-3
-        # (docs/performance.md, "Query path").
-        pending = _LOOKUP_POOL.submit(_read_question, reader, self.retrieval, text, shape)
+        # (docs/performance.md, "Query path"). It is handed over once the question is tokenised,
+        # as the model starts: handed over before, its Python held the GIL that the tokeniser
+        # needed back, and the tokenisation took ~1.8x as long ("Query path, 2026-12-03 night").
+        pending: list[Pending[_Question]] = []
+
+        def hand_over() -> None:
+            pending.append(_LOOKUP_POOL.submit(_read_question, self, reader, text, shape))
+
         with _ENCODING:
-            qv = self.embedder.encode([text])[0]
-        question = pending.result()
+            qv = self.embedder.encode([text], started=hand_over)[0]
+        if not pending:  # an embedder that does not call back (precomputed vectors)
+            hand_over()
+        question = pending[0].result()
+        reader = question.reader
         shape = question.shape
         wanted = ANSWER_ENTITIES.get(shape.kind) if self.retrieval.answer_type_bonus > 0 else None
         if wanted and shape.duration:

@@ -10,8 +10,10 @@ import json
 from pathlib import Path
 from types import SimpleNamespace
 
+import numpy as np
 import pytest
 
+from bot.build.run import build_index
 from bot.engine import Engine
 from bot.index.embedded import EmbeddedReader
 from bot.index.fts import SCAN_LIST, SCAN_PER_LOOKUP, Fts
@@ -19,8 +21,8 @@ from bot.index.sqlite import ReadStore
 from bot.retrieval.lexical import key_terms
 from bot.retrieval.question import analyse
 from bot.retrieval.quotes import sentences_holding_each
-from bot.settings import Settings
-from tests.conftest import MULTI_CORPUS, dev_questions
+from bot.settings import BUNDLED_MODEL, Settings
+from tests.conftest import MULTI_CORPUS, SEED_CORPUS, dev_questions
 
 QUESTIONS = [json.loads(line)["q"] for line in (MULTI_CORPUS.parent / "multi_questions.jsonl").read_text().splitlines()]
 
@@ -366,7 +368,7 @@ def test_the_decision_reads_the_question_beside_the_encode_as_after_it(multi_ind
         alone = features(reader, shape, ranked, quotes, terms)
         assert features(reader, shape, ranked, quotes, terms, side) == alone
         # The best passage's coverage as BM25's side made it beside the encode: the same features.
-        coverage = _read_question(reader, engine.retrieval, text, shape).bm25.coverage
+        coverage = _read_question(engine, reader, text, shape).bm25.coverage
         assert features(reader, shape, ranked, quotes, terms, side, coverage=coverage) == alone
         from_bm25 += bool(ranked) and ranked[0].passage_id in coverage
         verdict = decide(reader, text, ranked, quotes, terms, shape=shape)
@@ -626,3 +628,74 @@ def test_the_encode_slots_admit_at_most_their_number_at_once():
     with pytest.raises(RuntimeError), slots:
         raise RuntimeError("the encode failed")
     hold()  # both slots free again
+
+
+def test_the_model_calls_back_once_the_texts_are_tokenised(embedder):  # type: ignore[no-untyped-def]
+    """`Embedder.encode(started=...)`: called once, before the model runs, on a question's single
+    batch as on a bulk encode's parallel ones; the vectors are those of an encode without it."""
+    from bot.embedding.embedder import Embedder
+
+    onnx = embedder.onnx
+    assert onnx is not None
+    runs: list[str] = []
+    session = onnx.session
+
+    class Watched:
+        """The real session, noting when it runs."""
+
+        def run(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+            runs.append("run")
+            return session.run(*args, **kwargs)
+
+    onnx.session = Watched()
+    try:
+        for question in [item["q"] for item in dev_questions()][:5]:
+            runs.clear()
+            vector = embedder.encode([question], started=lambda: runs.append("started"))
+            assert runs == ["started", "run"]
+            assert np.array_equal(vector, embedder.encode([question]))
+    finally:
+        onnx.session = session
+    bulk = Embedder(BUNDLED_MODEL, backend="onnx", precision="int8", workers=2)
+    bulk.batch_size = 2
+    called: list[int] = []
+    texts = [item["q"] for item in dev_questions()]
+    vectors = bulk.encode(texts, started=lambda: called.append(1))
+    assert called == [1] and bulk.onnx is not None and bulk.onnx.bulk_encodes == 1
+    assert np.array_equal(vectors, bulk.encode(texts))
+
+
+def test_the_live_index_is_checked_beside_the_encode(tmp_path: Path, embedder):  # type: ignore[no-untyped-def]
+    """Once a reader is open, whether it is still the live index is checked on the lookup thread:
+    the next question after a build answers from the new version, and a missing index still fails
+    before the first encode."""
+    from bot.embedding.embedder import Embedder
+    from bot.errors import IndexUnavailable
+    from bot.index.manifest import current_version
+
+    class Counting(Embedder):
+        """The session's model, counting encodes."""
+
+        encodes = 0
+
+        def encode(self, texts, **kwargs):  # type: ignore[no-untyped-def]
+            Counting.encodes += 1
+            return embedder.encode(texts, **kwargs)
+
+    counting = Counting(BUNDLED_MODEL, backend="onnx", precision="int8")
+    index = tmp_path / "index"
+    engine = Engine(Settings(_env_file=None, index_dir=index), embedder=counting)
+    with pytest.raises(IndexUnavailable):
+        engine.answer("How many Russian air strikes were counted?")
+    assert Counting.encodes == 0
+    build_index(SEED_CORPUS, index, embedder)
+    first = engine.answer("How many Russian air strikes were counted?")
+    assert first.quotes and Counting.encodes == 1
+    build_index(MULTI_CORPUS, index, embedder)
+    question = QUESTIONS[0]
+    assert (
+        engine.answer(question).to_dict()
+        == Engine(Settings(_env_file=None, index_dir=index), embedder=embedder).answer(question).to_dict()
+    )
+    assert engine.reader.version == current_version(index)
+    assert not engine.answer("?!").answered

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
@@ -167,12 +168,22 @@ class Embedder:
             )
         return int(dimension)
 
-    def encode(self, texts: list[str], *, show_progress: bool = False) -> np.ndarray:
-        """Unit vectors for `texts`, shape (len(texts), dimension), float32."""
+    def encode(
+        self, texts: list[str], *, show_progress: bool = False, started: Callable[[], object] | None = None
+    ) -> np.ndarray:
+        """Unit vectors for `texts`, shape (len(texts), dimension), float32.
+
+        `started`, when given, is called once as the model is about to run, the texts tokenised
+        (`OnnxEncoder.encode`; on torch, before its encode): the engine hands a question's lookup
+        to another thread then rather than before, so that the lookup's Python does not hold the
+        GIL that the tokenisation needs back (docs/performance.md, "Query path, 2026-12-03 night").
+        """
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
         if (encoder := self.onnx) is not None:
-            return encoder.encode(texts, self.batch_size)
+            return encoder.encode(texts, self.batch_size, started)
+        if started is not None:
+            started()
         vectors = self.model.encode(
             texts,
             batch_size=self.batch_size,

@@ -27,6 +27,7 @@ import json
 import logging
 import os
 import threading
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -243,7 +244,7 @@ class OnnxEncoder:
                     self._bulk = self._new_session(1)
         return self._bulk
 
-    def encode(self, texts: list[str], batch_size: int = 32) -> np.ndarray:
+    def encode(self, texts: list[str], batch_size: int = 32, started: Callable[[], object] | None = None) -> np.ndarray:
         """Unit vectors for `texts`, float32, shape (len(texts), dimension).
 
         Texts are tokenised once, then batched longest first by their token counts (not their
@@ -252,7 +253,8 @@ class OnnxEncoder:
         8% by tokens), at most `batch_size` texts and `TOKEN_BUDGET` padded tokens a batch. More
         than one batch with more than one worker: the batches go to `workers` threads on
         `bulk_session`, longest first, each taking the next when done. The vectors come back in
-        the order of `texts`, and do not depend on the number of workers.
+        the order of `texts`, and do not depend on the number of workers. `started` (when given)
+        is called once, right before the first batch runs (`Embedder.encode`).
         """
         if not texts:
             return np.zeros((0, self.dimension), np.float32)
@@ -262,14 +264,17 @@ class OnnxEncoder:
         batches = [order[b] for b in token_batches(lengths[order], batch_size, TOKEN_BUDGET)]
         vectors = np.empty((len(texts), self.dimension), np.float32)
 
-        def run(session: onnxruntime.InferenceSession, rows: np.ndarray) -> None:
-            vectors[rows] = self._embed_batch(session, [encodings[i].ids for i in rows])
+        def run(session: onnxruntime.InferenceSession, rows: np.ndarray, then: Callable[[], object] | None) -> None:
+            vectors[rows] = self._embed_batch(session, [encodings[i].ids for i in rows], then)
 
         workers = min(self.workers, len(batches))
         if workers < 2:
             for rows in batches:
-                run(self.session, rows)
+                run(self.session, rows, started)
+                started = None
             return vectors
+        if started is not None:
+            started()
         session, pending, lock = self.bulk_session, iter(batches), threading.Lock()
         self.bulk_encodes += 1
 
@@ -279,15 +284,20 @@ class OnnxEncoder:
                     rows = next(pending, None)
                 if rows is None:
                     return
-                run(session, rows)
+                run(session, rows, None)
 
         with ThreadPoolExecutor(workers, thread_name_prefix="encode") as pool:
             for done in [pool.submit(work) for _ in range(workers)]:
                 done.result()  # re-raises a worker's error
         return vectors
 
-    def _embed_batch(self, session: onnxruntime.InferenceSession, ids_rows: list[list[int]]) -> np.ndarray:
-        """Mean-pooled unit vectors of one batch of token id lists, longest first."""
+    def _embed_batch(
+        self,
+        session: onnxruntime.InferenceSession,
+        ids_rows: list[list[int]],
+        started: Callable[[], object] | None = None,
+    ) -> np.ndarray:
+        """Mean-pooled unit vectors of one batch of token id lists, longest first (`started()` before the run)."""
         width = len(ids_rows[0])
         ids = np.full((len(ids_rows), width), self.pad_id, np.int64)
         mask = np.zeros((len(ids_rows), width), np.int64)
@@ -295,7 +305,10 @@ class OnnxEncoder:
             ids[r, : len(row)] = row
             mask[r, : len(row)] = 1
         feed = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
-        hidden = session.run(None, {k: v for k, v in feed.items() if k in self._inputs})[0]
+        feed = {k: v for k, v in feed.items() if k in self._inputs}
+        if started is not None:
+            started()
+        hidden = session.run(None, feed)[0]
         weights = mask[..., None].astype(np.float32)
         pooled = (hidden * weights).sum(axis=1) / np.maximum(weights.sum(axis=1), 1e-9)
         pooled /= np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
