@@ -7,23 +7,15 @@ report a held-out AUC that tracks how separable the rows really are.
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parent.parent
+from tests.conftest import benchmark_module
 
 
 def _fit_decision() -> Any:
-    spec = importlib.util.spec_from_file_location("fit_decision", ROOT / "scripts" / "fit_decision.py")
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["fit_decision"] = module
-    spec.loader.exec_module(module)
-    return module
+    return benchmark_module("fit_decision", "scripts")
 
 
 def _rows(noise: float, seed: int = 0) -> tuple[np.ndarray, ...]:
