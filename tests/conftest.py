@@ -72,11 +72,11 @@ def corpus_copy(tmp_path: Path) -> Path:
     return dest
 
 
-def benchmark_module(name: str) -> ModuleType:
-    """A module of `benchmarks/` (not a package): the synthetic corpus generator, typing slips."""
+def benchmark_module(name: str, folder: str = "benchmarks") -> ModuleType:
+    """A module of `benchmarks/` or `scripts/` (not packages): the synthetic corpus generator, a fit's steps."""
     if name in sys.modules:
         return sys.modules[name]
-    spec = importlib.util.spec_from_file_location(name, ROOT / "benchmarks" / f"{name}.py")
+    spec = importlib.util.spec_from_file_location(name, ROOT / folder / f"{name}.py")
     assert spec and spec.loader
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module  # dataclasses look their module up while the file executes

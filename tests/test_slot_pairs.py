@@ -8,9 +8,7 @@ question form as its positive (else the model could learn the template, not the 
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +19,7 @@ from bot.evaluation.pair_sources import clean_source
 from bot.evaluation.slot_pairs import Pair, article_pairs
 from bot.evaluation.slot_reading import counts, dated_events
 from bot.text.parse import parse
+from tests.conftest import benchmark_module
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -174,12 +173,7 @@ def test_articles_of_labelled_questions_are_never_read_and_the_pairs_are_cached(
 
 
 def _trainer() -> Any:
-    spec = importlib.util.spec_from_file_location("train_cross_encoder", ROOT / "scripts" / "train_cross_encoder.py")
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["train_cross_encoder"] = module
-    spec.loader.exec_module(module)
-    return module
+    return benchmark_module("train_cross_encoder", "scripts")
 
 
 def test_init_from_starts_from_the_pretrained_weights(tmp_path: Path) -> None:
