@@ -25,6 +25,7 @@ from bot.retrieval.decision_inputs import Asked, asked
 from bot.retrieval.frozen import quick_init
 from bot.retrieval.fusion import Retrieval
 from bot.retrieval.lexical import Term, lexicon
+from bot.retrieval.plan import Plan, ranking_plan
 from bot.retrieval.question import QuestionShape, analyse
 from bot.retrieval.question_side import Bm25Evidence, Cues, bm25_evidence, question_cues
 from bot.retrieval.quotes import make_quotes, passage_records, source_quotes
@@ -103,6 +104,10 @@ class _Question:
     bm25: Bm25Evidence
     #: What the ranking reads of the question's words (`search.question_cues`).
     cues: Cues
+    #: The entity kinds an answer holds (`search.ANSWER_ENTITIES`), None when none is asked.
+    entities: frozenset[str] | None
+    #: The ranking's candidates and what it derives from them, when known before the search.
+    plan: Plan | None
 
 
 @quick_init
@@ -128,7 +133,12 @@ def _read_question(engine: Engine, reader: IndexReader | None, text: str, shape:
     shape = shape or analyse(text)
     bm25 = bm25_evidence(reader, retrieval, terms, hits)
     side = asked(shape, terms)
-    return _Question(reader, terms, hits, shape, non_english(text, known), side, bm25, question_cues(text))
+    cues = question_cues(text)
+    wanted = ANSWER_ENTITIES.get(shape.kind) if retrieval.answer_type_bonus > 0 else None
+    if wanted and shape.duration:
+        wanted = wanted | ANSWER_ENTITIES["when"]
+    plan = ranking_plan(reader, retrieval, bm25, cues, wanted)
+    return _Question(reader, terms, hits, shape, non_english(text, known), side, bm25, cues, wanted, plan)
 
 
 class Engine:
@@ -302,9 +312,6 @@ class Engine:
         question = pending[0].result()
         reader = question.reader
         shape = question.shape
-        wanted = ANSWER_ENTITIES.get(shape.kind) if self.retrieval.answer_type_bonus > 0 else None
-        if wanted and shape.duration:
-            wanted = wanted | ANSWER_ENTITIES["when"]
         depth = max(k, SPEAKER_CANDIDATES) if shape.asked_speaker else k
         ranked = rank_passages(
             reader,
@@ -314,9 +321,10 @@ class Engine:
             self.retrieval,
             question.terms,
             question.hits,
-            entities=wanted,
+            entities=question.entities,
             bm25=question.bm25,
             cues=question.cues,
+            plan=question.plan,
         )
         return ranked, question
 

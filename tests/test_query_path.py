@@ -199,6 +199,25 @@ def test_answers_from_what_a_reader_kept_equal_a_fresh_readers(multi_index: Path
     assert [engine.answer(q, 10).to_dict() for q in reversed(questions)] == first[::-1]
 
 
+def test_answers_planned_before_the_search_equal_unplanned_ones(seed_index: Path, embedder):  # type: ignore[no-untyped-def]
+    """On an index of one report the first search of a version lists every passage; the next
+    questions' candidates are planned beside their encodes (`plan.ranking_plan`): the same whole
+    answers as asked first on a fresh reader, in any order."""
+    from bot.retrieval.search import EVERY_PASSAGE
+
+    engine = Engine(Settings(_env_file=None, index_dir=seed_index), embedder=embedder)
+    questions = [item["q"] for item in dev_questions()] + QUESTIONS[:10]
+    for question in questions:
+        engine.reload()  # a fresh reader: this question's candidates are found after its search
+        assert EVERY_PASSAGE not in engine.reader._memo._values
+        alone = engine.answer(question, 10).to_dict()
+        assert engine.reader.memo(EVERY_PASSAGE, dict)["ids"]
+        assert engine.answer(question, 10).to_dict() == alone  # planned
+    planned = [engine.answer(q, 10).to_dict() for q in reversed(questions)]
+    engine.reload()
+    assert [engine.answer(q, 10).to_dict() for q in reversed(questions)] == planned
+
+
 def _reference_ranking(reader, qv, k, question, retrieval, terms, hits, entities):  # type: ignore[no-untyped-def]
     """`rank_passages` as it was before its columns: a dict per passage at each step, `fuse`'s dicts.
 
@@ -307,11 +326,13 @@ def _compare_with_reference(reader: EmbeddedReader, embedder, counting: list[str
     """Rank every question as `rank_passages` and as `_reference_ranking`; assert they are equal.
 
     Returns how many ranked passages were compared. `counting`: the searched kinds, of
-    `rank_passages` alone (the reference's are left out).
+    `rank_passages` alone (the reference's are left out). As the engine ranks too, with the
+    candidates planned before the search (`plan.ranking_plan`) on an index of one report.
     """
-    from bot.retrieval.fusion import Fusion, LexicalSide, Retrieval
+    from bot.retrieval.fusion import PASSAGE_CANDIDATES, Fusion, LexicalSide, Retrieval
     from bot.retrieval.lexical import lexicon
-    from bot.retrieval.question_side import question_cues
+    from bot.retrieval.plan import ranking_plan
+    from bot.retrieval.question_side import bm25_evidence, question_cues
     from bot.retrieval.search import ANSWER_ENTITIES, rank_passages
 
     lex = lexicon(reader)
@@ -326,7 +347,7 @@ def _compare_with_reference(reader: EmbeddedReader, embedder, counting: list[str
         Retrieval(answer_type_bonus=0.0),
     ]
     questions = QUESTIONS + [item["q"] for item in dev_questions()] + ["What do the photos show?", "zzzz qqqq"]
-    compared = 0
+    compared = planned = 0
     for question in questions:
         qv = embedder.encode([question])[0]
         shape = analyse(question)
@@ -337,14 +358,22 @@ def _compare_with_reference(reader: EmbeddedReader, embedder, counting: list[str
                 for k in (5, 20):
                     args = (reader, qv, k, question, retrieval, terms, hits, entities)
                     got = rank_passages(*args[:5], terms, hits, entities=entities)
-                    cued = rank_passages(*args[:5], terms, hits, entities=entities, cues=question_cues(question))
+                    cues = question_cues(question)
+                    cued = rank_passages(*args[:5], terms, hits, entities=entities, cues=cues)
+                    # As the engine ranks: BM25's side, the cues and the plan made before the search.
+                    bm25 = bm25_evidence(reader, retrieval, terms, hits)
+                    plan = ranking_plan(reader, retrieval, bm25, cues, entities)
+                    planned += plan is not None
                     kept = len(counting) if counting is not None else 0
+                    made = rank_passages(*args[:5], terms, hits, entities=entities, bm25=bm25, cues=cues, plan=plan)
                     want = _reference_ranking(*args)
                     if counting is not None:
                         del counting[kept:]
-                    assert got == want == cued, (question, retrieval, k)
+                    assert got == want == cued == made, (question, retrieval, k)
                     assert [type(s.score) for s in got] == [float] * len(got)
                     compared += len(got)
+    # The plan is made once the version's search has listed every passage: on the seed only.
+    assert (planned > 0) == (reader.count("passages") <= PASSAGE_CANDIDATES)
     return compared
 
 

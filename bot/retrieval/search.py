@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -21,6 +22,9 @@ from bot.retrieval.fusion import PASSAGE_CANDIDATES, SENTENCE_CANDIDATES, Retrie
 from bot.retrieval.lexical import Term, lexicon
 from bot.retrieval.question_side import Bm25Evidence, Cues, bm25_evidence, question_cues
 from bot.text.passages import WINDOW_OVERLAP_SENTENCES
+
+if TYPE_CHECKING:
+    from bot.retrieval.plan import Plan
 
 #: Weight of the best sentence against the whole passage in a passage's score.
 SENTENCE_WEIGHT = 0.6
@@ -89,10 +93,10 @@ class _Columns:
 
 
 @dataclass(frozen=True)
-class _Fixed:
+class Fixed:
     """What the ranking derives from one set of candidates alone, before any question vector.
 
-    Kept per `Candidates` object (`_fixed`): the reader hands out the same one for the same
+    Kept per `Candidates` object (`fixed_parts`): the reader hands out the same one for the same
     passages (`ReadStore.candidates`), and on an index of one report every question's candidates
     are the same passages, so these were made again after every search, on the critical path.
     """
@@ -111,15 +115,19 @@ class _Fixed:
     typed: dict[tuple[str, ...], list[int]]
 
 
-#: Candidate sets whose `_Fixed` a reader keeps: each holds its sentences' vectors (~1.5 KB a
+#: The reader's memo of every passage id of its version (under "ids"), set by the first search that
+#: listed them all: `plan.ranking_plan` then knows a question's candidates before its search.
+EVERY_PASSAGE = "every-passage"
+
+#: Candidate sets whose `Fixed` a reader keeps: each holds its sentences' vectors (~1.5 KB a
 #: sentence; a couple of hundred sentences on a large index), so few.
 _KEPT_FIXED = 32
 _FURNITURE = ("standfirst", "caption", "title")
 
 
-def _fixed(reader: IndexReader, cands: Candidates) -> _Fixed:
-    """The `_Fixed` of these candidates, kept per version for the same `Candidates` object."""
-    kept: dict[int, _Fixed] = reader.memo("fixed-candidates", dict)
+def fixed_parts(reader: IndexReader, cands: Candidates) -> Fixed:
+    """The `Fixed` of these candidates, kept per version for the same `Candidates` object."""
+    kept: dict[int, Fixed] = reader.memo("fixed-candidates", dict)
     found = kept.get(id(cands))
     if found is not None and found.cands is cands:
         return found
@@ -130,20 +138,20 @@ def _fixed(reader: IndexReader, cands: Candidates) -> _Fixed:
     vectors = reader.vectors("sentences", cands.sentence_ids)
     for array in (ids, vectors):
         array.flags.writeable = False  # shared by questions and threads
-    made = _Fixed(cands, vectors, ids, id_list, furniture, {})
+    made = Fixed(cands, vectors, ids, id_list, furniture, {})
     if len(kept) >= _KEPT_FIXED:
         kept.clear()
     kept[id(cands)] = made
     return made
 
 
-def _dense_columns(reader: IndexReader, qv: np.ndarray, cands: Candidates, pass_hits: dict[int, float]) -> _Columns:
+def _dense_columns(reader: IndexReader, qv: np.ndarray, fixed: Fixed, pass_hits: dict[int, float]) -> _Columns:
     """Dense evidence per candidate passage, and every candidate sentence's similarity to the question.
 
     A passage's score is its most similar sentence's blended with its own similarity, in float64
     from the float32 similarities, the same operations in the same order as one passage at a time.
     """
-    fixed = _fixed(reader, cands)
+    cands = fixed.cands
     sims = fixed.vectors @ qv
     starts = cands.starts
     top_sim = np.maximum.reduceat(sims, starts).astype(np.float64)
@@ -208,6 +216,7 @@ def rank_passages(
     entities: frozenset[str] | None = None,
     bm25: Bm25Evidence | None = None,
     cues: Cues | None = None,
+    plan: Plan | None = None,
 ) -> list[Scored]:
     """The k best passages (one per paragraph) for a question and its vector.
 
@@ -215,8 +224,8 @@ def rank_passages(
     (`Lexicon.lookup` finds both in one statement); else they are looked up here. `entities`: the
     kinds of answer the question asks for (`ANSWER_ENTITIES`): a candidate holding one gains
     `retrieval.answer_type_bonus` ("How far ...?" prefers the passage with "18 miles"). `bm25`:
-    `bm25_evidence` of these hits when the caller made it beforehand (beside the encode), and
-    `cues` the question's `question_cues`.
+    `bm25_evidence` of these hits when the caller made it beforehand (beside the encode), `cues`
+    the question's `question_cues`, and `plan` its `plan.ranking_plan` (made with them).
     """
     retrieval = retrieval or Retrieval()
     limits = retrieval.lexical_limits()
@@ -227,38 +236,64 @@ def rank_passages(
     bm25 = bm25 or bm25_evidence(reader, retrieval, terms, lexical)
     lexical_lists = bm25.lists
     pass_hits = dict(reader.dense("passages", qv, PASSAGE_CANDIDATES)) if retrieval.dense else {}
-    passage_hits = set(pass_hits).union(*lexical_lists[: 1 if limits[0] else 0])
-    if retrieval.dense and len(pass_hits) == reader.count("passages"):
-        # Every passage is a candidate already (an index of at most PASSAGE_CANDIDATES passages:
-        # one report): a sentence adds only its passage, so neither the sentence search nor the
-        # lookup of BM25's sentences' passages can add a candidate.
-        sentence_hits: set[int] = set()
-    else:
-        sent_hits = reader.dense("sentences", qv, SENTENCE_CANDIDATES) if retrieval.dense else []
-        sentence_hits = {sid for sid, _ in sent_hits} | {sid for sid, _ in lexical[1]}
-    if not passage_hits and not sentence_hits:
-        return []
     cues = cues or question_cues(question)
     wanted = cues.wanted
     entities = entities if retrieval.answer_type_bonus > 0 else None
-    cands = reader.candidates(passage_hits, sentence_hits, texts=wanted is not None, slots=bool(entities))
-    if not len(cands.sentence_ids):
-        return []
-    cols = _dense_columns(reader, qv, cands, pass_hits)
-    fixed = _fixed(reader, cands)
+    if plan is not None and retrieval.dense and len(pass_hits) == len(plan.passages) == reader.count("passages"):
+        # The candidates were known before the search: every passage (`plan.ranking_plan`).
+        fixed, typed, extra = plan.fixed, plan.typed, plan.extra
+    else:
+        found = _find_candidates(reader, qv, retrieval, pass_hits, bm25.lists, lexical, wanted is not None, entities)
+        if found is None:
+            return []
+        fixed, typed, extra = found, None, None
+    cands = fixed.cands
+    cols = _dense_columns(reader, qv, fixed, pass_hits)
     ids = fixed.id_list
     if retrieval.furniture_penalty and not cues.photo:
         cols.dense[fixed.furniture] -= retrieval.furniture_penalty
-    fused = fuse_columns(retrieval, cols.dense, lexical_lists, terms, ids, cols.ids, bm25.shares)
+    if extra is not None:
+        fused: np.ndarray | None = cols.dense + extra
+    else:
+        fused = fuse_columns(retrieval, cols.dense, lexical_lists, terms, ids, cols.ids, bm25.shares)
     if fused is not None and entities:
-        fused[_typed_positions(reader, fixed, entities)] += retrieval.answer_type_bonus
+        fused[typed if typed is not None else typed_positions(reader, fixed, entities)] += retrieval.answer_type_bonus
     result = _best(ids, cols, fused, lexical_lists, cands, k)
     if wanted:
         result = [_answer_type_pick(reader, s, cands, cols.sims, wanted) for s in result]
     return result
 
 
-def _typed_positions(reader: IndexReader, fixed: _Fixed, entities: frozenset[str]) -> list[int]:
+def _find_candidates(
+    reader: IndexReader,
+    qv: np.ndarray,
+    retrieval: Retrieval,
+    pass_hits: dict[int, float],
+    lexical_lists: list[dict[int, float]],
+    lexical: Hits,
+    texts: bool,
+    entities: frozenset[str] | None,
+) -> Fixed | None:
+    """The candidates after the passage search (its hits, BM25's and the sentences'), or None."""
+    passage_hits = set(pass_hits).union(*lexical_lists[: 1 if retrieval.lexical_limits()[0] else 0])
+    if retrieval.dense and len(pass_hits) == reader.count("passages"):
+        # Every passage is a candidate already (an index of at most PASSAGE_CANDIDATES passages:
+        # one report): a sentence adds only its passage, so neither the sentence search nor the
+        # lookup of BM25's sentences' passages can add a candidate. Kept for `plan.ranking_plan`.
+        sentence_hits: set[int] = set()
+        every_passage: dict[str, frozenset[int]] = reader.memo(EVERY_PASSAGE, dict)
+        if "ids" not in every_passage:
+            every_passage["ids"] = frozenset(pass_hits)
+    else:
+        sent_hits = reader.dense("sentences", qv, SENTENCE_CANDIDATES) if retrieval.dense else []
+        sentence_hits = {sid for sid, _ in sent_hits} | {sid for sid, _ in lexical[1]}
+    if not passage_hits and not sentence_hits:
+        return None
+    cands = reader.candidates(passage_hits, sentence_hits, texts=texts, slots=bool(entities))
+    return fixed_parts(reader, cands) if len(cands.sentence_ids) else None
+
+
+def typed_positions(reader: IndexReader, fixed: Fixed, entities: frozenset[str]) -> list[int]:
     """Positions in the candidates' passage ids of those holding an entity of these kinds (`_typed`), kept."""
     labels = _quoted(entities)
     typed = fixed.typed.get(labels)
