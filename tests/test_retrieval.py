@@ -183,14 +183,14 @@ def test_a_burst_of_questions_encodes_at_most_one_question_per_core(engine: Engi
     lock = threading.Lock()
     active = most = 0
 
-    def counted(texts: list[str]) -> np.ndarray:
+    def counted(texts: list[str], **kwargs: object) -> np.ndarray:
         nonlocal active, most
         with lock:
             active += 1
             most = max(most, active)
         try:
             time.sleep(0.05)  # long enough for every thread of the burst to arrive meanwhile
-            return encode(texts)
+            return encode(texts, **kwargs)  # type: ignore[arg-type]
         finally:
             with lock:
                 active -= 1
