@@ -11,7 +11,7 @@ features of `bot/retrieval/speaker_rank.py`, labelled by whether it holds an exp
 
 - cross-validation by article (5 folds, no article in two folds): a logistic regression fitted on
   the other folds' candidates reorders the held-out fold's; hit@1 and hit@3 against the rule it
-  replaces (every passage quoting X first, retrieval's order within: `bot.search.prefer_speaker`)
+  replaces (every passage quoting X first, retrieval's order within: `bot.retrieval.speaker_rank.prefer_speaker`)
   and against retrieval's order alone;
 - the shipped model: fitted on all the training questions' candidates.
 
@@ -35,8 +35,7 @@ from bot.cli.evaluate import set_engines  # noqa: E402
 from bot.evaluation.questions import _norm, load_questions  # noqa: E402
 from bot.retrieval.linear import LinearModel  # noqa: E402
 from bot.retrieval.question import analyse  # noqa: E402
-from bot.retrieval.search import prefer_speaker  # noqa: E402
-from bot.retrieval.speaker_rank import FEATURES, MODEL_FILE, candidate_features  # noqa: E402
+from bot.retrieval.speaker_rank import FEATURES, MODEL_FILE, candidate_features, prefer_speaker  # noqa: E402
 
 TRAIN = sorted((ROOT / "tests" / "data" / "answerability").glob("train_*.jsonl"))
 POLNEAR_TRAIN = ROOT.parent / "shared" / "polnear" / "train" / "corpus"

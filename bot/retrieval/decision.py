@@ -32,12 +32,12 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from bot.retrieval.decision_inputs import NUMBERISH, Asked, article_passages, asked, quoted_in_article
+from bot.retrieval.decision_inputs import Asked, article_passages, asked, kept_slots, quoted_in_article, slot_facts
 from bot.retrieval.event import EVENT_FEATURES, EVENT_FEATURES_SET, event_evidence
 from bot.retrieval.frozen import quick_init
+from bot.retrieval.fusion import coverages
 from bot.retrieval.linear import LinearModel
-from bot.retrieval.question import QuestionShape, analyse, names_meet, same_stem, speaker_words, stem
-from bot.text.slots import read_slots
+from bot.retrieval.question import QuestionShape, analyse, names_meet, same_stem, speaker_words
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
@@ -48,9 +48,6 @@ if TYPE_CHECKING:
     from bot.retrieval.search import Scored
 
 MODEL_FILE = Path(__file__).resolve().parents[1] / "data" / "decision_model.json"
-
-_PERSONISH = frozenset({"PERSON", "ORG", "NORP", "GPE"})
-
 
 #: The features, in the model's order. Each is a number a reader of the evidence would weigh.
 FEATURES = (
@@ -136,8 +133,6 @@ def _retrieval_evidence(
     ranked: list[Scored], quote: Quote, terms: list[Term], q: Asked, coverage: Mapping[int, float]
 ) -> dict[str, float]:
     """How retrieval scored the best passage, and how much of the question's terms it holds (from `coverage`)."""
-    from bot.retrieval.fusion import coverages
-
     top = ranked[0]
     f = {
         "dense": top.dense,
@@ -174,36 +169,31 @@ def _name_evidence(reader: IndexReader, passage_id: int, q: Asked) -> dict[str, 
 
 def _slot_evidence(shape: QuestionShape, quote: Quote, q: Asked) -> dict[str, float]:
     """Whether the quote's parsed slots hold the kind of answer asked, attached to what was asked."""
-    slots = [_read_slots(s) for s in quote.slots]
-    numbers = [n for s in slots for n in s["n"] if n[0] in NUMBERISH]
-    dates = [d for s in slots for d in s["d"]]
+    numbers, dates, has_person = slot_facts(quote.slots)
     if shape.duration:
         # "How long will the motorway be closed?" is answered by "for three months", a DATE.
-        numbers += [["DATE", "", verb] for verb, _ in dates]
-    entities = {e for s in slots for e in s["e"]}
+        numbers += tuple(("", verb) for verb, _ in dates)
     qstems = q.long_stems
 
-    def on_question_word(word: str) -> bool:
+    def on_question_word(stemmed: str) -> bool:
         # `same_word(word, w)` for any of the question's longer words w, with their stems made
-        # beside the encode (an empty stem meets nothing, as in `same_word`).
-        stemmed = stem(word)
+        # beside the encode and the slot word's kept with its slots (an empty stem meets nothing).
         return bool(stemmed) and any(same_stem(stemmed, w) for w in qstems)
 
     f = {"has_number": float(bool(numbers))}
     if shape.asked_noun:
         noun = q.noun_stem
-        f["number_counts_noun"] = float(any(n[1] and same_stem(stem(n[1]), noun) for n in numbers))
-    f["number_on_question_word"] = float(any(on_question_word(n[1]) or on_question_word(n[2]) for n in numbers))
+        f["number_counts_noun"] = float(any(same_stem(n, noun) for n, _ in numbers))
+    f["number_on_question_word"] = float(any(on_question_word(n) or on_question_word(v) for n, v in numbers))
     f["has_date"] = float(bool(dates))
     f["date_on_event"] = float(any(not r and on_question_word(v) for v, r in dates))
     f["date_only_reporting"] = float(bool(dates) and all(r for _, r in dates))
-    f["has_person"] = float(bool(entities & _PERSONISH))
+    f["has_person"] = float(has_person)
     return f
 
 
-#: Stored slots parsed, kept for the process (read only here): the first quote's sentences are
-#: parsed after every encode, and the quoted passages repeat.
-_read_slots = lru_cache(maxsize=8192)(read_slots)
+#: Stored slots parsed, kept for the process (`decision_inputs.kept_slots`).
+_read_slots = kept_slots
 
 
 def _speaker_evidence(shape: QuestionShape, quote: Quote, q: Asked) -> dict[str, float]:

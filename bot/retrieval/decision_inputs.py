@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from bot.index.memo import remembered
 from bot.retrieval.frozen import quick_init
 from bot.retrieval.question import QuestionShape, names_meet, speaker_words, stem
+from bot.text.slots import read_slots
 
 if TYPE_CHECKING:
     from bot.index.reader import IndexReader
@@ -111,3 +113,26 @@ def article_sources(reader: IndexReader, passage_id: int) -> frozenset[frozenset
         return frozenset(speaker_words(name) | speaker_words(full) for _, name, full in quoted)
 
     return remembered(memo, passage_id, read, _MEMO_PASSAGES)
+
+
+_PERSONISH = frozenset({"PERSON", "ORG", "NORP", "GPE"})
+
+#: Stored slots parsed, kept for the process (read only here): the first quote's sentences are
+#: parsed after every encode, and the quoted passages repeat.
+kept_slots = lru_cache(maxsize=8192)(read_slots)
+
+
+@lru_cache(maxsize=4096)
+def slot_facts(
+    slots: tuple[str | None, ...],
+) -> tuple[tuple[tuple[str, str], ...], tuple[tuple[str, bool], ...], bool]:
+    """What `decision._slot_evidence` reads of a passage's stored slots, its words stemmed, kept for the process.
+
+    (stem of the counted noun, stem of the verb) of each counting number, (stem of the verb,
+    whether it reports) of each date, and whether a person or body is named. A passage's slots
+    never change and the best passages repeat: these were parsed and stemmed after every encode.
+    """
+    parsed = [kept_slots(s) for s in slots]
+    numbers = tuple((stem(n[1]), stem(n[2])) for s in parsed for n in s["n"] if n[0] in NUMBERISH)
+    dates = tuple((stem(v), bool(r)) for s in parsed for v, r in s["d"])
+    return numbers, dates, not _PERSONISH.isdisjoint(e for s in parsed for e in s["e"])

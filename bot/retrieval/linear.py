@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 
@@ -74,9 +75,15 @@ class LinearModel:
         ranked = sorted(zip(self.features, self.coef, strict=True), key=lambda kv: -abs(kv[1]))
         return ", ".join(f"{k} {v:+.2f}" for k, v in ranked)
 
+    @cached_property
+    def _weighed(self) -> tuple[tuple[str, float, float, float], ...]:
+        """(name, mean, scale or 1, coefficient) per feature: zipped once, not at every answer."""
+        return tuple(zip(self.features, self.mean, [s or 1.0 for s in self.scale], self.coef, strict=True))
+
     def log_odds(self, values: dict[str, float]) -> float:
         """The model's log-odds for these feature values (a missing feature counts as 0)."""
         z = self.intercept
-        for name, m, s, c in zip(self.features, self.mean, self.scale, self.coef, strict=True):
-            z += c * (values.get(name, 0.0) - m) / (s or 1.0)
+        get = values.get
+        for name, m, s, c in self._weighed:
+            z += c * (get(name, 0.0) - m) / s
         return z

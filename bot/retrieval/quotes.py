@@ -156,11 +156,13 @@ def make_quotes(
     held = _sentence_terms(reader, near, terms)
     articles = reader.articles()
     idf = {t.word: t.idf for t in terms}
+    kept: dict[int, tuple[PassageRecord, tuple[str | None, ...], tuple[str, ...]]] = reader.memo("quote-parts", dict)
     quotes = []
     for scored, pos in zip(ranked, places, strict=True):
         p = passages[scored.passage_id]
         s = p.sentences[pos]
         start, end = _span(pos, p.sentences, held, idf)
+        slots, speakers = _sentence_parts(kept, p)
         quotes.append(
             Quote(
                 passage_id=p.id,
@@ -173,13 +175,30 @@ def make_quotes(
                 paragraph=p.paragraph,
                 kind=p.kind,
                 section=p.section,
-                slots=tuple(r.slots for r in p.sentences),
-                speakers=tuple(
-                    f"{r.speaker.name} {r.speaker.full_name or ''}" for r in p.sentences if r.speaker.kind == "source"
-                ),
+                slots=slots,
+                speakers=speakers,
             )
         )
     return quotes
+
+
+def _sentence_parts(
+    kept: dict[int, tuple[PassageRecord, tuple[str | None, ...], tuple[str, ...]]], p: PassageRecord
+) -> tuple[tuple[str | None, ...], tuple[str, ...]]:
+    """A quoted passage's sentences' slots and named sources, as its `Quote` holds them, kept per version.
+
+    Made from the passage record alone (the same object while `passage_records` keeps it): they
+    were built again for each quote after every search, a string per source.
+    """
+    found = kept.get(p.id)
+    if found is not None and found[0] is p:
+        return found[1], found[2]
+    slots = tuple(r.slots for r in p.sentences)
+    speakers = tuple(f"{r.speaker.name} {r.speaker.full_name or ''}" for r in p.sentences if r.speaker.kind == "source")
+    if len(kept) >= _KEPT_PASSAGES:
+        kept.clear()
+    kept[p.id] = (p, slots, speakers)
+    return slots, speakers
 
 
 def source_quotes(reader: IndexReader, name: str, limit: int) -> list[Quote]:

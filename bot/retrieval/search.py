@@ -240,7 +240,10 @@ def rank_passages(
     wanted = cues.wanted
     entities = entities if retrieval.answer_type_bonus > 0 else None
     if plan is not None and retrieval.dense and len(pass_hits) == len(plan.passages) == reader.count("passages"):
-        # The candidates were known before the search: every passage (`plan.ranking_plan`).
+        # Candidates known before the search: every passage (`plan.ranking_plan`, `Plan.rank`).
+        ranked = plan.rank(reader, qv, pass_hits, retrieval, cues, lexical_lists, k, entities)
+        if ranked is not None:
+            return ranked
         fixed, typed, extra = plan.fixed, plan.typed, plan.extra
     else:
         found = _find_candidates(reader, qv, retrieval, pass_hits, bm25.lists, lexical, wanted is not None, entities)
@@ -355,13 +358,32 @@ def _best(
         scores, denses = fused.tolist(), dense.tolist()
     sentences = cands.sentence_ids[cols.chosen].tolist()
     similarities = cols.sims[cols.chosen].tolist()
+    return take(order.tolist(), ids, scores, denses, sentences, similarities, lexical, cands.passages, k)
+
+
+def take(
+    order: list[int],
+    ids: list[int],
+    scores: list[float],
+    denses: list[float],
+    sentences: list[int],
+    similarities: list[float],
+    lexical: list[dict[int, float]],
+    passages: dict[int, tuple[str, int, str, int]],
+    k: int,
+) -> list[Scored]:
+    """`_best`'s k passages from the candidates' positions in ranking `order`, one per paragraph window.
+
+    Per position its passage id, score (NaN: no fusion scored it), dense score, chosen sentence
+    and that sentence's similarity; shared with the plan's ranking in plain Python (`plan.py`).
+    """
     taken: dict[tuple[str, int], list[int]] = {}
     result: list[Scored] = []
-    for i in order.tolist():
+    for i in order:
         if scores[i] != scores[i]:  # NaN: no fusion scored it
             continue
         pid = ids[i]
-        article, paragraph, _, window = cands.passages[pid]
+        article, paragraph, _, window = passages[pid]
         windows = taken.setdefault((article, paragraph), [])
         # Neighbouring windows share WINDOW_OVERLAP_SENTENCES sentences; others share none.
         if WINDOW_OVERLAP_SENTENCES and any(abs(window - w) <= 1 for w in windows):
@@ -376,22 +398,3 @@ def _best(
 
 #: Passages looked at for one whose speaker is the one a "What did X say?" question names.
 SPEAKER_CANDIDATES = 10
-
-
-def prefer_speaker(reader: IndexReader, ranked: list[Scored], asked: str, k: int) -> list[Scored]:
-    """The k best passages, those quoting the asked speaker first ("What did Grassley say?").
-
-    Similarity alone ranks a passage *about* Grassley, or quoting his opponent on him, as high as
-    his own words; the question asks for his. Order is kept within each group.
-    """
-    from bot.retrieval.question import names_meet, speaker_words
-
-    wanted = speaker_words(asked)
-    if not wanted or not ranked:
-        return ranked[:k]
-    quoting = {
-        pid
-        for pid, name, full in reader.quoted_sources({s.passage_id for s in ranked})
-        if names_meet(wanted, speaker_words(name) | speaker_words(full))
-    }
-    return sorted(ranked, key=lambda s: s.passage_id not in quoting)[:k]

@@ -179,3 +179,20 @@ def rank_by_speaker(
     scores = [model.log_odds(f) for f in candidate_features(reader, ranked, asked, terms, passages)]
     order = sorted(range(len(ranked)), key=lambda i: (-scores[i], i))
     return [ranked[i] for i in order[:k]]
+
+
+def prefer_speaker(reader: IndexReader, ranked: list[Scored], asked: str, k: int) -> list[Scored]:
+    """The k best passages, those quoting the asked speaker first ("What did Grassley say?").
+
+    Similarity alone ranks a passage *about* Grassley, or quoting his opponent on him, as high as
+    his own words; the question asks for his. Order is kept within each group.
+    """
+    wanted = speaker_words(asked)
+    if not wanted or not ranked:
+        return ranked[:k]
+    quoting = {
+        pid
+        for pid, name, full in reader.quoted_sources({s.passage_id for s in ranked})
+        if names_meet(wanted, speaker_words(name) | speaker_words(full))
+    }
+    return sorted(ranked, key=lambda s: s.passage_id not in quoting)[:k]
