@@ -32,6 +32,9 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
+from bot.index.postings import Postings
 from bot.retrieval.decision_inputs import Asked, article_passages, asked, kept_slots, quoted_in_article, slot_facts
 from bot.retrieval.event import EVENT_FEATURES, EVENT_FEATURES_SET, event_evidence
 from bot.retrieval.frozen import quick_init
@@ -228,11 +231,7 @@ def _kind_evidence(shape: QuestionShape, f: dict[str, float], q: Asked) -> dict[
 
 
 def _holds(term: Term, passages: set[int]) -> bool:
-    from bot.index.postings import Postings
-
     if isinstance(term.passages, Postings):
-        import numpy as np
-
         ids = np.asarray(sorted(passages), dtype=np.int64)
         return bool(term.passages.holds(ids).any())
     return bool(term.passages & passages)
