@@ -218,66 +218,6 @@ def test_answers_planned_before_the_search_equal_unplanned_ones(seed_index: Path
     assert [engine.answer(q, 10).to_dict() for q in reversed(questions)] == planned
 
 
-def test_the_plans_plain_python_ranking_equals_its_numpy_columns(seed_index: Path, embedder):  # type: ignore[no-untyped-def]
-    """`Plan.rank` ranks an index of one report in plain Python after the search: the same
-    passages, scores (to the bit), sentences and answer-type picks as `rank_passages`' numpy
-    columns over the same plan, for the retrievals it takes; None for those it leaves to them."""
-    from dataclasses import replace
-
-    from bot.retrieval.fusion import Fusion, LexicalSide, Retrieval
-    from bot.retrieval.lexical import lexicon
-    from bot.retrieval.plan import Plan, ranking_plan
-    from bot.retrieval.question_side import bm25_evidence, question_cues
-    from bot.retrieval.search import ANSWER_ENTITIES, rank_passages
-
-    reader = EmbeddedReader(seed_index)
-    variants = [
-        Retrieval(),
-        Retrieval(scale_by_coverage=False, furniture_penalty=0.0),
-        Retrieval(lexical=LexicalSide.PASSAGE),
-        Retrieval(lexical=None),
-        Retrieval(answer_type_bonus=0.0),
-        Retrieval(fusion=Fusion.RRF),
-    ]
-    questions = [item["q"] for item in dev_questions()] + QUESTIONS[:20] + ["What do the photos show?", "zzzz qqqq"]
-    ranked = Plan.rank
-    fast = compared = 0
-    for question in questions:
-        qv = embedder.encode([question])[0]
-        shape = analyse(question)
-        for retrieval in variants:
-            terms, hits = lexicon(reader).lookup(question, *retrieval.lexical_limits())
-            bm25, cues = bm25_evidence(reader, retrieval, terms, hits), question_cues(question)
-            for entities in (ANSWER_ENTITIES.get(shape.kind), ANSWER_ENTITIES["when"], None):
-                rank_passages(reader, qv, 5, question, retrieval, terms, hits)  # lists every passage once
-                plan = ranking_plan(reader, retrieval, bm25, cues, entities)
-                assert plan is not None and plan.bounds
-                args = (reader, qv, 10, question, retrieval, terms, hits)
-                got = rank_passages(*args, entities=entities, bm25=bm25, cues=cues, plan=plan)
-                numpy = rank_passages(*args, entities=entities, bm25=bm25, cues=cues, plan=replace(plan, bounds=()))
-                assert got == numpy, (question, retrieval, entities)
-                assert [(type(s.score), type(s.dense), type(s.sentence_score)) for s in got] == [(float,) * 3] * len(
-                    got
-                )
-                hits_ = dict(reader.dense("passages", qv, 32))
-                lists = bm25.lists
-                made = ranked(
-                    plan,
-                    reader,
-                    qv,
-                    hits_,
-                    retrieval,
-                    cues,
-                    lists,
-                    10,
-                    entities if retrieval.answer_type_bonus > 0 else None,
-                )
-                assert (made is not None) == (retrieval.fusion is Fusion.MIX and (plan.extra is not None or not lists))
-                fast += made is not None
-                compared += len(got)
-    assert fast > 100 and compared > 1000
-
-
 def _reference_ranking(reader, qv, k, question, retrieval, terms, hits, entities):  # type: ignore[no-untyped-def]
     """`rank_passages` as it was before its columns: a dict per passage at each step, `fuse`'s dicts.
 

@@ -12,26 +12,14 @@ several times its instruction count (docs/performance.md, "Query path, 2026-12-0
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import numpy as np
 
-from bot.index.memo import remembered
 from bot.index.reader import IndexReader
 from bot.retrieval.fusion import Fusion, Retrieval
 from bot.retrieval.question_side import Bm25Evidence, Cues
-from bot.retrieval.search import (
-    _KEPT_CHECKS,
-    ANSWER_TYPE_BONUS,
-    EVERY_PASSAGE,
-    SENTENCE_WEIGHT,
-    Fixed,
-    Scored,
-    fixed_parts,
-    take,
-    typed_positions,
-)
+from bot.retrieval.search import EVERY_PASSAGE, Fixed, fixed_parts, typed_positions
 
 
 @dataclass(frozen=True)
@@ -49,103 +37,6 @@ class Plan:
     #: passage BM25 did not list), as `fusion.fuse_columns` adds it; None for another fusion, or
     #: when BM25 listed nothing (the ranking then fuses after the search as before).
     extra: np.ndarray | None
-    #: Per candidate passage (in `fixed.ids` order), the (first, end) positions of its sentences
-    #: in the candidates' columns, and each candidate sentence's id: `rank`'s plain Python columns.
-    bounds: tuple[tuple[int, int], ...] = ()
-    sentence_ids: tuple[int, ...] = ()
-    #: `extra` as Python floats (empty when it is None).
-    extras: tuple[float, ...] = ()
-
-    def rank(
-        self,
-        reader: IndexReader,
-        qv: np.ndarray,
-        pass_hits: dict[int, float],
-        retrieval: Retrieval,
-        cues: Cues,
-        lexical: list[dict[int, float]],
-        k: int,
-        entities: frozenset[str] | None,
-    ) -> list[Scored] | None:
-        """`search.rank_passages` of this plan's question in plain Python, or None where it cannot.
-
-        The same floats in the same operations and order as its numpy columns (the candidates'
-        similarities are numpy's, the one product over every sentence), but no numpy call on the
-        few passages of one report: right after the encode each first call of a numpy function
-        cost 5-30 µs (docs/performance.md, "Query path, 2026-12-03 late night"). None for a
-        fusion other than the mix, or a passage the search did not score (or not planned so).
-        """
-        if retrieval.fusion is not Fusion.MIX or not self.bounds or (lexical and self.extra is None):
-            return None
-        if entities and self.typed is None:
-            return None
-        own = [pass_hits.get(pid) for pid in self.fixed.id_list]
-        if None in own:
-            return None
-        sims = (self.fixed.vectors @ qv).tolist()
-        dense, chosen = _dense(sims, self.bounds, own)  # type: ignore[arg-type]
-        if retrieval.furniture_penalty and not cues.photo:
-            for i in self.fixed.furniture:
-                dense[i] -= retrieval.furniture_penalty
-        if self.extra is None:  # no fusion: dense alone
-            scores = dense
-            order = sorted(range(len(dense)), key=lambda i: -dense[i])
-        else:
-            scores = [d + e for d, e in zip(dense, self.extras, strict=True)]
-            for i in self.typed if entities and self.typed is not None else ():
-                scores[i] += retrieval.answer_type_bonus
-            order = sorted(range(len(dense)), key=lambda i: (-scores[i], -dense[i]))
-        ids = self.sentence_ids
-        passages = self.fixed.cands.passages
-        ranked = take(
-            order,
-            self.fixed.id_list,
-            scores,
-            dense,
-            [ids[i] for i in chosen],
-            [sims[i] for i in chosen],
-            lexical,
-            passages,
-            k,
-        )
-        if cues.wanted:
-            at = self.fixed.id_list.index
-            ranked = [self._pick(reader, s, self.bounds[at(s.passage_id)], sims, cues.wanted) for s in ranked]
-        return ranked
-
-    def _pick(
-        self, reader: IndexReader, s: Scored, bounds: tuple[int, int], sims: list[float], wanted: re.Pattern[str]
-    ) -> Scored:
-        """`search._answer_type_pick` over the plan's plain Python columns (the same memo and floats)."""
-        texts = self.fixed.cands.texts
-        assert texts is not None
-        kept: dict[tuple[str, int], bool] = reader.memo("answer-type-sentences", dict)
-        picks = []
-        for i in range(*bounds):
-
-            def matches(_: tuple[str, int], text: str = texts[i]) -> bool:
-                return bool(wanted.search(text))
-
-            held = remembered(kept, (wanted.pattern, self.sentence_ids[i]), matches, _KEPT_CHECKS)
-            picks.append((sims[i] + (ANSWER_TYPE_BONUS if held else 0.0), -i))
-        best = -max(picks)[1]
-        sentence = self.sentence_ids[best]
-        if sentence == s.sentence_id:
-            return s
-        return replace(s, sentence_id=sentence, sentence_score=sims[best])
-
-
-def _dense(sims: list[float], bounds: tuple[tuple[int, int], ...], own: list[float]) -> tuple[list[float], list[int]]:
-    """`search._dense_columns`' blended dense score and most similar sentence (the first on a tie) per passage."""
-    dense, chosen = [], []
-    for (first, end), mine in zip(bounds, own, strict=True):
-        best, top = first, sims[first]
-        for i in range(first + 1, end):
-            if sims[i] > top:
-                best, top = i, sims[i]
-        chosen.append(best)
-        dense.append(SENTENCE_WEIGHT * top + (1 - SENTENCE_WEIGHT) * mine)
-    return dense, chosen
 
 
 def ranking_plan(
@@ -178,7 +69,4 @@ def ranking_plan(
         if listed:
             extra[np.searchsorted(fixed.ids, listed)] = [bm25.shares[p] for p in listed]
         extra.flags.writeable = False
-    starts = cands.starts.tolist()
-    bounds = tuple(zip(starts, [*starts[1:], len(cands.sentence_ids)], strict=True))
-    extras = tuple(extra.tolist()) if extra is not None else ()
-    return Plan(passages, fixed, typed, extra, bounds, tuple(cands.sentence_ids.tolist()), extras)
+    return Plan(passages, fixed, typed, extra)

@@ -240,10 +240,7 @@ def rank_passages(
     wanted = cues.wanted
     entities = entities if retrieval.answer_type_bonus > 0 else None
     if plan is not None and retrieval.dense and len(pass_hits) == len(plan.passages) == reader.count("passages"):
-        # Candidates known before the search: every passage (`plan.ranking_plan`, `Plan.rank`).
-        ranked = plan.rank(reader, qv, pass_hits, retrieval, cues, lexical_lists, k, entities)
-        if ranked is not None:
-            return ranked
+        # The candidates were known before the search: every passage (`plan.ranking_plan`).
         fixed, typed, extra = plan.fixed, plan.typed, plan.extra
     else:
         found = _find_candidates(reader, qv, retrieval, pass_hits, bm25.lists, lexical, wanted is not None, entities)
@@ -375,7 +372,7 @@ def take(
     """`_best`'s k passages from the candidates' positions in ranking `order`, one per paragraph window.
 
     Per position its passage id, score (NaN: no fusion scored it), dense score, chosen sentence
-    and that sentence's similarity; shared with the plan's ranking in plain Python (`plan.py`).
+    and that sentence's similarity.
     """
     taken: dict[tuple[str, int], list[int]] = {}
     result: list[Scored] = []
