@@ -503,7 +503,7 @@ def test_the_slot_evidence_from_stems_made_beside_the_encode_meets_as_same_word(
             assert same_word(a, b) == same_stem(stem(a), stem(b)), (a, b)
 
     def by_words(shape, quote, q):  # type: ignore[no-untyped-def]
-        slots = [decision._read_slots(s) for s in quote.slots]
+        slots = [decision.kept_slots(s) for s in quote.slots]
         numbers = [n for s in slots for n in s["n"] if n[0] in NUMBERISH]
         dates = [d for s in slots for d in s["d"]]
         if shape.duration:

@@ -124,7 +124,7 @@ def features(
     f.update(_name_evidence(reader, ranked[0].passage_id, q))
     f.update(_slot_evidence(shape, quotes[0], q))
     if events:
-        f.update(event_evidence(shape, [_read_slots(s) for s in quotes[0].slots]))
+        f.update(event_evidence(shape, [kept_slots(s) for s in quotes[0].slots]))
     f.update(_speaker_evidence(shape, quotes[0], q))
     if shape.asked_speaker:
         f["speaker_absent_article"] = float(not quoted_in_article(reader, q.speaker, ranked[0].passage_id))
@@ -193,10 +193,6 @@ def _slot_evidence(shape: QuestionShape, quote: Quote, q: Asked) -> dict[str, fl
     f["date_only_reporting"] = float(bool(dates) and all(r for _, r in dates))
     f["has_person"] = float(has_person)
     return f
-
-
-#: Stored slots parsed, kept for the process (`decision_inputs.kept_slots`).
-_read_slots = kept_slots
 
 
 def _speaker_evidence(shape: QuestionShape, quote: Quote, q: Asked) -> dict[str, float]:

@@ -355,32 +355,13 @@ def _best(
         scores, denses = fused.tolist(), dense.tolist()
     sentences = cands.sentence_ids[cols.chosen].tolist()
     similarities = cols.sims[cols.chosen].tolist()
-    return take(order.tolist(), ids, scores, denses, sentences, similarities, lexical, cands.passages, k)
-
-
-def take(
-    order: list[int],
-    ids: list[int],
-    scores: list[float],
-    denses: list[float],
-    sentences: list[int],
-    similarities: list[float],
-    lexical: list[dict[int, float]],
-    passages: dict[int, tuple[str, int, str, int]],
-    k: int,
-) -> list[Scored]:
-    """`_best`'s k passages from the candidates' positions in ranking `order`, one per paragraph window.
-
-    Per position its passage id, score (NaN: no fusion scored it), dense score, chosen sentence
-    and that sentence's similarity.
-    """
     taken: dict[tuple[str, int], list[int]] = {}
     result: list[Scored] = []
-    for i in order:
+    for i in order.tolist():
         if scores[i] != scores[i]:  # NaN: no fusion scored it
             continue
         pid = ids[i]
-        article, paragraph, _, window = passages[pid]
+        article, paragraph, _, window = cands.passages[pid]
         windows = taken.setdefault((article, paragraph), [])
         # Neighbouring windows share WINDOW_OVERLAP_SENTENCES sentences; others share none.
         if WINDOW_OVERLAP_SENTENCES and any(abs(window - w) <= 1 for w in windows):
